@@ -1,0 +1,421 @@
+//! Turning body bytes into text the way a browser does.
+//!
+//! HTML follows the WHATWG encoding sniffing order: BOM, the HTTP `charset`, a
+//! `<meta>` prescan of the first 1024 bytes, then detection with `chardetng`.
+//! XML (XHTML) uses BOM, HTTP `charset`, the XML declaration, then UTF-8.
+//! Decoding never fails: malformed bytes become U+FFFD.
+
+use std::borrow::Cow;
+
+use chardetng::{EncodingDetector, Iso2022JpDetection, Utf8Detection};
+use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1252, X_USER_DEFINED};
+
+/// How many leading bytes the `<meta>` prescan looks at.
+const PRESCAN_LIMIT: usize = 1024;
+
+/// Text decoded from a body and the encoding that was used.
+#[derive(Debug)]
+pub struct Decoded<'a> {
+    /// The text, without a BOM.
+    pub text: Cow<'a, str>,
+    /// The encoding used.
+    pub encoding: &'static Encoding,
+}
+
+/// The encoding named by a `Content-Type` header's `charset` parameter, if known.
+pub fn from_content_type(content_type: &str) -> Option<&'static Encoding> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        if !name.trim().eq_ignore_ascii_case("charset") {
+            return None;
+        }
+        Encoding::for_label(value.trim().trim_matches(['"', '\'']).as_bytes())
+    })
+}
+
+/// Decodes an HTML body: BOM, then `http_charset`, then `<meta>` prescan, then detection.
+///
+/// `tld` (for example `b"ru"`) helps detection the way it helps Firefox.
+pub fn decode_html<'a>(
+    body: &'a [u8],
+    http_charset: Option<&'static Encoding>,
+    tld: Option<&[u8]>,
+) -> Decoded<'a> {
+    if let Some((encoding, bom_len)) = Encoding::for_bom(body) {
+        return decode_with(&body[bom_len..], encoding);
+    }
+    let encoding = http_charset
+        .or_else(|| prescan(&body[..body.len().min(PRESCAN_LIMIT)]))
+        .unwrap_or_else(|| detect(body, tld));
+    decode_with(body, encoding)
+}
+
+/// Decodes an XML body: BOM, then `http_charset`, then the XML declaration, then UTF-8.
+pub fn decode_xml<'a>(body: &'a [u8], http_charset: Option<&'static Encoding>) -> Decoded<'a> {
+    if let Some((encoding, bom_len)) = Encoding::for_bom(body) {
+        return decode_with(&body[bom_len..], encoding);
+    }
+    let encoding = http_charset
+        .or_else(|| xml_declaration(body))
+        .unwrap_or(UTF_8);
+    decode_with(body, encoding)
+}
+
+fn decode_with<'a>(bytes: &'a [u8], encoding: &'static Encoding) -> Decoded<'a> {
+    Decoded {
+        text: encoding.decode_without_bom_handling(bytes).0,
+        encoding,
+    }
+}
+
+/// Guesses the encoding of a page that declares none, as Firefox does with `chardetng`.
+fn detect(body: &[u8], tld: Option<&[u8]>) -> &'static Encoding {
+    if body.is_ascii() {
+        return WINDOWS_1252;
+    }
+    let mut detector = EncodingDetector::new(Iso2022JpDetection::Deny);
+    detector.feed(body, true);
+    detector.guess(tld, Utf8Detection::Allow)
+}
+
+/// The encoding named in an `<?xml … encoding="…"?>` declaration at the very start.
+fn xml_declaration(body: &[u8]) -> Option<&'static Encoding> {
+    let rest = body.strip_prefix(b"<?xml")?;
+    let end = rest.iter().position(|&b| b == b'>')?;
+    let decl = &rest[..end];
+    let at = find_ascii_ci(decl, b"encoding", 0)?;
+    let after = skip_space(decl, at + b"encoding".len());
+    let after = skip_space(decl, expect(decl, after, b'=')?);
+    let quote = *decl.get(after).filter(|&&q| q == b'"' || q == b'\'')?;
+    let value_end = decl[after + 1..].iter().position(|&b| b == quote)?;
+    let encoding = Encoding::for_label(&decl[after + 1..after + 1 + value_end])?;
+    // A UTF-16 declaration in bytes that decoded as ASCII is a lie; browsers use UTF-8.
+    Some(if is_utf16(encoding) { UTF_8 } else { encoding })
+}
+
+fn is_utf16(encoding: &'static Encoding) -> bool {
+    encoding == UTF_16BE || encoding == UTF_16LE
+}
+
+fn expect(bytes: &[u8], at: usize, wanted: u8) -> Option<usize> {
+    (bytes.get(at) == Some(&wanted)).then_some(at + 1)
+}
+
+fn is_space(byte: u8) -> bool {
+    matches!(byte, b'\t' | b'\n' | 0x0C | b'\r' | b' ')
+}
+
+fn skip_space(bytes: &[u8], mut at: usize) -> usize {
+    while bytes.get(at).is_some_and(|&b| is_space(b)) {
+        at += 1;
+    }
+    at
+}
+
+fn find_ascii_ci(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    let window = haystack.get(from..)?;
+    window
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
+        .map(|i| i + from)
+}
+
+/// The WHATWG "prescan a byte stream to determine its encoding" algorithm.
+pub fn prescan(bytes: &[u8]) -> Option<&'static Encoding> {
+    let mut at = 0;
+    while at < bytes.len() {
+        let rest = &bytes[at..];
+        if rest.starts_with(b"<!--") {
+            // The dashes of `<!--` may close it too: `<!-->` is a whole comment.
+            at = find_subslice(bytes, b"-->", at + 2)? + 3;
+        } else if starts_with_ci(rest, b"<meta") && rest.get(5).is_some_and(|&b| is_space(b) || b == b'/') {
+            let (found, next) = meta_charset(bytes, at + 5);
+            if found.is_some() {
+                return found;
+            }
+            at = next + 1;
+        } else if rest.len() > 1 && rest[0] == b'<' && is_tag_start(rest) {
+            at = skip_tag(bytes, at)?;
+        } else if rest.starts_with(b"<!") || rest.starts_with(b"</") || rest.starts_with(b"<?") {
+            at = bytes[at..].iter().position(|&b| b == b'>')? + at + 1;
+        } else {
+            at += 1;
+        }
+    }
+    None
+}
+
+fn starts_with_ci(bytes: &[u8], prefix: &[u8]) -> bool {
+    bytes.len() >= prefix.len() && bytes[..prefix.len()].eq_ignore_ascii_case(prefix)
+}
+
+fn find_subslice(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    haystack
+        .get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|i| i + from)
+}
+
+/// `<` + letter, or `</` + letter.
+fn is_tag_start(rest: &[u8]) -> bool {
+    match rest.get(1) {
+        Some(b) if b.is_ascii_alphabetic() => true,
+        Some(b'/') => rest.get(2).is_some_and(u8::is_ascii_alphabetic),
+        _ => false,
+    }
+}
+
+/// Skips a start or end tag with its attributes; the index just past it.
+fn skip_tag(bytes: &[u8], at: usize) -> Option<usize> {
+    let mut at = at + 1;
+    while at < bytes.len() && !is_space(bytes[at]) && bytes[at] != b'>' {
+        at += 1;
+    }
+    loop {
+        match attribute(bytes, at) {
+            Attribute::Found { next, .. } => at = next,
+            Attribute::None { next } => return Some(next + 1),
+            Attribute::End => return None,
+        }
+    }
+}
+
+/// Reads the attributes of a `<meta` tag starting at `at`; the encoding it
+/// declares (if any) and where reading stopped.
+fn meta_charset(bytes: &[u8], mut at: usize) -> (Option<&'static Encoding>, usize) {
+    let mut seen: Vec<Vec<u8>> = Vec::new();
+    let mut got_pragma = false;
+    let mut need_pragma: Option<bool> = None;
+    let mut charset: Option<&'static Encoding> = None;
+    loop {
+        let (name, value) = match attribute(bytes, at) {
+            Attribute::Found { name, value, next } => {
+                at = next;
+                (name, value)
+            }
+            Attribute::None { next } => {
+                at = next;
+                break;
+            }
+            Attribute::End => return (None, bytes.len()),
+        };
+        if seen.contains(&name) {
+            continue;
+        }
+        match name.as_slice() {
+            b"http-equiv" if value == b"content-type" => got_pragma = true,
+            b"content" if charset.is_none() => {
+                if let Some(found) = charset_from_meta_content(&value) {
+                    charset = Some(found);
+                    need_pragma = Some(true);
+                }
+            }
+            b"charset" => {
+                charset = Encoding::for_label(&value);
+                need_pragma = Some(false);
+            }
+            _ => {}
+        }
+        seen.push(name);
+    }
+    let declared = match need_pragma {
+        None => None,
+        Some(true) if !got_pragma => None,
+        _ => charset,
+    };
+    (declared.map(meta_override), at)
+}
+
+/// A `<meta>` cannot switch to UTF-16 (the bytes were read as ASCII) or x-user-defined.
+fn meta_override(encoding: &'static Encoding) -> &'static Encoding {
+    if is_utf16(encoding) {
+        UTF_8
+    } else if encoding == X_USER_DEFINED {
+        WINDOWS_1252
+    } else {
+        encoding
+    }
+}
+
+/// The WHATWG "extract a character encoding from a meta element" algorithm.
+fn charset_from_meta_content(content: &[u8]) -> Option<&'static Encoding> {
+    let mut at = 0;
+    loop {
+        at = find_ascii_ci(content, b"charset", at)? + b"charset".len();
+        let after = skip_space(content, at);
+        if content.get(after) != Some(&b'=') {
+            at = after;
+            continue;
+        }
+        let start = skip_space(content, after + 1);
+        let first = *content.get(start)?;
+        if first == b'"' || first == b'\'' {
+            let len = content[start + 1..].iter().position(|&b| b == first)?;
+            return Encoding::for_label(&content[start + 1..start + 1 + len]);
+        }
+        let len = content[start..]
+            .iter()
+            .position(|&b| is_space(b) || b == b';')
+            .unwrap_or(content.len() - start);
+        return Encoding::for_label(&content[start..start + len]);
+    }
+}
+
+enum Attribute {
+    /// An attribute (name lowercased) and the index after it.
+    Found {
+        name: Vec<u8>,
+        value: Vec<u8>,
+        next: usize,
+    },
+    /// No more attributes: `next` points at the `>`.
+    None { next: usize },
+    /// The input ended inside the tag.
+    End,
+}
+
+/// The WHATWG "get an attribute" algorithm of the prescan.
+fn attribute(bytes: &[u8], mut at: usize) -> Attribute {
+    while bytes.get(at).is_some_and(|&b| is_space(b) || b == b'/') {
+        at += 1;
+    }
+    match bytes.get(at) {
+        None => return Attribute::End,
+        Some(b'>') => return Attribute::None { next: at },
+        Some(_) => {}
+    }
+    let mut name = Vec::new();
+    loop {
+        let Some(&byte) = bytes.get(at) else {
+            return Attribute::End;
+        };
+        if byte == b'=' && !name.is_empty() {
+            at += 1;
+            break;
+        }
+        if is_space(byte) {
+            at = skip_space(bytes, at);
+            if bytes.get(at) != Some(&b'=') {
+                return Attribute::Found { name, value: Vec::new(), next: at };
+            }
+            at += 1;
+            break;
+        }
+        if byte == b'/' || byte == b'>' {
+            return Attribute::Found { name, value: Vec::new(), next: at };
+        }
+        name.push(byte.to_ascii_lowercase());
+        at += 1;
+    }
+    attribute_value(bytes, skip_space(bytes, at), name)
+}
+
+fn attribute_value(bytes: &[u8], mut at: usize, name: Vec<u8>) -> Attribute {
+    let mut value = Vec::new();
+    match bytes.get(at) {
+        None => Attribute::End,
+        Some(&quote @ (b'"' | b'\'')) => {
+            at += 1;
+            loop {
+                match bytes.get(at) {
+                    None => return Attribute::End,
+                    Some(&b) if b == quote => {
+                        return Attribute::Found { name, value, next: at + 1 };
+                    }
+                    Some(&b) => value.push(b.to_ascii_lowercase()),
+                }
+                at += 1;
+            }
+        }
+        Some(b'>') => Attribute::Found { name, value, next: at },
+        Some(_) => {
+            while let Some(&b) = bytes.get(at) {
+                if is_space(b) || b == b'>' {
+                    return Attribute::Found { name, value, next: at };
+                }
+                value.push(b.to_ascii_lowercase());
+                at += 1;
+            }
+            Attribute::End
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chardetng::{EncodingDetector, Iso2022JpDetection, Utf8Detection};
+use encoding_rs::{SHIFT_JIS, WINDOWS_1251};
+
+    fn name(found: Option<&'static Encoding>) -> Option<&'static str> {
+        found.map(Encoding::name)
+    }
+
+    #[test]
+    fn prescan_finds_meta_charset_and_pragma() {
+        assert_eq!(name(prescan(b"<meta charset=\"windows-1251\">")), Some("windows-1251"));
+        assert_eq!(name(prescan(b"<META CHARSET=koi8-r>")), Some("KOI8-R"));
+        let pragma = b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=shift_jis\">";
+        assert_eq!(name(prescan(pragma)), Some("Shift_JIS"));
+    }
+
+    #[test]
+    fn prescan_needs_the_pragma_for_content() {
+        assert_eq!(prescan(b"<meta content=\"text/html; charset=koi8-r\">"), None);
+    }
+
+    #[test]
+    fn prescan_skips_comments_and_other_tags_attributes() {
+        assert_eq!(prescan(b"<!-- <meta charset=koi8-r> --><p>"), None);
+        assert_eq!(prescan(b"<div title='<meta charset=koi8-r>'>"), None);
+        assert_eq!(name(prescan(b"<!--><meta charset=koi8-r>")), Some("KOI8-R"));
+    }
+
+    #[test]
+    fn prescan_maps_utf16_to_utf8() {
+        assert_eq!(prescan(b"<meta charset=utf-16le>"), Some(UTF_8));
+        assert_eq!(prescan(b"<meta charset=x-user-defined>"), Some(WINDOWS_1252));
+    }
+
+    #[test]
+    fn prescan_ignores_unknown_labels() {
+        assert_eq!(prescan(b"<meta charset=\"no-such-thing\">"), None);
+    }
+
+    #[test]
+    fn bom_beats_everything() {
+        let body = b"\xEF\xBB\xBF<meta charset=windows-1251><title>\xC3\xA9</title>";
+        let decoded = decode_html(body, Some(WINDOWS_1251), None);
+        assert_eq!(decoded.encoding, UTF_8);
+        assert!(decoded.text.starts_with("<meta"));
+    }
+
+    #[test]
+    fn http_charset_beats_meta() {
+        let body = b"<meta charset=windows-1251>\x82\xa0";
+        let decoded = decode_html(body, from_content_type("text/html; charset=Shift_JIS"), None);
+        assert_eq!(decoded.encoding, SHIFT_JIS);
+    }
+
+    #[test]
+    fn unknown_http_charset_falls_through_to_meta() {
+        let ct = from_content_type("text/html; charset=\"bogus\"");
+        assert_eq!(ct, None);
+        let decoded = decode_html(b"<meta charset=windows-1251>", ct, None);
+        assert_eq!(decoded.encoding, WINDOWS_1251);
+    }
+
+    #[test]
+    fn undeclared_utf8_is_detected() {
+        let body = "<title>Ünïcödé ťëxť</title>".as_bytes();
+        assert_eq!(decode_html(body, None, None).encoding, UTF_8);
+    }
+
+    #[test]
+    fn xml_declaration_names_the_encoding() {
+        let body = b"<?xml version='1.0' encoding='ISO-8859-1'?><html/>";
+        assert_eq!(decode_xml(body, None).encoding, WINDOWS_1252);
+        assert_eq!(decode_xml(b"<html/>", None).encoding, UTF_8);
+    }
+}

@@ -1,0 +1,180 @@
+//! The command line: `crawler [run] [--config PATH] [--once]`, `crawler check`,
+//! `crawler title URL`, and the exit codes they end with.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Config, ConfigError, Need};
+use crate::daemon::{self, Mode};
+use crate::fetch::Fetcher;
+use crate::frontier::Job;
+use crate::{seeds, worker};
+
+/// The config file used when `--config` is not given.
+pub const DEFAULT_CONFIG: &str = "crawler.toml";
+
+/// A crawler daemon: fetches seed URLs and logs each page's title.
+#[derive(Debug, Parser)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the daemon (the default).
+    Run(RunArgs),
+    /// Validate the configuration, like `nginx -t`.
+    Check(ConfigArg),
+    /// Fetch one URL with the configured client and print its title.
+    Title {
+        /// The URL to fetch.
+        url: String,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+}
+
+#[derive(Debug, Args)]
+struct ConfigArg {
+    /// The configuration file.
+    #[arg(long, short, value_name = "PATH", default_value = DEFAULT_CONFIG)]
+    config: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// Crawl every seed once, write every record, and exit.
+    #[arg(long)]
+    once: bool,
+}
+
+/// How the process ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    /// Everything worked.
+    Ok = 0,
+    /// A runtime failure (output not writable, a fetch failed for `title`, …).
+    Runtime = 1,
+    /// The configuration or the command line is wrong.
+    Usage = 2,
+}
+
+impl From<ExitCode> for std::process::ExitCode {
+    fn from(code: ExitCode) -> Self {
+        Self::from(code as u8)
+    }
+}
+
+impl Cli {
+    /// Runs the chosen command to completion.
+    pub fn run(self) -> ExitCode {
+        match self.command {
+            None => run(&self.run),
+            Some(Command::Run(args)) => run(&args),
+            Some(Command::Check(args)) => check(&args.config),
+            Some(Command::Title { url, config }) => title(&url, &config.config),
+        }
+    }
+}
+
+fn run(args: &RunArgs) -> ExitCode {
+    let config = match Config::load(&args.config.config, Need::Seeds) {
+        Ok(config) => config,
+        Err(err) => return report_config_error(&err),
+    };
+    let mode = if args.once { Mode::Once } else { Mode::Service };
+    match async_std::task::block_on(daemon::run(config, mode)) {
+        Ok(()) => ExitCode::Ok,
+        Err(err) => {
+            log::error!("{err:#}");
+            ExitCode::Runtime
+        }
+    }
+}
+
+fn check(path: &Path) -> ExitCode {
+    match Config::load(path, Need::Seeds) {
+        Ok(config) => {
+            println!("{}", summary(&config));
+            ExitCode::Ok
+        }
+        Err(err) => report_config_error(&err),
+    }
+}
+
+/// The one-paragraph summary `crawler check` prints.
+fn summary(config: &Config) -> String {
+    let settings = &config.settings;
+    let file = config
+        .seeds_file
+        .as_ref()
+        .map(|file| format!(" (seeds_file `{}`)", file.path().display()))
+        .unwrap_or_default();
+    let output = config
+        .jsonl
+        .as_ref()
+        .map_or_else(|| "log only".to_owned(), |p| format!("`{}`", p.display()));
+    format!(
+        "{}: ok: {} seeds{file}, {} workers, queue {}, request_timeout {}, output {output}",
+        config.path.display(),
+        config.seed_count,
+        settings.workers,
+        settings.queue_capacity,
+        humantime::format_duration(settings.request_timeout),
+    )
+}
+
+fn title(url: &str, path: &Path) -> ExitCode {
+    let loaded = if path == Path::new(DEFAULT_CONFIG) && !path.exists() {
+        Config::from_environment(Need::ClientOnly)
+    } else {
+        Config::load(path, Need::ClientOnly)
+    };
+    let config = match loaded {
+        Ok(config) => config,
+        Err(err) => return report_config_error(&err),
+    };
+    let url = match seeds::parse_seed(url) {
+        Ok(url) => url,
+        Err(message) => {
+            eprintln!("crawler: invalid_url: {message}");
+            return ExitCode::Usage;
+        }
+    };
+    let fetcher = match Fetcher::new(&config.settings) {
+        Ok(fetcher) => fetcher,
+        Err(err) => {
+            eprintln!("crawler: cannot set up the HTTP client: {err}");
+            return ExitCode::Runtime;
+        }
+    };
+    let record = async_std::task::block_on(worker::process(&fetcher, &Job { url }));
+    match (&record.error, &record.title) {
+        (Some(error), _) => {
+            eprintln!("crawler: {error}");
+            ExitCode::Runtime
+        }
+        (None, Some(title)) => {
+            println!("{title}");
+            ExitCode::Ok
+        }
+        (None, None) => {
+            eprintln!("crawler: `{}` has no title element", record.final_url);
+            ExitCode::Ok
+        }
+    }
+}
+
+fn report_config_error(err: &ConfigError) -> ExitCode {
+    for line in err.to_string().lines() {
+        eprintln!("crawler: config error: {line}");
+    }
+    ExitCode::Usage
+}

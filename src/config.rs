@@ -1,0 +1,643 @@
+//! `crawler.toml`: the settings, their defaults, and loading + validation.
+//!
+//! Loading goes file → `CRAWLER_*` environment overrides (`__` nests) → unknown-key
+//! check → typed deserialization → validation. Every problem names where it came
+//! from (the file or the environment variable) and the key.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bytesize::ByteSize;
+use config::{Environment, File, FileFormat, Map, Source, Value, ValueKind};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::frontier::SeenSet;
+use crate::seeds::{self, SeedFile, SeedLine};
+
+/// Default size of the worker pool.
+pub const DEFAULT_WORKERS: usize = 32;
+/// Default bound of the work queue.
+pub const DEFAULT_QUEUE_CAPACITY: usize = 1024;
+/// Default limit for a whole fetch: connect, TLS, headers and body.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default limit for establishing a connection.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default limit on decompressed body bytes (4 MiB).
+pub const DEFAULT_MAX_BODY_SIZE: ByteSize = ByteSize::mib(4);
+/// Default number of redirects followed.
+pub const DEFAULT_MAX_REDIRECTS: u32 = 10;
+/// The largest worker pool accepted; beyond it a typo is likelier than intent.
+pub const MAX_WORKERS: usize = 10_000;
+/// Prefix of the environment variables that override the file.
+pub const ENV_PREFIX: &str = "CRAWLER";
+/// How many invalid `seeds_file` lines are listed before the rest are counted.
+const MAX_LISTED_SEED_PROBLEMS: usize = 20;
+
+const fn default_workers() -> usize {
+    DEFAULT_WORKERS
+}
+const fn default_queue_capacity() -> usize {
+    DEFAULT_QUEUE_CAPACITY
+}
+const fn default_request_timeout() -> Duration {
+    DEFAULT_REQUEST_TIMEOUT
+}
+const fn default_connect_timeout() -> Duration {
+    DEFAULT_CONNECT_TIMEOUT
+}
+const fn default_max_body_size() -> ByteSize {
+    DEFAULT_MAX_BODY_SIZE
+}
+const fn default_max_redirects() -> u32 {
+    DEFAULT_MAX_REDIRECTS
+}
+fn default_user_agent() -> String {
+    format!(
+        "crawler/{} (+https://example.invalid/crawler)",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// The settings as written in `crawler.toml`; see the example file for each key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Seed URLs listed inline.
+    #[serde(default)]
+    pub seeds: Vec<String>,
+    /// A file with one seed URL per line, relative to the config file.
+    #[serde(default)]
+    pub seeds_file: Option<PathBuf>,
+    /// Number of concurrent fetches.
+    #[serde(default = "default_workers")]
+    pub workers: usize,
+    /// Bound of the work queue between the feeder and the workers.
+    #[serde(default = "default_queue_capacity")]
+    pub queue_capacity: usize,
+    /// The `User-Agent` header sent with every request.
+    #[serde(default = "default_user_agent")]
+    pub user_agent: String,
+    /// Limit for a whole fetch, redirects included.
+    #[serde(default = "default_request_timeout", with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// Limit for establishing one connection.
+    #[serde(default = "default_connect_timeout", with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    /// Limit on decompressed body bytes; a larger page is recorded as `too_large`.
+    #[serde(default = "default_max_body_size")]
+    pub max_body_size: ByteSize,
+    /// Number of redirects followed before giving up.
+    #[serde(default = "default_max_redirects")]
+    pub max_redirects: u32,
+    /// Where records go besides the log.
+    #[serde(default)]
+    pub output: OutputSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            seeds: Vec::new(),
+            seeds_file: None,
+            workers: default_workers(),
+            queue_capacity: default_queue_capacity(),
+            user_agent: default_user_agent(),
+            request_timeout: default_request_timeout(),
+            connect_timeout: default_connect_timeout(),
+            max_body_size: default_max_body_size(),
+            max_redirects: default_max_redirects(),
+            output: OutputSettings::default(),
+        }
+    }
+}
+
+/// The `[output]` table.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSettings {
+    /// Append one JSON object per seed to this file (relative to the config file).
+    #[serde(default)]
+    pub jsonl: Option<PathBuf>,
+}
+
+/// Whether a command needs seeds (`run`, `check`) or only the client settings (`title`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// At least one seed is required.
+    Seeds,
+    /// Only client settings are used; seeds are still validated when present.
+    ClientOnly,
+}
+
+/// A loaded, validated configuration with its paths resolved.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The config file this came from.
+    pub path: PathBuf,
+    /// The settings after environment overrides.
+    pub settings: Settings,
+    /// Inline seeds, parsed and normalized (not yet de-duplicated against the file).
+    pub seeds: Vec<Url>,
+    /// The seeds file, resolved against the config file's folder.
+    pub seeds_file: Option<SeedFile>,
+    /// The JSON Lines output path, resolved against the config file's folder.
+    pub jsonl: Option<PathBuf>,
+    /// Distinct seeds across `seeds` and `seeds_file` when validated.
+    pub seed_count: usize,
+}
+
+/// One thing wrong with a configuration: where, which key, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The file path, or the environment variable that set the key.
+    pub origin: String,
+    /// The dotted key, when the problem belongs to one.
+    pub key: Option<String>,
+    /// What is wrong and, where it helps, what to do.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.key {
+            Some(key) => write!(f, "{}: `{key}`: {}", self.origin, self.message),
+            None => write!(f, "{}: {}", self.origin, self.message),
+        }
+    }
+}
+
+/// Why a configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read at all.
+    #[error("cannot read config file `{path}`: {source} (create it, or pass --config PATH)")]
+    Read {
+        /// The path that was tried.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file was read but has problems; all of them are listed.
+    #[error("{}", list_problems(.0))]
+    Invalid(Vec<Problem>),
+}
+
+fn list_problems(problems: &[Problem]) -> String {
+    let lines: Vec<String> = problems.iter().map(Problem::to_string).collect();
+    lines.join("\n")
+}
+
+impl Config {
+    /// Loads `path` with `CRAWLER_*` environment overrides and validates it.
+    ///
+    /// # Errors
+    /// [`ConfigError::Read`] when the file cannot be read, [`ConfigError::Invalid`]
+    /// listing every problem found otherwise.
+    pub fn load(path: &Path, need: Need) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_sources(path, &text, environment(), need)
+    }
+
+    /// Validates the defaults plus environment overrides, for commands run without a file.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] when an environment override is wrong.
+    pub fn from_environment(need: Need) -> Result<Self, ConfigError> {
+        Self::from_sources(Path::new("crawler.toml"), "", environment(), need)
+    }
+
+    fn from_sources(
+        path: &Path,
+        text: &str,
+        env: Environment,
+        need: Need,
+    ) -> Result<Self, ConfigError> {
+        let origin = path.display().to_string();
+        let invalid = |message: String, key: Option<String>| {
+            ConfigError::Invalid(vec![Problem {
+                origin: origin.clone(),
+                key,
+                message,
+            }])
+        };
+        let merged = config::Config::builder()
+            .add_source(File::from_str(text, FileFormat::Toml))
+            .add_source(env)
+            .build()
+            .map_err(|err| invalid(err.to_string(), None))?;
+        let tree = merged
+            .collect()
+            .map_err(|err| invalid(err.to_string(), None))?;
+        let unknown = unknown_keys(&tree, &origin);
+        if !unknown.is_empty() {
+            return Err(ConfigError::Invalid(unknown));
+        }
+        let settings: Settings = merged
+            .try_deserialize()
+            .map_err(|err| invalid(describe_deserialize_error(&err), None))?;
+        Validation::new(path, text, &tree).run(settings, need)
+    }
+}
+
+/// The environment source: `CRAWLER_WORKERS=64`, `CRAWLER_OUTPUT__JSONL=…`,
+/// `CRAWLER_SEEDS="url1 url2"`.
+fn environment() -> Environment {
+    Environment::with_prefix(ENV_PREFIX)
+        .prefix_separator("_")
+        .separator("__")
+        .try_parsing(true)
+        .list_separator(" ")
+        .with_list_parse_key("seeds")
+}
+
+/// Names the environment variable behind a dotted key.
+fn env_var_for(key: &str) -> String {
+    format!("{ENV_PREFIX}_{}", key.replace('.', "__").to_uppercase())
+}
+
+/// The origin to report for a value: the file, or the environment variable that set it.
+fn origin_of(value: &Value, key: &str, file: &str) -> String {
+    match value.origin() {
+        Some(_) => format!("environment variable `{}`", env_var_for(key)),
+        None => file.to_owned(),
+    }
+}
+
+fn describe_deserialize_error(err: &config::ConfigError) -> String {
+    // The config crate appends "in <uri>" for values with an origin; ours are
+    // reported by key already, so the message is kept as it is.
+    err.to_string()
+}
+
+/// Lists every key in `tree` that `Settings` does not know, with its origin.
+fn unknown_keys(tree: &Map<String, Value>, file: &str) -> Vec<Problem> {
+    let known = match serde_json::to_value(Settings::default()) {
+        Ok(value) => value,
+        Err(err) => {
+            return vec![Problem {
+                origin: file.to_owned(),
+                key: None,
+                message: format!("internal error listing known keys: {err}"),
+            }];
+        }
+    };
+    let mut problems = Vec::new();
+    collect_unknown(tree, &known, "", file, &mut problems);
+    problems
+}
+
+fn collect_unknown(
+    tree: &Map<String, Value>,
+    known: &serde_json::Value,
+    prefix: &str,
+    file: &str,
+    problems: &mut Vec<Problem>,
+) {
+    let mut keys: Vec<&String> = tree.keys().collect();
+    keys.sort();
+    for key in keys {
+        let value = &tree[key];
+        let dotted = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match (known.get(key), &value.kind) {
+            (None, _) => problems.push(Problem {
+                origin: origin_of(value, &dotted, file),
+                key: Some(dotted),
+                message: unknown_key_message(known),
+            }),
+            (Some(serde_json::Value::Object(_)), ValueKind::Table(table)) => {
+                collect_unknown(table, &known[key.as_str()], &dotted, file, problems);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn unknown_key_message(known: &serde_json::Value) -> String {
+    let names: Vec<&str> = known
+        .as_object()
+        .map(|map| map.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    format!("unknown key; known keys here: {}", names.join(", "))
+}
+
+/// Checks the typed settings and resolves paths, collecting every problem.
+struct Validation<'a> {
+    path: &'a Path,
+    text: &'a str,
+    tree: &'a Map<String, Value>,
+    problems: Vec<Problem>,
+}
+
+impl<'a> Validation<'a> {
+    fn new(path: &'a Path, text: &'a str, tree: &'a Map<String, Value>) -> Self {
+        Self {
+            path,
+            text,
+            tree,
+            problems: Vec::new(),
+        }
+    }
+
+    fn problem(&mut self, key: &str, message: String) {
+        let file = self.path.display().to_string();
+        let top = key.split(['.', '[']).next().unwrap_or(key);
+        let origin = match lookup(self.tree, top) {
+            Some(value) => origin_of(value, top, &file),
+            None => file,
+        };
+        self.problems.push(Problem {
+            origin,
+            key: Some(key.to_owned()),
+            message,
+        });
+    }
+
+    fn run(mut self, settings: Settings, need: Need) -> Result<Config, ConfigError> {
+        self.check_limits(&settings);
+        let seeds = self.parse_inline_seeds(&settings.seeds);
+        let base = base_dir(self.path);
+        let seeds_file = settings
+            .seeds_file
+            .as_ref()
+            .map(|file| SeedFile::new(base.join(file)));
+        let seed_count = self.count_seeds(&seeds, seeds_file.as_ref());
+        if need == Need::Seeds && seed_count == 0 && self.problems.is_empty() {
+            self.problem(
+                "seeds",
+                "no seeds: list URLs in `seeds` or name a `seeds_file`".to_owned(),
+            );
+        }
+        let jsonl = settings.output.jsonl.as_ref().map(|file| base.join(file));
+        if let Some(jsonl) = &jsonl {
+            self.check_output_path(jsonl);
+        }
+        if !self.problems.is_empty() {
+            return Err(ConfigError::Invalid(self.problems));
+        }
+        Ok(Config {
+            path: self.path.to_owned(),
+            settings,
+            seeds,
+            seeds_file,
+            jsonl,
+            seed_count,
+        })
+    }
+
+    fn check_limits(&mut self, settings: &Settings) {
+        if settings.workers == 0 || settings.workers > MAX_WORKERS {
+            let message = format!("must be between 1 and {MAX_WORKERS}, got {}", settings.workers);
+            self.problem("workers", message);
+        }
+        if settings.queue_capacity == 0 {
+            self.problem("queue_capacity", "must be at least 1".to_owned());
+        }
+        for (key, value) in [
+            ("request_timeout", settings.request_timeout),
+            ("connect_timeout", settings.connect_timeout),
+        ] {
+            if value.is_zero() {
+                self.problem(key, "must be longer than 0s, e.g. \"30s\"".to_owned());
+            }
+        }
+        if settings.max_body_size.as_u64() == 0 {
+            self.problem("max_body_size", "must be at least 1 byte, e.g. \"4MiB\"".to_owned());
+        }
+        if usize::try_from(settings.max_body_size.as_u64()).is_err() {
+            self.problem("max_body_size", "is larger than this machine can address".to_owned());
+        }
+        if let Err(message) = check_user_agent(&settings.user_agent) {
+            self.problem("user_agent", message);
+        }
+    }
+
+    fn parse_inline_seeds(&mut self, texts: &[String]) -> Vec<Url> {
+        let mut urls = Vec::with_capacity(texts.len());
+        for (index, text) in texts.iter().enumerate() {
+            match seeds::parse_seed(text) {
+                Ok(url) => urls.push(url),
+                Err(message) => {
+                    let message = match line_of(self.text, text) {
+                        Some(line) => format!("{message} (line {line})"),
+                        None => message,
+                    };
+                    self.problem(&format!("seeds[{index}]"), message);
+                }
+            }
+        }
+        urls
+    }
+
+    /// Counts distinct seeds, streaming the seeds file and reporting its bad lines.
+    fn count_seeds(&mut self, inline: &[Url], file: Option<&SeedFile>) -> usize {
+        let mut seen = SeenSet::default();
+        for url in inline {
+            seen.insert(url);
+        }
+        let Some(file) = file else {
+            return seen.len();
+        };
+        let entries = match file.entries() {
+            Ok(entries) => entries,
+            Err(err) => {
+                let message = format!("cannot read `{}`: {err}", file.path().display());
+                self.problem("seeds_file", message);
+                return seen.len();
+            }
+        };
+        let mut bad_lines = 0;
+        for entry in entries {
+            match entry {
+                Ok(SeedLine { url: Ok(url), .. }) => {
+                    seen.insert(&url);
+                }
+                Ok(SeedLine {
+                    line,
+                    url: Err(message),
+                }) => {
+                    bad_lines += 1;
+                    if bad_lines <= MAX_LISTED_SEED_PROBLEMS {
+                        let at = format!("{} line {line}", file.path().display());
+                        self.problem("seeds_file", format!("{at}: {message}"));
+                    }
+                }
+                Err(err) => {
+                    let message = format!("reading `{}` failed: {err}", file.path().display());
+                    self.problem("seeds_file", message);
+                    break;
+                }
+            }
+        }
+        if bad_lines > MAX_LISTED_SEED_PROBLEMS {
+            let more = bad_lines - MAX_LISTED_SEED_PROBLEMS;
+            self.problem("seeds_file", format!("… and {more} more invalid lines"));
+        }
+        seen.len()
+    }
+
+    fn check_output_path(&mut self, jsonl: &Path) {
+        if jsonl.is_dir() {
+            let message = format!("`{}` is a folder; name a file", jsonl.display());
+            self.problem("output.jsonl", message);
+            return;
+        }
+        let parent = base_dir(jsonl);
+        if !parent.is_dir() {
+            let message = format!(
+                "folder `{}` does not exist; create it first",
+                parent.display()
+            );
+            self.problem("output.jsonl", message);
+        }
+    }
+}
+
+/// The folder that relative paths in the file are resolved against.
+fn base_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn lookup<'t>(tree: &'t Map<String, Value>, key: &str) -> Option<&'t Value> {
+    tree.get(key)
+}
+
+/// The 1-based line of the config text that holds `needle` as a quoted string.
+fn line_of(text: &str, needle: &str) -> Option<usize> {
+    let quoted = [format!("\"{needle}\""), format!("'{needle}'")];
+    text.lines()
+        .position(|line| quoted.iter().any(|q| line.contains(q.as_str())))
+        .map(|index| index + 1)
+}
+
+fn check_user_agent(agent: &str) -> Result<(), String> {
+    if agent.trim().is_empty() {
+        return Err("must not be empty".to_owned());
+    }
+    if let Some(bad) = agent.chars().find(|c| !(c.is_ascii_graphic() || *c == ' ')) {
+        return Err(format!(
+            "contains {bad:?}; a header value may hold printable ASCII only"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(text: &str, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env_map: Map<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let env = environment().source(Some(env_map));
+        Config::from_sources(Path::new("test.toml"), text, env, Need::Seeds)
+    }
+
+    fn problems(text: &str, vars: &[(&str, &str)]) -> String {
+        match load_text(text, vars) {
+            Ok(_) => panic!("expected an error"),
+            Err(err) => err.to_string(),
+        }
+    }
+
+    #[test]
+    fn missing_keys_match_the_defaults() {
+        let config = load_text("seeds = [\"http://127.0.0.1/\"]", &[]).unwrap();
+        let expected = Settings {
+            seeds: vec!["http://127.0.0.1/".to_owned()],
+            ..Settings::default()
+        };
+        assert_eq!(config.settings, expected);
+        assert_eq!(config.seed_count, 1);
+    }
+
+    #[test]
+    fn environment_overrides_the_file_with_nesting() {
+        let vars = [
+            ("CRAWLER_WORKERS", "64"),
+            ("CRAWLER_OUTPUT__JSONL", "/tmp/titles.jsonl"),
+            ("CRAWLER_REQUEST_TIMEOUT", "5s"),
+        ];
+        let config = load_text("seeds = [\"http://127.0.0.1/\"]\nworkers = 2", &vars).unwrap();
+        assert_eq!(config.settings.workers, 64);
+        assert_eq!(config.settings.request_timeout, Duration::from_secs(5));
+        assert_eq!(config.jsonl, Some(PathBuf::from("/tmp/titles.jsonl")));
+    }
+
+    #[test]
+    fn seeds_from_the_environment_are_a_list() {
+        let vars = [("CRAWLER_SEEDS", "http://127.0.0.1/a http://127.0.0.1/b")];
+        let config = load_text("", &vars).unwrap();
+        assert_eq!(config.seeds.len(), 2);
+    }
+
+    #[test]
+    fn unknown_keys_are_all_reported_with_origin() {
+        let message = problems(
+            "seeds = [\"http://127.0.0.1/\"]\nwrokers = 3\n[output]\njsnol = \"x\"",
+            &[("CRAWLER_BOGUS", "1")],
+        );
+        assert!(message.contains("test.toml: `wrokers`: unknown key"), "{message}");
+        assert!(message.contains("test.toml: `output.jsnol`: unknown key"), "{message}");
+        assert!(
+            message.contains("environment variable `CRAWLER_BOGUS`: `bogus`"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn every_semantic_problem_is_reported_at_once() {
+        let text = "seeds = [\"http://127.0.0.1/\", \"gopher://x/\"]\nworkers = 0\n\
+                    queue_capacity = 0\nrequest_timeout = \"0s\"\nmax_body_size = \"0B\"";
+        let message = problems(text, &[]);
+        for key in [
+            "`workers`",
+            "`queue_capacity`",
+            "`request_timeout`",
+            "`max_body_size`",
+            "`seeds[1]`",
+        ] {
+            assert!(message.contains(key), "{key} missing from {message}");
+        }
+        assert!(message.contains("(line 1)"), "{message}");
+    }
+
+    #[test]
+    fn durations_and_sizes_are_human_strings() {
+        let text = "seeds = [\"http://127.0.0.1/\"]\nconnect_timeout = \"1m 30s\"\n\
+                    max_body_size = \"512KiB\"";
+        let config = load_text(text, &[]).unwrap();
+        assert_eq!(config.settings.connect_timeout, Duration::from_secs(90));
+        assert_eq!(config.settings.max_body_size, ByteSize::kib(512));
+    }
+
+    #[test]
+    fn a_wrong_type_names_the_key() {
+        let message = problems("seeds = [\"http://127.0.0.1/\"]\nworkers = \"many\"", &[]);
+        assert!(message.contains("workers"), "{message}");
+    }
+
+    #[test]
+    fn no_seeds_is_an_error() {
+        assert!(problems("", &[]).contains("no seeds"));
+    }
+
+    #[test]
+    fn user_agent_must_be_header_safe() {
+        let message = problems("seeds = [\"http://127.0.0.1/\"]\nuser_agent = \"bé\"", &[]);
+        assert!(message.contains("`user_agent`"), "{message}");
+    }
+}

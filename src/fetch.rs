@@ -1,0 +1,455 @@
+//! Fetching one URL with surf on its curl backend, safely.
+//!
+//! All client-specific code lives here (see STYLE.md §0 for the traps it avoids):
+//! an isahc client built with timeouts and no redirect policy, our own redirect
+//! loop (http/https only, a host on every hop), the whole fetch under
+//! `request_timeout`, a body read as a stream and cut at `max_body_size`, and any
+//! panic inside the client turned into an error for that URL.
+
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
+
+use futures_lite::{AsyncBufReadExt, FutureExt};
+use http_client::isahc::IsahcClient;
+use isahc::config::{Configurable, RedirectPolicy};
+use isahc::http::header::{CONTENT_TYPE, HeaderValue};
+use isahc::interceptor::{Context, Interceptor, InterceptorFuture};
+use surf::http::Method;
+use url::Url;
+
+use crate::config::Settings;
+use crate::extract::MediaType;
+use crate::seeds::check_crawlable;
+
+/// Marks a response that had no `Content-Type` (the glue would report octet-stream).
+const NO_CONTENT_TYPE: &str = "x-crawler-no-content-type";
+/// What we accept, as a browser would ask for a page.
+const ACCEPT: &str = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8";
+/// Extra time curl gets beyond `request_timeout`, so that our own timer fires first.
+const CURL_TIMEOUT_SLACK: Duration = Duration::from_secs(1);
+/// First allocation for a body; it grows up to `max_body_size`.
+const INITIAL_BODY_CAPACITY: usize = 64 * 1024;
+
+/// Why a fetch failed. [`FetchError::kind`] is the stable word written in records.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FetchError {
+    /// The URL cannot be requested.
+    #[error("`{url}` {reason}")]
+    InvalidUrl {
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The fetch took longer than `request_timeout`, or connecting than `connect_timeout`.
+    #[error("`{url}` {detail}")]
+    Timeout {
+        /// The URL.
+        url: Url,
+        /// Which limit ran out.
+        detail: String,
+    },
+    /// The host name could not be resolved.
+    #[error("cannot resolve the host of `{0}`")]
+    Dns(Url),
+    /// No connection could be made.
+    #[error("cannot connect to `{url}`: {detail}")]
+    Connect {
+        /// The URL.
+        url: Url,
+        /// What the client said.
+        detail: String,
+    },
+    /// TLS failed: handshake, certificate or engine.
+    #[error("TLS with `{url}` failed: {detail}")]
+    Tls {
+        /// The URL.
+        url: Url,
+        /// What the client said.
+        detail: String,
+    },
+    /// The server answered something that is not valid HTTP, or the client failed on it.
+    #[error("`{url}` sent a response the client could not handle: {detail}")]
+    Protocol {
+        /// The URL.
+        url: Url,
+        /// What the client said.
+        detail: String,
+    },
+    /// Redirects could not be followed: too many, or to somewhere we do not go.
+    #[error("{0}")]
+    Redirects(String),
+    /// The decompressed body is larger than `max_body_size`.
+    #[error("the body of `{url}` is larger than {limit} bytes (max_body_size)")]
+    TooLarge {
+        /// The URL.
+        url: Url,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// Reading the body failed part way (reset, bad encoding, short body).
+    #[error("reading the body of `{url}` failed: {detail}")]
+    Body {
+        /// The URL.
+        url: Url,
+        /// What the client said.
+        detail: String,
+    },
+}
+
+impl FetchError {
+    /// The stable error kind written in records: `timeout`, `connect`, `dns`, …
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::InvalidUrl { .. } => "invalid_url",
+            Self::Timeout { .. } => "timeout",
+            Self::Dns(_) => "dns",
+            Self::Connect { .. } => "connect",
+            Self::Tls { .. } => "tls",
+            Self::Protocol { .. } => "protocol",
+            Self::Redirects(_) => "redirects",
+            Self::TooLarge { .. } => "too_large",
+            Self::Body { .. } => "body",
+        }
+    }
+}
+
+/// What one fetch produced. Fields are filled as far as the fetch got.
+#[derive(Debug)]
+pub struct Page {
+    /// The URL of the last response (after redirects).
+    pub final_url: Url,
+    /// The final HTTP status, once a response head arrived.
+    pub status: Option<u16>,
+    /// The `Content-Type` header, `None` when absent.
+    pub content_type: Option<String>,
+    /// The body (empty when not read: non-2xx, or a type we do not parse).
+    pub body: Vec<u8>,
+    /// Body bytes read, including any beyond the limit.
+    pub bytes: u64,
+    /// Why the fetch failed, if it did.
+    pub error: Option<FetchError>,
+}
+
+impl Page {
+    fn new(url: &Url) -> Self {
+        Self {
+            final_url: url.clone(),
+            status: None,
+            content_type: None,
+            body: Vec::new(),
+            bytes: 0,
+            error: None,
+        }
+    }
+
+    /// Whether the final response was 2xx.
+    pub fn is_success(&self) -> bool {
+        self.status.is_some_and(|status| (200..300).contains(&status))
+    }
+}
+
+/// A shared HTTP client with the crawl's limits; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Fetcher {
+    client: surf::Client,
+    request_timeout: Duration,
+    connect_timeout: Duration,
+    max_body_size: usize,
+    max_redirects: u32,
+}
+
+impl Fetcher {
+    /// Builds the client from the settings.
+    ///
+    /// # Errors
+    /// curl could not be initialized or rejected an option.
+    pub fn new(settings: &Settings) -> Result<Self, isahc::Error> {
+        let http = isahc::HttpClient::builder()
+            .timeout(settings.request_timeout + CURL_TIMEOUT_SLACK)
+            .connect_timeout(settings.connect_timeout)
+            .redirect_policy(RedirectPolicy::None)
+            .automatic_decompression(true)
+            .tcp_nodelay()
+            .default_header("user-agent", settings.user_agent.as_str())
+            .default_header("accept", ACCEPT)
+            .interceptor(SanitizeHeaders)
+            .build()?;
+        Ok(Self {
+            client: surf::Client::with_http_client(IsahcClient::from_client(http)),
+            request_timeout: settings.request_timeout,
+            connect_timeout: settings.connect_timeout,
+            max_body_size: usize::try_from(settings.max_body_size.as_u64()).unwrap_or(usize::MAX),
+            max_redirects: settings.max_redirects,
+        })
+    }
+
+    /// Fetches `url`, following redirects, within `request_timeout`.
+    ///
+    /// Never panics and never fails outright: problems end up in [`Page::error`].
+    pub async fn fetch(&self, url: &Url) -> Page {
+        let mut page = Page::new(url);
+        let work = AssertUnwindSafe(self.fetch_into(url, &mut page)).catch_unwind();
+        let outcome = async_std::future::timeout(self.request_timeout, work).await;
+        page.error = match outcome {
+            Ok(Ok(Ok(()))) => None,
+            Ok(Ok(Err(err))) => Some(err),
+            Ok(Err(panic)) => Some(FetchError::Protocol {
+                url: page.final_url.clone(),
+                detail: format!("the HTTP client panicked: {}", panic_message(&panic)),
+            }),
+            Err(_) => Some(FetchError::Timeout {
+                url: url.clone(),
+                detail: format!(
+                    "did not finish within {} (request_timeout)",
+                    humantime::format_duration(self.request_timeout)
+                ),
+            }),
+        };
+        page
+    }
+
+    async fn fetch_into(&self, url: &Url, page: &mut Page) -> Result<(), FetchError> {
+        check_crawlable(url).map_err(|reason| FetchError::InvalidUrl {
+            url: url.to_string(),
+            reason,
+        })?;
+        let mut response = self.follow_redirects(page).await?;
+        page.status = Some(u16::from(response.status()));
+        page.content_type = content_type(&response);
+        let media = MediaType::of(page.content_type.as_deref());
+        if !page.is_success() || media == MediaType::Other {
+            return Ok(());
+        }
+        let reader = response.take_body().into_reader();
+        read_limited(reader, self.max_body_size, page).await
+    }
+
+    /// Sends requests from `page.final_url` on, following up to `max_redirects`.
+    async fn follow_redirects(&self, page: &mut Page) -> Result<surf::Response, FetchError> {
+        let mut hops = 0;
+        loop {
+            let request = surf::Request::new(Method::Get, page.final_url.clone());
+            let response = self
+                .client
+                .send(request)
+                .await
+                .map_err(|err| self.classify(&page.final_url, &err))?;
+            let Some(target) = redirect_target(&page.final_url, &response)? else {
+                return Ok(response);
+            };
+            if hops == self.max_redirects {
+                return Err(FetchError::Redirects(format!(
+                    "`{}` redirected more than {} times (max_redirects); last target `{target}`",
+                    page.final_url, self.max_redirects
+                )));
+            }
+            hops += 1;
+            page.final_url = target;
+        }
+    }
+}
+
+impl Fetcher {
+    /// Maps a client error to our kinds by the isahc error inside it.
+    fn classify(&self, url: &Url, err: &surf::Error) -> FetchError {
+        let url = url.clone();
+        let Some(inner) = err.downcast_ref::<isahc::Error>() else {
+            return FetchError::Protocol {
+                url,
+                detail: err.to_string(),
+            };
+        };
+        let detail = describe(inner);
+        match inner {
+            // Our own timer covers the whole fetch and fires before curl's, so a
+            // timeout from curl is the connect timeout.
+            isahc::Error::Timeout => FetchError::Timeout {
+                url,
+                detail: format!(
+                    "did not connect within {} (connect_timeout)",
+                    humantime::format_duration(self.connect_timeout)
+                ),
+            },
+            isahc::Error::CouldntResolveHost | isahc::Error::CouldntResolveProxy => {
+                FetchError::Dns(url)
+            }
+            isahc::Error::ConnectFailed | isahc::Error::Io(_) => FetchError::Connect { url, detail },
+            isahc::Error::BadServerCertificate(_)
+            | isahc::Error::BadClientCertificate(_)
+            | isahc::Error::SSLConnectFailed(_)
+            | isahc::Error::SSLEngineError(_) => FetchError::Tls { url, detail },
+            isahc::Error::InvalidContentEncoding(_) | isahc::Error::ResponseBodyError(_) => {
+                FetchError::Body { url, detail }
+            }
+            _ => FetchError::Protocol { url, detail },
+        }
+    }
+}
+
+/// The next URL of a 3xx answer with a `Location`, checked; `None` when it is not a redirect.
+fn redirect_target(from: &Url, response: &surf::Response) -> Result<Option<Url>, FetchError> {
+    if !matches!(u16::from(response.status()), 301 | 302 | 303 | 307 | 308) {
+        return Ok(None);
+    }
+    let Some(location) = response.header("location").map(|values| values.last().as_str()) else {
+        return Ok(None);
+    };
+    let target = from.join(location.trim()).map_err(|err| {
+        FetchError::Redirects(format!(
+            "`{from}` redirects to `{location}`, which is not a valid URL: {err}"
+        ))
+    })?;
+    check_crawlable(&target).map_err(|why| {
+        FetchError::Redirects(format!("`{from}` redirects to `{target}`, which {why}"))
+    })?;
+    let mut target = target;
+    target.set_fragment(None);
+    Ok(Some(target))
+}
+
+fn content_type(response: &surf::Response) -> Option<String> {
+    if response.header(NO_CONTENT_TYPE).is_some() {
+        return None;
+    }
+    response
+        .header("content-type")
+        .map(|values| values.last().as_str().to_owned())
+}
+
+/// Reads at most `limit` bytes into `page.body`; more is [`FetchError::TooLarge`].
+async fn read_limited(
+    mut reader: impl futures_lite::AsyncBufRead + Unpin,
+    limit: usize,
+    page: &mut Page,
+) -> Result<(), FetchError> {
+    page.body = Vec::with_capacity(INITIAL_BODY_CAPACITY.min(limit));
+    loop {
+        let chunk = reader.fill_buf().await.map_err(|err| body_error(page, &err))?;
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        let len = chunk.len();
+        page.bytes += len as u64;
+        if page.body.len() + len > limit {
+            page.body = Vec::new();
+            return Err(FetchError::TooLarge {
+                url: page.final_url.clone(),
+                limit,
+            });
+        }
+        reserve_within(&mut page.body, len, limit);
+        page.body.extend_from_slice(chunk);
+        reader.consume(len);
+    }
+}
+
+/// Grows `body` for `extra` more bytes without ever reserving past `limit`.
+fn reserve_within(body: &mut Vec<u8>, extra: usize, limit: usize) {
+    let needed = body.len() + extra;
+    if needed > body.capacity() {
+        let target = (body.capacity() * 2).max(needed).min(limit);
+        body.reserve_exact(target - body.len());
+    }
+}
+
+fn body_error(page: &Page, err: &std::io::Error) -> FetchError {
+    if err.kind() == std::io::ErrorKind::TimedOut {
+        return FetchError::Body {
+            url: page.final_url.clone(),
+            detail: "the transfer timed out".to_owned(),
+        };
+    }
+    FetchError::Body {
+        url: page.final_url.clone(),
+        detail: err.to_string(),
+    }
+}
+
+/// isahc's `Display` prefixes the variant name; keep only the human part.
+fn describe(err: &isahc::Error) -> String {
+    let text = err.to_string();
+    match text.split_once(": ") {
+        Some((_, human)) if !human.is_empty() => human.to_owned(),
+        _ => text,
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(text) = panic.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = panic.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "unknown panic".to_owned()
+    }
+}
+
+/// Rewrites header values the HTTP glue cannot hold as text (non-ASCII bytes would
+/// make it panic): each such byte becomes `%XX`, as a browser does with a
+/// `Location`. Also marks a missing `Content-Type`.
+struct SanitizeHeaders;
+
+impl Interceptor for SanitizeHeaders {
+    type Err = isahc::Error;
+
+    fn intercept<'a>(
+        &'a self,
+        request: isahc::http::Request<isahc::Body>,
+        ctx: Context<'a>,
+    ) -> InterceptorFuture<'a, Self::Err> {
+        Box::pin(async move {
+            let mut response = ctx.send(request).await?;
+            let headers = response.headers_mut();
+            for value in headers.values_mut() {
+                if value.to_str().is_err() {
+                    *value = escape_header_value(value.as_bytes());
+                }
+            }
+            if !headers.contains_key(CONTENT_TYPE) {
+                headers.insert(NO_CONTENT_TYPE, HeaderValue::from_static("1"));
+            }
+            Ok(response)
+        })
+    }
+}
+
+fn escape_header_value(bytes: &[u8]) -> HeaderValue {
+    let mut text = String::with_capacity(bytes.len() * 3);
+    for &byte in bytes {
+        if byte == b'\t' || (0x20..0x7f).contains(&byte) {
+            text.push(char::from(byte));
+        } else {
+            text.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_ascii_header_bytes_are_escaped() {
+        let value = escape_header_value(b"/caf\xc3\xa9?a=b");
+        assert_eq!(value.to_str().unwrap(), "/caf%C3%A9?a=b");
+    }
+
+    #[test]
+    fn body_capacity_never_exceeds_the_limit() {
+        let mut body = Vec::with_capacity(4);
+        body.extend_from_slice(b"abcd");
+        reserve_within(&mut body, 5, 10);
+        assert!(body.capacity() >= 9 && body.capacity() <= 10);
+    }
+
+    #[test]
+    fn error_kinds_are_stable() {
+        let url = Url::parse("http://127.0.0.1/").unwrap();
+        let detail = String::new();
+        assert_eq!(FetchError::Timeout { url: url.clone(), detail }.kind(), "timeout");
+        assert_eq!(FetchError::TooLarge { url, limit: 1 }.kind(), "too_large");
+        assert_eq!(FetchError::Redirects(String::new()).kind(), "redirects");
+    }
+}

@@ -1,0 +1,163 @@
+//! The one place that formats results: the per-page log line and the JSON line.
+//!
+//! A single output task owns the JSON Lines file, so lines never interleave; each
+//! record is serialized whole and written with one `write_all` on an unbuffered
+//! append-mode file, so a reader never sees half a line.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use async_channel::Receiver;
+use serde::Serialize;
+
+/// One seed's outcome; the JSON Lines schema (field names are a stable contract).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Record {
+    /// The seed as queued (normalized).
+    pub url: String,
+    /// The URL after redirects.
+    pub final_url: String,
+    /// The final HTTP status, or null when no response arrived.
+    pub status: Option<u16>,
+    /// `document.title`, or null when there is none or the page was not parsed.
+    pub title: Option<String>,
+    /// Null, or `"<kind>: <message>"`.
+    pub error: Option<String>,
+    /// The `Content-Type` header, or null when absent.
+    pub content_type: Option<String>,
+    /// The encoding the body was decoded with, when it was decoded.
+    pub encoding: Option<&'static str>,
+    /// Body bytes read.
+    pub bytes: u64,
+    /// Time from the first request to the record, in milliseconds.
+    pub elapsed_ms: u64,
+    /// When the fetch started, RFC 3339 in UTC.
+    pub fetched_at: String,
+}
+
+impl Record {
+    /// Logs the record: INFO `title …` for a page, WARN `failed …` for an error.
+    pub fn log(&self) {
+        let status = self
+            .status
+            .map_or_else(|| "-".to_owned(), |code| code.to_string());
+        match &self.error {
+            None => log::info!(
+                "title url={} status={status} title={}",
+                self.url,
+                quoted(self.title.as_deref())
+            ),
+            Some(error) => log::warn!("failed url={} status={status} error={error:?}", self.url),
+        }
+    }
+}
+
+/// `"text"` with quotes and control characters escaped, or `null`.
+fn quoted(text: Option<&str>) -> String {
+    text.map_or_else(|| "null".to_owned(), |text| format!("{text:?}"))
+}
+
+/// The JSON Lines sink; without a path, records are only logged.
+#[derive(Debug)]
+pub struct Output {
+    file: Option<(PathBuf, File)>,
+    line: Vec<u8>,
+    /// Records that could not be written.
+    pub failed_writes: u64,
+}
+
+impl Output {
+    /// Opens `path` for appending (creating it), or logs only when `None`.
+    ///
+    /// # Errors
+    /// The file cannot be opened for appending.
+    pub fn open(path: Option<&Path>) -> io::Result<Self> {
+        let file = match path {
+            Some(path) => {
+                let file = OpenOptions::new().create(true).append(true).open(path)?;
+                Some((path.to_owned(), file))
+            }
+            None => None,
+        };
+        Ok(Self {
+            file,
+            line: Vec::with_capacity(1024),
+            failed_writes: 0,
+        })
+    }
+
+    /// Logs `record` and appends it as one JSON line.
+    pub fn write(&mut self, record: &Record) {
+        record.log();
+        let Some((path, file)) = &mut self.file else {
+            return;
+        };
+        self.line.clear();
+        let written = serde_json::to_writer(&mut self.line, record)
+            .map_err(io::Error::from)
+            .and_then(|()| {
+                self.line.push(b'\n');
+                file.write_all(&self.line)
+            });
+        if let Err(err) = written {
+            self.failed_writes += 1;
+            log::error!(
+                "cannot write a record for {} to `{}`: {err}",
+                record.url,
+                path.display()
+            );
+        }
+    }
+}
+
+/// Writes every record received until the channel closes; returns the sink.
+pub async fn run(records: Receiver<Record>, mut output: Output) -> Output {
+    while let Ok(record) = records.recv().await {
+        output.write(&record);
+    }
+    output
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> Record {
+        Record {
+            url: "http://127.0.0.1/".to_owned(),
+            final_url: "http://127.0.0.1/".to_owned(),
+            status: Some(200),
+            title: Some("say \"hi\"\n".to_owned()),
+            error: None,
+            content_type: Some("text/html".to_owned()),
+            encoding: Some("UTF-8"),
+            bytes: 10,
+            elapsed_ms: 1,
+            fetched_at: "2026-01-01T00:00:00Z".to_owned(),
+        }
+    }
+
+    #[test]
+    fn title_is_quoted_and_escaped() {
+        assert_eq!(quoted(Some("say \"hi\"\n")), "\"say \\\"hi\\\"\\n\"");
+        assert_eq!(quoted(None), "null");
+    }
+
+    #[test]
+    fn each_record_is_one_json_line() {
+        let dir = std::env::temp_dir().join(format!("crawler-output-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("out.jsonl");
+        let mut output = Output::open(Some(&path)).unwrap();
+        output.write(&record());
+        output.write(&record());
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2);
+        let value: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+        assert_eq!(value["title"], "say \"hi\"\n");
+        assert!(value["error"].is_null());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

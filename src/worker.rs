@@ -1,0 +1,121 @@
+//! A worker: job → fetch → decode → extract → record.
+
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Instant, SystemTime};
+
+use async_channel::{Receiver, Sender};
+use futures_lite::future;
+
+use crate::charset;
+use crate::extract::{self, MediaType};
+use crate::fetch::{Fetcher, Page};
+use crate::frontier::Job;
+use crate::output::Record;
+
+/// What the extraction step found in a fetched page.
+struct Analysis {
+    title: Option<String>,
+    encoding: Option<&'static str>,
+    error: Option<String>,
+}
+
+/// Takes jobs until the queue is empty and closed, or `stop` is closed.
+///
+/// A job already taken is always finished and its record sent.
+pub async fn run(
+    jobs: Receiver<Job>,
+    stop: Receiver<()>,
+    fetcher: Fetcher,
+    records: Sender<Record>,
+    in_flight: Arc<AtomicUsize>,
+) {
+    loop {
+        let stopped = async {
+            // Resolves only when the stop channel is closed.
+            let _ = stop.recv().await;
+            None
+        };
+        let Some(job) = future::or(stopped, async { jobs.recv().await.ok() }).await else {
+            return;
+        };
+        in_flight.fetch_add(1, Ordering::SeqCst);
+        let record = process(&fetcher, &job).await;
+        in_flight.fetch_sub(1, Ordering::SeqCst);
+        if records.send(record).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Fetches one job and builds its record. Never panics.
+pub async fn process(fetcher: &Fetcher, job: &Job) -> Record {
+    let fetched_at = SystemTime::now();
+    let started = Instant::now();
+    let mut page = fetcher.fetch(&job.url).await;
+    let analysis = panic::catch_unwind(AssertUnwindSafe(|| analyze(&page))).unwrap_or_else(|_| Analysis {
+        title: None,
+        encoding: None,
+        error: Some(format!(
+            "extract: title extraction failed on `{}` (internal error)",
+            page.final_url
+        )),
+    });
+    page.body = Vec::new();
+    Record {
+        url: job.url.to_string(),
+        final_url: page.final_url.to_string(),
+        status: page.status,
+        title: analysis.title,
+        error: analysis.error,
+        content_type: page.content_type,
+        encoding: analysis.encoding,
+        bytes: page.bytes,
+        elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        fetched_at: humantime::format_rfc3339_millis(fetched_at).to_string(),
+    }
+}
+
+/// Decides the outcome of a fetched page and extracts its title.
+fn analyze(page: &Page) -> Analysis {
+    let failed = |error: String| Analysis {
+        title: None,
+        encoding: None,
+        error: Some(error),
+    };
+    if let Some(err) = &page.error {
+        return failed(format!("{}: {err}", err.kind()));
+    }
+    let status = page.status.unwrap_or_default();
+    if !page.is_success() {
+        return failed(format!("http_status: `{}` answered HTTP {status}", page.final_url));
+    }
+    let content_type = page.content_type.as_deref();
+    let http_charset = content_type.and_then(charset::from_content_type);
+    let (decoded, title) = match MediaType::of(content_type) {
+        MediaType::Html => {
+            let tld = page.final_url.domain().and_then(|d| d.rsplit('.').next());
+            let decoded = charset::decode_html(&page.body, http_charset, tld.map(str::as_bytes));
+            let title = extract::html_title(&decoded.text);
+            (decoded, title)
+        }
+        MediaType::Xhtml => {
+            let decoded = charset::decode_xml(&page.body, http_charset);
+            let title = extract::xhtml_title(&decoded.text);
+            (decoded, title)
+        }
+        MediaType::Other => {
+            return failed(format!(
+                "content_type: `{}` is `{}`; only text/html and application/xhtml+xml are parsed",
+                page.final_url,
+                content_type.unwrap_or_default()
+            ));
+        }
+    };
+    Analysis {
+        title,
+        encoding: Some(decoded.encoding.name()),
+        error: None,
+    }
+}
