@@ -395,7 +395,10 @@ impl<'a> Validation<'a> {
 
     fn check_limits(&mut self, settings: &Settings) {
         if settings.workers == 0 || settings.workers > MAX_WORKERS {
-            let message = format!("must be between 1 and {MAX_WORKERS}, got {}", settings.workers);
+            let message = format!(
+                "must be between 1 and {MAX_WORKERS}, got {}",
+                settings.workers
+            );
             self.problem("workers", message);
         }
         if settings.queue_capacity == 0 {
@@ -410,10 +413,16 @@ impl<'a> Validation<'a> {
             }
         }
         if settings.max_body_size.as_u64() == 0 {
-            self.problem("max_body_size", "must be at least 1 byte, e.g. \"4MiB\"".to_owned());
+            self.problem(
+                "max_body_size",
+                "must be at least 1 byte, e.g. \"4MiB\"".to_owned(),
+            );
         }
         if usize::try_from(settings.max_body_size.as_u64()).is_err() {
-            self.problem("max_body_size", "is larger than this machine can address".to_owned());
+            self.problem(
+                "max_body_size",
+                "is larger than this machine can address".to_owned(),
+            );
         }
         if let Err(message) = check_user_agent(&settings.user_agent) {
             self.problem("user_agent", message);
@@ -491,7 +500,7 @@ impl<'a> Validation<'a> {
             return;
         }
         let parent = base_dir(jsonl);
-        if !parent.is_dir() {
+        if !parent.as_os_str().is_empty() && !parent.is_dir() {
             let message = format!(
                 "folder `{}` does not exist; create it first",
                 parent.display()
@@ -504,8 +513,8 @@ impl<'a> Validation<'a> {
 /// The folder that relative paths in the file are resolved against.
 fn base_dir(path: &Path) -> PathBuf {
     match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
-        _ => PathBuf::from("."),
+        Some(parent) => parent.to_owned(),
+        None => PathBuf::new(),
     }
 }
 
@@ -590,8 +599,14 @@ mod tests {
             "seeds = [\"http://127.0.0.1/\"]\nwrokers = 3\n[output]\njsnol = \"x\"",
             &[("CRAWLER_BOGUS", "1")],
         );
-        assert!(message.contains("test.toml: `wrokers`: unknown key"), "{message}");
-        assert!(message.contains("test.toml: `output.jsnol`: unknown key"), "{message}");
+        assert!(
+            message.contains("test.toml: `wrokers`: unknown key"),
+            "{message}"
+        );
+        assert!(
+            message.contains("test.toml: `output.jsnol`: unknown key"),
+            "{message}"
+        );
         assert!(
             message.contains("environment variable `CRAWLER_BOGUS`: `bogus`"),
             "{message}"

@@ -103,7 +103,14 @@ pub async fn run(config: Config, mode: Mode) -> anyhow::Result<()> {
     let mut crawling = true;
     loop {
         let event = if crawling {
-            future::or(async { (&mut workers_done).await; None }, next_control(&controls)).await
+            future::or(
+                async {
+                    (&mut workers_done).await;
+                    None
+                },
+                next_control(&controls),
+            )
+            .await
         } else {
             next_control(&controls).await
         };
@@ -116,8 +123,12 @@ pub async fn run(config: Config, mode: Mode) -> anyhow::Result<()> {
             Some(Control::Shutdown(signal)) => {
                 return shutdown(crawl, workers_done.as_mut(), &controls, signal).await;
             }
-            Some(Control::Reload) => log::warn!("SIGHUP: live reload is not available yet; restart to apply config changes"),
-            Some(Control::Reopen) => log::warn!("SIGUSR1: reopening the output is not available yet"),
+            Some(Control::Reload) => log::warn!(
+                "SIGHUP: live reload is not available yet; restart to apply config changes"
+            ),
+            Some(Control::Reopen) => {
+                log::warn!("SIGUSR1: reopening the output is not available yet")
+            }
         }
     }
     finish(crawl).await

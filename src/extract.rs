@@ -80,8 +80,7 @@ pub fn xhtml_title(xml: &str) -> Option<String> {
 }
 
 fn is_xhtml_title(ns: &ResolveResult<'_>, local: &str) -> bool {
-    matches!(ns, ResolveResult::Bound(Namespace(uri)) if *uri == XHTML_NS)
-        && local == "title"
+    matches!(ns, ResolveResult::Bound(Namespace(uri)) if *uri == XHTML_NS) && local == "title"
 }
 
 /// Collects the direct text and CDATA children of the element just opened.
@@ -155,21 +154,77 @@ mod tests {
             ("empty", "<title></title>", Some("")),
             ("whitespace only", "<title> \n\t </title>", Some("")),
             ("collapse", "<title>\n  A \t\r\n B  </title>", Some("A B")),
-            ("entities", "<title>Tom &amp; Jerry &lt;3 &eacute;&#233;&#x41;</title>", Some("Tom & Jerry <3 ééA")),
-            ("entity without semicolon", "<title>a &amp b &copy 2024</title>", Some("a & b © 2024")),
+            (
+                "entities",
+                "<title>Tom &amp; Jerry &lt;3 &eacute;&#233;&#x41;</title>",
+                Some("Tom & Jerry <3 ééA"),
+            ),
+            (
+                "entity without semicolon",
+                "<title>a &amp b &copy 2024</title>",
+                Some("a & b © 2024"),
+            ),
             ("nbsp kept", "<title>a&nbsp;b</title>", Some("a\u{a0}b")),
-            ("uppercase tag", "<HTML><HEAD><TITLE>Up</TITLE></HEAD></HTML>", Some("Up")),
-            ("in body", "<html><body><p>x</p><title>Late</title></body></html>", Some("Late")),
-            ("svg title first", "<body><svg><title>Icon</title></svg><title>Real</title></body>", Some("Real")),
-            ("svg only", "<body><svg><title>Icon</title></svg></body>", None),
-            ("script first", "<head><script>var s = '<title>No</title>';</script><title>Yes</title></head>", Some("Yes")),
-            ("comment first", "<!-- <title>No</title> --><title>Yes</title>", Some("Yes")),
-            ("markup is text", "<title>a <b>bold</b> move</title>", Some("a <b>bold</b> move")),
-            ("unclosed", "<title>Runs to the end", Some("Runs to the end")),
-            ("second ignored", "<title>One</title><title>Two</title>", Some("One")),
-            ("template content is not in the document", "<template><title>No</title></template><title>Yes</title>", Some("Yes")),
-            ("textarea holds text", "<body><textarea><title>No</title></textarea></body>", None),
-            ("noscript with scripting on", "<head><noscript><title>No</title></noscript></head>", None),
+            (
+                "uppercase tag",
+                "<HTML><HEAD><TITLE>Up</TITLE></HEAD></HTML>",
+                Some("Up"),
+            ),
+            (
+                "in body",
+                "<html><body><p>x</p><title>Late</title></body></html>",
+                Some("Late"),
+            ),
+            (
+                "svg title first",
+                "<body><svg><title>Icon</title></svg><title>Real</title></body>",
+                Some("Real"),
+            ),
+            (
+                "svg only",
+                "<body><svg><title>Icon</title></svg></body>",
+                None,
+            ),
+            (
+                "script first",
+                "<head><script>var s = '<title>No</title>';</script><title>Yes</title></head>",
+                Some("Yes"),
+            ),
+            (
+                "comment first",
+                "<!-- <title>No</title> --><title>Yes</title>",
+                Some("Yes"),
+            ),
+            (
+                "markup is text",
+                "<title>a <b>bold</b> move</title>",
+                Some("a <b>bold</b> move"),
+            ),
+            (
+                "unclosed",
+                "<title>Runs to the end",
+                Some("Runs to the end"),
+            ),
+            (
+                "second ignored",
+                "<title>One</title><title>Two</title>",
+                Some("One"),
+            ),
+            (
+                "template content is not in the document",
+                "<template><title>No</title></template><title>Yes</title>",
+                Some("Yes"),
+            ),
+            (
+                "textarea holds text",
+                "<body><textarea><title>No</title></textarea></body>",
+                None,
+            ),
+            (
+                "noscript with scripting on",
+                "<head><noscript><title>No</title></noscript></head>",
+                None,
+            ),
         ];
         for (name, html, expected) in cases {
             assert_eq!(title(html).as_deref(), *expected, "case {name}: {html}");
@@ -180,14 +235,49 @@ mod tests {
     fn xhtml_title_cases() {
         let ns = "xmlns=\"http://www.w3.org/1999/xhtml\"";
         let cases: Vec<(&str, String, Option<&str>)> = vec![
-            ("plain", format!("<html {ns}><head><title> A  B </title></head></html>"), Some("A B")),
-            ("cdata", format!("<html {ns}><title><![CDATA[x < y]]> &amp; z</title></html>"), Some("x < y & z")),
-            ("no namespace", "<html><title>No</title></html>".to_owned(), None),
-            ("svg title first", format!("<html {ns}><svg xmlns=\"http://www.w3.org/2000/svg\"><title>Icon</title></svg><title>Real</title></html>"), Some("Real")),
-            ("prefixed", "<h:html xmlns:h=\"http://www.w3.org/1999/xhtml\"><h:title>P</h:title></h:html>".to_owned(), Some("P")),
-            ("child elements skipped", format!("<html {ns}><title>a<b>b</b>c</title></html>"), Some("ac")),
-            ("empty element", format!("<html {ns}><title/></html>"), Some("")),
-            ("xhtml entity", format!("<html {ns}><title>a&nbsp;b&#233;</title></html>"), Some("a\u{a0}bé")),
+            (
+                "plain",
+                format!("<html {ns}><head><title> A  B </title></head></html>"),
+                Some("A B"),
+            ),
+            (
+                "cdata",
+                format!("<html {ns}><title><![CDATA[x < y]]> &amp; z</title></html>"),
+                Some("x < y & z"),
+            ),
+            (
+                "no namespace",
+                "<html><title>No</title></html>".to_owned(),
+                None,
+            ),
+            (
+                "svg title first",
+                format!(
+                    "<html {ns}><svg xmlns=\"http://www.w3.org/2000/svg\"><title>Icon</title></svg><title>Real</title></html>"
+                ),
+                Some("Real"),
+            ),
+            (
+                "prefixed",
+                "<h:html xmlns:h=\"http://www.w3.org/1999/xhtml\"><h:title>P</h:title></h:html>"
+                    .to_owned(),
+                Some("P"),
+            ),
+            (
+                "child elements skipped",
+                format!("<html {ns}><title>a<b>b</b>c</title></html>"),
+                Some("ac"),
+            ),
+            (
+                "empty element",
+                format!("<html {ns}><title/></html>"),
+                Some(""),
+            ),
+            (
+                "xhtml entity",
+                format!("<html {ns}><title>a&nbsp;b&#233;</title></html>"),
+                Some("a\u{a0}bé"),
+            ),
         ];
         for (name, xml, expected) in cases {
             assert_eq!(xhtml_title(&xml).as_deref(), expected, "case {name}: {xml}");
@@ -197,8 +287,14 @@ mod tests {
     #[test]
     fn media_types() {
         assert_eq!(MediaType::of(None), MediaType::Html);
-        assert_eq!(MediaType::of(Some("Text/HTML; charset=utf-8")), MediaType::Html);
-        assert_eq!(MediaType::of(Some("application/xhtml+xml")), MediaType::Xhtml);
+        assert_eq!(
+            MediaType::of(Some("Text/HTML; charset=utf-8")),
+            MediaType::Html
+        );
+        assert_eq!(
+            MediaType::of(Some("application/xhtml+xml")),
+            MediaType::Xhtml
+        );
         assert_eq!(MediaType::of(Some("application/pdf")), MediaType::Other);
         assert_eq!(MediaType::of(Some("text/plain")), MediaType::Other);
     }

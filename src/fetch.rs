@@ -145,7 +145,8 @@ impl Page {
 
     /// Whether the final response was 2xx.
     pub fn is_success(&self) -> bool {
-        self.status.is_some_and(|status| (200..300).contains(&status))
+        self.status
+            .is_some_and(|status| (200..300).contains(&status))
     }
 }
 
@@ -274,7 +275,9 @@ impl Fetcher {
             isahc::Error::CouldntResolveHost | isahc::Error::CouldntResolveProxy => {
                 FetchError::Dns(url)
             }
-            isahc::Error::ConnectFailed | isahc::Error::Io(_) => FetchError::Connect { url, detail },
+            isahc::Error::ConnectFailed | isahc::Error::Io(_) => {
+                FetchError::Connect { url, detail }
+            }
             isahc::Error::BadServerCertificate(_)
             | isahc::Error::BadClientCertificate(_)
             | isahc::Error::SSLConnectFailed(_)
@@ -292,7 +295,10 @@ fn redirect_target(from: &Url, response: &surf::Response) -> Result<Option<Url>,
     if !matches!(u16::from(response.status()), 301 | 302 | 303 | 307 | 308) {
         return Ok(None);
     }
-    let Some(location) = response.header("location").map(|values| values.last().as_str()) else {
+    let Some(location) = response
+        .header("location")
+        .map(|values| values.last().as_str())
+    else {
         return Ok(None);
     };
     let target = from.join(location.trim()).map_err(|err| {
@@ -325,7 +331,10 @@ async fn read_limited(
 ) -> Result<(), FetchError> {
     page.body = Vec::with_capacity(INITIAL_BODY_CAPACITY.min(limit));
     loop {
-        let chunk = reader.fill_buf().await.map_err(|err| body_error(page, &err))?;
+        let chunk = reader
+            .fill_buf()
+            .await
+            .map_err(|err| body_error(page, &err))?;
         if chunk.is_empty() {
             return Ok(());
         }
@@ -448,7 +457,14 @@ mod tests {
     fn error_kinds_are_stable() {
         let url = Url::parse("http://127.0.0.1/").unwrap();
         let detail = String::new();
-        assert_eq!(FetchError::Timeout { url: url.clone(), detail }.kind(), "timeout");
+        assert_eq!(
+            FetchError::Timeout {
+                url: url.clone(),
+                detail
+            }
+            .kind(),
+            "timeout"
+        );
         assert_eq!(FetchError::TooLarge { url, limit: 1 }.kind(), "too_large");
         assert_eq!(FetchError::Redirects(String::new()).kind(), "redirects");
     }

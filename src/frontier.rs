@@ -122,7 +122,10 @@ pub async fn feed(config: &Config, jobs: &Sender<Job>) -> FeedReport {
                 log::warn!("{} line {line}: {message}; skipped", file.path().display());
             }
             Err(err) => {
-                log::error!("reading seeds file `{}` failed: {err}", file.path().display());
+                log::error!(
+                    "reading seeds file `{}` failed: {err}",
+                    file.path().display()
+                );
                 break;
             }
         }

@@ -11,6 +11,6 @@ fn main() -> std::process::ExitCode {
 
 /// Our crate at info, dependencies at warn; `RUST_LOG` overrides both.
 fn init_logging() {
-    let env = env_logger::Env::default().default_filter_or("warn,crawler=info");
+    let env = env_logger::Env::default().default_filter_or("warn,isahc=error,crawler=info");
     env_logger::Builder::from_env(env).init();
 }

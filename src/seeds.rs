@@ -85,7 +85,12 @@ impl SeedFile {
             .lines()
             .enumerate()
             .filter_map(|(index, line)| match line {
-                Ok(text) => parse_line(&text).map(|url| Ok(SeedLine { line: index + 1, url })),
+                Ok(text) => parse_line(&text).map(|url| {
+                    Ok(SeedLine {
+                        line: index + 1,
+                        url,
+                    })
+                }),
                 Err(err) => Some(Err(err)),
             }))
     }
@@ -124,9 +129,17 @@ mod tests {
 
     #[test]
     fn rejects_other_schemes_and_garbage() {
-        assert!(parse_seed("ftp://example.com/").unwrap_err().contains("scheme `ftp`"));
+        assert!(
+            parse_seed("ftp://example.com/")
+                .unwrap_err()
+                .contains("scheme `ftp`")
+        );
         assert!(parse_seed("file:///etc/passwd").is_err());
-        assert!(parse_seed("not a url").unwrap_err().contains("not a valid URL"));
+        assert!(
+            parse_seed("not a url")
+                .unwrap_err()
+                .contains("not a valid URL")
+        );
         assert!(parse_seed("http://").is_err());
     }
 
@@ -140,7 +153,11 @@ mod tests {
     fn lines_skip_comments_and_blanks() {
         assert!(parse_line("").is_none());
         assert!(parse_line("   # a comment").is_none());
-        assert!(parse_line("http://127.0.0.1/ # trailing comment").unwrap().is_ok());
+        assert!(
+            parse_line("http://127.0.0.1/ # trailing comment")
+                .unwrap()
+                .is_ok()
+        );
         assert!(parse_line("http://127.0.0.1/ extra").unwrap().is_err());
     }
 }

@@ -54,14 +54,15 @@ pub async fn process(fetcher: &Fetcher, job: &Job) -> Record {
     let fetched_at = SystemTime::now();
     let started = Instant::now();
     let mut page = fetcher.fetch(&job.url).await;
-    let analysis = panic::catch_unwind(AssertUnwindSafe(|| analyze(&page))).unwrap_or_else(|_| Analysis {
-        title: None,
-        encoding: None,
-        error: Some(format!(
-            "extract: title extraction failed on `{}` (internal error)",
-            page.final_url
-        )),
-    });
+    let analysis =
+        panic::catch_unwind(AssertUnwindSafe(|| analyze(&page))).unwrap_or_else(|_| Analysis {
+            title: None,
+            encoding: None,
+            error: Some(format!(
+                "extract: title extraction failed on `{}` (internal error)",
+                page.final_url
+            )),
+        });
     page.body = Vec::new();
     Record {
         url: job.url.to_string(),
@@ -89,7 +90,10 @@ fn analyze(page: &Page) -> Analysis {
     }
     let status = page.status.unwrap_or_default();
     if !page.is_success() {
-        return failed(format!("http_status: `{}` answered HTTP {status}", page.final_url));
+        return failed(format!(
+            "http_status: `{}` answered HTTP {status}",
+            page.final_url
+        ));
     }
     let content_type = page.content_type.as_deref();
     let http_charset = content_type.and_then(charset::from_content_type);
