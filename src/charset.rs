@@ -144,10 +144,11 @@ pub fn prescan(bytes: &[u8]) -> Option<&'static Encoding> {
             at = find_subslice(bytes, b"-->", at + 2)? + 3;
         } else if rest[0] == b'<' && is_tag_start(rest) {
             let tag = read_tag(bytes, at)?;
-            if !tag.is_end && tag.name == b"meta" {
-                if let Some(encoding) = meta_charset(&tag.attributes) {
-                    return Some(meta_override(encoding));
-                }
+            if !tag.is_end
+                && tag.name == b"meta"
+                && let Some(encoding) = meta_charset(&tag.attributes)
+            {
+                return Some(meta_override(encoding));
             }
             in_head &= keeps_head_open(&tag);
             at = tag.next;
@@ -439,7 +440,6 @@ fn attribute_value(bytes: &[u8], mut at: usize, name: Vec<u8>) -> Attribute {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chardetng::{EncodingDetector, Iso2022JpDetection, Utf8Detection};
     use encoding_rs::{SHIFT_JIS, WINDOWS_1251};
 
     fn name(found: Option<&'static Encoding>) -> Option<&'static str> {

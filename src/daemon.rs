@@ -120,6 +120,10 @@ pub async fn run(config: Config, mode: Mode) -> anyhow::Result<()> {
                 crawling = false;
                 log::info!("all seeds crawled; waiting for a signal (SIGTERM stops)");
             }
+            Some(Control::Shutdown(signal)) if !crawling => {
+                log::info!("{signal} received: nothing in flight");
+                break;
+            }
             Some(Control::Shutdown(signal)) => {
                 return shutdown(crawl, workers_done.as_mut(), &controls, signal).await;
             }

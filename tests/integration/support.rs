@@ -1,0 +1,348 @@
+//! Test harness: a hand-rolled HTTP server on 127.0.0.1 and helpers that run the
+//! real `crawler` binary.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// How long any wait in a test may take before it fails.
+pub const DEADLINE: Duration = Duration::from_secs(60);
+
+/// What the server does for one path.
+#[derive(Clone)]
+pub enum Reply {
+    /// A normal response: status, raw header lines, body.
+    Page {
+        status: u16,
+        headers: Vec<Vec<u8>>,
+        body: Vec<u8>,
+    },
+    /// Accept the request and then say nothing for this long before closing.
+    Stall(Duration),
+    /// Send headers, then this many body bytes in 64 KiB chunks (no Content-Length).
+    Endless { chunks: usize },
+}
+
+impl Reply {
+    /// `200 text/html` with `body`.
+    pub fn html(body: &str) -> Self {
+        Self::with_type("text/html", body.as_bytes())
+    }
+
+    /// `200` with the given Content-Type and body.
+    pub fn with_type(content_type: &str, body: &[u8]) -> Self {
+        Self::Page {
+            status: 200,
+            headers: vec![format!("Content-Type: {content_type}").into_bytes()],
+            body: body.to_vec(),
+        }
+    }
+
+    /// A response with no Content-Type header at all.
+    pub fn untyped(body: &str) -> Self {
+        Self::Page {
+            status: 200,
+            headers: Vec::new(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    /// A status with an empty HTML body.
+    pub fn status(status: u16) -> Self {
+        Self::Page {
+            status,
+            headers: vec![b"Content-Type: text/html".to_vec()],
+            body: Vec::new(),
+        }
+    }
+
+    /// A redirect to `location`.
+    pub fn redirect(status: u16, location: &str) -> Self {
+        Self::Page {
+            status,
+            headers: vec![format!("Location: {location}").into_bytes()],
+            body: Vec::new(),
+        }
+    }
+}
+
+/// A test HTTP server on 127.0.0.1 that serves fixed replies and counts requests.
+pub struct TestServer {
+    addr: SocketAddr,
+    hits: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl TestServer {
+    /// Starts serving `routes` (path → reply); unknown paths get 404.
+    pub fn start(routes: Vec<(&str, Reply)>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        let addr = listener.local_addr().expect("local addr");
+        let routes: Arc<HashMap<String, Reply>> = Arc::new(
+            routes
+                .into_iter()
+                .map(|(path, reply)| (path.to_owned(), reply))
+                .collect(),
+        );
+        let hits = Arc::new(Mutex::new(HashMap::new()));
+        let server_hits = Arc::clone(&hits);
+        thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let routes = Arc::clone(&routes);
+                let hits = Arc::clone(&server_hits);
+                thread::spawn(move || serve(stream, &routes, &hits));
+            }
+        });
+        Self { addr, hits }
+    }
+
+    /// The absolute URL of `path` on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// How many requests arrived for `path`.
+    pub fn hits(&self, path: &str) -> usize {
+        self.hits
+            .lock()
+            .expect("hits")
+            .get(path)
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+fn serve(
+    mut stream: TcpStream,
+    routes: &HashMap<String, Reply>,
+    hits: &Mutex<HashMap<String, usize>>,
+) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let Some(path) = read_request_path(&mut stream) else {
+        return;
+    };
+    *hits.lock().expect("hits").entry(path.clone()).or_default() += 1;
+    let reply = routes.get(&path).cloned().unwrap_or(Reply::status(404));
+    match reply {
+        Reply::Page {
+            status,
+            headers,
+            body,
+        } => {
+            let mut head = format!(
+                "HTTP/1.1 {status} Test\r\nContent-Length: {}\r\nConnection: close\r\n",
+                body.len()
+            )
+            .into_bytes();
+            for header in headers {
+                head.extend_from_slice(&header);
+                head.extend_from_slice(b"\r\n");
+            }
+            head.extend_from_slice(b"\r\n");
+            let _ = stream.write_all(&head);
+            let _ = stream.write_all(&body);
+        }
+        Reply::Stall(duration) => thread::sleep(duration),
+        Reply::Endless { chunks } => {
+            let head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n<title>big</title>";
+            let _ = stream.write_all(head);
+            let chunk = vec![b'x'; 64 * 1024];
+            for _ in 0..chunks {
+                if stream.write_all(&chunk).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = stream.flush();
+}
+
+/// Reads the request head; returns the path of the request line.
+fn read_request_path(stream: &mut TcpStream) -> Option<String> {
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line).ok()?;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 || line == "\r\n" {
+            break;
+        }
+    }
+    request_line.split_whitespace().nth(1).map(str::to_owned)
+}
+
+/// A temp folder holding a config file (and whatever else a test writes there).
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, text).expect("write file");
+        path
+    }
+
+    /// The records of the JSON Lines output, one value per line.
+    pub fn records(&self, name: &str) -> Vec<Value> {
+        let text = std::fs::read_to_string(self.path(name)).unwrap_or_default();
+        text.lines()
+            .map(|line| {
+                serde_json::from_str(line).unwrap_or_else(|err| panic!("bad line {line:?}: {err}"))
+            })
+            .collect()
+    }
+}
+
+/// A `crawler` command with a cleared environment (only PATH kept).
+pub fn crawler() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_crawler"));
+    command.env_clear();
+    if let Ok(path) = std::env::var("PATH") {
+        command.env("PATH", path);
+    }
+    command.env("RUST_LOG", "crawler=debug");
+    command
+}
+
+/// Runs `crawler --once --config <config>` to completion, with a deadline.
+pub fn run_once(config: &Path) -> Output {
+    let child = crawler()
+        .arg("--once")
+        .arg("--config")
+        .arg(config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn crawler");
+    wait_with_deadline(child)
+}
+
+/// Waits for a child to exit, killing it (and failing) after [`DEADLINE`].
+pub fn wait_with_deadline(mut child: Child) -> Output {
+    let started = Instant::now();
+    loop {
+        if child.try_wait().expect("try_wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if started.elapsed() > DEADLINE {
+            let _ = child.kill();
+            let output = child.wait_with_output().expect("output");
+            panic!(
+                "crawler did not exit within {DEADLINE:?}; stderr:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A running daemon whose stderr lines can be awaited; killed on drop.
+pub struct Daemon {
+    pub child: Child,
+    lines: Receiver<String>,
+    pub seen: Vec<String>,
+}
+
+impl Daemon {
+    pub fn start(mut command: Command) -> Self {
+        let mut child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn crawler");
+        let stderr = child.stderr.take().expect("stderr");
+        let (sender, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits until a stderr line contains `needle`; panics after [`DEADLINE`].
+    pub fn wait_for(&mut self, needle: &str) -> String {
+        let started = Instant::now();
+        while let Some(left) = DEADLINE.checked_sub(started.elapsed()) {
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        panic!(
+            "no line containing {needle:?}; saw:\n{}",
+            self.seen.join("\n")
+        );
+    }
+
+    pub fn signal(&self, signal: libc::c_int) {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("pid");
+        // SAFETY: sending a signal to our own child process.
+        let result = unsafe { libc::kill(pid, signal) };
+        assert_eq!(result, 0, "kill failed");
+    }
+
+    /// Waits for exit with a deadline; returns the exit code.
+    pub fn wait_exit(&mut self) -> Option<i32> {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status.code();
+            }
+            assert!(
+                started.elapsed() < DEADLINE,
+                "daemon did not exit within {DEADLINE:?}"
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The records keyed by their `url` field.
+pub fn by_url(records: &[Value]) -> HashMap<String, Value> {
+    records
+        .iter()
+        .map(|record| {
+            (
+                record["url"].as_str().expect("url").to_owned(),
+                record.clone(),
+            )
+        })
+        .collect()
+}
