@@ -237,9 +237,10 @@ impl Config {
         if !unknown.is_empty() {
             return Err(ConfigError::Invalid(unknown));
         }
-        let settings: Settings = merged
-            .try_deserialize()
-            .map_err(|err| invalid(describe_deserialize_error(&err), None))?;
+        let settings: Settings = match merged.try_deserialize() {
+            Ok(settings) => settings,
+            Err(err) => return Err(type_errors(&tree, &origin, &err)),
+        };
         Validation::new(path, text, &tree).run(settings, need)
     }
 }
@@ -268,10 +269,47 @@ fn origin_of(value: &Value, key: &str, file: &str) -> String {
     }
 }
 
-fn describe_deserialize_error(err: &config::ConfigError) -> String {
-    // The config crate appends "in <uri>" for values with an origin; ours are
-    // reported by key already, so the message is kept as it is.
-    err.to_string()
+/// Finds every key whose value has the wrong type, by deserializing each
+/// top-level key alone (the others take their defaults). serde stops at the
+/// first error; this reports them all, each with its key and origin.
+fn type_errors(tree: &Map<String, Value>, file: &str, first: &config::ConfigError) -> ConfigError {
+    let mut keys: Vec<&String> = tree.keys().collect();
+    keys.sort();
+    let mut problems = Vec::new();
+    for key in keys {
+        let alone = config::Config::builder()
+            .set_override(key.as_str(), tree[key].clone())
+            .and_then(|builder| builder.build())
+            .and_then(config::Config::try_deserialize::<Settings>);
+        if let Err(err) = alone {
+            problems.push(Problem {
+                origin: origin_of(&tree[key], key, file),
+                key: Some(key.clone()),
+                message: explain_type_error(&err.to_string()),
+            });
+        }
+    }
+    if problems.is_empty() {
+        problems.push(Problem {
+            origin: file.to_owned(),
+            key: None,
+            message: explain_type_error(&first.to_string()),
+        });
+    }
+    ConfigError::Invalid(problems)
+}
+
+/// Drops the config crate's trailing "for key …" (we name the key) and adds a hint.
+fn explain_type_error(message: &str) -> String {
+    let message = message.split(" for key `").next().unwrap_or(message);
+    let hint = if message.contains("expected a duration") {
+        "; write a quoted duration such as \"30s\" or \"500ms\""
+    } else if message.contains("expected parsable string") {
+        "; write a quoted size such as \"4MiB\" or \"512KiB\""
+    } else {
+        ""
+    };
+    format!("{message}{hint}")
 }
 
 /// Lists every key in `tree` that `Settings` does not know, with its origin.
@@ -640,9 +678,20 @@ mod tests {
     }
 
     #[test]
-    fn a_wrong_type_names_the_key() {
-        let message = problems("seeds = [\"http://127.0.0.1/\"]\nworkers = \"many\"", &[]);
-        assert!(message.contains("workers"), "{message}");
+    fn every_wrong_type_is_reported_with_its_key() {
+        let text = "seeds = [\"http://127.0.0.1/\"]\nworkers = \"many\"\n\
+                    request_timeout = 5\nmax_body_size = \"lots\"\n[output]\njsonl = 3";
+        let message = problems(text, &[]);
+        assert!(message.contains("test.toml: `workers`: "), "{message}");
+        assert!(
+            message.contains("`request_timeout`: ") && message.contains("\"30s\""),
+            "{message}"
+        );
+        assert!(
+            message.contains("`max_body_size`: ") && message.contains("\"4MiB\""),
+            "{message}"
+        );
+        assert!(!message.contains("for key"), "{message}");
     }
 
     #[test]

@@ -123,3 +123,82 @@ fn analyze(page: &Page) -> Analysis {
         error: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use url::Url;
+
+    fn page(content_type: Option<&str>, body: &[u8]) -> Page {
+        Page {
+            final_url: Url::parse("http://127.0.0.1/").unwrap(),
+            status: Some(200),
+            content_type: content_type.map(str::to_owned),
+            body: body.to_vec(),
+            bytes: body.len() as u64,
+            error: None,
+        }
+    }
+
+    fn analyzed(content_type: Option<&str>, body: &[u8]) -> (Option<String>, Option<&'static str>) {
+        let analysis = analyze(&page(content_type, body));
+        assert_eq!(analysis.error, None);
+        (analysis.title, analysis.encoding)
+    }
+
+    #[test]
+    fn a_bom_decides_the_encoding() {
+        let body = b"\xEF\xBB\xBF<title>caf\xC3\xA9</title>";
+        let expected = (Some("café".to_owned()), Some("UTF-8"));
+        assert_eq!(
+            analyzed(Some("text/html; charset=iso-8859-1"), body),
+            expected
+        );
+    }
+
+    #[test]
+    fn a_windows_1251_page_declared_in_meta() {
+        let (bytes, _, _) = encoding_rs::WINDOWS_1251
+            .encode("<meta http-equiv=\"Content-Type\" content=\"text/html; charset=windows-1251\"><title>Новости</title>");
+        assert_eq!(
+            analyzed(None, &bytes),
+            (Some("Новости".to_owned()), Some("windows-1251"))
+        );
+    }
+
+    #[test]
+    fn a_shift_jis_page_declared_in_the_header() {
+        let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode("<title>東京の天気</title>");
+        let expected = (Some("東京の天気".to_owned()), Some("Shift_JIS"));
+        assert_eq!(
+            analyzed(Some("text/html; charset=Shift_JIS"), &bytes),
+            expected
+        );
+    }
+
+    #[test]
+    fn one_bad_byte_never_fails_the_page() {
+        let (title, encoding) = analyzed(
+            Some("text/html; charset=utf-8"),
+            b"<title>ok \xFF ok</title>",
+        );
+        assert_eq!(title.as_deref(), Some("ok \u{FFFD} ok"));
+        assert_eq!(encoding, Some("UTF-8"));
+    }
+
+    #[test]
+    fn non_html_is_not_parsed_and_says_why() {
+        let analysis = analyze(&page(Some("image/png"), b"\x89PNG"));
+        assert_eq!(analysis.title, None);
+        assert!(analysis.error.unwrap().starts_with("content_type: "));
+    }
+
+    #[test]
+    fn non_2xx_is_an_http_status_error() {
+        let mut not_found = page(Some("text/html"), b"<title>Not Found</title>");
+        not_found.status = Some(404);
+        let analysis = analyze(&not_found);
+        assert_eq!(analysis.title, None);
+        assert!(analysis.error.unwrap().starts_with("http_status: "));
+    }
+}
