@@ -35,6 +35,14 @@ pub fn fingerprint(url: &Url) -> u64 {
 pub struct SeenSet(HashSet<u64, BuildHasherDefault<IdentityHasher>>);
 
 impl SeenSet {
+    /// An empty set with room for `capacity` URLs, so it never grows in steps.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self(HashSet::with_capacity_and_hasher(
+            capacity,
+            BuildHasherDefault::default(),
+        ))
+    }
+
     /// Records `url`; `true` when it was not seen before.
     pub fn insert(&mut self, url: &Url) -> bool {
         self.0.insert(fingerprint(url))
@@ -90,7 +98,8 @@ pub struct FeedReport {
 /// Stops early when the queue is closed (shutdown). Problems with the seeds file
 /// are logged line by line: no seed disappears without a trace.
 pub async fn feed(config: &Config, jobs: &Sender<Job>) -> FeedReport {
-    let mut seen = SeenSet::default();
+    // Validation counted the distinct seeds: size the set once.
+    let mut seen = SeenSet::with_capacity(config.seed_count);
     let mut report = FeedReport::default();
     for url in &config.seeds {
         if !offer(url.clone(), &mut seen, jobs, &mut report).await {
