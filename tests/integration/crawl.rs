@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{Reply, TestServer, Workspace, by_url, run_once};
+use crate::support::{Reply, TestServer, Workspace, by_url, crawl_once, error_of, run_once};
 
 fn shift_jis_page() -> Vec<u8> {
     let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode("<title>日本語のタイトル</title>");
@@ -192,51 +192,20 @@ fn a_slow_server_times_out_and_the_other_seeds_complete() {
         ("/slow", Reply::Stall(Duration::from_secs(20))),
         ("/fast", Reply::html("<title>Fast</title>")),
     ]);
-    let workspace = Workspace::new();
-    let config = workspace.write(
-        "crawler.toml",
-        &format!(
-            "seeds = [\"{}\", \"{}\"]\nrequest_timeout = \"1s\"\n[output]\njsonl = \"out.jsonl\"\n",
-            server.url("/slow"),
-            server.url("/fast")
-        ),
-    );
-    let output = run_once(&config);
-    assert_eq!(output.status.code(), Some(0));
-    let records = by_url(&workspace.records("out.jsonl"));
-    let slow = records[&server.url("/slow")]["error"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert!(
-        slow.starts_with("timeout: ") && slow.contains("request_timeout"),
-        "{slow}"
-    );
-    assert_eq!(records[&server.url("/slow")]["title"], Value::Null);
+    let seeds = [server.url("/slow"), server.url("/fast")];
+    let records = by_url(&crawl_once(&seeds, "request_timeout = \"1s\""));
+    let slow = &records[&server.url("/slow")];
+    assert!(error_of(slow).starts_with("timeout: ") && error_of(slow).contains("request_timeout"));
+    assert_eq!(slow["title"], Value::Null);
     assert_eq!(records[&server.url("/fast")]["title"], "Fast");
 }
 
 #[test]
 fn a_body_over_max_body_size_is_too_large() {
     let server = TestServer::start(vec![("/huge", Reply::Endless { chunks: 64 })]);
-    let workspace = Workspace::new();
-    let config = workspace.write(
-        "crawler.toml",
-        &format!(
-            "seeds = [\"{}\"]\nmax_body_size = \"256KiB\"\n[output]\njsonl = \"out.jsonl\"\n",
-            server.url("/huge")
-        ),
-    );
-    let output = run_once(&config);
-    assert_eq!(output.status.code(), Some(0));
-    let records = workspace.records("out.jsonl");
+    let records = crawl_once(&[server.url("/huge")], "max_body_size = \"256KiB\"");
     assert_eq!(records.len(), 1);
-    assert!(
-        records[0]["error"]
-            .as_str()
-            .unwrap()
-            .starts_with("too_large: ")
-    );
+    assert!(error_of(&records[0]).starts_with("too_large: "));
     assert_eq!(records[0]["title"], Value::Null);
     assert_eq!(records[0]["status"], 200);
     let bytes = records[0]["bytes"].as_u64().unwrap();
@@ -252,20 +221,8 @@ fn a_refused_connection_is_a_connect_error() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    let workspace = Workspace::new();
-    let config = workspace.write(
-        "crawler.toml",
-        &format!("seeds = [\"http://127.0.0.1:{port}/\"]\n[output]\njsonl = \"out.jsonl\"\n"),
-    );
-    let output = run_once(&config);
-    assert_eq!(output.status.code(), Some(0));
-    let records = workspace.records("out.jsonl");
-    assert!(
-        records[0]["error"]
-            .as_str()
-            .unwrap()
-            .starts_with("connect: ")
-    );
+    let records = crawl_once(&[format!("http://127.0.0.1:{port}/")], "");
+    assert!(error_of(&records[0]).starts_with("connect: "));
     assert_eq!(records[0]["status"], Value::Null);
 }
 
@@ -275,28 +232,21 @@ fn a_gzip_body_is_decompressed() {
     use std::io::Write;
     let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
     encoder.write_all(b"<title>Zipped</title>").unwrap();
+    let headers = vec![
+        b"Content-Type: text/html".to_vec(),
+        b"Content-Encoding: gzip".to_vec(),
+    ];
     let body = encoder.finish().unwrap();
     let server = TestServer::start(vec![(
         "/gz",
         Reply::Page {
             status: 200,
-            headers: vec![
-                b"Content-Type: text/html".to_vec(),
-                b"Content-Encoding: gzip".to_vec(),
-            ],
+            headers,
             body,
         },
     )]);
-    let workspace = Workspace::new();
-    let config = workspace.write(
-        "crawler.toml",
-        &format!(
-            "seeds = [\"{}\"]\n[output]\njsonl = \"out.jsonl\"\n",
-            server.url("/gz")
-        ),
-    );
-    assert_eq!(run_once(&config).status.code(), Some(0));
-    assert_eq!(workspace.records("out.jsonl")[0]["title"], "Zipped");
+    let records = crawl_once(&[server.url("/gz")], "");
+    assert_eq!(records[0]["title"], "Zipped");
 }
 
 #[test]

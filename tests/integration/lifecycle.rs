@@ -8,13 +8,7 @@ use crate::support::{Daemon, Reply, TestServer, Workspace, crawler};
 fn sigterm_stops_the_service_with_exit_0() {
     let server = TestServer::start(vec![("/a", Reply::html("<title>A</title>"))]);
     let workspace = Workspace::new();
-    let config = workspace.write(
-        "crawler.toml",
-        &format!(
-            "seeds = [\"{}\"]\n[output]\njsonl = \"out.jsonl\"\n",
-            server.url("/a")
-        ),
-    );
+    let config = workspace.config(&[server.url("/a")], "");
     let mut command = crawler();
     command.arg("--config").arg(&config);
     let mut daemon = Daemon::start(command);
@@ -32,13 +26,9 @@ fn sigterm_during_a_slow_fetch_writes_its_record_whole() {
         ("/fast", Reply::html("<title>Fast</title>")),
     ]);
     let workspace = Workspace::new();
-    let config = workspace.write(
-        "crawler.toml",
-        &format!(
-            "seeds = [\"{}\", \"{}\"]\nrequest_timeout = \"2s\"\n[output]\njsonl = \"out.jsonl\"\n",
-            server.url("/slow"),
-            server.url("/fast")
-        ),
+    let config = workspace.config(
+        &[server.url("/slow"), server.url("/fast")],
+        "request_timeout = \"2s\"",
     );
     let mut command = crawler();
     command.arg("--once").arg("--config").arg(&config);
@@ -61,13 +51,7 @@ fn sigterm_during_a_slow_fetch_writes_its_record_whole() {
 fn a_second_sigterm_exits_at_once() {
     let server = TestServer::start(vec![("/slow", Reply::Stall(Duration::from_secs(30)))]);
     let workspace = Workspace::new();
-    let config = workspace.write(
-        "crawler.toml",
-        &format!(
-            "seeds = [\"{}\"]\nrequest_timeout = \"60s\"\n[output]\njsonl = \"out.jsonl\"\n",
-            server.url("/slow")
-        ),
-    );
+    let config = workspace.config(&[server.url("/slow")], "request_timeout = \"60s\"");
     let mut command = crawler();
     command.arg("--config").arg(&config);
     let mut daemon = Daemon::start(command);

@@ -200,6 +200,17 @@ impl Workspace {
         path
     }
 
+    /// Writes `crawler.toml` with `seeds`, the `extra` top-level lines, and
+    /// `[output] jsonl = "out.jsonl"`.
+    pub fn config(&self, seeds: &[String], extra: &str) -> PathBuf {
+        let quoted: Vec<String> = seeds.iter().map(|seed| format!("{seed:?}")).collect();
+        let text = format!(
+            "seeds = [{}]\n{extra}\n[output]\njsonl = \"out.jsonl\"\n",
+            quoted.join(", ")
+        );
+        self.write("crawler.toml", &text)
+    }
+
     /// The records of the JSON Lines output, one value per line.
     pub fn records(&self, name: &str) -> Vec<Value> {
         let text = std::fs::read_to_string(self.path(name)).unwrap_or_default();
@@ -332,6 +343,24 @@ impl Drop for Daemon {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Crawls `seeds` once with `extra` settings; asserts exit 0, returns the records.
+pub fn crawl_once(seeds: &[String], extra: &str) -> Vec<Value> {
+    let workspace = Workspace::new();
+    let output = run_once(&workspace.config(seeds, extra));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stderr:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    workspace.records("out.jsonl")
+}
+
+/// The `error` field of a record ("" when null).
+pub fn error_of(record: &Value) -> &str {
+    record["error"].as_str().unwrap_or_default()
 }
 
 /// The records keyed by their `url` field.
