@@ -28,6 +28,10 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_MAX_BODY_SIZE: ByteSize = ByteSize::mib(4);
 /// Default number of redirects followed.
 pub const DEFAULT_MAX_REDIRECTS: u32 = 10;
+/// Default time between the end of one fetch of a seed and the next.
+pub const DEFAULT_RECRAWL_INTERVAL: Duration = Duration::from_secs(3600);
+/// Default grace period for in-flight fetches at shutdown.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 /// The largest worker pool accepted; beyond it a typo is likelier than intent.
 pub const MAX_WORKERS: usize = 10_000;
 /// Prefix of the environment variables that override the file.
@@ -52,6 +56,12 @@ const fn default_max_body_size() -> ByteSize {
 }
 const fn default_max_redirects() -> u32 {
     DEFAULT_MAX_REDIRECTS
+}
+const fn default_recrawl_interval() -> Duration {
+    DEFAULT_RECRAWL_INTERVAL
+}
+const fn default_shutdown_timeout() -> Duration {
+    DEFAULT_SHUTDOWN_TIMEOUT
 }
 fn default_user_agent() -> String {
     format!(
@@ -91,6 +101,15 @@ pub struct Settings {
     /// Number of redirects followed before giving up.
     #[serde(default = "default_max_redirects")]
     pub max_redirects: u32,
+    /// Time from the end of a seed's fetch to its next one; `0s` crawls once per start or reload.
+    #[serde(default = "default_recrawl_interval", with = "humantime_serde")]
+    pub recrawl_interval: Duration,
+    /// Where last-seen titles are kept across restarts (restart to change).
+    #[serde(default)]
+    pub state_file: Option<PathBuf>,
+    /// How long in-flight fetches may finish after SIGTERM/SIGINT.
+    #[serde(default = "default_shutdown_timeout", with = "humantime_serde")]
+    pub shutdown_timeout: Duration,
     /// Where records go besides the log.
     #[serde(default)]
     pub output: OutputSettings,
@@ -108,6 +127,9 @@ impl Default for Settings {
             connect_timeout: default_connect_timeout(),
             max_body_size: default_max_body_size(),
             max_redirects: default_max_redirects(),
+            recrawl_interval: default_recrawl_interval(),
+            state_file: None,
+            shutdown_timeout: default_shutdown_timeout(),
             output: OutputSettings::default(),
         }
     }
@@ -146,7 +168,14 @@ pub struct Config {
     pub jsonl: Option<PathBuf>,
     /// Distinct seeds across `seeds` and `seeds_file` when validated.
     pub seed_count: usize,
+    /// The state file: `state_file` resolved, or the default beside the output.
+    pub state_file: PathBuf,
+    /// Whether `state_file` was set explicitly (rather than defaulted).
+    pub is_state_file_explicit: bool,
 }
+
+/// File name of the default state file, beside the JSONL output or in the working directory.
+pub const DEFAULT_STATE_FILE_NAME: &str = "crawler-state.json";
 
 /// One thing wrong with a configuration: where, which key, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -416,18 +445,30 @@ impl<'a> Validation<'a> {
         }
         let jsonl = settings.output.jsonl.as_ref().map(|file| base.join(file));
         if let Some(jsonl) = &jsonl {
-            self.check_output_path(jsonl);
+            self.check_output_path("output.jsonl", jsonl);
+        }
+        let state_file = match &settings.state_file {
+            Some(file) => base.join(file),
+            None => jsonl
+                .as_deref()
+                .map_or_else(PathBuf::new, base_dir)
+                .join(DEFAULT_STATE_FILE_NAME),
+        };
+        if settings.state_file.is_some() {
+            self.check_output_path("state_file", &state_file);
         }
         if !self.problems.is_empty() {
             return Err(ConfigError::Invalid(self.problems));
         }
         Ok(Config {
             path: self.path.to_owned(),
+            is_state_file_explicit: settings.state_file.is_some(),
             settings,
             seeds,
             seeds_file,
             jsonl,
             seed_count,
+            state_file,
         })
     }
 
@@ -445,6 +486,7 @@ impl<'a> Validation<'a> {
         for (key, value) in [
             ("request_timeout", settings.request_timeout),
             ("connect_timeout", settings.connect_timeout),
+            ("shutdown_timeout", settings.shutdown_timeout),
         ] {
             if value.is_zero() {
                 self.problem(key, "must be longer than 0s, e.g. \"30s\"".to_owned());
@@ -531,19 +573,19 @@ impl<'a> Validation<'a> {
         seen.len()
     }
 
-    fn check_output_path(&mut self, jsonl: &Path) {
-        if jsonl.is_dir() {
-            let message = format!("`{}` is a folder; name a file", jsonl.display());
-            self.problem("output.jsonl", message);
+    fn check_output_path(&mut self, key: &str, path: &Path) {
+        if path.is_dir() {
+            let message = format!("`{}` is a folder; name a file", path.display());
+            self.problem(key, message);
             return;
         }
-        let parent = base_dir(jsonl);
+        let parent = base_dir(path);
         if !parent.as_os_str().is_empty() && !parent.is_dir() {
             let message = format!(
                 "folder `{}` does not exist; create it first",
                 parent.display()
             );
-            self.problem("output.jsonl", message);
+            self.problem(key, message);
         }
     }
 }

@@ -1,78 +1,121 @@
-//! The daemon's lifecycle: start the pipeline, react to signals, shut down in order.
+//! The daemon's lifecycle: start the pipeline, run once or as a service, shut
+//! down in order.
 //!
-//! Pipeline: feeder → bounded job queue → `workers` tasks → record channel → one
-//! output task. Shutdown (async-std book, "Clean Shutdown"): close the queue so
-//! the feeder stops, close the stop channel so workers take no new job, wait for
-//! in-flight fetches up to the grace period, then let the output task drain.
+//! Pipeline: producer (the seed feeder for `--once`, the recrawl schedule for
+//! the service) → bounded job queue → worker pool → output task. Shutdown
+//! (async-std book, "Clean Shutdown"): stop the producer, close the queue and
+//! the stop channel so workers take no new job, wait for in-flight fetches up
+//! to `shutdown_timeout`, then let the output task write and save everything.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::Context as _;
 use async_channel::{Receiver, Sender};
 use async_std::task::{self, JoinHandle};
 use futures_lite::future;
+use url::Url;
 
 use crate::config::Config;
 use crate::control::{self, Control};
 use crate::fetch::Fetcher;
 use crate::frontier::{self, Job};
-use crate::output::{self, Output, Record};
-use crate::worker;
-
-/// How long in-flight fetches may take to finish after a shutdown signal.
-pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::output::{self, Message, Output};
+use crate::state::TitleState;
+use crate::{service, worker};
 
 /// How the daemon runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// Crawl every seed once, write every record, exit.
     Once,
-    /// Keep running until a shutdown signal.
+    /// Crawl and recrawl on schedule, follow config edits, until a shutdown signal.
     Service,
 }
 
-/// A started pipeline.
-struct Crawl {
-    jobs: Receiver<Job>,
+/// The worker pool and the output task.
+pub struct Pipeline {
+    template: worker::Context,
     stop: Sender<()>,
-    records: Sender<Record>,
+    retire: Sender<()>,
     workers: Vec<JoinHandle<()>>,
-    output: JoinHandle<Output>,
-    in_flight: Arc<AtomicUsize>,
+    size: usize,
+    output_task: JoinHandle<Output>,
 }
 
-impl Crawl {
-    fn start(config: &Config, fetcher: &Fetcher, output: Output) -> Self {
-        let settings = &config.settings;
-        let (job_sender, jobs) = frontier::queue(settings.queue_capacity);
-        let (records, record_receiver) = async_channel::bounded(settings.workers * 2);
+impl Pipeline {
+    /// Starts `workers` workers on `jobs` and the output task.
+    pub fn start(
+        workers: usize,
+        fetcher: Fetcher,
+        output: Output,
+        jobs: Receiver<Job>,
+        finished: Option<Sender<Url>>,
+    ) -> Self {
+        let (messages, message_receiver) = async_channel::bounded(workers.max(16) * 2);
         let (stop, stop_receiver) = async_channel::bounded(1);
-        let in_flight = Arc::new(AtomicUsize::new(0));
-        let workers = (0..settings.workers)
-            .map(|_| {
-                task::spawn(worker::run(
-                    jobs.clone(),
-                    stop_receiver.clone(),
-                    fetcher.clone(),
-                    records.clone(),
-                    Arc::clone(&in_flight),
-                ))
-            })
-            .collect();
-        let feed_config = config.clone();
-        task::spawn(async move {
-            let report = frontier::feed(&feed_config, &job_sender).await;
-            log::debug!("feeder done: {report:?}");
-        });
-        Self {
+        let (retire, retire_receiver) = async_channel::unbounded();
+        let template = worker::Context {
             jobs,
+            stop: stop_receiver,
+            retire: retire_receiver,
+            fetcher: Arc::new(RwLock::new(fetcher)),
+            output: messages,
+            finished,
+            in_flight: Arc::new(AtomicUsize::new(0)),
+        };
+        let mut pipeline = Self {
+            template,
             stop,
-            records,
-            workers,
-            output: task::spawn(output::run(record_receiver, output)),
-            in_flight,
+            retire,
+            workers: Vec::new(),
+            size: 0,
+            output_task: task::spawn(output::run(message_receiver, output)),
+        };
+        pipeline.resize(workers);
+        pipeline
+    }
+
+    /// Grows or shrinks the pool; a retired worker finishes its current job first.
+    pub fn resize(&mut self, workers: usize) {
+        while self.size < workers {
+            self.workers
+                .push(task::spawn(worker::run(self.template.clone())));
+            self.size += 1;
+        }
+        while self.size > workers {
+            let _ = self.retire.try_send(());
+            self.size -= 1;
+        }
+    }
+
+    /// Replaces the client used by fetches that start from now on.
+    pub fn set_fetcher(&self, fetcher: Fetcher) {
+        let mut current = self
+            .template
+            .fetcher
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *current = fetcher;
+    }
+
+    /// Sends a message to the output task.
+    pub async fn tell_output(&self, message: Message) {
+        let _ = self.template.output.send(message).await;
+    }
+
+    /// Fetches running now.
+    pub fn in_flight(&self) -> usize {
+        self.template.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Waits until every worker has exited. Safe to cancel and call again:
+    /// a handle is dropped only once its worker is done.
+    async fn join_workers(&mut self) {
+        while let Some(handle) = self.workers.last_mut() {
+            handle.await;
+            self.workers.pop();
         }
     }
 }
@@ -80,129 +123,134 @@ impl Crawl {
 /// Runs the crawl described by `config` until done (`Once`) or signalled.
 ///
 /// # Errors
-/// Setup failed (signals, output file, HTTP client), or records could not be written.
+/// Setup failed (signals, output file, HTTP client, file watcher), or records could not be written.
 pub async fn run(config: Config, mode: Mode) -> anyhow::Result<()> {
-    let (_listener, controls) = control::listen().context("cannot install signal handlers")?;
-    let output = Output::open(config.jsonl.as_deref()).with_context(|| {
+    let (control_sender, controls) = control::channel();
+    let _signals =
+        control::listen(control_sender.clone()).context("cannot install signal handlers")?;
+    let mut output = Output::open(config.jsonl.as_deref()).with_context(|| {
         let path = config.jsonl.as_deref().unwrap_or_else(|| "".as_ref());
         format!("cannot open output file `{}` for appending", path.display())
     })?;
+    let uses_state = mode == Mode::Service || config.is_state_file_explicit;
+    let state = uses_state.then(|| TitleState::load(&config.state_file));
     let fetcher = Fetcher::new(&config.settings).context("cannot set up the HTTP client")?;
-    let mut crawl = Crawl::start(&config, &fetcher, output);
     log::info!(
-        "started: {} seeds, {} workers, output {}",
+        "started: {} seeds, {} workers, output {}{}",
         config.seed_count,
         config.settings.workers,
         config
             .jsonl
             .as_deref()
-            .map_or_else(|| "log only".to_owned(), |p| format!("`{}`", p.display()))
+            .map_or_else(|| "log only".to_owned(), |p| format!("`{}`", p.display())),
+        state
+            .as_ref()
+            .map(|s| format!(", state `{}`", s.path().display()))
+            .unwrap_or_default()
     );
-    let workers = std::mem::take(&mut crawl.workers);
-    let mut workers_done = Box::pin(join_all(workers));
-    let mut crawling = true;
-    loop {
-        let event = if crawling {
-            future::or(
-                async {
-                    (&mut workers_done).await;
-                    None
-                },
-                next_control(&controls),
-            )
-            .await
-        } else {
-            next_control(&controls).await
-        };
-        match event {
-            None if mode == Mode::Once => break,
-            None => {
-                crawling = false;
-                log::info!("all seeds crawled; waiting for a signal (SIGTERM stops)");
+    match (mode, state) {
+        (Mode::Service, Some(state)) => {
+            service::run(config, fetcher, output, state, control_sender, controls).await
+        }
+        (_, state) => {
+            if let Some(state) = state {
+                output = output.with_state(state);
             }
-            Some(Control::Shutdown(signal)) if !crawling => {
-                log::info!("{signal} received: nothing in flight");
-                break;
-            }
-            Some(Control::Shutdown(signal)) => {
-                return shutdown(crawl, workers_done.as_mut(), &controls, signal).await;
-            }
-            Some(Control::Reload) => log::warn!(
-                "SIGHUP: live reload is not available yet; restart to apply config changes"
-            ),
-            Some(Control::Reopen) => {
-                log::warn!("SIGUSR1: reopening the output is not available yet")
-            }
+            run_once(config, fetcher, output, &controls).await
         }
     }
-    finish(crawl).await
+}
+
+/// `--once`: stream the seeds through the pool, then finish.
+async fn run_once(
+    config: Config,
+    fetcher: Fetcher,
+    output: Output,
+    controls: &Receiver<Control>,
+) -> anyhow::Result<()> {
+    let (job_sender, jobs) = frontier::queue(config.settings.queue_capacity);
+    let mut pipeline =
+        Pipeline::start(config.settings.workers, fetcher, output, jobs.clone(), None);
+    let feed_config = config.clone();
+    task::spawn(async move {
+        let queued = frontier::feed(&feed_config, &job_sender).await;
+        log::debug!("feeder done: {queued} seeds queued");
+    });
+    let grace = config.settings.shutdown_timeout;
+    loop {
+        let workers_done = async {
+            pipeline.join_workers().await;
+            None
+        };
+        match future::or(workers_done, next_control(controls)).await {
+            None => break,
+            Some(Control::Shutdown(signal)) => {
+                return shutdown(pipeline, &jobs, controls, signal, grace).await;
+            }
+            Some(other) => log::info!("{other:?} ignored: --once does not reload"),
+        }
+    }
+    finish(pipeline).await
 }
 
 /// The next control event; a closed channel never resolves.
-async fn next_control(controls: &Receiver<Control>) -> Option<Control> {
+pub async fn next_control(controls: &Receiver<Control>) -> Option<Control> {
     match controls.recv().await {
         Ok(control) => Some(control),
         Err(_) => future::pending().await,
     }
 }
 
-async fn join_all(handles: Vec<JoinHandle<()>>) {
-    for handle in handles {
-        handle.await;
-    }
-}
-
-/// Stops feeding, lets in-flight fetches finish within the grace period, writes what finished.
-async fn shutdown(
-    crawl: Crawl,
-    workers_done: std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+/// Stops taking jobs, lets in-flight fetches finish within `grace`, writes what finished.
+pub async fn shutdown(
+    mut pipeline: Pipeline,
+    jobs: &Receiver<Job>,
     controls: &Receiver<Control>,
     signal: &str,
+    grace: Duration,
 ) -> anyhow::Result<()> {
-    let queued = crawl.jobs.len();
-    crawl.jobs.close();
-    crawl.stop.close();
+    let queued = jobs.len();
+    jobs.close();
+    pipeline.stop.close();
     log::info!(
         "{signal} received: finishing {} in-flight fetches (up to {}), {queued} queued jobs dropped; send it again to exit at once",
-        crawl.in_flight.load(Ordering::SeqCst),
-        humantime::format_duration(DEFAULT_SHUTDOWN_TIMEOUT)
+        pipeline.in_flight(),
+        humantime::format_duration(grace)
     );
-    let grace = async {
-        match async_std::future::timeout(DEFAULT_SHUTDOWN_TIMEOUT, workers_done).await {
-            Ok(()) => true,
-            Err(_) => false,
-        }
+    let in_flight = Arc::clone(&pipeline.template.in_flight);
+    let waited = async {
+        let finished = async_std::future::timeout(grace, pipeline.join_workers()).await;
+        Ok(finished.is_ok())
     };
     let second = async {
-        while let Some(control) = next_control(controls).await {
-            if let Control::Shutdown(again) = control {
-                return again;
+        loop {
+            if let Some(Control::Shutdown(again)) = next_control(controls).await {
+                return Err(again);
             }
         }
-        ""
     };
-    let finished = future::or(async { Ok(grace.await) }, async { Err(second.await) }).await;
-    match finished {
+    match future::or(waited, second).await {
         Ok(true) => {}
         Ok(false) => log::warn!(
-            "shutdown timeout: abandoned {} in-flight fetches",
-            crawl.in_flight.load(Ordering::SeqCst)
+            "shutdown_timeout ({}) reached: abandoned {} in-flight fetches",
+            humantime::format_duration(grace),
+            in_flight.load(Ordering::SeqCst)
         ),
         Err(again) => {
             log::warn!(
                 "second {again}: exiting at once, abandoning {} in-flight fetches",
-                crawl.in_flight.load(Ordering::SeqCst)
+                in_flight.load(Ordering::SeqCst)
             );
             return Ok(());
         }
     }
-    finish(crawl).await
+    finish(pipeline).await
 }
 
-/// Closes the record channel, waits for the output task to write everything.
-async fn finish(crawl: Crawl) -> anyhow::Result<()> {
-    crawl.records.close();
-    let output = crawl.output.await;
+/// Closes the output channel and waits for the output task to write and save everything.
+pub async fn finish(pipeline: Pipeline) -> anyhow::Result<()> {
+    pipeline.template.output.close();
+    let output = pipeline.output_task.await;
     if output.failed_writes > 0 {
         anyhow::bail!("{} records could not be written", output.failed_writes);
     }

@@ -11,7 +11,7 @@ use async_channel::{Receiver, Sender};
 use url::Url;
 
 use crate::config::Config;
-use crate::seeds::SeedLine;
+use crate::seeds::{SeedFile, SeedLine};
 
 /// One URL to fetch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,77 +82,57 @@ pub fn queue(capacity: usize) -> (Sender<Job>, Receiver<Job>) {
     async_channel::bounded(capacity)
 }
 
-/// What the feeder did with the seeds.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct FeedReport {
-    /// Jobs sent to the queue.
-    pub queued: usize,
-    /// Seeds skipped because they were already queued.
-    pub duplicates: usize,
-    /// Seed lines skipped because they no longer parse (the file changed after validation).
-    pub invalid: usize,
+/// Every distinct seed of `config`: inline ones first, then the seeds file,
+/// streamed. Lines that no longer parse (the file changed after validation)
+/// are logged with their line number, so no seed disappears without a trace.
+pub fn distinct_seeds(config: &Config) -> impl Iterator<Item = Url> + Send + '_ {
+    let mut seen = SeenSet::with_capacity(config.seed_count);
+    let from_file = config.seeds_file.iter().flat_map(file_seeds);
+    config
+        .seeds
+        .iter()
+        .cloned()
+        .chain(from_file)
+        .filter(move |url| seen.insert(url))
 }
 
-/// Queues every distinct seed of `config`, waiting while the queue is full.
-///
-/// Stops early when the queue is closed (shutdown). Problems with the seeds file
-/// are logged line by line: no seed disappears without a trace.
-pub async fn feed(config: &Config, jobs: &Sender<Job>) -> FeedReport {
-    // Validation counted the distinct seeds: size the set once.
-    let mut seen = SeenSet::with_capacity(config.seed_count);
-    let mut report = FeedReport::default();
-    for url in &config.seeds {
-        if !offer(url.clone(), &mut seen, jobs, &mut report).await {
-            return report;
-        }
-    }
-    let Some(file) = &config.seeds_file else {
-        return report;
-    };
-    let entries = match file.entries() {
-        Ok(entries) => entries,
-        Err(err) => {
-            log::error!("cannot read seeds file `{}`: {err}", file.path().display());
-            return report;
-        }
-    };
-    for entry in entries {
-        match entry {
-            Ok(SeedLine { url: Ok(url), .. }) => {
-                if !offer(url, &mut seen, jobs, &mut report).await {
-                    break;
-                }
-            }
+fn file_seeds(file: &SeedFile) -> impl Iterator<Item = Url> + Send + use<> {
+    let path = file.path().to_owned();
+    let entries = file
+        .entries()
+        .map_err(|err| log::error!("cannot read seeds file `{}`: {err}", path.display()))
+        .ok();
+    entries
+        .into_iter()
+        .flatten()
+        .map_while(move |entry| match entry {
+            Ok(SeedLine { url: Ok(url), .. }) => Some(Some(url)),
             Ok(SeedLine {
                 line,
                 url: Err(message),
             }) => {
-                report.invalid += 1;
-                log::warn!("{} line {line}: {message}; skipped", file.path().display());
+                log::warn!("{} line {line}: {message}; skipped", path.display());
+                Some(None)
             }
             Err(err) => {
-                log::error!(
-                    "reading seeds file `{}` failed: {err}",
-                    file.path().display()
-                );
-                break;
+                log::error!("reading seeds file `{}` failed: {err}", path.display());
+                None
             }
-        }
-    }
-    report
+        })
+        .flatten()
 }
 
-/// Queues `url` unless already seen; `false` when the queue is closed.
-async fn offer(url: Url, seen: &mut SeenSet, jobs: &Sender<Job>, report: &mut FeedReport) -> bool {
-    if !seen.insert(&url) {
-        report.duplicates += 1;
-        return true;
+/// Queues every distinct seed of `config`, waiting while the queue is full;
+/// stops early when the queue is closed (shutdown). Returns how many were queued.
+pub async fn feed(config: &Config, jobs: &Sender<Job>) -> usize {
+    let mut queued = 0;
+    for url in distinct_seeds(config) {
+        if jobs.send(Job { url }).await.is_err() {
+            break;
+        }
+        queued += 1;
     }
-    if jobs.send(Job { url }).await.is_err() {
-        return false;
-    }
-    report.queued += 1;
-    true
+    queued
 }
 
 #[cfg(test)]

@@ -17,5 +17,8 @@ pub mod extract;
 pub mod fetch;
 pub mod frontier;
 pub mod output;
+pub mod scheduler;
 pub mod seeds;
+pub mod service;
+pub mod state;
 pub mod worker;

@@ -8,8 +8,23 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use std::time::SystemTime;
+
 use async_channel::Receiver;
 use serde::Serialize;
+
+use crate::state::TitleState;
+
+/// What the output task is asked to do.
+#[derive(Debug)]
+pub enum Message {
+    /// Log and write one record.
+    Record(Box<Record>),
+    /// Reopen the JSON Lines file at the same path (log rotation).
+    Reopen,
+    /// Write to another file from now on, or to none (a reload changed `output.jsonl`).
+    SetPath(Option<PathBuf>),
+}
 
 /// One seed's outcome; the JSON Lines schema (field names are a stable contract).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -34,6 +49,11 @@ pub struct Record {
     pub elapsed_ms: u64,
     /// When the fetch started, RFC 3339 in UTC.
     pub fetched_at: String,
+    /// Whether the title differs from the one seen last time for this URL.
+    pub changed: bool,
+    /// The title seen last time, present only when `changed` is true.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_title: Option<Option<String>>,
 }
 
 impl Record {
@@ -63,8 +83,13 @@ fn quoted(text: Option<&str>) -> String {
 pub struct Output {
     file: Option<(PathBuf, File)>,
     line: Vec<u8>,
+    state: Option<TitleState>,
     /// Records that could not be written.
     pub failed_writes: u64,
+}
+
+fn open_append(path: &Path) -> io::Result<File> {
+    OpenOptions::new().create(true).append(true).open(path)
 }
 
 impl Output {
@@ -74,21 +99,64 @@ impl Output {
     /// The file cannot be opened for appending.
     pub fn open(path: Option<&Path>) -> io::Result<Self> {
         let file = match path {
-            Some(path) => {
-                let file = OpenOptions::new().create(true).append(true).open(path)?;
-                Some((path.to_owned(), file))
-            }
+            Some(path) => Some((path.to_owned(), open_append(path)?)),
             None => None,
         };
         Ok(Self {
             file,
             line: Vec::with_capacity(1024),
+            state: None,
             failed_writes: 0,
         })
     }
 
-    /// Logs `record` and appends it as one JSON line.
-    pub fn write(&mut self, record: &Record) {
+    /// Detects title changes against `state` from now on, and saves it.
+    pub fn with_state(mut self, state: TitleState) -> Self {
+        self.state = Some(state);
+        self
+    }
+
+    /// Reopens the current file (after logrotate moved it); on failure keeps the old handle.
+    pub fn reopen(&mut self) {
+        if let Some(path) = self.file.as_ref().map(|(path, _)| path.clone()) {
+            self.open_at(path);
+        }
+    }
+
+    /// Writes to `path` from now on (or only logs, with `None`).
+    pub fn set_path(&mut self, path: Option<PathBuf>) {
+        match path {
+            Some(path) => self.open_at(path),
+            None => {
+                log::info!("output: records are only logged now");
+                self.file = None;
+            }
+        }
+    }
+
+    fn open_at(&mut self, path: PathBuf) {
+        match open_append(&path) {
+            Ok(file) => {
+                log::info!("output: writing to `{}`", path.display());
+                self.file = Some((path, file));
+            }
+            Err(err) => log::error!(
+                "cannot open output file `{}`: {err}; still writing to the previous file",
+                path.display()
+            ),
+        }
+    }
+
+    /// Saves the title state now (at shutdown).
+    pub fn save_state(&mut self) {
+        if let Some(state) = &mut self.state {
+            state.save_logged();
+        }
+    }
+
+    /// Marks a changed title against the state, logs, and appends one JSON line.
+    pub fn write(&mut self, record: &mut Record) {
+        self.detect_change(record);
         record.log();
         let Some((path, file)) = &mut self.file else {
             return;
@@ -111,11 +179,39 @@ impl Output {
     }
 }
 
-/// Writes every record received until the channel closes; returns the sink.
-pub async fn run(records: Receiver<Record>, mut output: Output) -> Output {
-    while let Ok(record) = records.recv().await {
-        output.write(&record);
+impl Output {
+    fn detect_change(&mut self, record: &mut Record) {
+        let Some(state) = &mut self.state else {
+            return;
+        };
+        if record.error.is_some() {
+            return;
+        }
+        let change = state.observe(&record.url, record.title.as_deref(), SystemTime::now());
+        if let Some(change) = change {
+            log::info!(
+                "title changed url={} from={} to={}",
+                record.url,
+                quoted(change.previous.as_deref()),
+                quoted(record.title.as_deref())
+            );
+            record.changed = true;
+            record.previous_title = Some(change.previous);
+        }
+        state.save_if_due();
     }
+}
+
+/// Handles messages until the channel closes, saves the state; returns the sink.
+pub async fn run(messages: Receiver<Message>, mut output: Output) -> Output {
+    while let Ok(message) = messages.recv().await {
+        match message {
+            Message::Record(mut record) => output.write(&mut record),
+            Message::Reopen => output.reopen(),
+            Message::SetPath(path) => output.set_path(path),
+        }
+    }
+    output.save_state();
     output
 }
 
@@ -135,6 +231,8 @@ mod tests {
             bytes: 10,
             elapsed_ms: 1,
             fetched_at: "2026-01-01T00:00:00Z".to_owned(),
+            changed: false,
+            previous_title: None,
         }
     }
 
@@ -150,8 +248,8 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("out.jsonl");
         let mut output = Output::open(Some(&path)).unwrap();
-        output.write(&record());
-        output.write(&record());
+        output.write(&mut record());
+        output.write(&mut record());
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2);

@@ -1,18 +1,19 @@
 //! A worker: job → fetch → decode → extract → record.
 
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Instant, SystemTime};
 
 use async_channel::{Receiver, Sender};
 use futures_lite::future;
+use url::Url;
 
 use crate::charset;
 use crate::extract::{self, MediaType};
 use crate::fetch::{Fetcher, Page};
 use crate::frontier::Job;
-use crate::output::Record;
+use crate::output::{Message, Record};
 
 /// What the extraction step found in a fetched page.
 struct Analysis {
@@ -21,29 +22,62 @@ struct Analysis {
     error: Option<String>,
 }
 
-/// Takes jobs until the queue is empty and closed, or `stop` is closed.
+/// What a worker needs; cloned for each worker of the pool.
+#[derive(Clone)]
+pub struct Context {
+    /// The work queue.
+    pub jobs: Receiver<Job>,
+    /// Closed when every worker must stop taking jobs (shutdown).
+    pub stop: Receiver<()>,
+    /// One token retires one worker (the pool shrinks on reload).
+    pub retire: Receiver<()>,
+    /// The current client; replaced when a reload changes client settings.
+    pub fetcher: Arc<RwLock<Fetcher>>,
+    /// Where records go.
+    pub output: Sender<Message>,
+    /// Told each URL whose fetch finished (the recrawl schedule), when there is one.
+    pub finished: Option<Sender<Url>>,
+    /// How many fetches are running.
+    pub in_flight: Arc<AtomicUsize>,
+}
+
+/// Takes jobs until the queue is empty and closed, `stop` is closed, or a retire token comes.
 ///
 /// A job already taken is always finished and its record sent.
-pub async fn run(
-    jobs: Receiver<Job>,
-    stop: Receiver<()>,
-    fetcher: Fetcher,
-    records: Sender<Record>,
-    in_flight: Arc<AtomicUsize>,
-) {
+pub async fn run(context: Context) {
     loop {
         let stopped = async {
             // Resolves only when the stop channel is closed.
-            let _ = stop.recv().await;
+            let _ = context.stop.recv().await;
             None
         };
-        let Some(job) = future::or(stopped, async { jobs.recv().await.ok() }).await else {
+        let retired = async {
+            match context.retire.recv().await {
+                Ok(()) => None,
+                Err(_) => future::pending().await,
+            }
+        };
+        let next_job = async { context.jobs.recv().await.ok() };
+        let Some(job) = future::or(stopped, future::or(retired, next_job)).await else {
             return;
         };
-        in_flight.fetch_add(1, Ordering::SeqCst);
+        let fetcher = context
+            .fetcher
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        context.in_flight.fetch_add(1, Ordering::SeqCst);
         let record = process(&fetcher, &job).await;
-        in_flight.fetch_sub(1, Ordering::SeqCst);
-        if records.send(record).await.is_err() {
+        context.in_flight.fetch_sub(1, Ordering::SeqCst);
+        if let Some(finished) = &context.finished {
+            let _ = finished.send(job.url).await;
+        }
+        if context
+            .output
+            .send(Message::Record(Box::new(record)))
+            .await
+            .is_err()
+        {
             return;
         }
     }
@@ -75,6 +109,8 @@ pub async fn process(fetcher: &Fetcher, job: &Job) -> Record {
         bytes: page.bytes,
         elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         fetched_at: humantime::format_rfc3339_millis(fetched_at).to_string(),
+        changed: false,
+        previous_title: None,
     }
 }
 
@@ -127,7 +163,6 @@ fn analyze(page: &Page) -> Analysis {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use url::Url;
 
     fn page(content_type: Option<&str>, body: &[u8]) -> Page {
         Page {

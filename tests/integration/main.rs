@@ -4,4 +4,5 @@
 mod config;
 mod crawl;
 mod lifecycle;
+mod reload;
 mod support;

@@ -77,6 +77,7 @@ impl Reply {
 /// A test HTTP server on 127.0.0.1 that serves fixed replies and counts requests.
 pub struct TestServer {
     addr: SocketAddr,
+    routes: Arc<Mutex<HashMap<String, Reply>>>,
     hits: Arc<Mutex<HashMap<String, usize>>>,
 }
 
@@ -85,22 +86,30 @@ impl TestServer {
     pub fn start(routes: Vec<(&str, Reply)>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let addr = listener.local_addr().expect("local addr");
-        let routes: Arc<HashMap<String, Reply>> = Arc::new(
+        let routes: Arc<Mutex<HashMap<String, Reply>>> = Arc::new(Mutex::new(
             routes
                 .into_iter()
                 .map(|(path, reply)| (path.to_owned(), reply))
                 .collect(),
-        );
+        ));
         let hits = Arc::new(Mutex::new(HashMap::new()));
-        let server_hits = Arc::clone(&hits);
+        let (server_routes, server_hits) = (Arc::clone(&routes), Arc::clone(&hits));
         thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let routes = Arc::clone(&routes);
+                let routes = Arc::clone(&server_routes);
                 let hits = Arc::clone(&server_hits);
                 thread::spawn(move || serve(stream, &routes, &hits));
             }
         });
-        Self { addr, hits }
+        Self { addr, routes, hits }
+    }
+
+    /// Replaces what `path` answers from now on.
+    pub fn set(&self, path: &str, reply: Reply) {
+        self.routes
+            .lock()
+            .expect("routes")
+            .insert(path.to_owned(), reply);
     }
 
     /// The absolute URL of `path` on this server.
@@ -121,7 +130,7 @@ impl TestServer {
 
 fn serve(
     mut stream: TcpStream,
-    routes: &HashMap<String, Reply>,
+    routes: &Mutex<HashMap<String, Reply>>,
     hits: &Mutex<HashMap<String, usize>>,
 ) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
@@ -129,7 +138,12 @@ fn serve(
         return;
     };
     *hits.lock().expect("hits").entry(path.clone()).or_default() += 1;
-    let reply = routes.get(&path).cloned().unwrap_or(Reply::status(404));
+    let reply = routes
+        .lock()
+        .expect("routes")
+        .get(&path)
+        .cloned()
+        .unwrap_or(Reply::status(404));
     match reply {
         Reply::Page {
             status,
@@ -292,6 +306,13 @@ impl Daemon {
             child,
             lines,
             seen: Vec::new(),
+        }
+    }
+
+    /// Waits for `count` more lines containing `needle`.
+    pub fn wait_for_n(&mut self, needle: &str, count: usize) {
+        for _ in 0..count {
+            self.wait_for(needle);
         }
     }
 
