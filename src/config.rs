@@ -378,7 +378,7 @@ fn collect_unknown(
             (None, _) => problems.push(Problem {
                 origin: origin_of(value, &dotted, file),
                 key: Some(dotted),
-                message: unknown_key_message(known),
+                message: unknown_key_message(key, known),
             }),
             (Some(serde_json::Value::Object(_)), ValueKind::Table(table)) => {
                 collect_unknown(table, &known[key.as_str()], &dotted, file, problems);
@@ -388,12 +388,20 @@ fn collect_unknown(
     }
 }
 
-fn unknown_key_message(known: &serde_json::Value) -> String {
+fn unknown_key_message(key: &str, known: &serde_json::Value) -> String {
     let names: Vec<&str> = known
         .as_object()
         .map(|map| map.keys().map(String::as_str).collect())
         .unwrap_or_default();
-    format!("unknown key; known keys here: {}", names.join(", "))
+    let closest = names
+        .iter()
+        .map(|name| (strsim::levenshtein(key, name), *name))
+        .filter(|(distance, _)| *distance <= 3)
+        .min();
+    match closest {
+        Some((_, name)) => format!("unknown key; did you mean `{name}`?"),
+        None => format!("unknown key; known keys here: {}", names.join(", ")),
+    }
 }
 
 /// Checks the typed settings and resolves paths, collecting every problem.

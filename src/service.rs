@@ -164,13 +164,15 @@ impl Service {
                 .collect();
             listed.join(", ")
         };
-        log::info!(
-            "reloaded `{}`: seeds +{} -{}, {} in all; {settings}",
-            path.display(),
-            seeds.added,
-            seeds.removed,
-            new.seed_count
-        );
+        let seeds = if seeds.added + seeds.removed == 0 {
+            format!("seeds unchanged, {} in all", new.seed_count)
+        } else {
+            format!(
+                "seeds +{} -{}, {} in all",
+                seeds.added, seeds.removed, new.seed_count
+            )
+        };
+        log::info!("reloaded `{}`: {seeds}; {settings}", path.display());
         self.config = new;
     }
 

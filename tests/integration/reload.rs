@@ -213,3 +213,26 @@ fn sigusr1_reopens_the_output_for_log_rotation() {
         "rotated file kept its lines"
     );
 }
+
+#[test]
+fn editing_the_seeds_file_reloads_too() {
+    let server = TestServer::start(vec![("/a", page("A")), ("/b", page("B"))]);
+    let (a, b) = (server.url("/a"), server.url("/b"));
+    let workspace = Workspace::new();
+    let seeds = workspace.write("seeds.txt", &format!("{a}\n"));
+    let config = workspace.write(
+        "crawler.toml",
+        "seeds_file = \"seeds.txt\"\nrecrawl_interval = \"1h\"\n[output]\njsonl = \"out.jsonl\"\n",
+    );
+    let mut daemon = start_service(&config);
+    daemon.wait_for(&format!("title url={a} "));
+    std::fs::write(&seeds, format!("{a}\n# added:\n{b}\n")).unwrap();
+    let line = daemon.wait_for("reloaded");
+    assert!(line.contains("seeds +1 -0, 2 in all"), "{line}");
+    daemon.wait_for(&format!("title url={b} "));
+    assert_eq!(
+        server.hits("/a"),
+        1,
+        "an unchanged seed is not refetched before its interval"
+    );
+}
