@@ -148,14 +148,14 @@ fn title(url: &str, path: &Path) -> ExitCode {
             return ExitCode::Usage;
         }
     };
-    let fetcher = match Fetcher::new(&config.settings) {
+    let fetcher = match Fetcher::new(&config) {
         Ok(fetcher) => fetcher,
         Err(err) => {
             eprintln!("crawler: cannot set up the HTTP client: {err}");
             return ExitCode::Runtime;
         }
     };
-    let record = async_std::task::block_on(worker::process(&fetcher, &Job { url }));
+    let record = async_std::task::block_on(worker::process(&fetcher, &Job::new(url)));
     match (&record.error, &record.title) {
         (Some(error), _) => {
             eprintln!("crawler: {error}");

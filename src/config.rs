@@ -32,6 +32,12 @@ pub const DEFAULT_MAX_REDIRECTS: u32 = 10;
 pub const DEFAULT_RECRAWL_INTERVAL: Duration = Duration::from_secs(3600);
 /// Default grace period for in-flight fetches at shutdown.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default number of retries after the first attempt.
+pub const DEFAULT_MAX_RETRIES: u32 = 3;
+/// Default first backoff (it doubles each retry, with full jitter).
+pub const DEFAULT_INITIAL_BACKOFF: Duration = Duration::from_millis(500);
+/// Default cap on one backoff, and on an honoured `Retry-After`.
+pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// The largest worker pool accepted; beyond it a typo is likelier than intent.
 pub const MAX_WORKERS: usize = 10_000;
 /// Prefix of the environment variables that override the file.
@@ -62,6 +68,15 @@ const fn default_recrawl_interval() -> Duration {
 }
 const fn default_shutdown_timeout() -> Duration {
     DEFAULT_SHUTDOWN_TIMEOUT
+}
+const fn default_max_retries() -> u32 {
+    DEFAULT_MAX_RETRIES
+}
+const fn default_initial_backoff() -> Duration {
+    DEFAULT_INITIAL_BACKOFF
+}
+const fn default_max_backoff() -> Duration {
+    DEFAULT_MAX_BACKOFF
 }
 fn default_user_agent() -> String {
     format!(
@@ -113,6 +128,58 @@ pub struct Settings {
     /// Where records go besides the log.
     #[serde(default)]
     pub output: OutputSettings,
+    /// Retries of transient failures.
+    #[serde(default)]
+    pub retry: RetrySettings,
+    /// Which addresses may be contacted.
+    #[serde(default)]
+    pub network: NetworkSettings,
+    /// TLS trust.
+    #[serde(default)]
+    pub tls: TlsSettings,
+}
+
+/// The `[retry]` table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySettings {
+    /// Retries after the first attempt (0 disables retrying).
+    #[serde(default = "default_max_retries")]
+    pub max_retries: u32,
+    /// Backoff before the first retry; it doubles each time, with full jitter.
+    #[serde(default = "default_initial_backoff", with = "humantime_serde")]
+    pub initial_backoff: Duration,
+    /// Cap on one backoff, and on an honoured `Retry-After` (beyond it: give up).
+    #[serde(default = "default_max_backoff", with = "humantime_serde")]
+    pub max_backoff: Duration,
+}
+
+impl Default for RetrySettings {
+    fn default() -> Self {
+        Self {
+            max_retries: default_max_retries(),
+            initial_backoff: default_initial_backoff(),
+            max_backoff: default_max_backoff(),
+        }
+    }
+}
+
+/// The `[network]` table.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSettings {
+    /// Refuse loopback, private, link-local and unique-local addresses after DNS resolution.
+    #[serde(default)]
+    pub deny_private: bool,
+}
+
+/// The `[tls]` table.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// A CA bundle (PEM) that replaces the system store for verifying servers.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -131,6 +198,9 @@ impl Default for Settings {
             state_file: None,
             shutdown_timeout: default_shutdown_timeout(),
             output: OutputSettings::default(),
+            retry: RetrySettings::default(),
+            network: NetworkSettings::default(),
+            tls: TlsSettings::default(),
         }
     }
 }
@@ -172,6 +242,8 @@ pub struct Config {
     pub state_file: PathBuf,
     /// Whether `state_file` was set explicitly (rather than defaulted).
     pub is_state_file_explicit: bool,
+    /// `tls.ca_file`, resolved against the config file's folder.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// File name of the default state file, beside the JSONL output or in the working directory.
@@ -465,12 +537,20 @@ impl<'a> Validation<'a> {
         if settings.state_file.is_some() {
             self.check_output_path("state_file", &state_file);
         }
+        let ca_file = settings.tls.ca_file.as_ref().map(|file| base.join(file));
+        if let Some(ca_file) = &ca_file
+            && let Err(err) = std::fs::File::open(ca_file)
+        {
+            let message = format!("cannot read `{}`: {err}", ca_file.display());
+            self.problem("tls.ca_file", message);
+        }
         if !self.problems.is_empty() {
             return Err(ConfigError::Invalid(self.problems));
         }
         Ok(Config {
             path: self.path.to_owned(),
             is_state_file_explicit: settings.state_file.is_some(),
+            ca_file,
             settings,
             seeds,
             seeds_file,
@@ -514,6 +594,15 @@ impl<'a> Validation<'a> {
         }
         if let Err(message) = check_user_agent(&settings.user_agent) {
             self.problem("user_agent", message);
+        }
+        let retry = &settings.retry;
+        if retry.initial_backoff > retry.max_backoff {
+            let message = format!(
+                "{} is longer than retry.max_backoff ({})",
+                humantime::format_duration(retry.initial_backoff),
+                humantime::format_duration(retry.max_backoff)
+            );
+            self.problem("retry.initial_backoff", message);
         }
     }
 

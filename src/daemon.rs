@@ -50,20 +50,22 @@ impl Pipeline {
         workers: usize,
         fetcher: Fetcher,
         output: Output,
-        jobs: Receiver<Job>,
-        finished: Option<Sender<Url>>,
+        (retry, jobs): (Sender<Job>, Receiver<Job>),
+        finished: Sender<Url>,
     ) -> Self {
         let (messages, message_receiver) = async_channel::bounded(workers.max(16) * 2);
         let (stop, stop_receiver) = async_channel::bounded(1);
         let (retire, retire_receiver) = async_channel::unbounded();
         let template = worker::Context {
             jobs,
+            retry,
             stop: stop_receiver,
             retire: retire_receiver,
             fetcher: Arc::new(RwLock::new(fetcher)),
             output: messages,
             finished,
             in_flight: Arc::new(AtomicUsize::new(0)),
+            pending_retries: Arc::new(AtomicUsize::new(0)),
         };
         let mut pipeline = Self {
             template,
@@ -118,6 +120,14 @@ impl Pipeline {
             self.workers.pop();
         }
     }
+
+    /// Waits until retries waiting out a backoff have handed over their records
+    /// (after `stop` closed, they do so at once).
+    async fn join_retries(&self) {
+        while self.template.pending_retries.load(Ordering::SeqCst) > 0 {
+            task::sleep(Duration::from_millis(5)).await;
+        }
+    }
 }
 
 /// Runs the crawl described by `config` until done (`Once`) or signalled.
@@ -134,7 +144,7 @@ pub async fn run(config: Config, mode: Mode) -> anyhow::Result<()> {
     })?;
     let uses_state = mode == Mode::Service || config.is_state_file_explicit;
     let state = uses_state.then(|| TitleState::load(&config.state_file));
-    let fetcher = Fetcher::new(&config.settings).context("cannot set up the HTTP client")?;
+    let fetcher = Fetcher::new(&config).context("cannot set up the HTTP client")?;
     log::info!(
         "started: {} seeds, {} workers, output {}{}",
         config.seed_count,
@@ -169,12 +179,18 @@ async fn run_once(
     controls: &Receiver<Control>,
 ) -> anyhow::Result<()> {
     let (job_sender, jobs) = frontier::queue(config.settings.queue_capacity);
-    let mut pipeline =
-        Pipeline::start(config.settings.workers, fetcher, output, jobs.clone(), None);
+    let (finished_sender, finished) = async_channel::unbounded();
+    let mut pipeline = Pipeline::start(
+        config.settings.workers,
+        fetcher,
+        output,
+        (job_sender.clone(), jobs.clone()),
+        finished_sender,
+    );
     let feed_config = config.clone();
     task::spawn(async move {
-        let queued = frontier::feed(&feed_config, &job_sender).await;
-        log::debug!("feeder done: {queued} seeds queued");
+        let queued = frontier::feed(&feed_config, &job_sender, &finished).await;
+        log::debug!("feeder done: {queued} seeds queued and finished");
     });
     let grace = config.settings.shutdown_timeout;
     loop {
@@ -219,7 +235,11 @@ pub async fn shutdown(
     );
     let in_flight = Arc::clone(&pipeline.template.in_flight);
     let waited = async {
-        let finished = async_std::future::timeout(grace, pipeline.join_workers()).await;
+        let finished = async_std::future::timeout(grace, async {
+            pipeline.join_workers().await;
+            pipeline.join_retries().await;
+        })
+        .await;
         Ok(finished.is_ok())
     };
     let second = async {

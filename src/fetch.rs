@@ -6,19 +6,21 @@
 //! `request_timeout`, a body read as a stream and cut at `max_body_size`, and any
 //! panic inside the client turned into an error for that URL.
 
+use std::net::{IpAddr, SocketAddr};
 use std::panic::AssertUnwindSafe;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use futures_lite::{AsyncBufReadExt, FutureExt};
 use http_client::isahc::IsahcClient;
-use isahc::config::{Configurable, RedirectPolicy};
+use isahc::config::{CaCertificate, Configurable, Dialer, RedirectPolicy};
 use isahc::http::header::{CONTENT_TYPE, HeaderValue};
 use isahc::interceptor::{Context, Interceptor, InterceptorFuture};
 use surf::http::Method;
 use url::Url;
 
-use crate::config::Settings;
+use crate::config::Config;
 use crate::extract::MediaType;
+use crate::retry::{self, RetryPolicy};
 use crate::seeds::check_crawlable;
 
 /// Marks a response that had no `Content-Type` (the glue would report octet-stream).
@@ -87,6 +89,14 @@ pub enum FetchError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// The host resolves to an address `network.deny_private` forbids.
+    #[error("`{url}` {detail}; refused because network.deny_private is on")]
+    Denied {
+        /// The URL.
+        url: Url,
+        /// Which address and why it is private.
+        detail: String,
+    },
     /// Reading the body failed part way (reset, bad encoding, short body).
     #[error("reading the body of `{url}` failed: {detail}")]
     Body {
@@ -110,6 +120,7 @@ impl FetchError {
             Self::Redirects(_) => "redirects",
             Self::TooLarge { .. } => "too_large",
             Self::Body { .. } => "body",
+            Self::Denied { .. } => "denied",
         }
     }
 }
@@ -127,6 +138,8 @@ pub struct Page {
     pub body: Vec<u8>,
     /// Body bytes read, including any beyond the limit.
     pub bytes: u64,
+    /// The server's `Retry-After` on a 429 or 503.
+    pub retry_after: Option<Duration>,
     /// Why the fetch failed, if it did.
     pub error: Option<FetchError>,
 }
@@ -139,6 +152,7 @@ impl Page {
             content_type: None,
             body: Vec::new(),
             bytes: 0,
+            retry_after: None,
             error: None,
         }
     }
@@ -158,15 +172,17 @@ pub struct Fetcher {
     connect_timeout: Duration,
     max_body_size: usize,
     max_redirects: u32,
+    retry: RetryPolicy,
 }
 
 impl Fetcher {
-    /// Builds the client from the settings.
+    /// Builds the client from the configuration.
     ///
     /// # Errors
     /// curl could not be initialized or rejected an option.
-    pub fn new(settings: &Settings) -> Result<Self, isahc::Error> {
-        let http = isahc::HttpClient::builder()
+    pub fn new(config: &Config) -> Result<Self, isahc::Error> {
+        let settings = &config.settings;
+        let mut builder = isahc::HttpClient::builder()
             .timeout(settings.request_timeout + CURL_TIMEOUT_SLACK)
             .connect_timeout(settings.connect_timeout)
             .redirect_policy(RedirectPolicy::None)
@@ -174,15 +190,26 @@ impl Fetcher {
             .tcp_nodelay()
             .default_header("user-agent", settings.user_agent.as_str())
             .default_header("accept", ACCEPT)
-            .interceptor(SanitizeHeaders)
-            .build()?;
+            .interceptor(Guard {
+                deny_private: settings.network.deny_private,
+            });
+        if let Some(ca_file) = &config.ca_file {
+            builder = builder.ssl_ca_certificate(CaCertificate::file(ca_file));
+        }
+        let http = builder.build()?;
         Ok(Self {
+            retry: RetryPolicy::new(&settings.retry),
             client: surf::Client::with_http_client(IsahcClient::from_client(http)),
             request_timeout: settings.request_timeout,
             connect_timeout: settings.connect_timeout,
             max_body_size: usize::try_from(settings.max_body_size.as_u64()).unwrap_or(usize::MAX),
             max_redirects: settings.max_redirects,
         })
+    }
+
+    /// When a failed attempt is tried again.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
     }
 
     /// Fetches `url`, following redirects, within `request_timeout`.
@@ -216,8 +243,14 @@ impl Fetcher {
             reason,
         })?;
         let mut response = self.follow_redirects(page).await?;
-        page.status = Some(u16::from(response.status()));
+        let status = u16::from(response.status());
+        page.status = Some(status);
         page.content_type = content_type(&response);
+        if matches!(status, 429 | 503) {
+            page.retry_after = response.header("retry-after").and_then(|values| {
+                retry::parse_retry_after(values.last().as_str(), SystemTime::now())
+            });
+        }
         let media = MediaType::of(page.content_type.as_deref());
         if !page.is_success() || media == MediaType::Other {
             return Ok(());
@@ -284,6 +317,12 @@ impl Fetcher {
             | isahc::Error::SSLEngineError(_) => FetchError::Tls { url, detail },
             isahc::Error::InvalidContentEncoding(_) | isahc::Error::ResponseBodyError(_) => {
                 FetchError::Body { url, detail }
+            }
+            isahc::Error::Curl(message) if message.starts_with(DENIED_MARKER) => {
+                FetchError::Denied {
+                    url,
+                    detail: message[DENIED_MARKER.len()..].to_owned(),
+                }
             }
             _ => FetchError::Protocol { url, detail },
         }
@@ -394,20 +433,34 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
     }
 }
 
-/// Rewrites header values the HTTP glue cannot hold as text (non-ASCII bytes would
-/// make it panic): each such byte becomes `%XX`, as a browser does with a
-/// `Location`. Also marks a missing `Content-Type`.
-struct SanitizeHeaders;
+/// Starts the message of an error the guard raises for a denied address.
+const DENIED_MARKER: &str = "crawler-denied: ";
 
-impl Interceptor for SanitizeHeaders {
-    type Err = isahc::Error;
+/// Runs around every request curl makes, redirect hops included.
+///
+/// With `deny_private`, it resolves the host itself, refuses private
+/// addresses, and pins curl to the address it checked (no DNS rebinding
+/// between the check and the connect). On the way back it rewrites header
+/// values the HTTP glue cannot hold as text (non-ASCII bytes would make it
+/// panic): each such byte becomes `%XX`, as a browser does with a
+/// `Location`. It also marks a missing `Content-Type`.
+struct Guard {
+    deny_private: bool,
+}
+
+impl Interceptor for Guard {
+    type Err = Box<dyn std::error::Error>;
 
     fn intercept<'a>(
         &'a self,
-        request: isahc::http::Request<isahc::Body>,
+        mut request: isahc::http::Request<isahc::Body>,
         ctx: Context<'a>,
     ) -> InterceptorFuture<'a, Self::Err> {
         Box::pin(async move {
+            if self.deny_private {
+                let address = public_address(request.uri()).await?;
+                request.extensions_mut().insert(Dialer::ip_socket(address));
+            }
             let mut response = ctx.send(request).await?;
             let headers = response.headers_mut();
             for value in headers.values_mut() {
@@ -420,6 +473,85 @@ impl Interceptor for SanitizeHeaders {
             }
             Ok(response)
         })
+    }
+}
+
+/// Resolves the URI's host; the first address, unless any address is private.
+async fn public_address(uri: &isahc::http::Uri) -> Result<SocketAddr, Box<dyn std::error::Error>> {
+    let host = uri
+        .host()
+        .unwrap_or_default()
+        .trim_matches(['[', ']'])
+        .to_owned();
+    let port = uri
+        .port_u16()
+        .unwrap_or(if uri.scheme_str() == Some("https") {
+            443
+        } else {
+            80
+        });
+    let addresses: Vec<SocketAddr> =
+        async_std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
+            .await
+            .map_err(|_| isahc::Error::CouldntResolveHost)?
+            .collect();
+    if let Some(private) = addresses
+        .iter()
+        .find(|address| private_kind(address.ip()).is_some())
+    {
+        let kind = private_kind(private.ip()).unwrap_or("private");
+        return Err(format!(
+            "{DENIED_MARKER}resolves to {}, a {kind} address",
+            private.ip()
+        )
+        .into());
+    }
+    addresses
+        .first()
+        .copied()
+        .ok_or_else(|| isahc::Error::CouldntResolveHost.into())
+}
+
+/// What kind of non-public address `ip` is, if it is one.
+pub fn private_kind(ip: IpAddr) -> Option<&'static str> {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            if v4.is_loopback() {
+                Some("loopback")
+            } else if v4.is_private() {
+                Some("private")
+            } else if v4.is_link_local() {
+                Some("link-local")
+            } else if v4.is_unspecified() || a == 0 {
+                Some("unspecified")
+            } else if a == 100 && (64..128).contains(&b) {
+                Some("shared (CGNAT)")
+            } else if v4.is_broadcast() || v4.is_multicast() {
+                Some("broadcast or multicast")
+            } else {
+                None
+            }
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return private_kind(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            if v6.is_loopback() {
+                Some("loopback")
+            } else if v6.is_unspecified() {
+                Some("unspecified")
+            } else if first & 0xfe00 == 0xfc00 {
+                Some("unique-local")
+            } else if first & 0xffc0 == 0xfe80 {
+                Some("link-local")
+            } else if v6.is_multicast() {
+                Some("multicast")
+            } else {
+                None
+            }
+        }
     }
 }
 
@@ -451,6 +583,28 @@ mod tests {
         body.extend_from_slice(b"abcd");
         reserve_within(&mut body, 5, 10);
         assert!(body.capacity() >= 9 && body.capacity() <= 10);
+    }
+
+    #[test]
+    fn private_addresses_are_recognized() {
+        for (ip, private) in [
+            ("127.0.0.1", true),
+            ("10.1.2.3", true),
+            ("172.16.0.1", true),
+            ("192.168.1.1", true),
+            ("169.254.169.254", true),
+            ("100.64.0.1", true),
+            ("0.0.0.0", true),
+            ("::1", true),
+            ("fd00::1", true),
+            ("fe80::1", true),
+            ("::ffff:127.0.0.1", true),
+            ("93.184.216.34", false),
+            ("2606:4700::1111", false),
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert_eq!(private_kind(ip).is_some(), private, "{ip}");
+        }
     }
 
     #[test]

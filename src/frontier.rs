@@ -18,6 +18,15 @@ use crate::seeds::{SeedFile, SeedLine};
 pub struct Job {
     /// The normalized seed URL, as queued.
     pub url: Url,
+    /// Which attempt this is: 0 for the first request, then one more per retry.
+    pub attempt: u32,
+}
+
+impl Job {
+    /// A first attempt at `url`.
+    pub fn new(url: Url) -> Self {
+        Self { url, attempt: 0 }
+    }
 }
 
 /// A 64-bit fingerprint of a normalized URL, for the seen-set.
@@ -122,16 +131,26 @@ fn file_seeds(file: &SeedFile) -> impl Iterator<Item = Url> + Send + use<> {
         .flatten()
 }
 
-/// Queues every distinct seed of `config`, waiting while the queue is full;
-/// stops early when the queue is closed (shutdown). Returns how many were queued.
-pub async fn feed(config: &Config, jobs: &Sender<Job>) -> usize {
-    let mut queued = 0;
+/// Queues every distinct seed of `config` (waiting while the queue is full),
+/// then waits until each has a final outcome (`finished`, retries included)
+/// and closes the queue, so the workers drain and exit. Stops early when the
+/// queue is closed (shutdown). Returns how many seeds were queued.
+pub async fn feed(config: &Config, jobs: &Sender<Job>, finished: &Receiver<Url>) -> usize {
+    let (mut queued, mut done) = (0, 0);
     for url in distinct_seeds(config) {
-        if jobs.send(Job { url }).await.is_err() {
-            break;
+        // Count what finished meanwhile, so the channel never holds more than a queue's worth.
+        while finished.try_recv().is_ok() {
+            done += 1;
+        }
+        if jobs.send(Job::new(url)).await.is_err() {
+            return queued;
         }
         queued += 1;
     }
+    while done < queued && finished.recv().await.is_ok() {
+        done += 1;
+    }
+    jobs.close();
     queued
 }
 

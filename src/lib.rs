@@ -17,6 +17,7 @@ pub mod extract;
 pub mod fetch;
 pub mod frontier;
 pub mod output;
+pub mod retry;
 pub mod scheduler;
 pub mod seeds;
 pub mod service;

@@ -49,6 +49,8 @@ pub struct Record {
     pub elapsed_ms: u64,
     /// When the fetch started, RFC 3339 in UTC.
     pub fetched_at: String,
+    /// Requests made for this record: 1, plus one per retry.
+    pub attempts: u32,
     /// Whether the title differs from the one seen last time for this URL.
     pub changed: bool,
     /// The title seen last time, present only when `changed` is true.
@@ -231,6 +233,7 @@ mod tests {
             bytes: 10,
             elapsed_ms: 1,
             fetched_at: "2026-01-01T00:00:00Z".to_owned(),
+            attempts: 1,
             changed: false,
             previous_title: None,
         }

@@ -27,7 +27,7 @@ use crate::state::TitleState;
 
 /// Keys that take effect only at the next start.
 const RESTART_ONLY: [&str; 2] = ["queue_capacity", "state_file"];
-/// Keys that change how the HTTP client is built.
+/// Keys that change how the HTTP client is built (besides `[retry]`, `[network]`, `[tls]`).
 const CLIENT_KEYS: [&str; 5] = [
     "user_agent",
     "request_timeout",
@@ -81,8 +81,8 @@ pub async fn run(
         config.settings.workers,
         fetcher,
         output,
-        jobs.clone(),
-        Some(finished_sender),
+        (job_sender.clone(), jobs.clone()),
+        finished_sender,
     );
     let (schedule_sender, schedule_events) = async_channel::unbounded();
     task::spawn(drive_schedule(
@@ -216,8 +216,14 @@ impl Service {
         if new.settings.workers != self.config.settings.workers {
             self.pipeline.resize(new.settings.workers);
         }
-        if CLIENT_KEYS.iter().any(|key| changes.contains_key(*key)) {
-            match Fetcher::new(&new.settings) {
+        let client_changed = changes.keys().any(|key| {
+            CLIENT_KEYS.contains(&key.as_str())
+                || ["retry.", "network.", "tls."]
+                    .iter()
+                    .any(|table| key.starts_with(table))
+        });
+        if client_changed {
+            match Fetcher::new(new) {
                 Ok(fetcher) => self.pipeline.set_fetcher(fetcher),
                 Err(err) => log::error!(
                     "cannot rebuild the HTTP client ({err}); fetches keep the old settings"
@@ -302,7 +308,7 @@ async fn drive_schedule(
         let next_due = schedule.next_due();
         let wait = async {
             match (&blocked, next_due) {
-                (Some(url), _) => match jobs.send(Job { url: url.clone() }).await {
+                (Some(url), _) => match jobs.send(Job::new(url.clone())).await {
                     Ok(()) => Wake::Queued,
                     Err(_) => Wake::Closed,
                 },
@@ -345,7 +351,7 @@ async fn drive_schedule(
 fn queue_due(schedule: &mut Schedule, jobs: &Sender<Job>) -> Option<Url> {
     let now = Instant::now();
     while let Some(url) = schedule.pop_due(now) {
-        match jobs.try_send(Job { url }) {
+        match jobs.try_send(Job::new(url)) {
             Ok(()) => {}
             Err(TrySendError::Full(job) | TrySendError::Closed(job)) => return Some(job.url),
         }

@@ -3,17 +3,19 @@
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use async_channel::{Receiver, Sender};
+use async_std::task;
 use futures_lite::future;
 use url::Url;
 
 use crate::charset;
 use crate::extract::{self, MediaType};
-use crate::fetch::{Fetcher, Page};
+use crate::fetch::{FetchError, Fetcher, Page};
 use crate::frontier::Job;
 use crate::output::{Message, Record};
+use crate::retry::Decision;
 
 /// What the extraction step found in a fetched page.
 struct Analysis {
@@ -27,6 +29,8 @@ struct Analysis {
 pub struct Context {
     /// The work queue.
     pub jobs: Receiver<Job>,
+    /// Where retries are queued again once their backoff is over.
+    pub retry: Sender<Job>,
     /// Closed when every worker must stop taking jobs (shutdown).
     pub stop: Receiver<()>,
     /// One token retires one worker (the pool shrinks on reload).
@@ -35,15 +39,17 @@ pub struct Context {
     pub fetcher: Arc<RwLock<Fetcher>>,
     /// Where records go.
     pub output: Sender<Message>,
-    /// Told each URL whose fetch finished (the recrawl schedule), when there is one.
-    pub finished: Option<Sender<Url>>,
+    /// Told each URL whose outcome is final (retries done): the feeder or the schedule.
+    pub finished: Sender<Url>,
     /// How many fetches are running.
     pub in_flight: Arc<AtomicUsize>,
+    /// How many retries are waiting out their backoff.
+    pub pending_retries: Arc<AtomicUsize>,
 }
 
 /// Takes jobs until the queue is empty and closed, `stop` is closed, or a retire token comes.
 ///
-/// A job already taken is always finished and its record sent.
+/// A job already taken is always finished and its record sent (or retried).
 pub async fn run(context: Context) {
     loop {
         let stopped = async {
@@ -67,37 +73,111 @@ pub async fn run(context: Context) {
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
         context.in_flight.fetch_add(1, Ordering::SeqCst);
-        let record = process(&fetcher, &job).await;
+        let (record, decision) = attempt(&fetcher, &job).await;
         context.in_flight.fetch_sub(1, Ordering::SeqCst);
-        if let Some(finished) = &context.finished {
-            let _ = finished.send(job.url).await;
-        }
-        if context
-            .output
-            .send(Message::Record(Box::new(record)))
-            .await
-            .is_err()
-        {
-            return;
+        match decision {
+            Decision::RetryIn(delay) if !context.stop.is_closed() => {
+                retry_later(&context, job, delay, record);
+            }
+            _ => {
+                if !finish(&context, job.url, record).await {
+                    return;
+                }
+            }
         }
     }
 }
 
-/// Fetches one job and builds its record. Never panics.
-pub async fn process(fetcher: &Fetcher, job: &Job) -> Record {
-    let fetched_at = SystemTime::now();
+/// Hands a final record to the output and tells the producer; `false` once the output is gone.
+async fn finish(context: &Context, url: Url, record: Record) -> bool {
+    let _ = context.finished.send(url).await;
+    context
+        .output
+        .send(Message::Record(Box::new(record)))
+        .await
+        .is_ok()
+}
+
+/// Queues `job` again after `delay` without holding this worker. On shutdown
+/// (stop closed, or the queue closed) the last failure becomes the final record.
+fn retry_later(context: &Context, job: Job, delay: Duration, record: Record) {
+    log::debug!(
+        "retry url={} attempt={} in {:?}: {}",
+        job.url,
+        job.attempt + 2,
+        delay,
+        record.error.as_deref().unwrap_or_default()
+    );
+    let context = context.clone();
+    context.pending_retries.fetch_add(1, Ordering::SeqCst);
+    task::spawn(async move {
+        let waited = async {
+            task::sleep(delay).await;
+            true
+        };
+        let stopped = async {
+            let _ = context.stop.recv().await;
+            false
+        };
+        let next = Job {
+            url: job.url.clone(),
+            attempt: job.attempt + 1,
+        };
+        if !future::or(stopped, waited).await || context.retry.send(next).await.is_err() {
+            finish(&context, job.url, record).await;
+        }
+        context.pending_retries.fetch_sub(1, Ordering::SeqCst);
+    });
+}
+
+/// One attempt at a job: its record, and whether to try again. Never panics.
+pub async fn attempt(fetcher: &Fetcher, job: &Job) -> (Record, Decision) {
     let started = Instant::now();
+    let fetched_at = SystemTime::now();
     let mut page = fetcher.fetch(&job.url).await;
-    let analysis =
-        panic::catch_unwind(AssertUnwindSafe(|| analyze(&page))).unwrap_or_else(|_| Analysis {
-            title: None,
-            encoding: None,
-            error: Some(format!(
-                "extract: title extraction failed on `{}` (internal error)",
-                page.final_url
-            )),
-        });
+    let analysis = analyze_guarded(&page);
+    let decision = match &analysis.error {
+        None => Decision::Done,
+        Some(_) => fetcher.retry_policy().decide(
+            job.attempt,
+            page.error.as_ref().map(FetchError::kind),
+            page.status,
+            page.retry_after,
+        ),
+    };
     page.body = Vec::new();
+    let mut record = build_record(job, page, analysis, started, fetched_at);
+    if let (Decision::GiveUp(why), Some(error)) = (&decision, &mut record.error) {
+        error.push_str("; ");
+        error.push_str(why);
+    }
+    (record, decision)
+}
+
+/// Fetches one job once (no retries) and builds its record. Never panics.
+pub async fn process(fetcher: &Fetcher, job: &Job) -> Record {
+    attempt(fetcher, job).await.0
+}
+
+/// [`analyze`], with a panic turned into an error for that page.
+fn analyze_guarded(page: &Page) -> Analysis {
+    panic::catch_unwind(AssertUnwindSafe(|| analyze(page))).unwrap_or_else(|_| Analysis {
+        title: None,
+        encoding: None,
+        error: Some(format!(
+            "extract: title extraction failed on `{}` (internal error)",
+            page.final_url
+        )),
+    })
+}
+
+fn build_record(
+    job: &Job,
+    page: Page,
+    analysis: Analysis,
+    started: Instant,
+    fetched_at: SystemTime,
+) -> Record {
     Record {
         url: job.url.to_string(),
         final_url: page.final_url.to_string(),
@@ -109,6 +189,7 @@ pub async fn process(fetcher: &Fetcher, job: &Job) -> Record {
         bytes: page.bytes,
         elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         fetched_at: humantime::format_rfc3339_millis(fetched_at).to_string(),
+        attempts: job.attempt + 1,
         changed: false,
         previous_title: None,
     }
@@ -171,6 +252,7 @@ mod tests {
             content_type: content_type.map(str::to_owned),
             body: body.to_vec(),
             bytes: body.len() as u64,
+            retry_after: None,
             error: None,
         }
     }
