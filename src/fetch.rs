@@ -21,7 +21,7 @@ use url::Url;
 use crate::config::Config;
 use crate::extract::MediaType;
 use crate::retry::{self, RetryPolicy};
-use crate::seeds::check_crawlable;
+use crate::seeds::{check_crawlable, shorten};
 
 /// Marks a response that had no `Content-Type` (the glue would report octet-stream).
 const NO_CONTENT_TYPE: &str = "x-crawler-no-content-type";
@@ -274,8 +274,10 @@ impl Fetcher {
             };
             if hops == self.max_redirects {
                 return Err(FetchError::Redirects(format!(
-                    "`{}` redirected more than {} times (max_redirects); last target `{target}`",
-                    page.final_url, self.max_redirects
+                    "`{}` redirected more than {} times (max_redirects); last target `{}`",
+                    page.final_url,
+                    self.max_redirects,
+                    shorten(target.as_str())
                 )));
             }
             hops += 1;
@@ -342,11 +344,13 @@ fn redirect_target(from: &Url, response: &surf::Response) -> Result<Option<Url>,
     };
     let target = from.join(location.trim()).map_err(|err| {
         FetchError::Redirects(format!(
-            "`{from}` redirects to `{location}`, which is not a valid URL: {err}"
+            "`{from}` redirects to `{}`, which is not a valid URL: {err}",
+            shorten(location)
         ))
     })?;
     check_crawlable(&target).map_err(|why| {
-        FetchError::Redirects(format!("`{from}` redirects to `{target}`, which {why}"))
+        let shown = shorten(target.as_str());
+        FetchError::Redirects(format!("`{from}` redirects to `{shown}`, which {why}"))
     })?;
     let mut target = target;
     target.set_fragment(None);

@@ -12,6 +12,17 @@ use url::Url;
 /// The longest URL we send: the HTTP client cannot carry more (http's `Uri` stops at 64 KiB).
 pub const MAX_URL_LEN: usize = 65_534;
 
+/// How much of a long URL goes into a message.
+const SHOWN_URL_CHARS: usize = 120;
+
+/// A URL for messages: long ones are cut, with their length said.
+pub fn shorten(url: &str) -> std::borrow::Cow<'_, str> {
+    match url.char_indices().nth(SHOWN_URL_CHARS) {
+        Some((cut, _)) => format!("{}… ({} bytes)", &url[..cut], url.len()).into(),
+        None => url.into(),
+    }
+}
+
 /// Parses one seed and normalizes it for de-duplication.
 ///
 /// The `url` crate already lowercases the scheme and host, punycodes IDN hosts and
@@ -20,8 +31,9 @@ pub const MAX_URL_LEN: usize = 65_534;
 /// # Errors
 /// A message saying why the text is not a crawlable `http`/`https` URL.
 pub fn parse_seed(text: &str) -> Result<Url, String> {
-    let mut url = Url::parse(text).map_err(|err| format!("`{text}` is not a valid URL: {err}"))?;
-    check_crawlable(&url).map_err(|why| format!("`{text}` {why}"))?;
+    let shown = shorten(text);
+    let mut url = Url::parse(text).map_err(|err| format!("`{shown}` is not a valid URL: {err}"))?;
+    check_crawlable(&url).map_err(|why| format!("`{shown}` {why}"))?;
     url.set_fragment(None);
     Ok(url)
 }
@@ -147,6 +159,17 @@ mod tests {
     fn rejects_urls_longer_than_the_client_accepts() {
         let long = format!("http://127.0.0.1/{}", "a".repeat(MAX_URL_LEN));
         assert!(parse_seed(&long).unwrap_err().contains("bytes long"));
+    }
+
+    #[test]
+    fn long_urls_are_shortened_in_messages() {
+        let long = format!("http://127.0.0.1/{}", "a".repeat(500));
+        let shown = shorten(&long);
+        assert!(
+            shown.len() < 200 && shown.ends_with("(517 bytes)"),
+            "{shown}"
+        );
+        assert_eq!(shorten("http://a/"), "http://a/");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 mod config;
 mod crawl;
+mod hostile;
 mod lifecycle;
 mod reload;
 mod support;

@@ -29,6 +29,17 @@ pub enum Reply {
     Stall(Duration),
     /// Send headers, then this many body bytes in 64 KiB chunks (no Content-Length).
     Endless { chunks: usize },
+    /// The n-th request gets the n-th reply; the last one repeats.
+    Sequence(Vec<Reply>),
+    /// Anything at all, written by hand on the socket (after the request was read).
+    Custom(Arc<dyn Fn(&mut TcpStream) + Send + Sync>),
+}
+
+impl Reply {
+    /// A reply written by `write` on the raw socket.
+    pub fn custom(write: impl Fn(&mut TcpStream) + Send + Sync + 'static) -> Self {
+        Self::Custom(Arc::new(write))
+    }
 }
 
 impl Reply {
@@ -78,7 +89,7 @@ impl Reply {
 pub struct TestServer {
     addr: SocketAddr,
     routes: Arc<Mutex<HashMap<String, Reply>>>,
-    hits: Arc<Mutex<HashMap<String, usize>>>,
+    hits: Arc<Mutex<HashMap<String, Vec<Instant>>>>,
 }
 
 impl TestServer {
@@ -119,31 +130,49 @@ impl TestServer {
 
     /// How many requests arrived for `path`.
     pub fn hits(&self, path: &str) -> usize {
+        self.arrivals(path).len()
+    }
+
+    /// When each request for `path` arrived, measured on the server.
+    pub fn arrivals(&self, path: &str) -> Vec<Instant> {
         self.hits
             .lock()
             .expect("hits")
             .get(path)
-            .copied()
-            .unwrap_or(0)
+            .cloned()
+            .unwrap_or_default()
     }
 }
 
 fn serve(
     mut stream: TcpStream,
     routes: &Mutex<HashMap<String, Reply>>,
-    hits: &Mutex<HashMap<String, usize>>,
+    hits: &Mutex<HashMap<String, Vec<Instant>>>,
 ) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let Some(path) = read_request_path(&mut stream) else {
         return;
     };
-    *hits.lock().expect("hits").entry(path.clone()).or_default() += 1;
+    let nth = {
+        let mut hits = hits.lock().expect("hits");
+        let arrivals = hits.entry(path.clone()).or_default();
+        arrivals.push(Instant::now());
+        arrivals.len() - 1
+    };
     let reply = routes
         .lock()
         .expect("routes")
         .get(&path)
         .cloned()
         .unwrap_or(Reply::status(404));
+    let reply = match reply {
+        Reply::Sequence(replies) => replies
+            .get(nth)
+            .or(replies.last())
+            .cloned()
+            .unwrap_or(Reply::status(404)),
+        other => other,
+    };
     match reply {
         Reply::Page {
             status,
@@ -164,6 +193,8 @@ fn serve(
             let _ = stream.write_all(&body);
         }
         Reply::Stall(duration) => thread::sleep(duration),
+        Reply::Sequence(_) => {}
+        Reply::Custom(write) => write(&mut stream),
         Reply::Endless { chunks } => {
             let head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n<title>big</title>";
             let _ = stream.write_all(head);
@@ -260,22 +291,31 @@ pub fn run_once(config: &Path) -> Output {
     wait_with_deadline(child)
 }
 
-/// Waits for a child to exit, killing it (and failing) after [`DEADLINE`].
-pub fn wait_with_deadline(mut child: Child) -> Output {
-    let started = Instant::now();
-    loop {
-        if child.try_wait().expect("try_wait").is_some() {
-            return child.wait_with_output().expect("output");
+/// Waits for a child to exit while draining its output (so a chatty child
+/// never blocks on a full pipe), killing it and failing after [`DEADLINE`].
+pub fn wait_with_deadline(child: Child) -> Output {
+    let pid = libc::pid_t::try_from(child.id()).expect("pid");
+    let (sender, receiver) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = sender.send(child.wait_with_output());
+    });
+    match receiver.recv_timeout(DEADLINE) {
+        Ok(output) => output.expect("wait for crawler"),
+        Err(_) => {
+            // SAFETY: killing our own child process.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            let output = receiver.recv().expect("output after kill").expect("output");
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let tail: String = stderr
+                .chars()
+                .rev()
+                .take(4000)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            panic!("crawler did not exit within {DEADLINE:?}; stderr ends:\n{tail}");
         }
-        if started.elapsed() > DEADLINE {
-            let _ = child.kill();
-            let output = child.wait_with_output().expect("output");
-            panic!(
-                "crawler did not exit within {DEADLINE:?}; stderr:\n{}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
-        thread::sleep(Duration::from_millis(20));
     }
 }
 
