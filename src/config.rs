@@ -304,6 +304,16 @@ impl Config {
         Self::from_sources(path, &text, environment(), need)
     }
 
+    /// Loads config text as if read from `path`, without environment overrides
+    /// (for tests and fuzzing; relative paths resolve against `path`'s folder).
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] listing every problem.
+    pub fn from_toml(path: &Path, text: &str, need: Need) -> Result<Self, ConfigError> {
+        let no_environment = environment().source(Some(Map::new()));
+        Self::from_sources(path, text, no_environment, need)
+    }
+
     /// Validates the defaults plus environment overrides, for commands run without a file.
     ///
     /// # Errors
@@ -632,6 +642,11 @@ impl<'a> Validation<'a> {
         let Some(file) = file else {
             return seen.len();
         };
+        if std::fs::metadata(file.path()).is_ok_and(|meta| !meta.is_file()) {
+            let message = format!("`{}` is not a regular file", file.path().display());
+            self.problem("seeds_file", message);
+            return seen.len();
+        }
         let entries = match file.entries() {
             Ok(entries) => entries,
             Err(err) => {
