@@ -7,3 +7,4 @@ mod hostile;
 mod lifecycle;
 mod reload;
 mod support;
+mod tls;
