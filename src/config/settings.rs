@@ -1,0 +1,203 @@
+//! The settings of `crawler.toml`: every key, its type and its default.
+//!
+//! Each default is a `DEFAULT_*` constant, a `default_*()` function used by
+//! serde, and the hand-written `Default` calling the same functions, so a
+//! missing key always equals `Settings::default()`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bytesize::ByteSize;
+use serde::{Deserialize, Serialize};
+
+/// Default size of the worker pool.
+pub const DEFAULT_WORKERS: usize = 32;
+/// Default bound of the work queue.
+pub const DEFAULT_QUEUE_CAPACITY: usize = 1024;
+/// Default limit for a whole fetch: connect, TLS, headers and body.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default limit for establishing a connection.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default limit on decompressed body bytes (4 MiB).
+pub const DEFAULT_MAX_BODY_SIZE: ByteSize = ByteSize::mib(4);
+/// Default number of redirects followed.
+pub const DEFAULT_MAX_REDIRECTS: u32 = 10;
+/// Default time between the end of one fetch of a seed and the next.
+pub const DEFAULT_RECRAWL_INTERVAL: Duration = Duration::from_secs(3600);
+/// Default grace period for in-flight fetches at shutdown.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default number of retries after the first attempt.
+pub const DEFAULT_MAX_RETRIES: u32 = 3;
+/// Default first backoff (it doubles each retry, with full jitter).
+pub const DEFAULT_INITIAL_BACKOFF: Duration = Duration::from_millis(500);
+/// Default cap on one backoff, and on an honoured `Retry-After`.
+pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+const fn default_workers() -> usize {
+    DEFAULT_WORKERS
+}
+const fn default_queue_capacity() -> usize {
+    DEFAULT_QUEUE_CAPACITY
+}
+const fn default_request_timeout() -> Duration {
+    DEFAULT_REQUEST_TIMEOUT
+}
+const fn default_connect_timeout() -> Duration {
+    DEFAULT_CONNECT_TIMEOUT
+}
+const fn default_max_body_size() -> ByteSize {
+    DEFAULT_MAX_BODY_SIZE
+}
+const fn default_max_redirects() -> u32 {
+    DEFAULT_MAX_REDIRECTS
+}
+const fn default_recrawl_interval() -> Duration {
+    DEFAULT_RECRAWL_INTERVAL
+}
+const fn default_shutdown_timeout() -> Duration {
+    DEFAULT_SHUTDOWN_TIMEOUT
+}
+const fn default_max_retries() -> u32 {
+    DEFAULT_MAX_RETRIES
+}
+const fn default_initial_backoff() -> Duration {
+    DEFAULT_INITIAL_BACKOFF
+}
+const fn default_max_backoff() -> Duration {
+    DEFAULT_MAX_BACKOFF
+}
+fn default_user_agent() -> String {
+    format!(
+        "crawler/{} (+https://example.invalid/crawler)",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// The settings as written in `crawler.toml`; see the example file for each key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Seed URLs listed inline.
+    #[serde(default)]
+    pub seeds: Vec<String>,
+    /// A file with one seed URL per line, relative to the config file.
+    #[serde(default)]
+    pub seeds_file: Option<PathBuf>,
+    /// Number of concurrent fetches.
+    #[serde(default = "default_workers")]
+    pub workers: usize,
+    /// Bound of the work queue between the feeder and the workers.
+    #[serde(default = "default_queue_capacity")]
+    pub queue_capacity: usize,
+    /// The `User-Agent` header sent with every request.
+    #[serde(default = "default_user_agent")]
+    pub user_agent: String,
+    /// Limit for a whole fetch, redirects included.
+    #[serde(default = "default_request_timeout", with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// Limit for establishing one connection.
+    #[serde(default = "default_connect_timeout", with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    /// Limit on decompressed body bytes; a larger page is recorded as `too_large`.
+    #[serde(default = "default_max_body_size")]
+    pub max_body_size: ByteSize,
+    /// Number of redirects followed before giving up.
+    #[serde(default = "default_max_redirects")]
+    pub max_redirects: u32,
+    /// Time from the end of a seed's fetch to its next one; `0s` crawls once per start or reload.
+    #[serde(default = "default_recrawl_interval", with = "humantime_serde")]
+    pub recrawl_interval: Duration,
+    /// Where last-seen titles are kept across restarts (restart to change).
+    #[serde(default)]
+    pub state_file: Option<PathBuf>,
+    /// How long in-flight fetches may finish after SIGTERM/SIGINT.
+    #[serde(default = "default_shutdown_timeout", with = "humantime_serde")]
+    pub shutdown_timeout: Duration,
+    /// Where records go besides the log.
+    #[serde(default)]
+    pub output: OutputSettings,
+    /// Retries of transient failures.
+    #[serde(default)]
+    pub retry: RetrySettings,
+    /// Which addresses may be contacted.
+    #[serde(default)]
+    pub network: NetworkSettings,
+    /// TLS trust.
+    #[serde(default)]
+    pub tls: TlsSettings,
+}
+
+/// The `[retry]` table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySettings {
+    /// Retries after the first attempt (0 disables retrying).
+    #[serde(default = "default_max_retries")]
+    pub max_retries: u32,
+    /// Backoff before the first retry; it doubles each time, with full jitter.
+    #[serde(default = "default_initial_backoff", with = "humantime_serde")]
+    pub initial_backoff: Duration,
+    /// Cap on one backoff, and on an honoured `Retry-After` (beyond it: give up).
+    #[serde(default = "default_max_backoff", with = "humantime_serde")]
+    pub max_backoff: Duration,
+}
+
+impl Default for RetrySettings {
+    fn default() -> Self {
+        Self {
+            max_retries: default_max_retries(),
+            initial_backoff: default_initial_backoff(),
+            max_backoff: default_max_backoff(),
+        }
+    }
+}
+
+/// The `[network]` table.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSettings {
+    /// Refuse loopback, private, link-local and unique-local addresses after DNS resolution.
+    #[serde(default)]
+    pub deny_private: bool,
+}
+
+/// The `[tls]` table.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// A CA bundle (PEM) that replaces the system store for verifying servers.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            seeds: Vec::new(),
+            seeds_file: None,
+            workers: default_workers(),
+            queue_capacity: default_queue_capacity(),
+            user_agent: default_user_agent(),
+            request_timeout: default_request_timeout(),
+            connect_timeout: default_connect_timeout(),
+            max_body_size: default_max_body_size(),
+            max_redirects: default_max_redirects(),
+            recrawl_interval: default_recrawl_interval(),
+            state_file: None,
+            shutdown_timeout: default_shutdown_timeout(),
+            output: OutputSettings::default(),
+            retry: RetrySettings::default(),
+            network: NetworkSettings::default(),
+            tls: TlsSettings::default(),
+        }
+    }
+}
+
+/// The `[output]` table.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSettings {
+    /// Append one JSON object per seed to this file (relative to the config file).
+    #[serde(default)]
+    pub jsonl: Option<PathBuf>,
+}
