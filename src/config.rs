@@ -317,7 +317,7 @@ impl<'a> Validation<'a> {
     fn problem(&mut self, key: &str, message: String) {
         let file = self.path.display().to_string();
         let top = key.split(['.', '[']).next().unwrap_or(key);
-        let origin = match lookup(self.tree, top) {
+        let origin = match self.tree.get(top) {
             Some(value) => origin_of(value, top, &file),
             None => file,
         };
@@ -518,10 +518,6 @@ fn base_dir(path: &Path) -> PathBuf {
         Some(parent) => parent.to_owned(),
         None => PathBuf::new(),
     }
-}
-
-fn lookup<'t>(tree: &'t Map<String, Value>, key: &str) -> Option<&'t Value> {
-    tree.get(key)
 }
 
 /// The 1-based line of the config text that holds `needle` as a quoted string.
