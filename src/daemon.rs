@@ -19,9 +19,11 @@ use url::Url;
 
 use crate::config::Config;
 use crate::control::{self, Control};
+use crate::dispatch::{Dispatcher, Event, Gauges};
 use crate::fetch::Fetcher;
 use crate::frontier::{self, Job};
 use crate::output::{self, Message, Output};
+use crate::politeness::Policy;
 use crate::state::TitleState;
 use crate::{service, worker};
 
@@ -34,9 +36,12 @@ pub enum Mode {
     Service,
 }
 
-/// The worker pool and the output task.
+/// The dispatcher, the worker pool and the output task.
 pub struct Pipeline {
     template: worker::Context,
+    input: Receiver<Job>,
+    workers_target: Arc<AtomicUsize>,
+    gauges: Arc<Gauges>,
     stop: Sender<()>,
     retire: Sender<()>,
     workers: Vec<JoinHandle<()>>,
@@ -45,20 +50,28 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// Starts `workers` workers on `jobs` and the output task.
+    /// Starts the dispatcher on `input`, `workers` workers and the output task.
     pub fn start(
-        workers: usize,
+        config: &Config,
         fetcher: Fetcher,
         output: Output,
-        (retry, jobs): (Sender<Job>, Receiver<Job>),
+        (input_sender, input): (Sender<Job>, Receiver<Job>),
         finished: Sender<Url>,
     ) -> Self {
+        let workers = config.settings.workers;
         let (messages, message_receiver) = async_channel::bounded(workers.max(16) * 2);
         let (stop, stop_receiver) = async_channel::bounded(1);
         let (retire, retire_receiver) = async_channel::unbounded();
+        // The dispatcher hands over a job only when a worker is free, so this
+        // queue never holds more than `workers` jobs.
+        let (work_sender, work) = async_channel::unbounded();
+        let (events, event_receiver) = async_channel::unbounded();
+        let workers_target = Arc::new(AtomicUsize::new(workers));
+        let gauges = Arc::new(Gauges::default());
         let template = worker::Context {
-            jobs,
-            retry,
+            jobs: work,
+            retry: input_sender,
+            events: events.clone(),
             stop: stop_receiver,
             retire: retire_receiver,
             fetcher: Arc::new(RwLock::new(fetcher)),
@@ -67,8 +80,24 @@ impl Pipeline {
             in_flight: Arc::new(AtomicUsize::new(0)),
             pending_retries: Arc::new(AtomicUsize::new(0)),
         };
+        let dispatcher = Dispatcher {
+            input: input.clone(),
+            events: event_receiver,
+            event_sender: events,
+            work: work_sender,
+            workers: Arc::clone(&workers_target),
+            fetcher: Arc::clone(&template.fetcher),
+            output: template.output.clone(),
+            finished: template.finished.clone(),
+            gauges: Arc::clone(&gauges),
+        };
+        let policy = Policy::new(&config.settings.politeness, &config.settings.user_agent);
+        task::spawn(dispatcher.run(policy));
         let mut pipeline = Self {
             template,
+            input,
+            workers_target,
+            gauges,
             stop,
             retire,
             workers: Vec::new(),
@@ -79,8 +108,19 @@ impl Pipeline {
         pipeline
     }
 
+    /// Applies new politeness settings to requests not yet handed to a worker.
+    pub async fn set_policy(&self, policy: Policy) {
+        let _ = self.template.events.send(Event::Policy(policy)).await;
+    }
+
+    /// Jobs waiting: in the input queue and in host queues.
+    pub fn waiting(&self) -> usize {
+        self.input.len() + self.gauges.waiting.load(Ordering::Relaxed)
+    }
+
     /// Grows or shrinks the pool; a retired worker finishes its current job first.
     pub fn resize(&mut self, workers: usize) {
+        self.workers_target.store(workers, Ordering::SeqCst);
         while self.size < workers {
             self.workers
                 .push(task::spawn(worker::run(self.template.clone())));
@@ -181,10 +221,10 @@ async fn run_once(
     let (job_sender, jobs) = frontier::queue(config.settings.queue_capacity);
     let (finished_sender, finished) = async_channel::unbounded();
     let mut pipeline = Pipeline::start(
-        config.settings.workers,
+        &config,
         fetcher,
         output,
-        (job_sender.clone(), jobs.clone()),
+        (job_sender.clone(), jobs),
         finished_sender,
     );
     let feed_config = config.clone();
@@ -201,7 +241,7 @@ async fn run_once(
         match future::or(workers_done, next_control(controls)).await {
             None => break,
             Some(Control::Shutdown(signal)) => {
-                return shutdown(pipeline, &jobs, controls, signal, grace).await;
+                return shutdown(pipeline, controls, signal, grace).await;
             }
             Some(other) => log::info!("{other:?} ignored: --once does not reload"),
         }
@@ -220,13 +260,13 @@ pub async fn next_control(controls: &Receiver<Control>) -> Option<Control> {
 /// Stops taking jobs, lets in-flight fetches finish within `grace`, writes what finished.
 pub async fn shutdown(
     mut pipeline: Pipeline,
-    jobs: &Receiver<Job>,
     controls: &Receiver<Control>,
     signal: &str,
     grace: Duration,
 ) -> anyhow::Result<()> {
-    let queued = jobs.len();
-    jobs.close();
+    let queued = pipeline.waiting();
+    pipeline.input.close();
+    pipeline.template.jobs.close();
     pipeline.stop.close();
     log::info!(
         "{signal} received: finishing {} in-flight fetches (up to {}), {queued} queued jobs dropped; send it again to exit at once",

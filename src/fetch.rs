@@ -17,6 +17,7 @@ use url::Url;
 
 use crate::config::Config;
 use crate::extract::MediaType;
+use crate::politeness::robots::{MAX_ROBOTS_REDIRECTS, MAX_ROBOTS_SIZE};
 use crate::retry::{self, RetryPolicy};
 use crate::seeds::{check_crawlable, shorten};
 
@@ -164,6 +165,17 @@ impl Page {
     }
 }
 
+/// The answer to a robots.txt request.
+#[derive(Debug, Default)]
+pub struct RobotsResponse {
+    /// The final HTTP status, once a response head arrived.
+    pub status: Option<u16>,
+    /// The first [`MAX_ROBOTS_SIZE`] bytes of a 2xx body.
+    pub body: Vec<u8>,
+    /// Why no usable answer came.
+    pub error: Option<FetchError>,
+}
+
 /// A shared HTTP client with the crawl's limits; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Fetcher {
@@ -242,7 +254,7 @@ impl Fetcher {
             url: url.to_string(),
             reason,
         })?;
-        let mut response = self.follow_redirects(page).await?;
+        let mut response = self.follow_redirects(page, self.max_redirects).await?;
         let status = u16::from(response.status());
         page.status = Some(status);
         page.content_type = content_type(&response);
@@ -259,8 +271,53 @@ impl Fetcher {
         read_limited(reader, self.max_body_size, page).await
     }
 
+    /// Fetches a robots.txt within `request_timeout`: up to five redirects,
+    /// and a 2xx body cut (not failed) at [`MAX_ROBOTS_SIZE`]. Never panics.
+    pub async fn fetch_robots(&self, url: &Url) -> RobotsResponse {
+        let mut page = Page::new(url);
+        let work = async {
+            let mut response = self
+                .follow_redirects(&mut page, MAX_ROBOTS_REDIRECTS)
+                .await?;
+            let status = u16::from(response.status());
+            page.status = Some(status);
+            if (200..300).contains(&status) {
+                let reader = response.take_body().into_reader();
+                read_prefix(reader, MAX_ROBOTS_SIZE, &mut page).await?;
+            }
+            Ok(())
+        };
+        let outcome =
+            async_std::future::timeout(self.request_timeout, AssertUnwindSafe(work).catch_unwind())
+                .await;
+        let error = match outcome {
+            Ok(Ok(Ok(()))) => None,
+            Ok(Ok(Err(err))) => Some(err),
+            Ok(Err(panic)) => Some(FetchError::Protocol {
+                url: page.final_url.clone(),
+                detail: format!("the HTTP client panicked: {}", panic_message(&panic)),
+            }),
+            Err(_) => Some(FetchError::Timeout {
+                url: url.clone(),
+                detail: format!(
+                    "did not finish within {} (request_timeout)",
+                    humantime::format_duration(self.request_timeout)
+                ),
+            }),
+        };
+        RobotsResponse {
+            status: page.status,
+            body: page.body,
+            error,
+        }
+    }
+
     /// Sends requests from `page.final_url` on, following up to `max_redirects`.
-    async fn follow_redirects(&self, page: &mut Page) -> Result<surf::Response, FetchError> {
+    async fn follow_redirects(
+        &self,
+        page: &mut Page,
+        max_redirects: u32,
+    ) -> Result<surf::Response, FetchError> {
         let mut hops = 0;
         loop {
             let request = surf::Request::new(Method::Get, page.final_url.clone());
@@ -272,11 +329,11 @@ impl Fetcher {
             let Some(target) = redirect_target(&page.final_url, &response)? else {
                 return Ok(response);
             };
-            if hops == self.max_redirects {
+            if hops == max_redirects {
                 return Err(FetchError::Redirects(format!(
                     "`{}` redirected more than {} times (max_redirects); last target `{}`",
                     page.final_url,
-                    self.max_redirects,
+                    max_redirects,
                     shorten(target.as_str())
                 )));
             }
@@ -394,6 +451,27 @@ async fn read_limited(
         page.body.extend_from_slice(chunk);
         reader.consume(len);
     }
+}
+
+/// Reads the first `limit` bytes into `page.body` and drops the rest.
+async fn read_prefix(
+    mut reader: impl futures_lite::AsyncBufRead + Unpin,
+    limit: usize,
+    page: &mut Page,
+) -> Result<(), FetchError> {
+    while page.body.len() < limit {
+        let chunk = reader
+            .fill_buf()
+            .await
+            .map_err(|err| body_error(page, &err))?;
+        if chunk.is_empty() {
+            break;
+        }
+        let len = chunk.len().min(limit - page.body.len());
+        page.body.extend_from_slice(&chunk[..len]);
+        reader.consume(len);
+    }
+    Ok(())
 }
 
 /// Grows `body` for `extra` more bytes without ever reserving past `limit`.

@@ -49,7 +49,7 @@ pub struct Record {
     pub elapsed_ms: u64,
     /// When the fetch started, RFC 3339 in UTC.
     pub fetched_at: String,
-    /// Requests made for this record: 1, plus one per retry.
+    /// Requests made for this record: 1, plus one per retry (0 when robots.txt forbade it).
     pub attempts: u32,
     /// Whether the title differs from the one seen last time for this URL.
     pub changed: bool,

@@ -22,6 +22,7 @@ use crate::daemon::{self, Pipeline};
 use crate::fetch::Fetcher;
 use crate::frontier::{self, Job};
 use crate::output::{Message, Output};
+use crate::politeness::Policy;
 use crate::scheduler::{Schedule, SeedChanges};
 use crate::state::TitleState;
 
@@ -78,10 +79,10 @@ pub async fn run(
     let (finished_sender, finished) = async_channel::unbounded();
     let output = output.with_state(state);
     let pipeline = Pipeline::start(
-        config.settings.workers,
+        &config,
         fetcher,
         output,
-        (job_sender.clone(), jobs.clone()),
+        (job_sender.clone(), jobs),
         finished_sender,
     );
     let (schedule_sender, schedule_events) = async_channel::unbounded();
@@ -111,7 +112,7 @@ pub async fn run(
             Some(Control::Shutdown(signal)) => {
                 service.schedule.close();
                 let grace = service.config.settings.shutdown_timeout;
-                return daemon::shutdown(service.pipeline, &jobs, &controls, signal, grace).await;
+                return daemon::shutdown(service.pipeline, &controls, signal, grace).await;
             }
             Some(Control::Reload) => service.reload().await,
             Some(Control::Hangup) => {
@@ -229,6 +230,14 @@ impl Service {
                     "cannot rebuild the HTTP client ({err}); fetches keep the old settings"
                 ),
             }
+        }
+        let policy = Policy::new(&new.settings.politeness, &new.settings.user_agent);
+        let old_policy = Policy::new(
+            &self.config.settings.politeness,
+            &self.config.settings.user_agent,
+        );
+        if policy != old_policy {
+            self.pipeline.set_policy(policy).await;
         }
         if new.jsonl != self.config.jsonl {
             self.pipeline

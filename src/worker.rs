@@ -11,10 +11,12 @@ use futures_lite::future;
 use url::Url;
 
 use crate::charset;
+use crate::dispatch::Event;
 use crate::extract::{self, MediaType};
 use crate::fetch::{FetchError, Fetcher, Page};
 use crate::frontier::Job;
 use crate::output::{Message, Record};
+use crate::politeness::{HostKey, Signal};
 use crate::retry::Decision;
 
 /// What the extraction step found in a fetched page.
@@ -27,10 +29,12 @@ struct Analysis {
 /// What a worker needs; cloned for each worker of the pool.
 #[derive(Clone)]
 pub struct Context {
-    /// The work queue.
+    /// The work queue, fed by the dispatcher.
     pub jobs: Receiver<Job>,
-    /// Where retries are queued again once their backoff is over.
+    /// Where retries are queued again once their backoff is over (the dispatcher's input).
     pub retry: Sender<Job>,
+    /// Tells the dispatcher each request that finished, and how the host answered.
+    pub events: Sender<Event>,
     /// Closed when every worker must stop taking jobs (shutdown).
     pub stop: Receiver<()>,
     /// One token retires one worker (the pool shrinks on reload).
@@ -73,8 +77,16 @@ pub async fn run(context: Context) {
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
         context.in_flight.fetch_add(1, Ordering::SeqCst);
-        let (record, decision) = attempt(&fetcher, &job).await;
+        let Attempt {
+            record,
+            decision,
+            signal,
+        } = attempt(&fetcher, &job).await;
         context.in_flight.fetch_sub(1, Ordering::SeqCst);
+        let _ = context
+            .events
+            .send(Event::Done(HostKey::of(&job.url), signal))
+            .await;
         match decision {
             Decision::RetryIn(delay) if !context.stop.is_closed() => {
                 retry_later(&context, job, delay, record);
@@ -130,8 +142,18 @@ fn retry_later(context: &Context, job: Job, delay: Duration, record: Record) {
     });
 }
 
-/// One attempt at a job: its record, and whether to try again. Never panics.
-pub async fn attempt(fetcher: &Fetcher, job: &Job) -> (Record, Decision) {
+/// What one attempt at a job produced.
+pub struct Attempt {
+    /// The record, final unless the decision is to retry.
+    pub record: Record,
+    /// Whether to try again.
+    pub decision: Decision,
+    /// How the host answered, for its pace.
+    pub signal: Signal,
+}
+
+/// One attempt at a job. Never panics.
+pub async fn attempt(fetcher: &Fetcher, job: &Job) -> Attempt {
     let started = Instant::now();
     let fetched_at = SystemTime::now();
     let mut page = fetcher.fetch(&job.url).await;
@@ -146,17 +168,26 @@ pub async fn attempt(fetcher: &Fetcher, job: &Job) -> (Record, Decision) {
         ),
     };
     page.body = Vec::new();
+    let signal = match page.status {
+        Some(429 | 503) => Signal::SlowDown(page.retry_after),
+        Some(_) => Signal::Answered,
+        None => Signal::NoAnswer,
+    };
     let mut record = build_record(job, page, analysis, started, fetched_at);
     if let (Decision::GiveUp(why), Some(error)) = (&decision, &mut record.error) {
         error.push_str("; ");
         error.push_str(why);
     }
-    (record, decision)
+    Attempt {
+        record,
+        decision,
+        signal,
+    }
 }
 
 /// Fetches one job once (no retries) and builds its record. Never panics.
 pub async fn process(fetcher: &Fetcher, job: &Job) -> Record {
-    attempt(fetcher, job).await.0
+    attempt(fetcher, job).await.record
 }
 
 /// [`analyze`], with a panic turned into an error for that page.

@@ -32,6 +32,12 @@ pub const DEFAULT_MAX_RETRIES: u32 = 3;
 pub const DEFAULT_INITIAL_BACKOFF: Duration = Duration::from_millis(500);
 /// Default cap on one backoff, and on an honoured `Retry-After`.
 pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// Default concurrent requests to one host (scheme + host + port).
+pub const DEFAULT_PER_HOST_CONCURRENCY: usize = 2;
+/// Default minimum gap between the starts of two requests to one host.
+pub const DEFAULT_PER_HOST_DELAY: Duration = Duration::from_secs(1);
+/// Default cap on a robots.txt `Crawl-delay` and on a host's adaptive backoff.
+pub const DEFAULT_MAX_CRAWL_DELAY: Duration = Duration::from_secs(30);
 
 const fn default_workers() -> usize {
     DEFAULT_WORKERS
@@ -65,6 +71,18 @@ const fn default_initial_backoff() -> Duration {
 }
 const fn default_max_backoff() -> Duration {
     DEFAULT_MAX_BACKOFF
+}
+const fn default_respect_robots_txt() -> bool {
+    true
+}
+const fn default_per_host_concurrency() -> usize {
+    DEFAULT_PER_HOST_CONCURRENCY
+}
+const fn default_per_host_delay() -> Duration {
+    DEFAULT_PER_HOST_DELAY
+}
+const fn default_max_crawl_delay() -> Duration {
+    DEFAULT_MAX_CRAWL_DELAY
 }
 fn default_user_agent() -> String {
     format!(
@@ -125,6 +143,38 @@ pub struct Settings {
     /// TLS trust.
     #[serde(default)]
     pub tls: TlsSettings,
+    /// robots.txt and per-host limits.
+    #[serde(default)]
+    pub politeness: PolitenessSettings,
+}
+
+/// The `[politeness]` table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolitenessSettings {
+    /// Fetch each host's robots.txt (RFC 9309) and skip the pages it disallows.
+    #[serde(default = "default_respect_robots_txt")]
+    pub respect_robots_txt: bool,
+    /// Requests in flight to one host at most; 0 means no limit.
+    #[serde(default = "default_per_host_concurrency")]
+    pub per_host_concurrency: usize,
+    /// Minimum gap between the starts of two requests to one host.
+    #[serde(default = "default_per_host_delay", with = "humantime_serde")]
+    pub per_host_delay: Duration,
+    /// Cap on a robots.txt `Crawl-delay`, and on the backoff after 429/503 answers.
+    #[serde(default = "default_max_crawl_delay", with = "humantime_serde")]
+    pub max_crawl_delay: Duration,
+}
+
+impl Default for PolitenessSettings {
+    fn default() -> Self {
+        Self {
+            respect_robots_txt: default_respect_robots_txt(),
+            per_host_concurrency: default_per_host_concurrency(),
+            per_host_delay: default_per_host_delay(),
+            max_crawl_delay: default_max_crawl_delay(),
+        }
+    }
 }
 
 /// The `[retry]` table.
@@ -189,6 +239,7 @@ impl Default for Settings {
             retry: RetrySettings::default(),
             network: NetworkSettings::default(),
             tls: TlsSettings::default(),
+            politeness: PolitenessSettings::default(),
         }
     }
 }

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{Reply, TestServer, Workspace, by_url, crawl_once, error_of, run_once};
+use crate::support::{
+    POLITENESS_OFF, Reply, TestServer, Workspace, by_url, crawl_once, error_of, run_once,
+};
 
 fn shift_jis_page() -> Vec<u8> {
     let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode("<title>日本語のタイトル</title>");
@@ -91,7 +93,7 @@ fn once_writes_one_record_per_seed_with_browser_titles() {
         "crawler.toml",
         &format!(
             "seeds = [{}]\nseeds_file = \"seeds.txt\"\nworkers = 4\nrequest_timeout = \"10s\"\n\
-             max_redirects = 3\n[output]\njsonl = \"out.jsonl\"\n",
+             max_redirects = 3\n[output]\njsonl = \"out.jsonl\"\n{POLITENESS_OFF}",
             inline.join(", ")
         ),
     );

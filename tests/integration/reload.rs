@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::support::{Daemon, Reply, TestServer, Workspace, crawler};
+use crate::support::{Daemon, POLITENESS_OFF, Reply, TestServer, Workspace, crawler};
 
 fn page(title: &str) -> Reply {
     Reply::html(&format!("<title>{title}</title>"))
@@ -13,7 +13,7 @@ fn page(title: &str) -> Reply {
 fn config_text(seeds: &[&String], extra: &str) -> String {
     let quoted: Vec<String> = seeds.iter().map(|seed| format!("{seed:?}")).collect();
     format!(
-        "seeds = [{}]\n{extra}\n[output]\njsonl = \"out.jsonl\"\n",
+        "seeds = [{}]\n{extra}\n[output]\njsonl = \"out.jsonl\"\n{POLITENESS_OFF}",
         quoted.join(", ")
     )
 }

@@ -33,6 +33,8 @@ pub enum Reply {
     Sequence(Vec<Reply>),
     /// Anything at all, written by hand on the socket (after the request was read).
     Custom(Arc<dyn Fn(&mut TcpStream) + Send + Sync>),
+    /// Wait this long, then give the reply.
+    Slow(Duration, Box<Reply>),
 }
 
 impl Reply {
@@ -85,17 +87,31 @@ impl Reply {
     }
 }
 
-/// A test HTTP server on 127.0.0.1 that serves fixed replies and counts requests.
+/// Requests being answered now, and the most at once so far.
+#[derive(Default)]
+struct Concurrency {
+    now: usize,
+    most: usize,
+}
+
+/// A test HTTP server on loopback that serves fixed replies and counts requests.
 pub struct TestServer {
     addr: SocketAddr,
     routes: Arc<Mutex<HashMap<String, Reply>>>,
     hits: Arc<Mutex<HashMap<String, Vec<Instant>>>>,
+    concurrency: Arc<Mutex<Concurrency>>,
 }
 
 impl TestServer {
-    /// Starts serving `routes` (path → reply); unknown paths get 404.
+    /// Starts serving `routes` (path → reply) on 127.0.0.1; unknown paths get 404.
     pub fn start(routes: Vec<(&str, Reply)>) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        Self::start_on("127.0.0.1", routes)
+    }
+
+    /// Starts serving `routes` on the loopback address `ip` (127.0.0.2, … are
+    /// all loopback on Linux, so each is another host for the crawler).
+    pub fn start_on(ip: &str, routes: Vec<(&str, Reply)>) -> Self {
+        let listener = TcpListener::bind((ip, 0)).expect("bind a loopback address");
         let addr = listener.local_addr().expect("local addr");
         let routes: Arc<Mutex<HashMap<String, Reply>>> = Arc::new(Mutex::new(
             routes
@@ -104,15 +120,40 @@ impl TestServer {
                 .collect(),
         ));
         let hits = Arc::new(Mutex::new(HashMap::new()));
+        let concurrency = Arc::new(Mutex::new(Concurrency::default()));
         let (server_routes, server_hits) = (Arc::clone(&routes), Arc::clone(&hits));
+        let server_concurrency = Arc::clone(&concurrency);
         thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let routes = Arc::clone(&server_routes);
                 let hits = Arc::clone(&server_hits);
-                thread::spawn(move || serve(stream, &routes, &hits));
+                let concurrency = Arc::clone(&server_concurrency);
+                thread::spawn(move || serve(stream, &routes, &hits, &concurrency));
             }
         });
-        Self { addr, routes, hits }
+        Self {
+            addr,
+            routes,
+            hits,
+            concurrency,
+        }
+    }
+
+    /// The most requests this server was answering at the same time.
+    pub fn max_concurrent(&self) -> usize {
+        self.concurrency.lock().expect("concurrency").most
+    }
+
+    /// When each request for any path but `/robots.txt` arrived, in order.
+    pub fn page_arrivals(&self) -> Vec<Instant> {
+        let hits = self.hits.lock().expect("hits");
+        let mut all: Vec<Instant> = hits
+            .iter()
+            .filter(|(path, _)| path.as_str() != "/robots.txt")
+            .flat_map(|(_, arrivals)| arrivals.iter().copied())
+            .collect();
+        all.sort();
+        all
     }
 
     /// Replaces what `path` answers from now on.
@@ -148,29 +189,56 @@ fn serve(
     mut stream: TcpStream,
     routes: &Mutex<HashMap<String, Reply>>,
     hits: &Mutex<HashMap<String, Vec<Instant>>>,
+    concurrency: &Mutex<Concurrency>,
 ) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let Some(path) = read_request_path(&mut stream) else {
         return;
     };
+    {
+        let mut concurrency = concurrency.lock().expect("concurrency");
+        concurrency.now += 1;
+        concurrency.most = concurrency.most.max(concurrency.now);
+    }
+    answer(&mut stream, &path, routes, hits);
+    concurrency.lock().expect("concurrency").now -= 1;
+}
+
+fn answer(
+    stream: &mut TcpStream,
+    path: &str,
+    routes: &Mutex<HashMap<String, Reply>>,
+    hits: &Mutex<HashMap<String, Vec<Instant>>>,
+) {
     let nth = {
         let mut hits = hits.lock().expect("hits");
-        let arrivals = hits.entry(path.clone()).or_default();
+        let arrivals = hits.entry(path.to_owned()).or_default();
         arrivals.push(Instant::now());
         arrivals.len() - 1
     };
-    let reply = routes
-        .lock()
-        .expect("routes")
-        .get(&path)
-        .cloned()
-        .unwrap_or(Reply::status(404));
+    let reply = {
+        let routes = routes.lock().expect("routes");
+        // An exact route first, then the route of the path without its query.
+        let without_query = path.split('?').next().unwrap_or(path);
+        routes
+            .get(path)
+            .or_else(|| routes.get(without_query))
+            .cloned()
+            .unwrap_or(Reply::status(404))
+    };
     let reply = match reply {
         Reply::Sequence(replies) => replies
             .get(nth)
             .or(replies.last())
             .cloned()
             .unwrap_or(Reply::status(404)),
+        other => other,
+    };
+    let reply = match reply {
+        Reply::Slow(wait, reply) => {
+            thread::sleep(wait);
+            *reply
+        }
         other => other,
     };
     match reply {
@@ -193,8 +261,8 @@ fn serve(
             let _ = stream.write_all(&body);
         }
         Reply::Stall(duration) => thread::sleep(duration),
-        Reply::Sequence(_) => {}
-        Reply::Custom(write) => write(&mut stream),
+        Reply::Sequence(_) | Reply::Slow(..) => {}
+        Reply::Custom(write) => write(stream),
         Reply::Endless { chunks } => {
             let head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n<title>big</title>";
             let _ = stream.write_all(head);
@@ -223,6 +291,11 @@ fn read_request_path(stream: &mut TcpStream) -> Option<String> {
     request_line.split_whitespace().nth(1).map(str::to_owned)
 }
 
+/// Politeness off, for tests about other things: every test server is one
+/// host, and robots.txt requests would show up in its counts.
+pub const POLITENESS_OFF: &str = "[politeness]\nrespect_robots_txt = false\n\
+                                  per_host_concurrency = 0\nper_host_delay = \"0s\"\n";
+
 /// A temp folder holding a config file (and whatever else a test writes there).
 pub struct Workspace {
     pub dir: tempfile::TempDir,
@@ -245,12 +318,18 @@ impl Workspace {
         path
     }
 
-    /// Writes `crawler.toml` with `seeds`, the `extra` top-level lines, and
-    /// `[output] jsonl = "out.jsonl"`.
+    /// Writes `crawler.toml` with `seeds`, the `extra` top-level lines,
+    /// `[output] jsonl = "out.jsonl"`, and politeness off unless `extra` has
+    /// a `[politeness]` table.
     pub fn config(&self, seeds: &[String], extra: &str) -> PathBuf {
         let quoted: Vec<String> = seeds.iter().map(|seed| format!("{seed:?}")).collect();
+        let politeness = if extra.contains("[politeness]") {
+            ""
+        } else {
+            POLITENESS_OFF
+        };
         let text = format!(
-            "seeds = [{}]\n{extra}\n[output]\njsonl = \"out.jsonl\"\n",
+            "seeds = [{}]\n{extra}\n[output]\njsonl = \"out.jsonl\"\n{politeness}",
             quoted.join(", ")
         );
         self.write("crawler.toml", &text)

@@ -1,0 +1,227 @@
+//! The dispatcher: the task between the producers and the worker pool.
+//!
+//! Producers (the seed feeder, the recrawl schedule, retries) send jobs into
+//! the bounded input queue. The dispatcher sorts them into per-host queues
+//! ([`Hosts`]) and hands a worker only a job whose host may be contacted now,
+//! and only when a worker is free, so the moment a job is handed over is the
+//! moment its request starts. robots.txt fetches run here too, counted against
+//! the pool so that a crawl of many hosts never opens more connections than
+//! `workers`.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Instant, SystemTime};
+
+use async_channel::{Receiver, Sender};
+use async_std::task;
+use futures_lite::future;
+use url::Url;
+
+use crate::fetch::Fetcher;
+use crate::frontier::Job;
+use crate::output::{Message, Record};
+use crate::politeness::robots::{self, Verdict};
+use crate::politeness::{Action, HostKey, Hosts, Policy, Refusal, Signal};
+
+/// Jobs held in host queues at most; past this the producers wait.
+pub const MAX_WAITING: usize = 100_000;
+
+/// What the dispatcher is told besides new jobs.
+#[derive(Debug)]
+pub enum Event {
+    /// A worker finished a request to this host.
+    Done(HostKey, Signal),
+    /// A robots.txt fetch finished.
+    Robots(HostKey, Verdict),
+    /// The politeness settings changed (reload).
+    Policy(Policy),
+}
+
+/// Counts the dispatcher shares with the rest of the daemon.
+#[derive(Debug, Default)]
+pub struct Gauges {
+    /// Jobs waiting in host queues.
+    pub waiting: AtomicUsize,
+    /// Hosts known.
+    pub hosts: AtomicUsize,
+}
+
+/// What the dispatcher works with.
+pub struct Dispatcher {
+    /// Jobs from the producers and retries.
+    pub input: Receiver<Job>,
+    /// Completions, robots.txt results and policy changes.
+    pub events: Receiver<Event>,
+    /// Where events are sent (robots.txt fetches report here).
+    pub event_sender: Sender<Event>,
+    /// The worker pool's queue.
+    pub work: Sender<Job>,
+    /// The size of the pool now; at most this many requests run at once.
+    pub workers: Arc<AtomicUsize>,
+    /// The current client, for robots.txt.
+    pub fetcher: Arc<RwLock<Fetcher>>,
+    /// Where refused jobs' records go.
+    pub output: Sender<Message>,
+    /// Told each URL whose outcome is final.
+    pub finished: Sender<Url>,
+    /// Shared counts.
+    pub gauges: Arc<Gauges>,
+}
+
+/// What woke the dispatcher.
+enum Wake {
+    Job(Job),
+    InputClosed,
+    Event(Event),
+    Timer,
+}
+
+impl Dispatcher {
+    /// Runs until the input is closed and everything it held has been handed
+    /// over and finished (then closes the work queue), or until the work
+    /// queue is closed (shutdown).
+    pub async fn run(self, policy: Policy) {
+        let mut hosts = Hosts::new(policy, Instant::now());
+        let mut running = 0usize;
+        let mut input_open = true;
+        loop {
+            let now = Instant::now();
+            while running < self.workers.load(Ordering::SeqCst) {
+                match hosts.next_action(now) {
+                    Some(Action::Fetch(job)) => {
+                        if self.work.try_send(job).is_err() {
+                            return;
+                        }
+                        running += 1;
+                    }
+                    Some(Action::FetchRobots(key, url)) => {
+                        self.fetch_robots(key, url, hosts_token(&hosts));
+                        running += 1;
+                    }
+                    None => break,
+                }
+            }
+            hosts.sweep_idle(now);
+            self.gauges
+                .waiting
+                .store(hosts.waiting(), Ordering::Relaxed);
+            self.gauges.hosts.store(hosts.len(), Ordering::Relaxed);
+            if !input_open && running == 0 && hosts.is_drained() {
+                self.work.close();
+                return;
+            }
+            if self.work.is_closed() {
+                return;
+            }
+            let wake = self
+                .next_wake(input_open && hosts.waiting() < MAX_WAITING, &mut hosts)
+                .await;
+            let now = Instant::now();
+            match wake {
+                Wake::Job(job) => {
+                    if let Some(refusal) = hosts.push(job, now) {
+                        self.refuse(refusal).await;
+                    }
+                }
+                Wake::InputClosed => input_open = false,
+                Wake::Event(Event::Done(key, signal)) => {
+                    running = running.saturating_sub(1);
+                    hosts.completed(key, signal, now);
+                }
+                Wake::Event(Event::Robots(key, verdict)) => {
+                    running = running.saturating_sub(1);
+                    for refusal in hosts.robots_fetched(key, verdict, now) {
+                        self.refuse(refusal).await;
+                    }
+                }
+                Wake::Event(Event::Policy(policy)) => hosts.set_policy(policy, now),
+                Wake::Timer => {}
+            }
+        }
+    }
+
+    /// Waits for a job (when `take_jobs`), an event, or the next host timer.
+    async fn next_wake(&self, take_jobs: bool, hosts: &mut Hosts) -> Wake {
+        let timer = hosts.next_timer();
+        let job = async {
+            if !take_jobs {
+                return future::pending().await;
+            }
+            match self.input.recv().await {
+                Ok(job) => Wake::Job(job),
+                Err(_) => Wake::InputClosed,
+            }
+        };
+        let event = async {
+            match self.events.recv().await {
+                Ok(event) => Wake::Event(event),
+                Err(_) => future::pending().await,
+            }
+        };
+        let timer = async {
+            match timer {
+                Some(at) => {
+                    task::sleep(at.saturating_duration_since(Instant::now())).await;
+                    Wake::Timer
+                }
+                None => future::pending().await,
+            }
+        };
+        // Events first: they free capacity that waiting jobs need.
+        future::or(event, future::or(timer, job)).await
+    }
+
+    /// Fetches a robots.txt in its own task and reports the verdict.
+    fn fetch_robots(&self, key: HostKey, url: Url, token: String) {
+        let fetcher = self
+            .fetcher
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let events = self.event_sender.clone();
+        task::spawn(async move {
+            let response = fetcher.fetch_robots(&url).await;
+            let verdict = robots::judge(&token, &url, &response);
+            log::debug!(
+                "robots url={url} status={} verdict={}",
+                response.status.map_or("-".to_owned(), |s| s.to_string()),
+                match &verdict {
+                    Verdict::Rules(_) => "rules",
+                    Verdict::AllowAll(_) => "allow-all",
+                    Verdict::DisallowAll(_) => "disallow-all",
+                }
+            );
+            let _ = events.send(Event::Robots(key, verdict)).await;
+        });
+    }
+
+    /// Records a job robots.txt forbids: no request is made.
+    async fn refuse(&self, (job, why): Refusal) {
+        let record = refused_record(&job, &why);
+        let _ = self.finished.send(job.url).await;
+        let _ = self.output.send(Message::Record(Box::new(record))).await;
+    }
+}
+
+fn hosts_token(hosts: &Hosts) -> String {
+    hosts.policy().product_token.clone()
+}
+
+/// The record of a job not fetched because robots.txt forbids it.
+fn refused_record(job: &Job, why: &str) -> Record {
+    Record {
+        url: job.url.to_string(),
+        final_url: job.url.to_string(),
+        status: None,
+        title: None,
+        error: Some(format!("robots: {why}")),
+        content_type: None,
+        encoding: None,
+        bytes: 0,
+        elapsed_ms: 0,
+        fetched_at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+        attempts: job.attempt,
+        changed: false,
+        previous_title: None,
+    }
+}

@@ -1,0 +1,153 @@
+//! robots.txt (RFC 9309): what a fetch of `/robots.txt` means for a host.
+//!
+//! Parsing and matching are `texting_robots`' (the group for our product
+//! token, else `*`; longest match wins, Allow wins a tie; `*` and `$`). This
+//! module decides what each kind of answer means: rules for a 2xx, no
+//! restrictions for a 4xx, everything disallowed for a 5xx or no answer.
+
+use std::time::Duration;
+
+use texting_robots::Robot;
+use url::Url;
+
+use crate::fetch::RobotsResponse;
+
+/// At most this much of a robots.txt is parsed (RFC 9309 §2.5: at least 500 KiB).
+pub const MAX_ROBOTS_SIZE: usize = 500 * 1024;
+/// Redirects followed for robots.txt (RFC 9309 §2.3.1.2: at least five).
+pub const MAX_ROBOTS_REDIRECTS: u32 = 5;
+
+/// The product token matched against `User-agent` lines: the leading
+/// letters, `-` and `_` of `user_agent` (`crawler` for `crawler/0.1 (+…)`).
+pub fn product_token(user_agent: &str) -> String {
+    let token: String = user_agent
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic() || *c == '-' || *c == '_')
+        .collect();
+    if token.is_empty() {
+        "crawler".to_owned()
+    } else {
+        token.to_ascii_lowercase()
+    }
+}
+
+/// The rules of one host's robots.txt for our product token.
+pub struct Rules {
+    robot: Robot,
+}
+
+impl std::fmt::Debug for Rules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rules")
+            .field("crawl_delay", &self.robot.delay)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Rules {
+    /// Parses `body` (cut at [`MAX_ROBOTS_SIZE`]) for the group of `token`.
+    ///
+    /// # Errors
+    /// The file holds a rule too complex to match safely.
+    pub fn parse(token: &str, body: &[u8]) -> Result<Self, String> {
+        let body = &body[..body.len().min(MAX_ROBOTS_SIZE)];
+        let mut robot = Robot::new(token, body).map_err(|err| format!("{err:#}"))?;
+        // Sitemaps are not used; do not keep them for every host.
+        robot.sitemaps = Vec::new();
+        Ok(Self { robot })
+    }
+
+    /// Whether `url` (its path and query) may be fetched.
+    pub fn allows(&self, url: &Url) -> bool {
+        self.robot.allowed(url.as_str())
+    }
+
+    /// The group's `Crawl-delay`, when it is a valid number of seconds.
+    pub fn crawl_delay(&self) -> Option<Duration> {
+        self.robot
+            .delay
+            .and_then(|seconds| Duration::try_from_secs_f32(seconds).ok())
+    }
+}
+
+/// What a host's robots.txt says for us.
+#[derive(Debug)]
+pub enum Verdict {
+    /// The rules of a 2xx answer.
+    Rules(Rules),
+    /// No restrictions: a 4xx, too many redirects, or an unusable file. Says why.
+    AllowAll(String),
+    /// Everything disallowed: a 5xx, a 429, a timeout, or no connection. Says why.
+    DisallowAll(String),
+}
+
+/// The `/robots.txt` URL of `url`'s scheme, host and port.
+pub fn robots_url(url: &Url) -> Option<Url> {
+    let mut robots = url.join("/robots.txt").ok()?;
+    robots.set_query(None);
+    robots.set_fragment(None);
+    let _ = robots.set_username("");
+    let _ = robots.set_password(None);
+    Some(robots)
+}
+
+/// What `response`, the answer to `robots` (its URL), means (RFC 9309 §2.3.1).
+pub fn judge(token: &str, robots: &Url, response: &RobotsResponse) -> Verdict {
+    if let Some(error) = &response.error {
+        if error.kind() == "redirects" {
+            return Verdict::AllowAll(format!("{error}; treated as no robots.txt"));
+        }
+        return Verdict::DisallowAll(format!("{}: {error}", error.kind()));
+    }
+    match response.status {
+        Some(status @ 200..=299) => match Rules::parse(token, &response.body) {
+            Ok(rules) => Verdict::Rules(rules),
+            Err(err) => Verdict::AllowAll(format!(
+                "`{robots}` (HTTP {status}) could not be parsed ({err}); treated as no robots.txt"
+            )),
+        },
+        Some(429) => Verdict::DisallowAll(format!("`{robots}` answered HTTP 429")),
+        Some(status @ 400..=499) => Verdict::AllowAll(format!("`{robots}` answered HTTP {status}")),
+        Some(status) => Verdict::DisallowAll(format!("`{robots}` answered HTTP {status}")),
+        None => Verdict::DisallowAll(format!("`{robots}` gave no answer")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_product_token_is_the_leading_name() {
+        assert_eq!(product_token("crawler/0.1.0 (+https://x)"), "crawler");
+        assert_eq!(product_token("My_Bot-2/1"), "my_bot-");
+        assert_eq!(product_token("/weird"), "crawler");
+    }
+
+    #[test]
+    fn robots_url_keeps_scheme_host_and_port_only() {
+        let url = Url::parse("http://user:pw@127.0.0.1:8080/a/b?q=1#x").unwrap();
+        assert_eq!(
+            robots_url(&url).unwrap().as_str(),
+            "http://127.0.0.1:8080/robots.txt"
+        );
+    }
+
+    #[test]
+    fn only_the_first_500_kib_are_parsed() {
+        let mut body = vec![b'#'; MAX_ROBOTS_SIZE];
+        body.extend_from_slice(b"\nUser-agent: *\nDisallow: /\n");
+        let rules = Rules::parse("crawler", &body).unwrap();
+        assert!(rules.allows(&Url::parse("http://h/x").unwrap()));
+    }
+
+    #[test]
+    fn crawl_delay_is_read_for_our_group() {
+        let rules = Rules::parse(
+            "crawler",
+            b"User-agent: *\nCrawl-delay: 9\n\nUser-agent: crawler\nCrawl-delay: 2.5\n",
+        )
+        .unwrap();
+        assert_eq!(rules.crawl_delay(), Some(Duration::from_millis(2500)));
+    }
+}
