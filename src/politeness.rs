@@ -207,7 +207,7 @@ impl Hosts {
             .or_insert_with(|| Host::new(&job.url, now));
         host.last_active = now;
         if self.policy.respect_robots_txt
-            && let Some(why) = host.refusal(&job.url, now)
+            && let Some(why) = host.refusal(&self.policy.product_token, &job.url, now)
         {
             return Some((job, why));
         }
@@ -248,6 +248,10 @@ impl Hosts {
                 && let Some(job) = host.queue.pop_front()
             {
                 self.waiting -= 1;
+                if host.queue.is_empty() {
+                    // A queue keeps its capacity; an idle host should not.
+                    host.queue = VecDeque::new();
+                }
                 host.in_flight += 1;
                 host.last_start = Some(now);
                 host.last_active = now;
@@ -305,6 +309,14 @@ impl Hosts {
             }
             Signal::NoAnswer => {}
         }
+        if host.queue.is_empty()
+            && host.in_flight == 0
+            && let RobotsState::Known {
+                rules: Some(rules), ..
+            } = &mut host.robots
+        {
+            rules.park();
+        }
         self.place(key, now);
     }
 
@@ -348,13 +360,22 @@ impl Hosts {
         };
         let mut refused = Vec::new();
         let mut kept = VecDeque::with_capacity(host.queue.len());
+        let token = &self.policy.product_token;
         for job in std::mem::take(&mut host.queue) {
-            match host.refusal(&job.url, now) {
+            match host.refusal(token, &job.url, now) {
                 Some(why) => refused.push((job, why)),
                 None => kept.push_back(job),
             }
         }
         host.queue = kept;
+        if host.queue.is_empty()
+            && host.in_flight == 0
+            && let RobotsState::Known {
+                rules: Some(rules), ..
+            } = &mut host.robots
+        {
+            rules.park();
+        }
         self.waiting -= refused.len();
         self.place(key, now);
         refused
@@ -391,11 +412,11 @@ impl Hosts {
         }
         self.last_sweep = now;
         self.hosts.retain(|_, host| {
-            !(host.queue.is_empty()
+            let is_idle = host.queue.is_empty()
                 && host.in_flight == 0
                 && host.slot == Slot::Parked
-                && !matches!(host.robots, RobotsState::Fetching)
-                && now.duration_since(host.last_active) >= IDLE_TTL)
+                && !matches!(host.robots, RobotsState::Fetching);
+            !(is_idle && now.duration_since(host.last_active) >= IDLE_TTL)
         });
     }
 
@@ -473,14 +494,12 @@ impl Host {
     }
 
     /// Why robots.txt forbids `url`, if it does (as known now).
-    fn refusal(&self, url: &Url, now: Instant) -> Option<String> {
-        match &self.robots {
+    fn refusal(&mut self, token: &str, url: &Url, now: Instant) -> Option<String> {
+        match &mut self.robots {
             RobotsState::Known {
                 rules: Some(rules), ..
-            } if !rules.allows(url) => Some(format!(
-                "`{url}` is disallowed by {}/robots.txt",
-                self.origin
-            )),
+            } => (!rules.allows(token, url))
+                .then(|| format!("`{url}` is disallowed by {}/robots.txt", self.origin)),
             RobotsState::Unreachable {
                 reason, retry_at, ..
             } if *retry_at > now => Some(format!(

@@ -31,15 +31,25 @@ pub fn product_token(user_agent: &str) -> String {
     }
 }
 
+/// A robots.txt up to this size is kept as text while its host is idle, and
+/// compiled again when the host has work; a larger one stays compiled.
+const MAX_PARKED_SIZE: usize = 16 * 1024;
+
 /// The rules of one host's robots.txt for our product token.
+///
+/// Compiled rules can be large (a rule with `$` becomes a regex of several
+/// KiB), so an idle host keeps only the text ([`Rules::park`]).
 pub struct Rules {
-    robot: Robot,
+    compiled: Option<Robot>,
+    text: Option<Box<[u8]>>,
+    crawl_delay: Option<Duration>,
 }
 
 impl std::fmt::Debug for Rules {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Rules")
-            .field("crawl_delay", &self.robot.delay)
+            .field("is_compiled", &self.compiled.is_some())
+            .field("crawl_delay", &self.crawl_delay)
             .finish_non_exhaustive()
     }
 }
@@ -51,23 +61,53 @@ impl Rules {
     /// The file holds a rule too complex to match safely.
     pub fn parse(token: &str, body: &[u8]) -> Result<Self, String> {
         let body = &body[..body.len().min(MAX_ROBOTS_SIZE)];
-        let mut robot = Robot::new(token, body).map_err(|err| format!("{err:#}"))?;
-        // Sitemaps are not used; do not keep them for every host.
-        robot.sitemaps = Vec::new();
-        Ok(Self { robot })
+        let robot = compile(token, body)?;
+        let crawl_delay = robot
+            .delay
+            .and_then(|seconds| Duration::try_from_secs_f32(seconds).ok());
+        Ok(Self {
+            compiled: Some(robot),
+            text: (body.len() <= MAX_PARKED_SIZE).then(|| body.into()),
+            crawl_delay,
+        })
     }
 
-    /// Whether `url` (its path and query) may be fetched.
-    pub fn allows(&self, url: &Url) -> bool {
-        self.robot.allowed(url.as_str())
+    /// Whether `url` (its path and query) may be fetched; compiles parked rules first.
+    pub fn allows(&mut self, token: &str, url: &Url) -> bool {
+        self.unpark(token);
+        self.compiled
+            .as_ref()
+            .is_none_or(|robot| robot.allowed(url.as_str()))
     }
 
     /// The group's `Crawl-delay`, when it is a valid number of seconds.
     pub fn crawl_delay(&self) -> Option<Duration> {
-        self.robot
-            .delay
-            .and_then(|seconds| Duration::try_from_secs_f32(seconds).ok())
+        self.crawl_delay
     }
+
+    /// Drops the compiled rules when the text is kept to compile them again.
+    pub fn park(&mut self) {
+        if self.text.is_some() {
+            self.compiled = None;
+        }
+    }
+
+    fn unpark(&mut self, token: &str) {
+        if self.compiled.is_none()
+            && let Some(text) = &self.text
+        {
+            // The same text compiled before, so this cannot fail; if it did,
+            // the rules would allow everything, as for an unparsable file.
+            self.compiled = compile(token, text).ok();
+        }
+    }
+}
+
+fn compile(token: &str, body: &[u8]) -> Result<Robot, String> {
+    let mut robot = Robot::new(token, body).map_err(|err| format!("{err:#}"))?;
+    // Sitemaps are not used; do not keep them for every host.
+    robot.sitemaps = Vec::new();
+    Ok(robot)
 }
 
 /// What a host's robots.txt says for us.
@@ -137,8 +177,8 @@ mod tests {
     fn only_the_first_500_kib_are_parsed() {
         let mut body = vec![b'#'; MAX_ROBOTS_SIZE];
         body.extend_from_slice(b"\nUser-agent: *\nDisallow: /\n");
-        let rules = Rules::parse("crawler", &body).unwrap();
-        assert!(rules.allows(&Url::parse("http://h/x").unwrap()));
+        let mut rules = Rules::parse("crawler", &body).unwrap();
+        assert!(rules.allows("crawler", &Url::parse("http://h/x").unwrap()));
     }
 
     #[test]
@@ -149,5 +189,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(rules.crawl_delay(), Some(Duration::from_millis(2500)));
+    }
+
+    #[test]
+    fn parked_rules_compile_again_when_asked() {
+        let mut rules = Rules::parse("crawler", b"User-agent: *\nDisallow: /*.pdf$\n").unwrap();
+        rules.park();
+        assert!(rules.compiled.is_none());
+        let pdf = Url::parse("http://h/a.pdf").unwrap();
+        assert!(!rules.allows("crawler", &pdf));
+        assert!(rules.allows("crawler", &Url::parse("http://h/a.pdf?x").unwrap()));
     }
 }

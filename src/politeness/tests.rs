@@ -745,9 +745,10 @@ user-agent: FooBot\nallow: /z/\ndisallow: /\n";
 fn googles_matching_cases() {
     let mut wrong = Vec::new();
     for (robots, agent, path, allowed) in GOOGLE_CASES {
-        let rules = Rules::parse(&robots::product_token(agent), robots.as_bytes()).unwrap();
+        let token = robots::product_token(agent);
+        let mut rules = Rules::parse(&token, robots.as_bytes()).unwrap();
         let url = Url::parse(&format!("http://foo.bar{path}")).unwrap();
-        if rules.allows(&url) != *allowed {
+        if rules.allows(&token, &url) != *allowed {
             wrong.push(format!(
                 "{agent} {path} expected allowed={allowed} in {robots:?}"
             ));
