@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
+use indicatif::MultiProgress;
 
 use crate::config::{Config, ConfigError, Need};
 use crate::daemon::{self, Mode};
@@ -73,24 +74,33 @@ impl From<ExitCode> for std::process::ExitCode {
 }
 
 impl Cli {
-    /// Runs the chosen command to completion.
-    pub fn run(self) -> ExitCode {
+    /// Whether this is a one-shot crawl (`--once`), which may show a progress bar.
+    pub fn is_once(&self) -> bool {
+        match &self.command {
+            None => self.run.once,
+            Some(Command::Run(args)) => args.once,
+            Some(_) => false,
+        }
+    }
+
+    /// Runs the chosen command to completion; `progress` draws the `--once` bar.
+    pub fn run(self, progress: Option<MultiProgress>) -> ExitCode {
         match self.command {
-            None => run(&self.run),
-            Some(Command::Run(args)) => run(&args),
+            None => run(&self.run, progress),
+            Some(Command::Run(args)) => run(&args, progress),
             Some(Command::Check(args)) => check(&args.config),
             Some(Command::Title { url, config }) => title(&url, &config.config),
         }
     }
 }
 
-fn run(args: &RunArgs) -> ExitCode {
+fn run(args: &RunArgs, progress: Option<MultiProgress>) -> ExitCode {
     let config = match Config::load(&args.config.config, Need::Seeds) {
         Ok(config) => config,
         Err(err) => return report_config_error(&err),
     };
     let mode = if args.once { Mode::Once } else { Mode::Service };
-    match async_std::task::block_on(daemon::run(config, mode)) {
+    match async_std::task::block_on(daemon::run(config, mode, progress)) {
         Ok(()) => ExitCode::Ok,
         Err(err) => {
             log::error!("{err:#}");

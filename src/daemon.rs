@@ -15,17 +15,20 @@ use anyhow::Context as _;
 use async_channel::{Receiver, Sender};
 use async_std::task::{self, JoinHandle};
 use futures_lite::future;
+use indicatif::MultiProgress;
 use url::Url;
 
 use crate::config::Config;
 use crate::control::{self, Control};
-use crate::dispatch::{Dispatcher, Event, Gauges};
+use crate::dispatch::{Dispatcher, Event};
 use crate::fetch::Fetcher;
 use crate::frontier::{self, Job};
+use crate::metrics::Metrics;
+use crate::metrics::server::MetricsServer;
 use crate::output::{self, Message, Output};
 use crate::politeness::Policy;
 use crate::state::TitleState;
-use crate::{service, worker};
+use crate::{progress, service, worker};
 
 /// How the daemon runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +44,6 @@ pub struct Pipeline {
     template: worker::Context,
     input: Receiver<Job>,
     workers_target: Arc<AtomicUsize>,
-    gauges: Arc<Gauges>,
     stop: Sender<()>,
     retire: Sender<()>,
     workers: Vec<JoinHandle<()>>,
@@ -53,7 +55,7 @@ impl Pipeline {
     /// Starts the dispatcher on `input`, `workers` workers and the output task.
     pub fn start(
         config: &Config,
-        fetcher: Fetcher,
+        (fetcher, metrics): (Fetcher, Arc<Metrics>),
         output: Output,
         (input_sender, input): (Sender<Job>, Receiver<Job>),
         finished: Sender<Url>,
@@ -67,7 +69,6 @@ impl Pipeline {
         let (work_sender, work) = async_channel::unbounded();
         let (events, event_receiver) = async_channel::unbounded();
         let workers_target = Arc::new(AtomicUsize::new(workers));
-        let gauges = Arc::new(Gauges::default());
         let template = worker::Context {
             jobs: work,
             retry: input_sender,
@@ -77,7 +78,7 @@ impl Pipeline {
             fetcher: Arc::new(RwLock::new(fetcher)),
             output: messages,
             finished,
-            in_flight: Arc::new(AtomicUsize::new(0)),
+            metrics: Arc::clone(&metrics),
             pending_retries: Arc::new(AtomicUsize::new(0)),
         };
         let dispatcher = Dispatcher {
@@ -89,7 +90,7 @@ impl Pipeline {
             fetcher: Arc::clone(&template.fetcher),
             output: template.output.clone(),
             finished: template.finished.clone(),
-            gauges: Arc::clone(&gauges),
+            metrics: Arc::clone(&metrics),
         };
         let policy = Policy::new(&config.settings.politeness, &config.settings.user_agent);
         task::spawn(dispatcher.run(policy));
@@ -97,12 +98,11 @@ impl Pipeline {
             template,
             input,
             workers_target,
-            gauges,
             stop,
             retire,
             workers: Vec::new(),
             size: 0,
-            output_task: task::spawn(output::run(message_receiver, output)),
+            output_task: task::spawn(output::run(message_receiver, output, metrics)),
         };
         pipeline.resize(workers);
         pipeline
@@ -115,7 +115,7 @@ impl Pipeline {
 
     /// Jobs waiting: in the input queue and in host queues.
     pub fn waiting(&self) -> usize {
-        self.input.len() + self.gauges.waiting.load(Ordering::Relaxed)
+        self.input.len().max(self.template.metrics.queue_depth())
     }
 
     /// Grows or shrinks the pool; a retired worker finishes its current job first.
@@ -149,7 +149,7 @@ impl Pipeline {
 
     /// Fetches running now.
     pub fn in_flight(&self) -> usize {
-        self.template.in_flight.load(Ordering::SeqCst)
+        self.template.metrics.in_flight()
     }
 
     /// Waits until every worker has exited. Safe to cancel and call again:
@@ -174,10 +174,33 @@ impl Pipeline {
 ///
 /// # Errors
 /// Setup failed (signals, output file, HTTP client, file watcher), or records could not be written.
-pub async fn run(config: Config, mode: Mode) -> anyhow::Result<()> {
+pub async fn run(
+    config: Config,
+    mode: Mode,
+    progress: Option<MultiProgress>,
+) -> anyhow::Result<()> {
     let (control_sender, controls) = control::channel();
     let _signals =
         control::listen(control_sender.clone()).context("cannot install signal handlers")?;
+    let metrics = Arc::new(Metrics::new());
+    metrics.set_config(config.settings.workers, config.seed_count);
+    metrics.set_stats_interval(config.settings.stats_interval);
+    metrics.config_loaded();
+    let _metrics_server = match config.settings.metrics.listen {
+        Some(address) => {
+            let server =
+                MetricsServer::start(address, Arc::clone(&metrics)).with_context(|| {
+                    format!("cannot serve metrics on `{address}` ([metrics] listen)")
+                })?;
+            log::info!(
+                "metrics on http://{0}/metrics, health on http://{0}/healthz",
+                server.address()
+            );
+            Some(server)
+        }
+        None => None,
+    };
+    task::spawn(log_stats(Arc::clone(&metrics)));
     let mut output = Output::open(config.jsonl.as_deref()).with_context(|| {
         let path = config.jsonl.as_deref().unwrap_or_else(|| "".as_ref());
         format!("cannot open output file `{}` for appending", path.display())
@@ -200,13 +223,17 @@ pub async fn run(config: Config, mode: Mode) -> anyhow::Result<()> {
     );
     match (mode, state) {
         (Mode::Service, Some(state)) => {
-            service::run(config, fetcher, output, state, control_sender, controls).await
+            let client = (fetcher, metrics);
+            service::run(config, client, output, state, control_sender, controls).await
         }
         (_, state) => {
             if let Some(state) = state {
                 output = output.with_state(state);
             }
-            run_once(config, fetcher, output, &controls).await
+            if let Some(multi) = progress {
+                output = output.with_progress(progress::bar(&multi, config.seed_count));
+            }
+            run_once(config, (fetcher, metrics), output, &controls).await
         }
     }
 }
@@ -214,7 +241,7 @@ pub async fn run(config: Config, mode: Mode) -> anyhow::Result<()> {
 /// `--once`: stream the seeds through the pool, then finish.
 async fn run_once(
     config: Config,
-    fetcher: Fetcher,
+    client: (Fetcher, Arc<Metrics>),
     output: Output,
     controls: &Receiver<Control>,
 ) -> anyhow::Result<()> {
@@ -222,7 +249,7 @@ async fn run_once(
     let (finished_sender, finished) = async_channel::unbounded();
     let mut pipeline = Pipeline::start(
         &config,
-        fetcher,
+        client,
         output,
         (job_sender.clone(), jobs),
         finished_sender,
@@ -249,6 +276,24 @@ async fn run_once(
     finish(pipeline).await
 }
 
+/// Logs the stats line every `stats_interval` (checked again each time, so a
+/// reload applies); an interval of zero logs nothing.
+async fn log_stats(metrics: Arc<Metrics>) {
+    let mut last = metrics.snapshot();
+    loop {
+        let interval = metrics.stats_interval();
+        if interval.is_zero() {
+            task::sleep(Duration::from_secs(1)).await;
+            last = metrics.snapshot();
+            continue;
+        }
+        task::sleep(interval).await;
+        if !metrics.stats_interval().is_zero() {
+            log::info!("{}", metrics.stats_line(&mut last));
+        }
+    }
+}
+
 /// The next control event; a closed channel never resolves.
 pub async fn next_control(controls: &Receiver<Control>) -> Option<Control> {
     match controls.recv().await {
@@ -273,7 +318,7 @@ pub async fn shutdown(
         pipeline.in_flight(),
         humantime::format_duration(grace)
     );
-    let in_flight = Arc::clone(&pipeline.template.in_flight);
+    let metrics = Arc::clone(&pipeline.template.metrics);
     let waited = async {
         let finished = async_std::future::timeout(grace, async {
             pipeline.join_workers().await;
@@ -294,12 +339,12 @@ pub async fn shutdown(
         Ok(false) => log::warn!(
             "shutdown_timeout ({}) reached: abandoned {} in-flight fetches",
             humantime::format_duration(grace),
-            in_flight.load(Ordering::SeqCst)
+            metrics.in_flight()
         ),
         Err(again) => {
             log::warn!(
                 "second {again}: exiting at once, abandoning {} in-flight fetches",
-                in_flight.load(Ordering::SeqCst)
+                metrics.in_flight()
             );
             return Ok(());
         }

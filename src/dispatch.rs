@@ -19,6 +19,7 @@ use url::Url;
 
 use crate::fetch::Fetcher;
 use crate::frontier::Job;
+use crate::metrics::Metrics;
 use crate::output::{Message, Record};
 use crate::politeness::robots::{self, Verdict};
 use crate::politeness::{Action, HostKey, Hosts, Policy, Refusal, Signal};
@@ -35,15 +36,6 @@ pub enum Event {
     Robots(HostKey, Verdict),
     /// The politeness settings changed (reload).
     Policy(Policy),
-}
-
-/// Counts the dispatcher shares with the rest of the daemon.
-#[derive(Debug, Default)]
-pub struct Gauges {
-    /// Jobs waiting in host queues.
-    pub waiting: AtomicUsize,
-    /// Hosts known.
-    pub hosts: AtomicUsize,
 }
 
 /// What the dispatcher works with.
@@ -64,8 +56,8 @@ pub struct Dispatcher {
     pub output: Sender<Message>,
     /// Told each URL whose outcome is final.
     pub finished: Sender<Url>,
-    /// Shared counts.
-    pub gauges: Arc<Gauges>,
+    /// Where queue depth and hosts are reported.
+    pub metrics: Arc<Metrics>,
 }
 
 /// What woke the dispatcher.
@@ -102,10 +94,8 @@ impl Dispatcher {
                 }
             }
             hosts.sweep_idle(now);
-            self.gauges
-                .waiting
-                .store(hosts.waiting(), Ordering::Relaxed);
-            self.gauges.hosts.store(hosts.len(), Ordering::Relaxed);
+            self.metrics
+                .set_queue(self.input.len() + hosts.waiting(), hosts.len());
             if !input_open && running == 0 && hosts.is_drained() {
                 self.work.close();
                 return;

@@ -7,12 +7,16 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use std::time::SystemTime;
 
 use async_channel::Receiver;
+use indicatif::ProgressBar;
 use serde::Serialize;
 
+use crate::metrics::Metrics;
+use crate::progress;
 use crate::state::TitleState;
 
 /// What the output task is asked to do.
@@ -59,6 +63,12 @@ pub struct Record {
 }
 
 impl Record {
+    /// The error kind (`timeout`, `robots`, …), when the record is a failure.
+    pub fn error_kind(&self) -> Option<&str> {
+        let error = self.error.as_deref()?;
+        Some(error.split_once(':').map_or(error, |(kind, _)| kind))
+    }
+
     /// Logs the record: INFO `title …` for a page, WARN `failed …` for an error.
     pub fn log(&self) {
         let status = self
@@ -86,6 +96,7 @@ pub struct Output {
     file: Option<(PathBuf, File)>,
     line: Vec<u8>,
     state: Option<TitleState>,
+    progress: Option<(ProgressBar, u64)>,
     /// Records that could not be written.
     pub failed_writes: u64,
 }
@@ -108,6 +119,7 @@ impl Output {
             file,
             line: Vec::with_capacity(1024),
             state: None,
+            progress: None,
             failed_writes: 0,
         })
     }
@@ -116,6 +128,20 @@ impl Output {
     pub fn with_state(mut self, state: TitleState) -> Self {
         self.state = Some(state);
         self
+    }
+
+    /// Advances `bar` for each record (and counts errors on it).
+    pub fn with_progress(mut self, bar: ProgressBar) -> Self {
+        self.progress = Some((bar, 0));
+        self
+    }
+
+    /// Counts a record on the progress bar, if there is one.
+    fn advance_progress(&mut self, record: &Record) {
+        if let Some((bar, errors)) = &mut self.progress {
+            *errors += u64::from(record.error.is_some());
+            progress::advance(bar, *errors);
+        }
     }
 
     /// Reopens the current file (after logrotate moved it); on failure keeps the old handle.
@@ -160,6 +186,7 @@ impl Output {
     pub fn write(&mut self, record: &mut Record) {
         self.detect_change(record);
         record.log();
+        self.advance_progress(record);
         let Some((path, file)) = &mut self.file else {
             return;
         };
@@ -205,15 +232,21 @@ impl Output {
 }
 
 /// Handles messages until the channel closes, saves the state; returns the sink.
-pub async fn run(messages: Receiver<Message>, mut output: Output) -> Output {
+pub async fn run(messages: Receiver<Message>, mut output: Output, metrics: Arc<Metrics>) -> Output {
     while let Ok(message) = messages.recv().await {
         match message {
-            Message::Record(mut record) => output.write(&mut record),
+            Message::Record(mut record) => {
+                metrics.record(&record);
+                output.write(&mut record);
+            }
             Message::Reopen => output.reopen(),
             Message::SetPath(path) => output.set_path(path),
         }
     }
     output.save_state();
+    if let Some((bar, _)) = &output.progress {
+        bar.finish();
+    }
     output
 }
 

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -21,13 +22,14 @@ use crate::control::{Control, FileWatcher};
 use crate::daemon::{self, Pipeline};
 use crate::fetch::Fetcher;
 use crate::frontier::{self, Job};
+use crate::metrics::Metrics;
 use crate::output::{Message, Output};
 use crate::politeness::Policy;
 use crate::scheduler::{Schedule, SeedChanges};
 use crate::state::TitleState;
 
 /// Keys that take effect only at the next start.
-const RESTART_ONLY: [&str; 2] = ["queue_capacity", "state_file"];
+const RESTART_ONLY: [&str; 3] = ["queue_capacity", "state_file", "metrics.listen"];
 /// Keys that change how the HTTP client is built (besides `[retry]`, `[network]`, `[tls]`).
 const CLIENT_KEYS: [&str; 5] = [
     "user_agent",
@@ -52,6 +54,7 @@ enum ScheduleEvent {
 /// The running service.
 struct Service {
     config: Config,
+    metrics: Arc<Metrics>,
     pipeline: Pipeline,
     schedule: Sender<ScheduleEvent>,
     watcher: Option<FileWatcher>,
@@ -63,7 +66,7 @@ struct Service {
 /// Records could not be written at shutdown.
 pub async fn run(
     config: Config,
-    fetcher: Fetcher,
+    client: (Fetcher, Arc<Metrics>),
     output: Output,
     state: TitleState,
     control_sender: Sender<Control>,
@@ -78,9 +81,10 @@ pub async fn run(
     let (job_sender, jobs) = frontier::queue(config.settings.queue_capacity);
     let (finished_sender, finished) = async_channel::unbounded();
     let output = output.with_state(state);
+    let metrics = Arc::clone(&client.1);
     let pipeline = Pipeline::start(
         &config,
-        fetcher,
+        client,
         output,
         (job_sender.clone(), jobs),
         finished_sender,
@@ -103,6 +107,7 @@ pub async fn run(
     };
     let mut service = Service {
         config,
+        metrics,
         pipeline,
         schedule: schedule_sender,
         watcher,
@@ -139,10 +144,9 @@ impl Service {
             Ok(new) => new,
             Err(err) => {
                 let problems: Vec<String> = err.to_string().lines().map(str::to_owned).collect();
-                log::error!(
-                    "reload rejected, still running on the last good config: {}",
-                    problems.join("; ")
-                );
+                let problems = problems.join("; ");
+                log::error!("reload rejected, still running on the last good config: {problems}");
+                self.metrics.reloaded(Some(problems));
                 return;
             }
         };
@@ -174,6 +178,10 @@ impl Service {
             )
         };
         log::info!("reloaded `{}`: {seeds}; {settings}", path.display());
+        self.metrics
+            .set_config(new.settings.workers, new.seed_count);
+        self.metrics.set_stats_interval(new.settings.stats_interval);
+        self.metrics.reloaded(None);
         self.config = new;
     }
 
@@ -194,6 +202,16 @@ impl Service {
                 old.state_file.display()
             );
             new.settings.state_file.clone_from(&old.settings.state_file);
+        }
+        if new.settings.metrics.listen != old.settings.metrics.listen {
+            log::warn!(
+                "`metrics.listen` changed but applies only after a restart; keeping {}",
+                old.settings
+                    .metrics
+                    .listen
+                    .map_or_else(|| "it off".to_owned(), |a| format!("`{a}`"))
+            );
+            new.settings.metrics.listen = old.settings.metrics.listen;
         }
         new.state_file.clone_from(&old.state_file);
         new.is_state_file_explicit = old.is_state_file_explicit;

@@ -15,6 +15,7 @@ use crate::dispatch::Event;
 use crate::extract::{self, MediaType};
 use crate::fetch::{FetchError, Fetcher, Page};
 use crate::frontier::Job;
+use crate::metrics::Metrics;
 use crate::output::{Message, Record};
 use crate::politeness::{HostKey, Signal};
 use crate::retry::Decision;
@@ -45,8 +46,8 @@ pub struct Context {
     pub output: Sender<Message>,
     /// Told each URL whose outcome is final (retries done): the feeder or the schedule.
     pub finished: Sender<Url>,
-    /// How many fetches are running.
-    pub in_flight: Arc<AtomicUsize>,
+    /// Counters and gauges (requests in flight, durations, retries).
+    pub metrics: Arc<Metrics>,
     /// How many retries are waiting out their backoff.
     pub pending_retries: Arc<AtomicUsize>,
 }
@@ -76,13 +77,14 @@ pub async fn run(context: Context) {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        context.in_flight.fetch_add(1, Ordering::SeqCst);
+        context.metrics.fetch_started();
+        let started = Instant::now();
         let Attempt {
             record,
             decision,
             signal,
         } = attempt(&fetcher, &job).await;
-        context.in_flight.fetch_sub(1, Ordering::SeqCst);
+        context.metrics.fetch_ended(started.elapsed());
         let _ = context
             .events
             .send(Event::Done(HostKey::of(&job.url), signal))
@@ -121,6 +123,7 @@ fn retry_later(context: &Context, job: Job, delay: Duration, record: Record) {
         record.error.as_deref().unwrap_or_default()
     );
     let context = context.clone();
+    context.metrics.retried();
     context.pending_retries.fetch_add(1, Ordering::SeqCst);
     task::spawn(async move {
         let waited = async {

@@ -32,6 +32,8 @@ pub const DEFAULT_MAX_RETRIES: u32 = 3;
 pub const DEFAULT_INITIAL_BACKOFF: Duration = Duration::from_millis(500);
 /// Default cap on one backoff, and on an honoured `Retry-After`.
 pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// Default time between two stats lines.
+pub const DEFAULT_STATS_INTERVAL: Duration = Duration::from_secs(60);
 /// Default concurrent requests to one host (scheme + host + port).
 pub const DEFAULT_PER_HOST_CONCURRENCY: usize = 2;
 /// Default minimum gap between the starts of two requests to one host.
@@ -71,6 +73,9 @@ const fn default_initial_backoff() -> Duration {
 }
 const fn default_max_backoff() -> Duration {
     DEFAULT_MAX_BACKOFF
+}
+const fn default_stats_interval() -> Duration {
+    DEFAULT_STATS_INTERVAL
 }
 const fn default_respect_robots_txt() -> bool {
     true
@@ -131,6 +136,9 @@ pub struct Settings {
     /// How long in-flight fetches may finish after SIGTERM/SIGINT.
     #[serde(default = "default_shutdown_timeout", with = "humantime_serde")]
     pub shutdown_timeout: Duration,
+    /// Time between two INFO stats lines; `0s` turns them off.
+    #[serde(default = "default_stats_interval", with = "humantime_serde")]
+    pub stats_interval: Duration,
     /// Where records go besides the log.
     #[serde(default)]
     pub output: OutputSettings,
@@ -146,6 +154,18 @@ pub struct Settings {
     /// robots.txt and per-host limits.
     #[serde(default)]
     pub politeness: PolitenessSettings,
+    /// The Prometheus endpoint.
+    #[serde(default)]
+    pub metrics: MetricsSettings,
+}
+
+/// The `[metrics]` table.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Serve `/metrics` and `/healthz` on this address (restart to change); off when unset.
+    #[serde(default)]
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// The `[politeness]` table.
@@ -235,11 +255,13 @@ impl Default for Settings {
             recrawl_interval: default_recrawl_interval(),
             state_file: None,
             shutdown_timeout: default_shutdown_timeout(),
+            stats_interval: default_stats_interval(),
             output: OutputSettings::default(),
             retry: RetrySettings::default(),
             network: NetworkSettings::default(),
             tls: TlsSettings::default(),
             politeness: PolitenessSettings::default(),
+            metrics: MetricsSettings::default(),
         }
     }
 }

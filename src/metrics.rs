@@ -1,0 +1,476 @@
+//! What the crawl has done so far: Prometheus counters and gauges, the
+//! periodic stats line, and the health status behind `/healthz`.
+//!
+//! One [`Metrics`] is shared by the workers (fetch durations, retries,
+//! in-flight), the dispatcher (queue depth, hosts), the output task (one
+//! count per record, so the counters always match the JSON lines) and the
+//! service (reloads, seeds, workers).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
+
+use crate::output::Record;
+
+pub mod server;
+
+/// Upper bounds of the fetch duration buckets, in seconds.
+const DURATION_BUCKETS: [f64; 12] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+/// Fetch durations kept between two stats lines for the percentiles.
+const MAX_SAMPLES: usize = 10_000;
+
+/// The `outcome` label of `crawler_pages_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabel {
+    outcome: &'static str,
+}
+
+/// The `kind` label of `crawler_fetch_errors_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabel {
+    kind: String,
+}
+
+/// The `result` label of `crawler_config_reloads_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabel {
+    result: &'static str,
+}
+
+/// The last reload, for `/healthz`.
+#[derive(Debug, Clone)]
+struct LastReload {
+    at: SystemTime,
+    error: Option<String>,
+}
+
+/// Every metric of the process.
+pub struct Metrics {
+    registry: Registry,
+    pages: Family<OutcomeLabel, Counter>,
+    fetch_errors: Family<KindLabel, Counter>,
+    retries: Counter,
+    robots_denied: Counter,
+    fetched_bytes: Counter,
+    fetch_duration: Histogram,
+    queue_depth: Gauge,
+    in_flight: Gauge,
+    workers: Gauge,
+    seeds: Gauge,
+    hosts: Gauge,
+    reloads: Family<ResultLabel, Counter>,
+    last_reload_success: Gauge<f64, AtomicU64>,
+    started_at: SystemTime,
+    last_reload: Mutex<Option<LastReload>>,
+    samples: Mutex<Samples>,
+    error_kinds: Mutex<BTreeMap<String, u64>>,
+    stats_interval_ms: AtomicU64,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// All metrics at zero, registered under the `crawler_` prefix.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("crawler");
+        let metrics = Self {
+            pages: Family::default(),
+            fetch_errors: Family::default(),
+            retries: Counter::default(),
+            robots_denied: Counter::default(),
+            fetched_bytes: Counter::default(),
+            fetch_duration: Histogram::new(DURATION_BUCKETS),
+            queue_depth: Gauge::default(),
+            in_flight: Gauge::default(),
+            workers: Gauge::default(),
+            seeds: Gauge::default(),
+            hosts: Gauge::default(),
+            reloads: Family::default(),
+            last_reload_success: Gauge::default(),
+            started_at: SystemTime::now(),
+            last_reload: Mutex::new(None),
+            samples: Mutex::new(Samples::default()),
+            error_kinds: Mutex::new(BTreeMap::new()),
+            stats_interval_ms: AtomicU64::new(0),
+            registry: Registry::default(),
+        };
+        for outcome in ["ok", "failed"] {
+            let _ = metrics.pages.get_or_create(&OutcomeLabel { outcome });
+        }
+        for result in ["ok", "error"] {
+            let _ = metrics.reloads.get_or_create(&ResultLabel { result });
+        }
+        metrics.register(&mut registry);
+        Self {
+            registry,
+            ..metrics
+        }
+    }
+
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "pages",
+            "Seeds that ended as a record, by outcome (ok, failed)",
+            self.pages.clone(),
+        );
+        registry.register(
+            "fetch_errors",
+            "Failed records by error kind (timeout, connect, http_status, robots, ...)",
+            self.fetch_errors.clone(),
+        );
+        registry.register(
+            "retries",
+            "Requests sent again after a transient failure",
+            self.retries.clone(),
+        );
+        registry.register(
+            "robots_denied",
+            "Pages not requested because robots.txt disallows them",
+            self.robots_denied.clone(),
+        );
+        registry.register_with_unit(
+            "fetched",
+            "Body bytes read (after decompression)",
+            Unit::Bytes,
+            self.fetched_bytes.clone(),
+        );
+        registry.register_with_unit(
+            "fetch_duration",
+            "Time of one request, redirects and body included",
+            Unit::Seconds,
+            self.fetch_duration.clone(),
+        );
+        registry.register(
+            "queue_depth",
+            "Jobs waiting: in the queue and in host queues",
+            self.queue_depth.clone(),
+        );
+        registry.register(
+            "in_flight_fetches",
+            "Requests running now",
+            self.in_flight.clone(),
+        );
+        registry.register("workers", "Size of the worker pool", self.workers.clone());
+        registry.register("seeds", "Distinct seeds configured", self.seeds.clone());
+        registry.register("hosts", "Hosts known to the scheduler", self.hosts.clone());
+        registry.register(
+            "config_reloads",
+            "Config reloads by result (ok, error)",
+            self.reloads.clone(),
+        );
+        registry.register_with_unit(
+            "config_last_reload_success_timestamp",
+            "When the config was last loaded successfully, Unix time",
+            Unit::Seconds,
+            self.last_reload_success.clone(),
+        );
+        let start: Gauge<f64, AtomicU64> = Gauge::default();
+        start.set(unix_seconds(self.started_at));
+        registry.register_with_unit(
+            "start_time",
+            "When the process started, Unix time",
+            Unit::Seconds,
+            start,
+        );
+    }
+
+    /// The Prometheus text exposition (format 0.0.4).
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::prometheus_text::encode(&mut text, &self.registry);
+        text
+    }
+
+    /// Counts a final record: its outcome, error kind and bytes.
+    pub fn record(&self, record: &Record) {
+        let outcome = if record.error.is_some() {
+            "failed"
+        } else {
+            "ok"
+        };
+        self.pages.get_or_create(&OutcomeLabel { outcome }).inc();
+        if let Some(kind) = record.error_kind() {
+            if kind == "robots" {
+                self.robots_denied.inc();
+            }
+            let kind = kind.to_owned();
+            *self
+                .error_kinds
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(kind.clone())
+                .or_default() += 1;
+            self.fetch_errors.get_or_create(&KindLabel { kind }).inc();
+        }
+        self.fetched_bytes.inc_by(record.bytes);
+    }
+
+    /// A request started.
+    pub fn fetch_started(&self) {
+        self.in_flight.inc();
+    }
+
+    /// A request ended after `elapsed`.
+    pub fn fetch_ended(&self, elapsed: Duration) {
+        self.in_flight.dec();
+        self.fetch_duration.observe(elapsed.as_secs_f64());
+        self.samples
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .add(elapsed);
+    }
+
+    /// How often the stats line is logged (`stats_interval`); zero: never.
+    pub fn stats_interval(&self) -> Duration {
+        Duration::from_millis(self.stats_interval_ms.load(Ordering::Relaxed))
+    }
+
+    /// Sets how often the stats line is logged.
+    pub fn set_stats_interval(&self, interval: Duration) {
+        let millis = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX);
+        self.stats_interval_ms.store(millis, Ordering::Relaxed);
+    }
+
+    /// Requests running now.
+    pub fn in_flight(&self) -> usize {
+        usize::try_from(self.in_flight.get()).unwrap_or(0)
+    }
+
+    /// A request will be sent again.
+    pub fn retried(&self) {
+        self.retries.inc();
+    }
+
+    /// Jobs waiting and hosts known, as the dispatcher sees them.
+    pub fn set_queue(&self, waiting: usize, hosts: usize) {
+        self.queue_depth
+            .set(i64::try_from(waiting).unwrap_or(i64::MAX));
+        self.hosts.set(i64::try_from(hosts).unwrap_or(i64::MAX));
+    }
+
+    /// Jobs waiting.
+    pub fn queue_depth(&self) -> usize {
+        usize::try_from(self.queue_depth.get()).unwrap_or(0)
+    }
+
+    /// The pool size and seed count in effect.
+    pub fn set_config(&self, workers: usize, seeds: usize) {
+        self.workers.set(i64::try_from(workers).unwrap_or(i64::MAX));
+        self.seeds.set(i64::try_from(seeds).unwrap_or(i64::MAX));
+    }
+
+    /// A reload was applied, or rejected with `error`.
+    pub fn reloaded(&self, error: Option<String>) {
+        let at = SystemTime::now();
+        let result = if error.is_some() { "error" } else { "ok" };
+        self.reloads.get_or_create(&ResultLabel { result }).inc();
+        if error.is_none() {
+            self.last_reload_success.set(unix_seconds(at));
+        }
+        *self
+            .last_reload
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(LastReload { at, error });
+    }
+
+    /// The config was loaded at start.
+    pub fn config_loaded(&self) {
+        self.last_reload_success
+            .set(unix_seconds(SystemTime::now()));
+    }
+
+    /// The one-line JSON of `/healthz`.
+    pub fn health(&self) -> String {
+        let last = self
+            .last_reload
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let last_reload = last.map(|last| {
+            serde_json::json!({
+                "ok": last.error.is_none(),
+                "at": rfc3339(last.at),
+                "error": last.error,
+            })
+        });
+        serde_json::json!({
+            "status": "ok",
+            "up_since": rfc3339(self.started_at),
+            "last_reload": last_reload,
+        })
+        .to_string()
+    }
+
+    /// Totals now, for [`Metrics::stats_line`].
+    pub fn snapshot(&self) -> Snapshot {
+        let pages = |outcome| self.pages.get_or_create(&OutcomeLabel { outcome }).get();
+        Snapshot {
+            at: Instant::now(),
+            ok: pages("ok"),
+            failed: pages("failed"),
+        }
+    }
+
+    /// The INFO stats line since `last`, which it replaces.
+    pub fn stats_line(&self, last: &mut Snapshot) -> String {
+        let now = self.snapshot();
+        let seconds = now.at.duration_since(last.at).as_secs_f64();
+        let done = (now.ok + now.failed).saturating_sub(last.ok + last.failed);
+        #[allow(clippy::cast_precision_loss)] // a page count fits an f64 well enough
+        let rate = if seconds > 0.0 {
+            done as f64 / seconds
+        } else {
+            0.0
+        };
+        let kinds = self.error_kinds();
+        let kinds = if kinds.is_empty() {
+            String::new()
+        } else {
+            let listed: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            format!(" ({})", listed.join(", "))
+        };
+        let (p50, p95) = self
+            .samples
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take_percentiles();
+        let line = format!(
+            "stats: {} ok, {} failed{kinds}; {rate:.1} pages/s; queue {}, in flight {}, hosts {}; fetch p50 {} p95 {}",
+            now.ok,
+            now.failed,
+            self.queue_depth.get(),
+            self.in_flight.get(),
+            self.hosts.get(),
+            format_ms(p50),
+            format_ms(p95),
+        );
+        *last = now;
+        line
+    }
+
+    fn error_kinds(&self) -> BTreeMap<String, u64> {
+        self.error_kinds
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// Page totals at one moment.
+#[derive(Debug, Clone, Copy)]
+pub struct Snapshot {
+    at: Instant,
+    ok: u64,
+    failed: u64,
+}
+
+/// Fetch durations since the last stats line: a uniform sample of at most
+/// [`MAX_SAMPLES`] (reservoir sampling), so memory stays bounded.
+#[derive(Debug, Default)]
+struct Samples {
+    kept: Vec<Duration>,
+    seen: usize,
+}
+
+impl Samples {
+    fn add(&mut self, value: Duration) {
+        self.seen += 1;
+        if self.kept.len() < MAX_SAMPLES {
+            self.kept.push(value);
+        } else {
+            let slot = fastrand::usize(..self.seen);
+            if slot < MAX_SAMPLES {
+                self.kept[slot] = value;
+            }
+        }
+    }
+
+    /// The 50th and 95th percentiles, and a fresh start.
+    fn take_percentiles(&mut self) -> (Option<Duration>, Option<Duration>) {
+        let mut kept = std::mem::take(&mut self.kept);
+        self.seen = 0;
+        if kept.is_empty() {
+            return (None, None);
+        }
+        kept.sort_unstable();
+        let at = |fraction: f64| {
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                clippy::cast_precision_loss
+            )]
+            let index = ((kept.len() - 1) as f64 * fraction).round() as usize;
+            kept[index.min(kept.len() - 1)]
+        };
+        (Some(at(0.5)), Some(at(0.95)))
+    }
+}
+
+fn format_ms(value: Option<Duration>) -> String {
+    value.map_or_else(|| "-".to_owned(), |d| format!("{}ms", d.as_millis()))
+}
+
+fn unix_seconds(at: SystemTime) -> f64 {
+    at.duration_since(UNIX_EPOCH)
+        .map_or(0.0, |since| since.as_secs_f64())
+}
+
+fn rfc3339(at: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(at).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_of_the_samples() {
+        let mut samples = Samples::default();
+        for ms in 1..=100 {
+            samples.add(Duration::from_millis(ms));
+        }
+        let (p50, p95) = samples.take_percentiles();
+        assert_eq!(p50, Some(Duration::from_millis(51)));
+        assert_eq!(p95, Some(Duration::from_millis(95)));
+        assert_eq!(samples.take_percentiles(), (None, None));
+    }
+
+    #[test]
+    fn names_follow_prometheus_conventions() {
+        let metrics = Metrics::new();
+        metrics.fetch_ended(Duration::from_millis(20));
+        let text = metrics.encode();
+        for name in [
+            "crawler_pages_total",
+            "crawler_retries_total",
+            "crawler_fetched_bytes_total",
+            "crawler_fetch_duration_seconds_bucket",
+            "crawler_start_time_seconds",
+            "crawler_config_last_reload_success_timestamp_seconds",
+            "crawler_in_flight_fetches",
+        ] {
+            assert!(text.contains(name), "{name} missing in:\n{text}");
+        }
+    }
+}
