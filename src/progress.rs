@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use indicatif_log_bridge::LogWrapper;
 
 /// Redraws per second at most; a fast crawl does not flood the terminal.
@@ -29,9 +29,12 @@ pub fn init_logging(bars: &MultiProgress, logger: env_logger::Logger) {
 pub fn bar(bars: &MultiProgress, total: usize) -> ProgressBar {
     let bar = bars.add(ProgressBar::new(total as u64));
     let style = ProgressStyle::with_template(
-        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} seeds, {per_sec}, {msg}, ETA {eta}",
+        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} seeds, {rate} pages/s, {msg}, ETA {eta}",
     )
-    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .with_key("rate", |state: &ProgressState, out: &mut dyn std::fmt::Write| {
+        let _ = write!(out, "{:.0}", state.per_sec());
+    });
     bar.set_style(style);
     bar.set_message("0 errors");
     bar
