@@ -761,3 +761,18 @@ fn googles_matching_cases() {
         wrong.join("\n")
     );
 }
+
+#[test]
+fn a_new_policy_applies_to_waiting_jobs() {
+    let now = Instant::now();
+    let mut hosts = Hosts::new(policy(false, 1, 0), now);
+    for i in 0..3 {
+        hosts.push(job(&format!("http://a.test/{i}")), now);
+    }
+    fetched(hosts.next_action(now));
+    assert!(hosts.next_action(now).is_none(), "one at a time");
+    hosts.set_policy(policy(false, 3, 0), now);
+    fetched(hosts.next_action(now));
+    fetched(hosts.next_action(now));
+    assert_eq!(hosts.waiting(), 0);
+}
