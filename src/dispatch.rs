@@ -104,7 +104,7 @@ impl Dispatcher {
                 return;
             }
             let wake = self
-                .next_wake(input_open && hosts.waiting() < MAX_WAITING, &mut hosts)
+                .next_wake(input_open && self.wants_jobs(&hosts, running), &mut hosts)
                 .await;
             let now = Instant::now();
             match wake {
@@ -128,6 +128,17 @@ impl Dispatcher {
                 Wake::Timer => {}
             }
         }
+    }
+
+    /// Whether to take more jobs from the input now. With every worker busy,
+    /// a few waiting jobs are enough to keep them busy. With a worker free but
+    /// nothing it may start (hosts at their limits), read ahead, up to
+    /// [`MAX_WAITING`], to find jobs of other hosts: that is what keeps a slow
+    /// host from holding back the rest, and it costs memory only then.
+    fn wants_jobs(&self, hosts: &Hosts, running: usize) -> bool {
+        let workers = self.workers.load(Ordering::SeqCst);
+        let waiting = hosts.waiting();
+        waiting < MAX_WAITING && (running < workers || waiting < workers)
     }
 
     /// Waits for a job (when `take_jobs`), an event, or the next host timer.
