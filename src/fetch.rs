@@ -176,6 +176,12 @@ pub struct RobotsResponse {
     pub error: Option<FetchError>,
 }
 
+/// How a fetch run under a timeout and `catch_unwind` ended.
+type Guarded = Result<
+    Result<Result<(), FetchError>, Box<dyn std::any::Any + Send>>,
+    async_std::future::TimeoutError,
+>;
+
 /// A shared HTTP client with the crawl's limits; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Fetcher {
@@ -231,11 +237,18 @@ impl Fetcher {
         let mut page = Page::new(url);
         let work = AssertUnwindSafe(self.fetch_into(url, &mut page)).catch_unwind();
         let outcome = async_std::future::timeout(self.request_timeout, work).await;
-        page.error = match outcome {
+        page.error = self.settle(outcome, url, &page.final_url);
+        page
+    }
+
+    /// The error of a fetch run under `request_timeout` and `catch_unwind`:
+    /// its own, a panic inside the client, or the timeout.
+    fn settle(&self, outcome: Guarded, url: &Url, final_url: &Url) -> Option<FetchError> {
+        match outcome {
             Ok(Ok(Ok(()))) => None,
             Ok(Ok(Err(err))) => Some(err),
             Ok(Err(panic)) => Some(FetchError::Protocol {
-                url: page.final_url.clone(),
+                url: final_url.clone(),
                 detail: format!("the HTTP client panicked: {}", panic_message(&panic)),
             }),
             Err(_) => Some(FetchError::Timeout {
@@ -245,8 +258,7 @@ impl Fetcher {
                     humantime::format_duration(self.request_timeout)
                 ),
             }),
-        };
-        page
+        }
     }
 
     async fn fetch_into(&self, url: &Url, page: &mut Page) -> Result<(), FetchError> {
@@ -290,21 +302,7 @@ impl Fetcher {
         let outcome =
             async_std::future::timeout(self.request_timeout, AssertUnwindSafe(work).catch_unwind())
                 .await;
-        let error = match outcome {
-            Ok(Ok(Ok(()))) => None,
-            Ok(Ok(Err(err))) => Some(err),
-            Ok(Err(panic)) => Some(FetchError::Protocol {
-                url: page.final_url.clone(),
-                detail: format!("the HTTP client panicked: {}", panic_message(&panic)),
-            }),
-            Err(_) => Some(FetchError::Timeout {
-                url: url.clone(),
-                detail: format!(
-                    "did not finish within {} (request_timeout)",
-                    humantime::format_duration(self.request_timeout)
-                ),
-            }),
-        };
+        let error = self.settle(outcome, url, &page.final_url);
         RobotsResponse {
             status: page.status,
             body: page.body,

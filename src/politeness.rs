@@ -309,14 +309,7 @@ impl Hosts {
             }
             Signal::NoAnswer => {}
         }
-        if host.queue.is_empty()
-            && host.in_flight == 0
-            && let RobotsState::Known {
-                rules: Some(rules), ..
-            } = &mut host.robots
-        {
-            rules.park();
-        }
+        host.park_rules_if_idle();
         self.place(key, now);
     }
 
@@ -368,14 +361,7 @@ impl Hosts {
             }
         }
         host.queue = kept;
-        if host.queue.is_empty()
-            && host.in_flight == 0
-            && let RobotsState::Known {
-                rules: Some(rules), ..
-            } = &mut host.robots
-        {
-            rules.park();
-        }
+        host.park_rules_if_idle();
         self.waiting -= refused.len();
         self.place(key, now);
         refused
@@ -466,6 +452,18 @@ impl Hosts {
 }
 
 impl Host {
+    /// With nothing queued or running, keeps robots.txt as text only (see [`Rules::park`]).
+    fn park_rules_if_idle(&mut self) {
+        if self.queue.is_empty()
+            && self.in_flight == 0
+            && let RobotsState::Known {
+                rules: Some(rules), ..
+            } = &mut self.robots
+        {
+            rules.park();
+        }
+    }
+
     fn new(url: &Url, now: Instant) -> Self {
         Self {
             origin: url.origin().ascii_serialization().into(),
