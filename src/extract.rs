@@ -12,6 +12,8 @@ use quick_xml::name::{Namespace, ResolveResult};
 use select::document::Document;
 use select::node::Data;
 
+pub mod tree;
+
 /// The XHTML (and HTML) namespace.
 const XHTML_NS: &str = "http://www.w3.org/1999/xhtml";
 
@@ -44,8 +46,26 @@ impl MediaType {
 }
 
 /// The title of an HTML document, or `None` when it has no `title` element.
+///
+/// The tree builder runs only until the title is known (see [`tree`]); the
+/// answer is the one a whole-document parse gives.
 pub fn html_title(html: &str) -> Option<String> {
-    let document = Document::from(html);
+    if !tree::may_have_title(html) {
+        return None;
+    }
+    first_title(&tree::parse_until_title(html))
+}
+
+/// The title of an HTML document from a parse of the whole document.
+///
+/// Slower than [`html_title`] and always the same answer: the reference that
+/// tests, benchmarks and the fuzz target hold it to.
+pub fn html_title_whole_document(html: &str) -> Option<String> {
+    first_title(&Document::from(html))
+}
+
+/// The text of the first HTML `title` element of `document`, in tree order.
+fn first_title(document: &Document) -> Option<String> {
     let title = document.nodes.iter().position(|node| match &node.data {
         Data::Element(name, _) => &*name.ns == XHTML_NS && &*name.local == "title",
         _ => false,
@@ -229,6 +249,120 @@ mod tests {
         for (name, html, expected) in cases {
             assert_eq!(title(html).as_deref(), *expected, "case {name}: {html}");
         }
+    }
+
+    #[test]
+    fn early_stop_agrees_with_whole_document() {
+        let cases: &[(&str, &str, Option<&str>)] = &[
+            (
+                "frameset removes a body title",
+                "<html><head></head><p><title>Gone</title><frameset></frameset>",
+                None,
+            ),
+            (
+                "explicit body keeps it",
+                "<html><head></head><body><title>Kept</title><frameset></frameset>",
+                Some("Kept"),
+            ),
+            (
+                "foster parenting puts a later title first",
+                "<table><caption><title>A</title></caption><title>B</title></table>",
+                Some("B"),
+            ),
+            (
+                "head title then a table",
+                "<head><title>Head</title></head><table><title>Foster</title></table>",
+                Some("Head"),
+            ),
+            (
+                "title after head is closed goes back into head",
+                "<head></head><title>Back</title><body></body>",
+                Some("Back"),
+            ),
+            (
+                "template title first, in head",
+                "<head><template><title>No</title></template><title>Yes</title></head>",
+                Some("Yes"),
+            ),
+            (
+                "nested template",
+                "<template><template><title>No</title></template></template><p><title>Body</title>",
+                Some("Body"),
+            ),
+            (
+                "math title",
+                "<math><title>M</title></math><title>H</title>",
+                Some("H"),
+            ),
+            (
+                "not a title tag",
+                "<titles>x</titles><titlex>y</titlex>",
+                None,
+            ),
+            ("no markup", "just text", None),
+            ("empty", "", None),
+            (
+                "after a long head",
+                "<meta charset=utf-8><script>var a = 1;</script><style>p{}</style><TiTlE>\r\n Late  &amp; fine\r\n</tItLe>",
+                Some("Late & fine"),
+            ),
+            ("unclosed head title", "<head><title>Open", Some("Open")),
+            (
+                "a script end tag suspends, the title comes later",
+                "<script></script><script></script><title>After scripts</title>",
+                Some("After scripts"),
+            ),
+        ];
+        for (name, html, expected) in cases {
+            assert_eq!(title(html).as_deref(), *expected, "case {name}: {html}");
+            assert_eq!(
+                title(html),
+                html_title_whole_document(html),
+                "case {name}: {html}"
+            );
+        }
+    }
+
+    #[test]
+    fn title_split_across_input_pieces() {
+        // The first piece is 4 KiB: move a title with multi-byte characters and
+        // a CR LF across that boundary one byte at a time.
+        for pad in 4060..4110 {
+            let html = format!(
+                "<!doctype html><head><!--{}--><title>Caf\u{e9} \u{1f600}\r\n&eacute;t\u{e9}</title></head>",
+                "x".repeat(pad)
+            );
+            assert_eq!(
+                title(&html).as_deref(),
+                Some("Caf\u{e9} \u{1f600} \u{e9}t\u{e9}"),
+                "pad {pad}"
+            );
+        }
+        let late = format!("<p>{}</p><title>Far</title>", "y".repeat(300_000));
+        assert_eq!(title(&late).as_deref(), Some("Far"));
+    }
+
+    /// Every page of `../shared/corpus/real` (when present) gets the title a
+    /// whole-document parse gives.
+    #[test]
+    fn real_pages_agree_with_whole_document() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/real");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return;
+        };
+        let mut checked = 0;
+        for entry in entries.flatten() {
+            let body = std::fs::read(entry.path()).unwrap();
+            let text = crate::charset::decode_html(&body, None, None).text;
+            assert_eq!(
+                title(&text),
+                html_title_whole_document(&text),
+                "{}",
+                entry.path().display()
+            );
+            checked += 1;
+        }
+        assert!(checked > 0, "no pages in {}", dir.display());
     }
 
     #[test]

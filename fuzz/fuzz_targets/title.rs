@@ -1,4 +1,5 @@
-//! Title extraction and charset decoding on arbitrary bytes: never panics.
+//! Title extraction and charset decoding on arbitrary bytes: never panics, and
+//! the early-stopping title parse agrees with a whole-document parse.
 #![no_main]
 
 use crawler::{charset, extract};
@@ -14,7 +15,9 @@ fuzz_target!(|data: &[u8]| {
         _ => charset::from_content_type("text/html; charset=windows-1251"),
     };
     let decoded = charset::decode_html(body, http_charset, Some(b"ru"));
-    if let Some(title) = extract::html_title(&decoded.text) {
+    let title = extract::html_title(&decoded.text);
+    assert_eq!(title, extract::html_title_whole_document(&decoded.text));
+    if let Some(title) = title {
         assert!(!title.starts_with([' ', '\t', '\n', '\r', '\x0C']));
         assert!(!title.contains("  "));
     }

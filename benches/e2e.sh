@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# End-to-end throughput: `crawler --once` against nginx on 127.0.0.1 over a
+# generated corpus, every title checked; then `oha` over the same URLs as the
+# ceiling a fetch-only client reaches.
+#
+# Usage: benches/e2e.sh [PAGES [SEEDS [RUNS]]]     (defaults: 20000 PAGES SEEDS 3)
+#   SEEDS > PAGES lists each page again with `?r=N` (distinct URLs, same files).
+# Environment: E2E_DIR (work folder, default target/e2e), E2E_PORT (8931),
+#   E2E_WORKERS (64), E2E_SKIP_OHA=1 (crawler only).
+#
+# Installs nginx (apt) and oha (cargo install) when missing. Starts its own
+# nginx (one worker) on 127.0.0.1:E2E_PORT and stops only that one.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+pages=${1:-20000}
+seeds=${2:-$pages}
+runs=${3:-3}
+dir=${E2E_DIR:-$PWD/target/e2e}
+port=${E2E_PORT:-8931}
+workers=${E2E_WORKERS:-64}
+base="http://127.0.0.1:$port"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
+
+nginx_bin=$(command -v nginx || true)
+[ -z "$nginx_bin" ] && [ -x /usr/sbin/nginx ] && nginx_bin=/usr/sbin/nginx
+if [ -z "$nginx_bin" ]; then
+    echo "== installing nginx (apt)"
+    as_root apt-get update -q
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx-light ||
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx
+    nginx_bin=/usr/sbin/nginx
+fi
+if [ -z "${E2E_SKIP_OHA:-}" ] && ! command -v oha > /dev/null; then
+    echo "== installing oha (cargo install)"
+    cargo install oha --locked
+fi
+
+echo "== building"
+cargo build --release --locked --quiet --bin crawler --example e2e
+tool=target/release/examples/e2e
+
+mkdir -p "$dir"
+if [ "$(cat "$dir/site/pages" 2> /dev/null)" != "$pages" ]; then
+    echo "== generating $pages pages"
+    rm -rf "$dir/site"
+    "$tool" generate "$dir/site" "$pages"
+    echo "$pages" > "$dir/site/pages"
+fi
+"$tool" seeds "$base" "$pages" "$seeds" > "$dir/seeds.txt"
+
+if (exec 3<> "/dev/tcp/127.0.0.1/$port") 2> /dev/null; then
+    echo "e2e: 127.0.0.1:$port is already taken; set E2E_PORT to a free port" >&2
+    exit 1
+fi
+mkdir -p "$dir/nginx-tmp"
+cat > "$dir/nginx.conf" << EOF
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    keepalive_timeout 60s;
+    types { text/html html; }
+    default_type application/octet-stream;
+    client_body_temp_path $dir/nginx-tmp/body;
+    proxy_temp_path $dir/nginx-tmp/proxy;
+    fastcgi_temp_path $dir/nginx-tmp/fastcgi;
+    uwsgi_temp_path $dir/nginx-tmp/uwsgi;
+    scgi_temp_path $dir/nginx-tmp/scgi;
+    server {
+        listen 127.0.0.1:$port;
+        root $dir/site;
+    }
+}
+EOF
+stop_nginx() {
+    if [ -s "$dir/nginx.pid" ]; then
+        kill "$(cat "$dir/nginx.pid")" 2> /dev/null || true
+    fi
+}
+trap stop_nginx EXIT
+"$nginx_bin" -p "$dir" -c "$dir/nginx.conf" -e "$dir/nginx-error.log"
+for _ in $(seq 50); do
+    (exec 3<> "/dev/tcp/127.0.0.1/$port") 2> /dev/null && break
+    sleep 0.1
+done
+
+cat > "$dir/crawler.toml" << EOF
+seeds_file = "seeds.txt"
+workers = $workers
+stats_interval = "0s"
+
+[output]
+jsonl = "results.jsonl"
+
+[politeness]
+respect_robots_txt = false
+per_host_concurrency = 0
+per_host_delay = "0s"
+EOF
+
+echo "== crawler --once: $seeds seeds over $pages pages, $workers workers, $runs runs (log at INFO to a file)"
+for run in $(seq "$runs"); do
+    rm -f "$dir/results.jsonl"
+    line=$("$tool" measure -- target/release/crawler --once --config "$dir/crawler.toml" 2> "$dir/crawler-$run.log")
+    "$tool" verify "$dir/results.jsonl" "$seeds" > "$dir/verify-$run.txt" || {
+        cat "$dir/verify-$run.txt"
+        echo "e2e: run $run: titles do not match the generator's (see $dir/crawler-$run.log)" >&2
+        exit 1
+    }
+    wall=$(field wall_s <<< "$line")
+    rate=$(awk -v n="$seeds" -v t="$wall" 'BEGIN { printf "%.0f", n / t }')
+    echo "run $run: $rate pages/s; $line; $(cat "$dir/verify-$run.txt")"
+    echo "$rate $(field peak_rss_kb <<< "$line") $(field cpu_s <<< "$line")" >> "$dir/runs.$$"
+done
+crawler_rate=$(cut -d' ' -f1 "$dir/runs.$$" | median)
+rss=$(cut -d' ' -f2 "$dir/runs.$$" | median)
+cpu=$(cut -d' ' -f3 "$dir/runs.$$" | median)
+rm -f "$dir/runs.$$"
+echo "crawler: median $crawler_rate pages/s, peak RSS $(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }') MB, $cpu CPU s"
+
+if [ -n "${E2E_SKIP_OHA:-}" ]; then
+    exit 0
+fi
+echo "== oha (fetch only, no parsing): same URLs, 64 connections"
+for run in $(seq "$runs"); do
+    oha --no-tui --output-format json -c 64 -n "$seeds" --urls-from-file "$dir/seeds.txt" > "$dir/oha-$run.json"
+    rate=$(sed -n 's/.*"requestsPerSec": *\([0-9.]*\).*/\1/p' "$dir/oha-$run.json" | head -1)
+    echo "oha run $run: $rate requests/s"
+    echo "$rate" >> "$dir/oha.$$"
+done
+oha_rate=$(median < "$dir/oha.$$")
+rm -f "$dir/oha.$$"
+echo "oha: median $oha_rate requests/s"
+echo "crawler / oha: $(awk -v a="$crawler_rate" -v b="$oha_rate" 'BEGIN { printf "%.2f", a / b }')"
