@@ -308,6 +308,51 @@ mod tests {
             ),
             ("unclosed head title", "<head><title>Open", Some("Open")),
             (
+                "body title, a frameset comes later",
+                "<p><title>Body</title></p><div><frameset></frameset>",
+                None,
+            ),
+            (
+                "body title, a frameset tag in any case",
+                "<p><title>Body</title><FrameSet>",
+                None,
+            ),
+            (
+                "body title, then a table with a title",
+                "<p><title>First</title></p><table><title>Foster</title></table>",
+                Some("First"),
+            ),
+            (
+                "body title in a table cell, then one fostered before the table",
+                "<table><tr><td><title>Cell</title></td></tr><title>Fostered</title></table>",
+                Some("Fostered"),
+            ),
+            (
+                "body title moved by the adoption agency",
+                "<b><div><title>Moved</title></b><title>Later</title>",
+                Some("Moved"),
+            ),
+            (
+                "body title under formatting elements, misnested",
+                "<a><p><i><title>A</title></a>x</i><title>B</title>",
+                Some("A"),
+            ),
+            (
+                "body title in foreignObject",
+                "<svg><foreignObject><title>Inside</title></foreignObject></svg><title>Out</title>",
+                Some("Inside"),
+            ),
+            (
+                "body title after a template title",
+                "<body><template><title>T</title></template><title>Body</title>",
+                Some("Body"),
+            ),
+            (
+                "a frameset tag that is only text",
+                "<p><title>Kept</title><noframes><frameset></noframes>",
+                Some("Kept"),
+            ),
+            (
                 "a script end tag suspends, the title comes later",
                 "<script></script><script></script><title>After scripts</title>",
                 Some("After scripts"),

@@ -7,20 +7,27 @@
 //! goes to `select` exactly as `select::Document::from` would build it.
 //!
 //! Stopping is exact, not a heuristic. It happens when an HTML `title` element
-//! is popped while it is a child of the `head` element of the `html` element of
-//! the document. From then on:
-//! - no earlier title can appear: nothing is ever inserted before `head` (only
-//!   foster parenting inserts before a node, and only before a `table`, which
-//!   lives in `body`), and inside `head` new nodes are appended after it;
-//! - its text cannot change: text goes to the current node (or before a
-//!   table), and the title is no longer on the stack of open elements;
-//! - it cannot move or leave the tree: only the adoption agency (formatting
-//!   elements and their furthest block, never in `head`) and `<frameset>`
-//!   (which removes `body`) take nodes out of their parent.
+//! that is in the document (not in a `<template>`'s content) is popped off the
+//! stack of open elements, and either
+//! - it is a child of `head` (nearly every page), or
+//! - no `table`, `tbody`, `thead`, `tfoot` or `tr` element has been created so
+//!   far and the text has no `<frameset` tag anywhere.
 //!
-//! A title inside `<template>` (its parent is the template's content), in
-//! `body` (which a later `<frameset>` can remove), or in foreign content never
-//! stops the parse early: the whole document is parsed, as before.
+//! Why the answer cannot change after that point:
+//! - Its text cannot change: text goes to the current node, or (foster
+//!   parenting) before a table, and the title is no longer open.
+//! - No earlier title can appear: nodes are appended at the end of the current
+//!   node, so a later title comes later in tree order. Only foster parenting
+//!   inserts before a node: before a `table` open around the title, which the
+//!   rule excludes (a table created later is itself after the title). Nothing is
+//!   ever inserted before `head`. The adoption agency moves the open elements
+//!   below a formatting element, which form the end of the tree in tree order,
+//!   to the end of their common ancestor: tree order is kept.
+//! - It cannot leave the tree: only the adoption agency (which keeps it, as
+//!   above) and `<frameset>` (which removes `body`) take nodes out of their
+//!   parent.
+//!
+//! Otherwise the whole document is parsed, as `select` would.
 
 use std::rc::{Rc, Weak};
 
@@ -60,8 +67,14 @@ pub fn parse_until_title(html: &str) -> Document {
         piece = (piece * 2).min(LARGEST_PIECE);
         input.push_back(StrTendril::from_slice(head));
         while let TokenizerResult::Script(_) = tokenizer.feed(&mut input) {
-            if tokenizer.sink.title_done() {
-                return to_select(&tokenizer.sink.0.sink.dom);
+            let watch = &mut tokenizer.sink.0.sink;
+            match watch.state {
+                Watch::Found => return to_select(&watch.dom),
+                Watch::FoundOutsideHead if !has_start_tag(html, b"frameset") => {
+                    return to_select(&watch.dom);
+                }
+                Watch::FoundOutsideHead => watch.state = Watch::ParseAll,
+                Watch::Looking | Watch::ParseAll => {}
             }
         }
     }
@@ -72,19 +85,18 @@ pub fn parse_until_title(html: &str) -> Document {
 /// Whether `html` contains a `<title` start tag (ASCII case-insensitive):
 /// without one the tree builder never creates a `title` element.
 pub fn may_have_title(html: &str) -> bool {
+    has_start_tag(html, b"title")
+}
+
+/// Whether `html` contains `<` followed by `name` (lowercase ASCII), in any
+/// ASCII case: the tokenizer makes a `name` start tag from nothing else.
+fn has_start_tag(html: &str, name: &[u8]) -> bool {
     let bytes = html.as_bytes();
-    let mut from = 0;
-    while let Some(offset) = bytes[from..].iter().position(|&b| b == b'<') {
-        let at = from + offset + 1;
-        if bytes
-            .get(at..at + 5)
-            .is_some_and(|name| name.eq_ignore_ascii_case(b"title"))
-        {
-            return true;
-        }
-        from = at;
-    }
-    false
+    memchr::memchr_iter(b'<', bytes).any(|at| {
+        bytes
+            .get(at + 1..at + 1 + name.len())
+            .is_some_and(|found| found.eq_ignore_ascii_case(name))
+    })
 }
 
 /// The largest index `<= at` that is a char boundary of `text` (and not 0
@@ -103,8 +115,9 @@ fn char_boundary_at_most(text: &str, at: usize) -> usize {
 struct StopAfterTitle(TreeBuilder<Handle, TitleWatch>);
 
 impl StopAfterTitle {
-    fn title_done(&self) -> bool {
-        self.0.sink.title_done
+    /// Whether the driver must look before parsing on.
+    fn must_stop(&self) -> bool {
+        matches!(self.0.sink.state, Watch::Found | Watch::FoundOutsideHead)
     }
 }
 
@@ -116,7 +129,7 @@ impl TokenSink for StopAfterTitle {
         let result = self.0.process_token(token, line_number);
         // The tokenizer can suspend only after a tag (as it does for scripts);
         // a title ends with its end tag, so that is where it is found done.
-        if is_tag && self.title_done() && matches!(result, TokenSinkResult::Continue) {
+        if is_tag && self.must_stop() && matches!(result, TokenSinkResult::Continue) {
             return TokenSinkResult::Script(self.0.sink.dom.document.clone());
         }
         result
@@ -132,17 +145,33 @@ impl TokenSink for StopAfterTitle {
     }
 }
 
+/// How far the watch on the title has got.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Watch {
+    /// No title is complete yet.
+    #[default]
+    Looking,
+    /// The head's title is complete: stop.
+    Found,
+    /// A title outside `head` is complete and no table came before it: stop
+    /// unless a `<frameset>` could still remove it.
+    FoundOutsideHead,
+    /// The answer can change until the end: parse everything.
+    ParseAll,
+}
+
 /// An `RcDom` that notices when the document's title is complete.
 #[derive(Default)]
 struct TitleWatch {
     dom: RcDom,
-    title_done: bool,
+    state: Watch,
+    /// Whether an element that foster parenting inserts before was created.
+    table_seen: bool,
 }
 
 impl TitleWatch {
-    /// Whether `node` is an HTML `title` child of `head`, child of `html`,
-    /// child of the document.
-    fn is_head_title(&self, node: &Handle) -> bool {
+    /// What the completion of `title` (just popped) means for the answer.
+    fn title_popped(&self, title: &Handle) -> Watch {
         let parent_of = |node: &Handle| {
             let weak = node.parent.take();
             let parent = weak.as_ref().and_then(Weak::upgrade);
@@ -153,16 +182,29 @@ impl TitleWatch {
             matches!(&node.data, NodeData::Element { name, .. }
                 if name.ns == ns!(html) && name.local == local)
         };
-        if !is_html(node, local_name!("title")) {
-            return false;
+        let Some(parent) = parent_of(title) else {
+            return Watch::Looking;
+        };
+        let mut top = parent.clone();
+        while let Some(up) = parent_of(&top) {
+            top = up;
         }
-        let Some(head) = parent_of(node).filter(|head| is_html(head, local_name!("head"))) else {
-            return false;
-        };
-        let Some(root) = parent_of(&head).filter(|root| is_html(root, local_name!("html"))) else {
-            return false;
-        };
-        parent_of(&root).is_some_and(|document| Rc::ptr_eq(&document, &self.dom.document))
+        if !Rc::ptr_eq(&top, &self.dom.document) {
+            // In a template's content: not part of the document.
+            return Watch::Looking;
+        }
+        let in_head = is_html(&parent, local_name!("head"))
+            && parent_of(&parent).is_some_and(|root| {
+                is_html(&root, local_name!("html"))
+                    && parent_of(&root).is_some_and(|doc| Rc::ptr_eq(&doc, &self.dom.document))
+            });
+        if in_head {
+            Watch::Found
+        } else if self.table_seen {
+            Watch::ParseAll
+        } else {
+            Watch::FoundOutsideHead
+        }
     }
 }
 
@@ -190,6 +232,18 @@ impl TreeSink for TitleWatch {
         attrs: Vec<Attribute>,
         flags: ElementFlags,
     ) -> Handle {
+        if name.ns == ns!(html)
+            && matches!(
+                name.local,
+                local_name!("table")
+                    | local_name!("tbody")
+                    | local_name!("thead")
+                    | local_name!("tfoot")
+                    | local_name!("tr")
+            )
+        {
+            self.table_seen = true;
+        }
         self.dom.create_element(name, attrs, flags)
     }
 
@@ -230,8 +284,8 @@ impl TreeSink for TitleWatch {
     }
 
     fn pop(&mut self, node: &Handle) {
-        if !self.title_done && self.is_head_title(node) {
-            self.title_done = true;
+        if self.state == Watch::Looking && is_html_title(node) {
+            self.state = self.title_popped(node);
         }
     }
 
@@ -285,26 +339,47 @@ impl TreeSink for TitleWatch {
     }
 }
 
-/// The tree under `dom` as a `select` document: the nodes `select` keeps
-/// (elements, text, comments; not the doctype, processing instructions or
-/// template contents), in tree order, laid out as `select::Document::from` does.
+/// Whether `node` is a `title` element in the HTML namespace.
+fn is_html_title(node: &Handle) -> bool {
+    matches!(&node.data, NodeData::Element { name, .. }
+        if name.ns == ns!(html) && name.local == local_name!("title"))
+}
+
+/// The tree under `dom` as a `select` document, in tree order up to and
+/// including the first HTML `title` element and its children (the whole tree
+/// when there is none): the nodes `select` keeps (elements, text, comments;
+/// not the doctype, processing instructions or template contents), laid out
+/// as `select::Document::from` does.
 fn to_select(dom: &RcDom) -> Document {
     let mut nodes = Vec::new();
     let mut prev = None;
     for child in dom.document.children.borrow().iter() {
-        prev = copy_node(&mut nodes, child, None, prev).or(prev);
+        match copy_node(&mut nodes, child, None, prev) {
+            Copied::Skipped => {}
+            Copied::Node(index) => prev = Some(index),
+            Copied::UpToTitle => break,
+        }
     }
     Document { nodes }
 }
 
-/// Appends `node` and its subtree to `nodes`; returns its index, or `None`
-/// for a node `select` does not keep.
+/// What [`copy_node`] did.
+enum Copied {
+    /// A node `select` does not keep.
+    Skipped,
+    /// The node and its subtree, at this index.
+    Node(usize),
+    /// Everything up to the end of the first title: the copy stops.
+    UpToTitle,
+}
+
+/// Appends `node` and its subtree to `nodes`, stopping after the first title.
 fn copy_node(
     nodes: &mut Vec<Raw>,
     node: &Handle,
     parent: Option<usize>,
     prev: Option<usize>,
-) -> Option<usize> {
+) -> Copied {
     let data = match &node.data {
         NodeData::Text { contents } => Data::Text(contents.borrow().clone()),
         NodeData::Comment { contents } => Data::Comment(contents.clone()),
@@ -316,7 +391,7 @@ fn copy_node(
                 .map(|attr| (attr.name.clone(), attr.value.clone()))
                 .collect(),
         ),
-        _ => return None,
+        _ => return Copied::Skipped,
     };
     let index = nodes.len();
     nodes.push(Raw {
@@ -338,7 +413,15 @@ fn copy_node(
     }
     let mut child_prev = None;
     for child in node.children.borrow().iter() {
-        child_prev = copy_node(nodes, child, Some(index), child_prev).or(child_prev);
+        match copy_node(nodes, child, Some(index), child_prev) {
+            Copied::Skipped => {}
+            Copied::Node(child) => child_prev = Some(child),
+            Copied::UpToTitle => return Copied::UpToTitle,
+        }
     }
-    Some(index)
+    if is_html_title(node) {
+        Copied::UpToTitle
+    } else {
+        Copied::Node(index)
+    }
 }
