@@ -6,9 +6,10 @@
 
 #[path = "e2e/corpus.rs"]
 mod corpus;
+#[path = "support/real.rs"]
+mod real;
 
 use std::hint::black_box;
-use std::path::PathBuf;
 
 use crawler::{charset, extract};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -22,27 +23,6 @@ fn generated_pages() -> Vec<(Vec<u8>, Option<String>)> {
             let page = corpus::page(index);
             (page.body, page.title)
         })
-        .collect()
-}
-
-/// The real pages, or nothing when the corpus folder is absent.
-fn real_pages() -> Vec<Vec<u8>> {
-    let dir = std::env::var_os("CRAWLER_CORPUS_DIR").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/real"),
-        PathBuf::from,
-    );
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!(
-            "extract bench: no corpus at {}; real-page benches skipped",
-            dir.display()
-        );
-        return Vec::new();
-    };
-    let mut paths: Vec<PathBuf> = entries.flatten().map(|entry| entry.path()).collect();
-    paths.sort();
-    paths
-        .iter()
-        .filter_map(|path| std::fs::read(path).ok())
         .collect()
 }
 
@@ -108,7 +88,10 @@ fn benches(c: &mut Criterion) {
     let bodies: Vec<Vec<u8>> = generated.into_iter().map(|(body, _)| body).collect();
     bench_set(c, "generated", &bodies);
 
-    let real = real_pages();
+    let real: Vec<Vec<u8>> = real::real_pages()
+        .into_iter()
+        .map(|(_, body)| body)
+        .collect();
     if !real.is_empty() {
         bench_set(c, "real", &real);
     }

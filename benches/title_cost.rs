@@ -4,17 +4,12 @@
 //!
 //! Run: `cargo bench --bench title_cost`
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crawler::{charset, extract};
 
-fn corpus_dir() -> PathBuf {
-    std::env::var_os("CRAWLER_CORPUS_DIR").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/real"),
-        PathBuf::from,
-    )
-}
+#[path = "support/real.rs"]
+mod real;
 
 /// Mean time of one `html_title` call on `text`, over at least 20 ms.
 fn cost_per_call(text: &str) -> Duration {
@@ -28,26 +23,14 @@ fn cost_per_call(text: &str) -> Duration {
 }
 
 fn main() {
-    let dir = corpus_dir();
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        println!("title_cost: no corpus at {}; skipped", dir.display());
+    let pages = real::real_pages();
+    if pages.is_empty() {
         return;
-    };
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|path| {
-            path.extension()
-                .is_some_and(|ext| ext == "html" || ext == "htm")
-        })
-        .collect();
-    paths.sort();
+    }
     let mut costs = Vec::new();
     let mut mismatches = 0;
-    for path in &paths {
-        let Ok(body) = std::fs::read(path) else {
-            continue;
-        };
-        let text = charset::decode_html(&body, None, None).text;
+    for (path, body) in &pages {
+        let text = charset::decode_html(body, None, None).text;
         let fast = extract::html_title(&text);
         let reference = extract::html_title_whole_document(&text);
         if fast != reference {
@@ -56,16 +39,12 @@ fn main() {
         }
         costs.push((cost_per_call(&text), path));
     }
-    if costs.is_empty() {
-        println!("title_cost: no .html files in {}; skipped", dir.display());
-        return;
-    }
     costs.sort();
     let at = |q: f64| costs[((costs.len() - 1) as f64 * q).round() as usize].0;
     println!(
         "title_cost: {} pages from {}: median {:.1} µs/page, p90 {:.1} µs, max {:.1} µs ({}); {} titles differ from a whole-document parse",
         costs.len(),
-        dir.display(),
+        real::corpus_dir().display(),
         at(0.5).as_secs_f64() * 1e6,
         at(0.9).as_secs_f64() * 1e6,
         at(1.0).as_secs_f64() * 1e6,
