@@ -109,6 +109,8 @@ per_host_delay = "0s"
 EOF
 
 echo "== crawler --once: $seeds seeds over $pages pages, $workers workers, $runs runs (log at INFO to a file)"
+# One uncounted run first: the corpus comes into the page cache, nginx warms up.
+"$tool" measure -- target/release/crawler --once --config "$dir/crawler.toml" > /dev/null 2> "$dir/crawler-warmup.log"
 for run in $(seq "$runs"); do
     rm -f "$dir/results.jsonl"
     line=$("$tool" measure -- target/release/crawler --once --config "$dir/crawler.toml" 2> "$dir/crawler-$run.log")

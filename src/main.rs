@@ -6,6 +6,7 @@ use crawler::progress;
 use indicatif::MultiProgress;
 
 fn main() -> std::process::ExitCode {
+    steady_allocator();
     let cli = Cli::parse();
     let progress = cli.is_once().then(progress::on_terminal).flatten();
     init_logging(progress.as_ref());
@@ -25,3 +26,24 @@ fn init_logging(progress: Option<&MultiProgress>) {
         }
     }
 }
+
+/// Fixes glibc malloc's mmap and trim thresholds (256 KiB, 1 MiB).
+///
+/// By default glibc raises both after the first large block is freed: once
+/// the seed count's multi-megabyte set is dropped at startup, every arena
+/// may keep twice that in freed memory for the rest of the run, so peak RSS
+/// grew with the seed list (34 MB at 200,000 seeds against 26 MB at 20,000).
+/// Fixed thresholds keep it flat, at no measured CPU cost.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn steady_allocator() {
+    // SAFETY: mallopt only sets allocator parameters; it is called before any
+    // other thread exists. A refusal (return 0) leaves the defaults, harmlessly.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1024 * 1024);
+    }
+}
+
+/// Other allocators need no tuning.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn steady_allocator() {}

@@ -4,7 +4,9 @@
 //! first kilobyte. This module drives html5ever's tokenizer and tree builder by
 //! hand over an `RcDom`, watches which elements the builder pops off its stack,
 //! and stops as soon as the answer can no longer change. The (partial) tree then
-//! goes to `select` exactly as `select::Document::from` would build it.
+//! goes to `select`, laid out as `select::Document::from` would build it. Only
+//! what the title needs is kept: every element (without attributes), comments,
+//! and the text of `title` elements; the tree builder never reads the rest back.
 //!
 //! Stopping is exact, not a heuristic. It happens when an HTML `title` element
 //! that is in the document (not in a `<template>`'s content) is popped off the
@@ -51,7 +53,8 @@ const FIRST_PIECE: usize = 4 * 1024;
 const LARGEST_PIECE: usize = 64 * 1024;
 
 /// Parses `html` with the HTML5 tree builder until its title is known, and
-/// returns the tree built so far as a `select` document.
+/// returns the tree built so far, up to the first title, as a `select`
+/// document: elements without attributes, comments, and titles' text.
 ///
 /// The document's first HTML `title` element is the same one, with the same
 /// text, as in the document `select` builds from the whole text.
@@ -244,7 +247,10 @@ impl TreeSink for TitleWatch {
         {
             self.table_seen = true;
         }
-        self.dom.create_element(name, attrs, flags)
+        // The tree builder never reads attributes back; the title has none
+        // that matter. Dropping them keeps a whole-document parse small.
+        drop(attrs);
+        self.dom.create_element(name, Vec::new(), flags)
     }
 
     fn create_comment(&mut self, text: StrTendril) -> Handle {
@@ -256,7 +262,10 @@ impl TreeSink for TitleWatch {
     }
 
     fn append(&mut self, parent: &Handle, child: NodeOrText<Handle>) {
-        self.dom.append(parent, child);
+        // Only a title's text is kept (the tree builder never reads text back).
+        if matches!(child, NodeOrText::AppendNode(_)) || is_html_title(parent) {
+            self.dom.append(parent, child);
+        }
     }
 
     fn append_based_on_parent_node(
@@ -302,12 +311,13 @@ impl TreeSink for TitleWatch {
     }
 
     fn append_before_sibling(&mut self, sibling: &Handle, new_node: NodeOrText<Handle>) {
-        self.dom.append_before_sibling(sibling, new_node);
+        // Foster parenting: text here is never a title's.
+        if matches!(new_node, NodeOrText::AppendNode(_)) {
+            self.dom.append_before_sibling(sibling, new_node);
+        }
     }
 
-    fn add_attrs_if_missing(&mut self, target: &Handle, attrs: Vec<Attribute>) {
-        self.dom.add_attrs_if_missing(target, attrs);
-    }
+    fn add_attrs_if_missing(&mut self, _target: &Handle, _attrs: Vec<Attribute>) {}
 
     fn associate_with_form(
         &mut self,
