@@ -40,7 +40,7 @@ use html5ever::tokenizer::{
 use html5ever::tree_builder::{
     ElementFlags, NextParserState, NodeOrText, QuirksMode, TreeBuilder, TreeSink,
 };
-use html5ever::{Attribute, ExpandedName, QualName, local_name, namespace_url, ns};
+use html5ever::{Attribute, ExpandedName, LocalName, QualName, local_name, namespace_url, ns};
 use markup5ever_rcdom::{Handle, NodeData, RcDom};
 use select::document::Document;
 use select::node::{Data, Raw};
@@ -175,40 +175,29 @@ struct TitleWatch {
 impl TitleWatch {
     /// What the completion of `title` (just popped) means for the answer.
     fn title_popped(&self, title: &Handle) -> Watch {
-        let parent_of = |node: &Handle| {
-            let weak = node.parent.take();
-            let parent = weak.as_ref().and_then(Weak::upgrade);
-            node.parent.set(weak);
-            parent
-        };
-        let is_html = |node: &Handle, local| {
-            matches!(&node.data, NodeData::Element { name, .. }
-                if name.ns == ns!(html) && name.local == local)
-        };
-        let Some(parent) = parent_of(title) else {
-            return Watch::Looking;
-        };
-        let mut top = parent.clone();
-        while let Some(up) = parent_of(&top) {
-            top = up;
-        }
-        if !Rc::ptr_eq(&top, &self.dom.document) {
-            // In a template's content: not part of the document.
-            return Watch::Looking;
-        }
-        let in_head = is_html(&parent, local_name!("head"))
-            && parent_of(&parent).is_some_and(|root| {
-                is_html(&root, local_name!("html"))
-                    && parent_of(&root).is_some_and(|doc| Rc::ptr_eq(&doc, &self.dom.document))
-            });
-        if in_head {
-            Watch::Found
-        } else if self.table_seen {
-            Watch::ParseAll
-        } else {
-            Watch::FoundOutsideHead
+        let ancestors: Vec<Handle> = std::iter::successors(parent_of(title), parent_of).collect();
+        match ancestors.as_slice() {
+            // In a template's content (or detached): not part of the document.
+            [.., top] if !Rc::ptr_eq(top, &self.dom.document) => Watch::Looking,
+            [] => Watch::Looking,
+            [head, root, _document]
+                if is_html_element(head, local_name!("head"))
+                    && is_html_element(root, local_name!("html")) =>
+            {
+                Watch::Found
+            }
+            _ if self.table_seen => Watch::ParseAll,
+            _ => Watch::FoundOutsideHead,
         }
     }
+}
+
+/// The parent of `node`, if it has one.
+fn parent_of(node: &Handle) -> Option<Handle> {
+    let weak = node.parent.take();
+    let parent = weak.as_ref().and_then(Weak::upgrade);
+    node.parent.set(weak);
+    parent
 }
 
 impl TreeSink for TitleWatch {
@@ -351,8 +340,13 @@ impl TreeSink for TitleWatch {
 
 /// Whether `node` is a `title` element in the HTML namespace.
 fn is_html_title(node: &Handle) -> bool {
+    is_html_element(node, local_name!("title"))
+}
+
+/// Whether `node` is the HTML element named `local`.
+fn is_html_element(node: &Handle, local: LocalName) -> bool {
     matches!(&node.data, NodeData::Element { name, .. }
-        if name.ns == ns!(html) && name.local == local_name!("title"))
+        if name.ns == ns!(html) && name.local == local)
 }
 
 /// The tree under `dom` as a `select` document, in tree order up to and
