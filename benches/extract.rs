@@ -11,7 +11,7 @@ mod real;
 
 use std::hint::black_box;
 
-use crawler::{charset, extract};
+use crawler::extract::{self, charset};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 /// Generated pages benched: enough to cover every title placement.

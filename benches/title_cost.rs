@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use crawler::{charset, extract};
+use crawler::extract::{self, charset};
 
 #[path = "support/real.rs"]
 mod real;

@@ -7,10 +7,11 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::MultiProgress;
 
 use crate::config::{Config, ConfigError, Need};
+use crate::crawl::worker;
 use crate::daemon::{self, Mode};
 use crate::fetch::Fetcher;
 use crate::frontier::Job;
-use crate::{seeds, worker};
+use crate::frontier::seeds;
 
 /// The config file used when `--config` is not given.
 pub const DEFAULT_CONFIG: &str = "crawler.toml";

@@ -4,26 +4,20 @@
 //! pool of async workers, which fetch each page (surf on curl), extract its title
 //! the way a browser would, log it, and hand it to one output task that writes
 //! JSON lines. `main.rs` only wires the command line to [`cli::Cli::run`].
+//!
+//! The modules follow the data: [`config`] → [`frontier`] → [`crawl`] →
+//! [`fetch`] → [`extract`] → [`output`], with [`daemon`] driving them and
+//! [`observe`] watching.
 
 #![warn(missing_docs)]
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
-pub mod charset;
 pub mod cli;
 pub mod config;
-pub mod control;
+pub mod crawl;
 pub mod daemon;
-pub mod dispatch;
 pub mod extract;
 pub mod fetch;
 pub mod frontier;
-pub mod metrics;
+pub mod observe;
 pub mod output;
-pub mod politeness;
-pub mod progress;
-pub mod retry;
-pub mod scheduler;
-pub mod seeds;
-pub mod service;
-pub mod state;
-pub mod worker;

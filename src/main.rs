@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use crawler::cli::Cli;
-use crawler::progress;
+use crawler::observe::progress;
 use indicatif::MultiProgress;
 
 fn main() -> std::process::ExitCode {

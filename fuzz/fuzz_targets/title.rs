@@ -2,7 +2,7 @@
 //! the early-stopping title parse agrees with a whole-document parse.
 #![no_main]
 
-use crawler::{charset, extract};
+use crawler::extract::{self, charset};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -14,7 +14,7 @@ use crate::frontier::SeenSet;
 
 mod settings;
 
-use crate::seeds::{self, SeedFile, SeedLine};
+use crate::frontier::seeds::{self, SeedFile, SeedLine};
 pub use settings::*;
 
 /// The largest worker pool accepted; beyond it a typo is likelier than intent.

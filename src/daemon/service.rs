@@ -18,15 +18,15 @@ use futures_lite::future;
 use url::Url;
 
 use crate::config::{Config, Need, Settings};
-use crate::control::{Control, FileWatcher};
+use crate::crawl::politeness::Policy;
+use crate::daemon::control::{Control, FileWatcher};
 use crate::daemon::{self, Pipeline};
 use crate::fetch::Fetcher;
+use crate::frontier::schedule::{Schedule, SeedChanges};
+use crate::frontier::state::TitleState;
 use crate::frontier::{self, Job};
-use crate::metrics::Metrics;
+use crate::observe::metrics::Metrics;
 use crate::output::{Message, Output};
-use crate::politeness::Policy;
-use crate::scheduler::{Schedule, SeedChanges};
-use crate::state::TitleState;
 
 /// Keys that take effect only at the next start.
 const RESTART_ONLY: [&str; 3] = ["queue_capacity", "state_file", "metrics.listen"];

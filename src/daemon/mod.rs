@@ -19,16 +19,20 @@ use indicatif::MultiProgress;
 use url::Url;
 
 use crate::config::Config;
-use crate::control::{self, Control};
-use crate::dispatch::{Dispatcher, Event};
+use crate::crawl::dispatch::{Dispatcher, Event};
+use crate::crawl::politeness::Policy;
+use crate::crawl::worker;
 use crate::fetch::Fetcher;
+use crate::frontier::state::TitleState;
 use crate::frontier::{self, Job};
-use crate::metrics::Metrics;
-use crate::metrics::server::MetricsServer;
+use crate::observe::metrics::Metrics;
+use crate::observe::metrics::server::MetricsServer;
+use crate::observe::progress;
 use crate::output::{self, Message, Output};
-use crate::politeness::Policy;
-use crate::state::TitleState;
-use crate::{progress, service, worker};
+use control::Control;
+
+pub mod control;
+pub mod service;
 
 /// How the daemon runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,7 +11,11 @@ use async_channel::{Receiver, Sender};
 use url::Url;
 
 use crate::config::Config;
-use crate::seeds::{SeedFile, SeedLine};
+use seeds::{SeedFile, SeedLine};
+
+pub mod schedule;
+pub mod seeds;
+pub mod state;
 
 /// One URL to fetch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,8 +165,8 @@ mod tests {
     #[test]
     fn seen_set_deduplicates_normalized_urls() {
         let mut seen = SeenSet::default();
-        let a = crate::seeds::parse_seed("http://127.0.0.1/a#x").unwrap();
-        let b = crate::seeds::parse_seed("HTTP://127.0.0.1:80/a").unwrap();
+        let a = crate::frontier::seeds::parse_seed("http://127.0.0.1/a#x").unwrap();
+        let b = crate::frontier::seeds::parse_seed("HTTP://127.0.0.1:80/a").unwrap();
         assert!(seen.insert(&a));
         assert!(!seen.insert(&b));
         assert_eq!(seen.len(), 1);

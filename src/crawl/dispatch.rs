@@ -17,12 +17,12 @@ use async_std::task;
 use futures_lite::future;
 use url::Url;
 
+use crate::crawl::politeness::robots::{self, Verdict};
+use crate::crawl::politeness::{Action, HostKey, Hosts, Policy, Refusal, Signal};
 use crate::fetch::Fetcher;
 use crate::frontier::Job;
-use crate::metrics::Metrics;
+use crate::observe::metrics::Metrics;
 use crate::output::{Message, Record};
-use crate::politeness::robots::{self, Verdict};
-use crate::politeness::{Action, HostKey, Hosts, Policy, Refusal, Signal};
 
 /// Jobs held in host queues at most; past this the producers wait.
 pub const MAX_WAITING: usize = 100_000;

@@ -12,6 +12,7 @@ use quick_xml::name::{Namespace, ResolveResult};
 use select::document::Document;
 use select::node::Data;
 
+pub mod charset;
 pub mod tree;
 
 /// The XHTML (and HTML) namespace.
@@ -398,7 +399,7 @@ mod tests {
         let mut checked = 0;
         for entry in entries.flatten() {
             let body = std::fs::read(entry.path()).unwrap();
-            let text = crate::charset::decode_html(&body, None, None).text;
+            let text = crate::extract::charset::decode_html(&body, None, None).text;
             assert_eq!(
                 title(&text),
                 html_title_whole_document(&text),

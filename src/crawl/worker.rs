@@ -10,15 +10,15 @@ use async_std::task;
 use futures_lite::future;
 use url::Url;
 
-use crate::charset;
-use crate::dispatch::Event;
+use crate::crawl::dispatch::Event;
+use crate::crawl::politeness::{HostKey, Signal};
+use crate::crawl::retry::Decision;
+use crate::extract::charset;
 use crate::extract::{self, MediaType};
 use crate::fetch::{FetchError, Fetcher, Page};
 use crate::frontier::Job;
-use crate::metrics::Metrics;
+use crate::observe::metrics::Metrics;
 use crate::output::{Message, Record};
-use crate::politeness::{HostKey, Signal};
-use crate::retry::Decision;
 
 /// What the extraction step found in a fetched page.
 struct Analysis {

@@ -15,9 +15,9 @@ use async_channel::Receiver;
 use indicatif::ProgressBar;
 use serde::Serialize;
 
-use crate::metrics::Metrics;
-use crate::progress;
-use crate::state::TitleState;
+use crate::frontier::state::TitleState;
+use crate::observe::metrics::Metrics;
+use crate::observe::progress;
 
 /// What the output task is asked to do.
 #[derive(Debug)]

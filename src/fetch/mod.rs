@@ -16,10 +16,10 @@ use surf::http::Method;
 use url::Url;
 
 use crate::config::Config;
+use crate::crawl::politeness::robots::{MAX_ROBOTS_REDIRECTS, MAX_ROBOTS_SIZE};
+use crate::crawl::retry::{self, RetryPolicy};
 use crate::extract::MediaType;
-use crate::politeness::robots::{MAX_ROBOTS_REDIRECTS, MAX_ROBOTS_SIZE};
-use crate::retry::{self, RetryPolicy};
-use crate::seeds::{check_crawlable, shorten};
+use crate::frontier::seeds::{check_crawlable, shorten};
 
 mod guard;
 
