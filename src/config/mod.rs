@@ -57,7 +57,16 @@ pub struct Config {
 }
 
 /// File name of the default state file, beside the JSONL output or in the working directory.
-pub const DEFAULT_STATE_FILE_NAME: &str = "crawler-state.json";
+pub const DEFAULT_STATE_FILE_NAME: &str = "crawler-state.db";
+
+impl Config {
+    /// The JSON state file an earlier version kept where the database now goes
+    /// (`crawler-state.json` beside `crawler-state.db`), imported on first start.
+    pub fn legacy_state_file(&self) -> Option<PathBuf> {
+        let legacy = self.state_file.with_extension("json");
+        (legacy != self.state_file).then_some(legacy)
+    }
+}
 
 /// One thing wrong with a configuration: where, which key, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]

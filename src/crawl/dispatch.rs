@@ -224,5 +224,8 @@ fn refused_record(job: &Job, why: &str) -> Record {
         attempts: job.attempt,
         changed: false,
         previous_title: None,
+        not_modified: false,
+        etag: None,
+        last_modified: None,
     }
 }

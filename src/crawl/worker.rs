@@ -15,8 +15,9 @@ use crate::crawl::politeness::{HostKey, Signal};
 use crate::crawl::retry::Decision;
 use crate::extract::charset;
 use crate::extract::{self, MediaType};
-use crate::fetch::{FetchError, Fetcher, Page};
+use crate::fetch::{FetchError, Fetcher, Page, Validators};
 use crate::frontier::Job;
+use crate::frontier::backend::Known;
 use crate::observe::metrics::Metrics;
 use crate::output::{Message, Record};
 
@@ -25,6 +26,8 @@ struct Analysis {
     title: Option<String>,
     encoding: Option<&'static str>,
     error: Option<String>,
+    /// A `304` to a conditional request: the title is the stored one.
+    is_not_modified: bool,
 }
 
 /// What a worker needs; cloned for each worker of the pool.
@@ -134,10 +137,7 @@ fn retry_later(context: &Context, job: Job, delay: Duration, record: Record) {
             let _ = context.stop.recv().await;
             false
         };
-        let next = Job {
-            url: job.url.clone(),
-            attempt: job.attempt + 1,
-        };
+        let next = job.retried();
         if !future::or(stopped, waited).await || context.retry.send(next).await.is_err() {
             finish(&context, job.url, record).await;
         }
@@ -159,8 +159,22 @@ pub struct Attempt {
 pub async fn attempt(fetcher: &Fetcher, job: &Job) -> Attempt {
     let started = Instant::now();
     let fetched_at = SystemTime::now();
-    let mut page = fetcher.fetch(&job.url).await;
-    let analysis = analyze_guarded(&page);
+    let known = job.known.as_deref();
+    let validators = Validators {
+        etag: known.and_then(|known| known.etag.as_deref()),
+        last_modified: known.and_then(|known| known.last_modified.as_deref()),
+    };
+    let mut page = fetcher.fetch_conditional(&job.url, validators).await;
+    let is_conditional = known.is_some_and(Known::has_validators);
+    let analysis = match (page.status, known) {
+        (Some(304), Some(known)) if is_conditional && page.error.is_none() => Analysis {
+            title: known.title.clone(),
+            encoding: None,
+            error: None,
+            is_not_modified: true,
+        },
+        _ => analyze_guarded(&page),
+    };
     let decision = match &analysis.error {
         None => Decision::Done,
         Some(_) => fetcher.retry_policy().decide(
@@ -177,6 +191,7 @@ pub async fn attempt(fetcher: &Fetcher, job: &Job) -> Attempt {
         None => Signal::NoAnswer,
     };
     let mut record = build_record(job, page, analysis, started, fetched_at);
+    mark_change(job, &mut record);
     if let (Decision::GiveUp(why), Some(error)) = (&decision, &mut record.error) {
         error.push_str("; ");
         error.push_str(why);
@@ -185,6 +200,18 @@ pub async fn attempt(fetcher: &Fetcher, job: &Job) -> Attempt {
         record,
         decision,
         signal,
+    }
+}
+
+/// Marks a page whose title differs from the last one seen (never a `304`,
+/// never an error: a failed fetch says nothing about the title).
+fn mark_change(job: &Job, record: &mut Record) {
+    let Some(known) = job.known.as_deref() else {
+        return;
+    };
+    if record.error.is_none() && !record.not_modified && known.title != record.title {
+        record.changed = true;
+        record.previous_title = Some(known.title.clone());
     }
 }
 
@@ -202,6 +229,7 @@ fn analyze_guarded(page: &Page) -> Analysis {
             "extract: title extraction failed on `{}` (internal error)",
             page.final_url
         )),
+        is_not_modified: false,
     })
 }
 
@@ -212,7 +240,16 @@ fn build_record(
     started: Instant,
     fetched_at: SystemTime,
 ) -> Record {
+    // A 304 may omit the validators; the stored ones then still hold.
+    let known = job.known.as_deref().filter(|_| analysis.is_not_modified);
+    let kept = |fresh: Option<String>, stored: Option<&String>| fresh.or_else(|| stored.cloned());
     Record {
+        etag: kept(page.etag, known.and_then(|known| known.etag.as_ref())),
+        last_modified: kept(
+            page.last_modified,
+            known.and_then(|known| known.last_modified.as_ref()),
+        ),
+        not_modified: analysis.is_not_modified,
         url: job.url.to_string(),
         final_url: page.final_url.to_string(),
         status: page.status,
@@ -220,7 +257,11 @@ fn build_record(
         error: analysis.error,
         content_type: page.content_type,
         encoding: analysis.encoding,
-        bytes: page.bytes,
+        bytes: if analysis.is_not_modified {
+            0
+        } else {
+            page.bytes
+        },
         elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         fetched_at: humantime::format_rfc3339_millis(fetched_at).to_string(),
         attempts: job.attempt + 1,
@@ -235,6 +276,7 @@ fn analyze(page: &Page) -> Analysis {
         title: None,
         encoding: None,
         error: Some(error),
+        is_not_modified: false,
     };
     if let Some(err) = &page.error {
         return failed(format!("{}: {err}", err.kind()));
@@ -272,6 +314,7 @@ fn analyze(page: &Page) -> Analysis {
         title,
         encoding: Some(decoded.encoding.name()),
         error: None,
+        is_not_modified: false,
     }
 }
 
@@ -287,6 +330,8 @@ mod tests {
             body: body.to_vec(),
             bytes: body.len() as u64,
             retry_after: None,
+            etag: None,
+            last_modified: None,
             error: None,
         }
     }

@@ -9,7 +9,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
 use async_channel::{Receiver, Sender};
@@ -23,7 +23,9 @@ use crate::crawl::dispatch::{Dispatcher, Event};
 use crate::crawl::politeness::Policy;
 use crate::crawl::worker;
 use crate::fetch::Fetcher;
-use crate::frontier::state::TitleState;
+use crate::frontier::backend::Frontier as _;
+use crate::frontier::sqlite::{self, SqliteFrontier};
+use crate::frontier::store::{Store, StoreThread};
 use crate::frontier::{self, Job};
 use crate::observe::metrics::Metrics;
 use crate::observe::metrics::server::MetricsServer;
@@ -177,7 +179,8 @@ impl Pipeline {
 /// Runs the crawl described by `config` until done (`Once`) or signalled.
 ///
 /// # Errors
-/// Setup failed (signals, output file, HTTP client, file watcher), or records could not be written.
+/// Setup failed (signals, output file, state file, HTTP client, file
+/// watcher), or records could not be written.
 pub async fn run(
     config: Config,
     mode: Mode,
@@ -190,27 +193,18 @@ pub async fn run(
     metrics.set_config(config.settings.workers, config.seed_count);
     metrics.set_stats_interval(config.settings.stats_interval);
     metrics.config_loaded();
-    let _metrics_server = match config.settings.metrics.listen {
-        Some(address) => {
-            let server =
-                MetricsServer::start(address, Arc::clone(&metrics)).with_context(|| {
-                    format!("cannot serve metrics on `{address}` ([metrics] listen)")
-                })?;
-            log::info!(
-                "metrics on http://{0}/metrics, health on http://{0}/healthz",
-                server.address()
-            );
-            Some(server)
-        }
-        None => None,
-    };
+    let _metrics_server = start_metrics_server(&config, &metrics)?;
     task::spawn(log_stats(Arc::clone(&metrics)));
     let mut output = Output::open(config.jsonl.as_deref()).with_context(|| {
         let path = config.jsonl.as_deref().unwrap_or_else(|| "".as_ref());
         format!("cannot open output file `{}` for appending", path.display())
     })?;
     let uses_state = mode == Mode::Service || config.is_state_file_explicit;
-    let state = uses_state.then(|| TitleState::load(&config.state_file));
+    let store = if uses_state {
+        Some(open_store(&config)?)
+    } else {
+        None
+    };
     let fetcher = Fetcher::new(&config).context("cannot set up the HTTP client")?;
     log::info!(
         "started: {} seeds, {} workers, output {}{}",
@@ -220,35 +214,145 @@ pub async fn run(
             .jsonl
             .as_deref()
             .map_or_else(|| "log only".to_owned(), |p| format!("`{}`", p.display())),
-        state
+        store
             .as_ref()
-            .map(|s| format!(", state `{}`", s.path().display()))
+            .map(|(store, _)| format!(", state `{}`", store.path().display()))
             .unwrap_or_default()
     );
-    match (mode, state) {
-        (Mode::Service, Some(state)) => {
-            let client = (fetcher, metrics);
-            service::run(config, client, output, state, control_sender, controls).await
+    let client = (fetcher, metrics);
+    let Some((store, thread)) = store else {
+        if let Some(multi) = progress {
+            output = output.with_progress(progress::bar(&multi, config.seed_count));
         }
-        (_, state) => {
-            if let Some(state) = state {
-                output = output.with_state(state);
-            }
-            if let Some(multi) = progress {
-                output = output.with_progress(progress::bar(&multi, config.seed_count));
-            }
-            run_once(config, (fetcher, metrics), output, &controls).await
+        let feeder = stateless_feeder(config.clone());
+        return run_once(config, client, output, &controls, feeder)
+            .await
+            .map(drop);
+    };
+    let committer = store.clone();
+    output = output.with_written(Box::new(move |record| {
+        committer.commit(frontier::outcome_of(record));
+    }));
+    let result = match mode {
+        Mode::Service => {
+            let store = store.clone();
+            let service = service::run(config, client, output, store, control_sender, controls);
+            service.await.map(|()| false)
         }
+        Mode::Once => run_once_stored(config, client, output, &store, progress, &controls).await,
+    };
+    let closed = store.close(thread, matches!(result, Ok(true))).await;
+    result?;
+    closed.context("the crawl state was not fully saved")
+}
+
+/// Serves `/metrics` and `/healthz` when `[metrics] listen` is set.
+fn start_metrics_server(
+    config: &Config,
+    metrics: &Arc<Metrics>,
+) -> anyhow::Result<Option<MetricsServer>> {
+    let Some(address) = config.settings.metrics.listen else {
+        return Ok(None);
+    };
+    let server = MetricsServer::start(address, Arc::clone(metrics))
+        .with_context(|| format!("cannot serve metrics on `{address}` ([metrics] listen)"))?;
+    log::info!(
+        "metrics on http://{0}/metrics, health on http://{0}/healthz",
+        server.address()
+    );
+    Ok(Some(server))
+}
+
+/// Opens the state database (importing an earlier version's JSON state),
+/// releases the claims a crash left behind, and starts the store thread.
+fn open_store(config: &Config) -> anyhow::Result<(Store, StoreThread)> {
+    let path = &config.state_file;
+    let legacy = config.legacy_state_file();
+    let interval = config.settings.recrawl_interval;
+    let (mut frontier, imported) = SqliteFrontier::open(path, legacy.as_deref(), interval)?;
+    if let (Some(count), Some(legacy)) = (imported, &legacy) {
+        log::info!(
+            "imported {count} URLs (last titles and fetch times) from `{}` into `{}`; the old file is now `{}`",
+            legacy.display(),
+            path.display(),
+            sqlite::imported_name(legacy).display()
+        );
+    }
+    let released = frontier.release_claims(SystemTime::now())?;
+    if released > 0 {
+        log::info!(
+            "{released} URLs were in flight when the crawl last stopped; they are due again"
+        );
+    }
+    Store::start(Box::new(frontier), path).context("cannot start the state store thread")
+}
+
+/// `--once` without a state file: stream the seeds through a seen-set.
+fn stateless_feeder(
+    config: Config,
+) -> impl FnOnce(Sender<Job>, Receiver<Url>) -> task::JoinHandle<bool> {
+    move |jobs, finished| {
+        task::spawn(async move {
+            let queued = frontier::feed(&config, &jobs, &finished).await;
+            log::debug!("feeder done: {queued} seeds queued and finished");
+            true
+        })
     }
 }
 
-/// `--once`: stream the seeds through the pool, then finish.
-async fn run_once(
+/// `--once` with a state file: list the seeds in the store, start a run or
+/// resume the unfinished one, and feed the seeds without a record in it.
+/// `Ok(true)` when every seed of the run has its record.
+async fn run_once_stored(
+    config: Config,
+    client: (Fetcher, Arc<Metrics>),
+    mut output: Output,
+    store: &Store,
+    progress: Option<MultiProgress>,
+    controls: &Receiver<Control>,
+) -> anyhow::Result<bool> {
+    let listed = config.clone();
+    store
+        .call(move |frontier, _| frontier::sync_seeds(frontier, &listed, SystemTime::now()))
+        .await
+        .context("the state store stopped")??;
+    let round = store
+        .call(|frontier, _| frontier.begin_round())
+        .await
+        .context("the state store stopped")??;
+    if round.is_resumed {
+        log::info!(
+            "resuming run {}: {} of {} seeds have no record yet",
+            round.number,
+            round.remaining,
+            config.seed_count
+        );
+    } else {
+        log::info!("run {}: {} seeds", round.number, round.remaining);
+    }
+    if let Some(multi) = progress {
+        let total = usize::try_from(round.remaining).unwrap_or(usize::MAX);
+        output = output.with_progress(progress::bar(&multi, total));
+    }
+    let store = store.clone();
+    let feeder =
+        move |jobs, finished| task::spawn(frontier::feed_from_store(store, jobs, finished));
+    run_once(config, client, output, controls, feeder).await
+}
+
+/// `--once`: `feeder` fills the queue and closes it once everything it
+/// queued finished; then the pool drains. `Ok(true)` when the feeder
+/// completed and no signal cut the run short.
+async fn run_once<F>(
     config: Config,
     client: (Fetcher, Arc<Metrics>),
     output: Output,
     controls: &Receiver<Control>,
-) -> anyhow::Result<()> {
+    feeder: F,
+) -> anyhow::Result<bool>
+where
+    F: FnOnce(Sender<Job>, Receiver<Url>) -> task::JoinHandle<bool>,
+{
     let (job_sender, jobs) = frontier::queue(config.settings.queue_capacity);
     let (finished_sender, finished) = async_channel::unbounded();
     let mut pipeline = Pipeline::start(
@@ -258,11 +362,7 @@ async fn run_once(
         (job_sender.clone(), jobs),
         finished_sender,
     );
-    let feed_config = config.clone();
-    task::spawn(async move {
-        let queued = frontier::feed(&feed_config, &job_sender, &finished).await;
-        log::debug!("feeder done: {queued} seeds queued and finished");
-    });
+    let fed = feeder(job_sender, finished);
     let grace = config.settings.shutdown_timeout;
     loop {
         let workers_done = async {
@@ -272,12 +372,15 @@ async fn run_once(
         match future::or(workers_done, next_control(controls)).await {
             None => break,
             Some(Control::Shutdown(signal)) => {
-                return shutdown(pipeline, controls, signal, grace).await;
+                shutdown(pipeline, controls, signal, grace).await?;
+                return Ok(false);
             }
             Some(other) => log::info!("{other:?} ignored: --once does not reload"),
         }
     }
-    finish(pipeline).await
+    let is_complete = fed.await;
+    finish(pipeline).await?;
+    Ok(is_complete)
 }
 
 /// Logs the stats line every `stats_interval` (checked again each time, so a

@@ -1,5 +1,9 @@
 //! The service mode: recrawl on schedule and follow edits of the config file.
 //!
+//! The schedule lives in the store: a task claims due URLs in batches while
+//! the job queue has room, so memory holds a window of due URLs, never the
+//! whole seed list.
+//!
 //! A reload loads and validates the new file completely before touching
 //! anything. A bad edit is one ERROR line and the daemon keeps its last good
 //! config; a good one is applied in place (seeds, pool size, client settings,
@@ -9,21 +13,20 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
-use async_channel::{Receiver, Sender, TrySendError};
+use async_channel::{Receiver, Sender};
 use async_std::task;
 use futures_lite::future;
-use url::Url;
 
 use crate::config::{Config, Need, Settings};
 use crate::crawl::politeness::Policy;
 use crate::daemon::control::{Control, FileWatcher};
 use crate::daemon::{self, Pipeline};
 use crate::fetch::Fetcher;
-use crate::frontier::schedule::{Schedule, SeedChanges};
-use crate::frontier::state::TitleState;
+use crate::frontier::backend::{Reschedule, SeedChanges, StoreError};
+use crate::frontier::store::{self, Store};
 use crate::frontier::{self, Job};
 use crate::observe::metrics::Metrics;
 use crate::output::{Message, Output};
@@ -39,49 +42,46 @@ const CLIENT_KEYS: [&str; 5] = [
     "max_redirects",
 ];
 
-/// Asks the schedule task to change something.
-enum ScheduleEvent {
-    /// A new seed list; `make_all_due` re-crawls everything (interval `0s`).
-    Seeds {
-        seeds: Vec<Url>,
-        make_all_due: bool,
-        reply: Sender<SeedChanges>,
-    },
-    /// A new recrawl interval.
-    Interval(Duration),
-}
-
 /// The running service.
 struct Service {
     config: Config,
     metrics: Arc<Metrics>,
     pipeline: Pipeline,
-    schedule: Sender<ScheduleEvent>,
+    store: Store,
+    /// Wakes the schedule task after the schedule changed.
+    poke: Sender<()>,
     watcher: Option<FileWatcher>,
 }
 
 /// Runs until SIGTERM/SIGINT: crawl every seed, recrawl each when due, reload on edits.
 ///
 /// # Errors
-/// Records could not be written at shutdown.
+/// The seeds cannot be stored, or records could not be written at shutdown.
 pub async fn run(
     config: Config,
     client: (Fetcher, Arc<Metrics>),
     output: Output,
-    state: TitleState,
+    store: Store,
     control_sender: Sender<Control>,
     controls: Receiver<Control>,
 ) -> anyhow::Result<()> {
-    let seeds: Vec<Url> = frontier::distinct_seeds(&config).collect();
-    let mut schedule = Schedule::new(config.settings.recrawl_interval);
-    schedule.set_seeds(&seeds, Instant::now(), |url| {
-        state.last_fetched(url.as_str())
-    });
-    drop(seeds);
+    let listed = config.clone();
+    let interval = config.settings.recrawl_interval;
+    let changes = store
+        .call(move |frontier, _| {
+            frontier.set_interval(interval);
+            let changes = frontier::sync_seeds(frontier, &listed, SystemTime::now())?;
+            frontier.reschedule(Reschedule::Start, SystemTime::now())?;
+            Ok::<_, anyhow::Error>(changes)
+        })
+        .await
+        .context("the state store stopped")??;
+    log::debug!("seeds stored: +{} -{}", changes.added, changes.removed);
     let (job_sender, jobs) = frontier::queue(config.settings.queue_capacity);
-    let (finished_sender, finished) = async_channel::unbounded();
-    let output = output.with_state(state);
+    // Nobody waits for single URLs to finish: the store reschedules them.
+    let (finished_sender, _) = async_channel::bounded(1);
     let metrics = Arc::clone(&client.1);
+    let capacity = config.settings.queue_capacity;
     let pipeline = Pipeline::start(
         &config,
         client,
@@ -89,13 +89,8 @@ pub async fn run(
         (job_sender.clone(), jobs),
         finished_sender,
     );
-    let (schedule_sender, schedule_events) = async_channel::unbounded();
-    task::spawn(drive_schedule(
-        schedule,
-        job_sender,
-        finished,
-        schedule_events,
-    ));
+    let (poke, pokes) = async_channel::bounded(1);
+    task::spawn(drive_schedule(store.clone(), job_sender, capacity, pokes));
     let watcher = match FileWatcher::start(&watched_files(&config), control_sender)
         .context("cannot watch the config file")
     {
@@ -109,13 +104,14 @@ pub async fn run(
         config,
         metrics,
         pipeline,
-        schedule: schedule_sender,
+        store,
+        poke,
         watcher,
     };
     loop {
         match daemon::next_control(&controls).await {
             Some(Control::Shutdown(signal)) => {
-                service.schedule.close();
+                service.poke.close();
                 let grace = service.config.settings.shutdown_timeout;
                 return daemon::shutdown(service.pipeline, &controls, signal, grace).await;
             }
@@ -217,18 +213,29 @@ impl Service {
         new.is_state_file_explicit = old.is_state_file_explicit;
     }
 
+    /// Lists the new seeds in the store; a zero interval makes everything due again.
     async fn apply_seeds(&self, new: &Config) -> SeedChanges {
-        let seeds: Vec<Url> = frontier::distinct_seeds(new).collect();
-        let (reply, answer) = async_channel::bounded(1);
-        let event = ScheduleEvent::Seeds {
-            seeds,
-            make_all_due: new.settings.recrawl_interval.is_zero(),
-            reply,
-        };
-        if self.schedule.send(event).await.is_err() {
-            return SeedChanges::default();
+        let listed = new.clone();
+        let make_all_due = new.settings.recrawl_interval.is_zero();
+        let stored = self
+            .store
+            .call(move |frontier, _| {
+                let changes = frontier::sync_seeds(frontier, &listed, SystemTime::now())?;
+                if make_all_due {
+                    frontier.reschedule(Reschedule::AllDue, SystemTime::now())?;
+                }
+                Ok::<_, StoreError>(changes)
+            })
+            .await;
+        let _ = self.poke.try_send(());
+        match stored {
+            Some(Ok(changes)) => changes,
+            Some(Err(err)) => {
+                log::error!("reload: the new seeds could not be stored: {err}");
+                SeedChanges::default()
+            }
+            None => SeedChanges::default(),
         }
-        answer.recv().await.unwrap_or_default()
     }
 
     async fn apply_settings(&mut self, new: &Config, changes: &BTreeMap<String, (String, String)>) {
@@ -263,10 +270,18 @@ impl Service {
                 .await;
         }
         if new.settings.recrawl_interval != self.config.settings.recrawl_interval {
-            let _ = self
-                .schedule
-                .send(ScheduleEvent::Interval(new.settings.recrawl_interval))
+            let interval = new.settings.recrawl_interval;
+            let rescheduled = self
+                .store
+                .call(move |frontier, _| {
+                    frontier.set_interval(interval);
+                    frontier.reschedule(Reschedule::Interval, SystemTime::now())
+                })
                 .await;
+            if let Some(Err(err)) = rescheduled {
+                log::error!("reload: the new recrawl_interval could not be applied: {err}");
+            }
+            let _ = self.poke.try_send(());
         }
     }
 }
@@ -311,95 +326,88 @@ fn flatten(settings: &Settings) -> BTreeMap<String, String> {
     out
 }
 
-/// What woke the schedule task.
-enum Wake {
-    Event(ScheduleEvent),
-    Finished(Url),
-    Queued,
-    Timer,
+/// How long the schedule task sleeps at most before it looks for due URLs
+/// again (results committed meanwhile may be due sooner than it knew).
+const SCHEDULE_POLL: Duration = Duration::from_secs(1);
+/// How long it waits for room when the job queue is full.
+const QUEUE_POLL: Duration = Duration::from_millis(20);
+
+/// Claims due URLs from the store into the job queue while it has room,
+/// until the queue or the poke channel closes.
+async fn drive_schedule(store: Store, jobs: Sender<Job>, capacity: usize, pokes: Receiver<()>) {
+    loop {
+        let room = capacity
+            .saturating_sub(jobs.len())
+            .min(frontier::CLAIM_BATCH);
+        let wait = if room == 0 {
+            QUEUE_POLL
+        } else {
+            match claim_into(&store, &jobs, room).await {
+                Claimed::Full => continue,
+                Claimed::Drained(next_due) => next_due.map_or(SCHEDULE_POLL, |due| {
+                    due.duration_since(SystemTime::now())
+                        .unwrap_or_default()
+                        .min(SCHEDULE_POLL)
+                }),
+                Claimed::Failed => store::RETRY_INTERVAL,
+                Claimed::Closed => return,
+            }
+        };
+        let poked = async { pokes.recv().await.is_ok() };
+        let slept = async {
+            task::sleep(wait).await;
+            true
+        };
+        if !future::or(poked, slept).await {
+            return;
+        }
+    }
+}
+
+/// How one claim went.
+enum Claimed {
+    /// As many as asked: more may be due.
+    Full,
+    /// Fewer: nothing else is due before this time (if any is scheduled).
+    Drained(Option<SystemTime>),
+    /// The store could not be read (logged).
+    Failed,
+    /// The queue or the store is gone.
     Closed,
 }
 
-/// Feeds due seeds into the job queue and reschedules finished ones, until closed.
-async fn drive_schedule(
-    mut schedule: Schedule,
-    jobs: Sender<Job>,
-    finished: Receiver<Url>,
-    events: Receiver<ScheduleEvent>,
-) {
-    let mut blocked: Option<Url> = None;
-    loop {
-        if blocked.is_none() {
-            blocked = queue_due(&mut schedule, &jobs);
+async fn claim_into(store: &Store, jobs: &Sender<Job>, room: usize) -> Claimed {
+    let claimed = store
+        .call(move |frontier, backlog| {
+            if backlog >= store::MAX_BACKLOG {
+                return Ok((Vec::new(), None));
+            }
+            let claims = frontier.claim_due(SystemTime::now(), room)?;
+            let next = if claims.len() < room {
+                frontier.next_due()?
+            } else {
+                None
+            };
+            Ok::<_, StoreError>((claims, next))
+        })
+        .await;
+    let (claims, next_due) = match claimed {
+        Some(Ok(answer)) => answer,
+        Some(Err(err)) => {
+            log::error!("cannot read due URLs: {err}");
+            return Claimed::Failed;
         }
-        let next_due = schedule.next_due();
-        let wait = async {
-            match (&blocked, next_due) {
-                (Some(url), _) => match jobs.send(Job::new(url.clone())).await {
-                    Ok(()) => Wake::Queued,
-                    Err(_) => Wake::Closed,
-                },
-                (None, Some(due)) => {
-                    task::sleep(due.saturating_duration_since(Instant::now())).await;
-                    Wake::Timer
-                }
-                (None, None) => future::pending().await,
-            }
-        };
-        let event = async { events.recv().await.map_or(Wake::Closed, Wake::Event) };
-        let done = async { finished.recv().await.map_or(Wake::Closed, Wake::Finished) };
-        let wake = future::or(event, future::or(done, wait)).await;
-        log::trace!(
-            "schedule: woke by {}",
-            match &wake {
-                Wake::Closed => "closed",
-                Wake::Queued => "queued",
-                Wake::Timer => "timer",
-                Wake::Finished(_) => "finished",
-                Wake::Event(_) => "event",
-            }
-        );
-        match wake {
-            Wake::Closed => return,
-            Wake::Queued => blocked = None,
-            Wake::Timer => {}
-            Wake::Finished(url) => schedule.finished(&url, Instant::now()),
-            Wake::Event(event) => {
-                if let Some(url) = blocked.take() {
-                    schedule.put_back(url, Instant::now());
-                }
-                handle_event(&mut schedule, event);
-            }
+        None => return Claimed::Closed,
+    };
+    let count = claims.len();
+    for claim in claims {
+        if jobs.send(Job::from(claim)).await.is_err() {
+            return Claimed::Closed;
         }
     }
-}
-
-/// Moves due seeds into the queue; returns the one that did not fit, if any.
-fn queue_due(schedule: &mut Schedule, jobs: &Sender<Job>) -> Option<Url> {
-    let now = Instant::now();
-    while let Some(url) = schedule.pop_due(now) {
-        match jobs.try_send(Job::new(url)) {
-            Ok(()) => {}
-            Err(TrySendError::Full(job) | TrySendError::Closed(job)) => return Some(job.url),
-        }
-    }
-    None
-}
-
-fn handle_event(schedule: &mut Schedule, event: ScheduleEvent) {
-    let now = Instant::now();
-    match event {
-        ScheduleEvent::Seeds {
-            seeds,
-            make_all_due,
-            reply,
-        } => {
-            let changes = schedule.set_seeds(&seeds, now, |_| None);
-            if make_all_due {
-                schedule.make_all_due(now);
-            }
-            let _ = reply.try_send(changes);
-        }
-        ScheduleEvent::Interval(interval) => schedule.set_interval(interval, now),
+    if count == room {
+        Claimed::Full
+    } else {
+        Claimed::Drained(next_due)
     }
 }

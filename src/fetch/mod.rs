@@ -141,8 +141,21 @@ pub struct Page {
     pub bytes: u64,
     /// The server's `Retry-After` on a 429 or 503.
     pub retry_after: Option<Duration>,
+    /// The final response's `ETag`, if any.
+    pub etag: Option<String>,
+    /// The final response's `Last-Modified`, if any.
+    pub last_modified: Option<String>,
     /// Why the fetch failed, if it did.
     pub error: Option<FetchError>,
+}
+
+/// Validators from an earlier fetch, for a conditional request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Validators<'a> {
+    /// Sent as `If-None-Match`.
+    pub etag: Option<&'a str>,
+    /// Sent as `If-Modified-Since`.
+    pub last_modified: Option<&'a str>,
 }
 
 impl Page {
@@ -154,6 +167,8 @@ impl Page {
             body: Vec::new(),
             bytes: 0,
             retry_after: None,
+            etag: None,
+            last_modified: None,
             error: None,
         }
     }
@@ -234,8 +249,15 @@ impl Fetcher {
     ///
     /// Never panics and never fails outright: problems end up in [`Page::error`].
     pub async fn fetch(&self, url: &Url) -> Page {
+        self.fetch_conditional(url, Validators::default()).await
+    }
+
+    /// Fetches `url` like [`Fetcher::fetch`], sending `validators` as
+    /// `If-None-Match` / `If-Modified-Since`: an unchanged page is a `304`
+    /// with no body.
+    pub async fn fetch_conditional(&self, url: &Url, validators: Validators<'_>) -> Page {
         let mut page = Page::new(url);
-        let work = AssertUnwindSafe(self.fetch_into(url, &mut page)).catch_unwind();
+        let work = AssertUnwindSafe(self.fetch_into(url, validators, &mut page)).catch_unwind();
         let outcome = async_std::future::timeout(self.request_timeout, work).await;
         page.error = self.settle(outcome, url, &page.final_url);
         page
@@ -261,15 +283,24 @@ impl Fetcher {
         }
     }
 
-    async fn fetch_into(&self, url: &Url, page: &mut Page) -> Result<(), FetchError> {
+    async fn fetch_into(
+        &self,
+        url: &Url,
+        validators: Validators<'_>,
+        page: &mut Page,
+    ) -> Result<(), FetchError> {
         check_crawlable(url).map_err(|reason| FetchError::InvalidUrl {
             url: url.to_string(),
             reason,
         })?;
-        let mut response = self.follow_redirects(page, self.max_redirects).await?;
+        let mut response = self
+            .follow_redirects(page, self.max_redirects, validators)
+            .await?;
         let status = u16::from(response.status());
         page.status = Some(status);
         page.content_type = content_type(&response);
+        page.etag = header_text(&response, "etag");
+        page.last_modified = header_text(&response, "last-modified");
         if matches!(status, 429 | 503) {
             page.retry_after = response.header("retry-after").and_then(|values| {
                 retry::parse_retry_after(values.last().as_str(), SystemTime::now())
@@ -289,7 +320,7 @@ impl Fetcher {
         let mut page = Page::new(url);
         let work = async {
             let mut response = self
-                .follow_redirects(&mut page, MAX_ROBOTS_REDIRECTS)
+                .follow_redirects(&mut page, MAX_ROBOTS_REDIRECTS, Validators::default())
                 .await?;
             let status = u16::from(response.status());
             page.status = Some(status);
@@ -315,10 +346,21 @@ impl Fetcher {
         &self,
         page: &mut Page,
         max_redirects: u32,
+        validators: Validators<'_>,
     ) -> Result<surf::Response, FetchError> {
         let mut hops = 0;
         loop {
-            let request = surf::Request::new(Method::Get, page.final_url.clone());
+            let mut request = surf::Request::new(Method::Get, page.final_url.clone());
+            // http-types panics on a header value that is not visible ASCII.
+            if let Some(etag) = validators.etag.filter(|value| is_header_safe(value)) {
+                request.insert_header("if-none-match", etag);
+            }
+            if let Some(date) = validators
+                .last_modified
+                .filter(|value| is_header_safe(value))
+            {
+                request.insert_header("if-modified-since", date);
+            }
             let response = self
                 .client
                 .send(request)
@@ -410,6 +452,19 @@ fn redirect_target(from: &Url, response: &surf::Response) -> Result<Option<Url>,
     let mut target = target;
     target.set_fragment(None);
     Ok(Some(target))
+}
+
+/// Whether `value` can be sent as a header value: visible ASCII and spaces.
+fn is_header_safe(value: &str) -> bool {
+    value
+        .bytes()
+        .all(|byte| byte == b' ' || byte.is_ascii_graphic())
+}
+
+/// A header's last value, when present and not empty.
+fn header_text(response: &surf::Response, name: &str) -> Option<String> {
+    let value = response.header(name)?.last().as_str().trim();
+    (!value.is_empty()).then(|| value.to_owned())
 }
 
 fn content_type(response: &surf::Response) -> Option<String> {

@@ -9,13 +9,10 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use std::time::SystemTime;
-
 use async_channel::Receiver;
 use indicatif::ProgressBar;
 use serde::Serialize;
 
-use crate::frontier::state::TitleState;
 use crate::observe::metrics::Metrics;
 use crate::observe::progress;
 
@@ -60,6 +57,15 @@ pub struct Record {
     /// The title seen last time, present only when `changed` is true.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_title: Option<Option<String>>,
+    /// The server answered `304 Not Modified` to a conditional request: the
+    /// title is the one stored from the last fetch.
+    pub not_modified: bool,
+    /// The page's `ETag` (kept in the store, not written).
+    #[serde(skip)]
+    pub etag: Option<String>,
+    /// The page's `Last-Modified` (kept in the store, not written).
+    #[serde(skip)]
+    pub last_modified: Option<String>,
 }
 
 impl Record {
@@ -90,12 +96,14 @@ fn quoted(text: Option<&str>) -> String {
     text.map_or_else(|| "null".to_owned(), |text| format!("{text:?}"))
 }
 
+/// Called with each record once it is written (the store commits it).
+pub type Written = Box<dyn FnMut(&Record) + Send>;
+
 /// The JSON Lines sink; without a path, records are only logged.
-#[derive(Debug)]
 pub struct Output {
     file: Option<(PathBuf, File)>,
     line: Vec<u8>,
-    state: Option<TitleState>,
+    written: Option<Written>,
     progress: Option<(ProgressBar, u64)>,
     /// Records that could not be written.
     pub failed_writes: u64,
@@ -118,15 +126,15 @@ impl Output {
         Ok(Self {
             file,
             line: Vec::with_capacity(1024),
-            state: None,
+            written: None,
             progress: None,
             failed_writes: 0,
         })
     }
 
-    /// Detects title changes against `state` from now on, and saves it.
-    pub fn with_state(mut self, state: TitleState) -> Self {
-        self.state = Some(state);
+    /// Calls `written` with each record after it is written.
+    pub fn with_written(mut self, written: Written) -> Self {
+        self.written = Some(written);
         self
     }
 
@@ -175,20 +183,30 @@ impl Output {
         }
     }
 
-    /// Saves the title state now (at shutdown).
-    pub fn save_state(&mut self) {
-        if let Some(state) = &mut self.state {
-            state.save_logged();
+    /// Logs the record (and a changed title), appends one JSON line, then
+    /// hands the record on to `written`.
+    pub fn write(&mut self, record: &Record) {
+        if record.changed {
+            log::info!(
+                "title changed url={} from={} to={}",
+                record.url,
+                quoted(record.previous_title.as_ref().and_then(Option::as_deref)),
+                quoted(record.title.as_deref())
+            );
+        }
+        record.log();
+        self.advance_progress(record);
+        if self.append(record)
+            && let Some(written) = &mut self.written
+        {
+            written(record);
         }
     }
 
-    /// Marks a changed title against the state, logs, and appends one JSON line.
-    pub fn write(&mut self, record: &mut Record) {
-        self.detect_change(record);
-        record.log();
-        self.advance_progress(record);
+    /// Appends the JSON line; `false` when it could not be written.
+    fn append(&mut self, record: &Record) -> bool {
         let Some((path, file)) = &mut self.file else {
-            return;
+            return true;
         };
         self.line.clear();
         let written = serde_json::to_writer(&mut self.line, record)
@@ -204,46 +222,24 @@ impl Output {
                 record.url,
                 path.display()
             );
+            return false;
         }
+        true
     }
 }
 
-impl Output {
-    fn detect_change(&mut self, record: &mut Record) {
-        let Some(state) = &mut self.state else {
-            return;
-        };
-        if record.error.is_some() {
-            return;
-        }
-        let change = state.observe(&record.url, record.title.as_deref(), SystemTime::now());
-        if let Some(change) = change {
-            log::info!(
-                "title changed url={} from={} to={}",
-                record.url,
-                quoted(change.previous.as_deref()),
-                quoted(record.title.as_deref())
-            );
-            record.changed = true;
-            record.previous_title = Some(change.previous);
-        }
-        state.save_if_due();
-    }
-}
-
-/// Handles messages until the channel closes, saves the state; returns the sink.
+/// Handles messages until the channel closes; returns the sink.
 pub async fn run(messages: Receiver<Message>, mut output: Output, metrics: Arc<Metrics>) -> Output {
     while let Ok(message) = messages.recv().await {
         match message {
-            Message::Record(mut record) => {
+            Message::Record(record) => {
                 metrics.record(&record);
-                output.write(&mut record);
+                output.write(&record);
             }
             Message::Reopen => output.reopen(),
             Message::SetPath(path) => output.set_path(path),
         }
     }
-    output.save_state();
     if let Some((bar, _)) = &output.progress {
         bar.finish();
     }
@@ -269,6 +265,9 @@ mod tests {
             attempts: 1,
             changed: false,
             previous_title: None,
+            not_modified: false,
+            etag: None,
+            last_modified: None,
         }
     }
 
@@ -284,8 +283,8 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("out.jsonl");
         let mut output = Output::open(Some(&path)).unwrap();
-        output.write(&mut record());
-        output.write(&mut record());
+        output.write(&record());
+        output.write(&record());
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2);

@@ -1,0 +1,318 @@
+//! The frontier interface: what every store of the crawl's state provides.
+//!
+//! A backend keeps, per URL: how it entered (seed, or discovered with its
+//! depth and the page it was found on), when it is due, whether it is in
+//! flight, the last fetch's outcome, the last title and the HTTP validators.
+//! Work leaves in batches ([`Frontier::claim_due`], [`Frontier::claim_round`])
+//! and comes back in batches ([`Frontier::commit`]), so a networked backend
+//! pays one round trip per batch, not per URL. The embedded backend is
+//! [`super::sqlite::SqliteFrontier`].
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use url::Url;
+
+/// What is known about a URL from its last successful fetch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Known {
+    /// The title seen then (`None`: the page had none).
+    pub title: Option<String>,
+    /// Its `ETag`, sent back as `If-None-Match`.
+    pub etag: Option<String>,
+    /// Its `Last-Modified`, sent back as `If-Modified-Since`.
+    pub last_modified: Option<String>,
+}
+
+impl Known {
+    /// Whether a conditional request can be made.
+    pub fn has_validators(&self) -> bool {
+        self.etag.is_some() || self.last_modified.is_some()
+    }
+}
+
+/// A URL handed out to be fetched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// The normalized URL.
+    pub url: Url,
+    /// What the last successful fetch saw, if there was one.
+    pub known: Option<Known>,
+}
+
+/// The result of fetching a claimed URL, as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The URL as claimed.
+    pub url: String,
+    /// When the fetch started.
+    pub fetched_at: SystemTime,
+    /// When its record was written.
+    pub finished_at: SystemTime,
+    /// The final HTTP status, if a response came.
+    pub status: Option<u16>,
+    /// The error kind (`timeout`, `robots`, …), `None` for a page.
+    pub error_kind: Option<String>,
+    /// The title and validators, for a page (`None` for an error: the last ones are kept).
+    pub page: Option<Known>,
+}
+
+/// Where a `--once` run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Round {
+    /// The run's number (1 for the first).
+    pub number: u64,
+    /// Whether this continues a run that was interrupted.
+    pub is_resumed: bool,
+    /// Seeds of this run still without a record.
+    pub remaining: u64,
+}
+
+/// What a new seed list changed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SeedChanges {
+    /// Seeds that were not listed before (or were listed, removed and listed again).
+    pub added: usize,
+    /// Seeds no longer listed: they leave the schedule, their last record stays.
+    pub removed: usize,
+}
+
+/// A change of schedule for every idle URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reschedule {
+    /// The service starts: idle URLs without a due time get one
+    /// (`recrawl_interval` after their last fetch, or now).
+    Start,
+    /// Every idle URL is due now (`recrawl_interval = "0s"`: once per start or reload).
+    AllDue,
+    /// The interval changed: URLs due later than one new interval are pulled in.
+    Interval,
+}
+
+/// A summary of the store, for `crawler status`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Status {
+    /// The database file.
+    pub path: PathBuf,
+    /// Every URL the store knows.
+    pub known: u64,
+    /// Of those, seeds listed in the config now.
+    pub seeds: u64,
+    /// Discovered by following links.
+    pub discovered: u64,
+    /// No longer listed or linked: kept with their last record, never fetched again.
+    pub retired: u64,
+    /// Due now or overdue.
+    pub due_now: u64,
+    /// Claimed by a running daemon and not yet finished.
+    pub in_flight: u64,
+    /// Never fetched yet.
+    pub never_fetched: u64,
+    /// The next due time after now, RFC 3339.
+    pub next_due: Option<String>,
+    /// How the last fetch of each URL ended: `ok`, `not_modified` or an error kind, with counts.
+    pub outcomes: Vec<(String, u64)>,
+    /// Distinct hosts.
+    pub hosts: u64,
+    /// Bytes on disk: the database and its write-ahead log.
+    pub file_bytes: u64,
+}
+
+/// Why the store could not be used. Each message names the file and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The file does not exist (for commands that only read it).
+    #[error("no crawl state at `{0}` yet: it is created when the daemon first starts")]
+    Missing(PathBuf),
+    /// The file is not a database of ours.
+    #[error(
+        "state file `{path}` {why}; it was left untouched: move it away (or set `state_file` to another path) and start again"
+    )]
+    NotOurs {
+        /// The file.
+        path: PathBuf,
+        /// What it is instead.
+        why: String,
+    },
+    /// The file is a database of ours but damaged.
+    #[error(
+        "state file `{path}` is damaged ({detail}); it was left untouched: restore it from a backup, or move it away to start a new crawl state"
+    )]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What SQLite found.
+        detail: String,
+    },
+    /// Written by a newer `crawler`.
+    #[error(
+        "state file `{path}` has schema version {found}, newer than this crawler understands ({supported}); it was left untouched: run the newer crawler, or set `state_file` to another path"
+    )]
+    Newer {
+        /// The file.
+        path: PathBuf,
+        /// The version in the file.
+        found: i64,
+        /// The newest this build reads.
+        supported: i64,
+    },
+    /// The old JSON state could not be imported.
+    #[error(
+        "cannot import the old state file `{path}`: {detail}; move it away to start without it"
+    )]
+    Import {
+        /// The JSON file.
+        path: PathBuf,
+        /// Why.
+        detail: String,
+    },
+    /// A read or write failed (disk full, permissions, I/O).
+    #[error("crawl state `{path}`: {detail}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        detail: String,
+    },
+}
+
+/// The crawl's state: the seeds, the schedule, and what each fetch found.
+///
+/// Calls run on the store's own thread (see [`super::store::Store`]), never on
+/// the async executor, so a backend may block.
+pub trait Frontier: Send {
+    /// Sets the recrawl interval used by [`Frontier::commit`] and [`Frontier::reschedule`].
+    fn set_interval(&mut self, interval: Duration);
+
+    /// Starts a new listing of the seeds; returns its generation for the calls below.
+    ///
+    /// # Errors
+    /// The store cannot be read or written.
+    fn begin_seeds(&mut self) -> Result<u64, StoreError>;
+
+    /// Records `urls` as seeds of `generation`; new ones are due at `now`.
+    /// Returns how many were not listed before.
+    ///
+    /// # Errors
+    /// The store cannot be written.
+    fn add_seeds(
+        &mut self,
+        urls: &[Url],
+        generation: u64,
+        now: SystemTime,
+    ) -> Result<usize, StoreError>;
+
+    /// Retires the seeds `generation` did not list; returns how many.
+    ///
+    /// # Errors
+    /// The store cannot be written.
+    fn end_seeds(&mut self, generation: u64) -> Result<usize, StoreError>;
+
+    /// Claims up to `limit` URLs due at `now`, earliest first; they stay in
+    /// flight until committed.
+    ///
+    /// # Errors
+    /// The store cannot be read.
+    fn claim_due(&mut self, now: SystemTime, limit: usize) -> Result<Vec<Claim>, StoreError>;
+
+    /// The earliest due time of an idle URL, if any.
+    ///
+    /// # Errors
+    /// The store cannot be read.
+    fn next_due(&mut self) -> Result<Option<SystemTime>, StoreError>;
+
+    /// Starts a `--once` run, or resumes the last one if it did not complete.
+    ///
+    /// # Errors
+    /// The store cannot be read or written.
+    fn begin_round(&mut self) -> Result<Round, StoreError>;
+
+    /// Claims up to `limit` seeds that have no record in this run yet.
+    ///
+    /// # Errors
+    /// The store cannot be read.
+    fn claim_round(&mut self, limit: usize) -> Result<Vec<Claim>, StoreError>;
+
+    /// Marks the current `--once` run complete: the next one starts afresh.
+    ///
+    /// # Errors
+    /// The store cannot be written.
+    fn end_round(&mut self) -> Result<(), StoreError>;
+
+    /// Commits finished URLs in one batch (with any claims not yet written),
+    /// scheduling each one's next fetch.
+    ///
+    /// # Errors
+    /// The store cannot be written; nothing of the batch is then kept, and
+    /// the same batch may be committed again.
+    fn commit(&mut self, outcomes: &[Outcome]) -> Result<(), StoreError>;
+
+    /// Whether claims are waiting to be written by the next commit.
+    fn has_unwritten_claims(&self) -> bool;
+
+    /// Changes the due time of every idle URL.
+    ///
+    /// # Errors
+    /// The store cannot be written.
+    fn reschedule(&mut self, how: Reschedule, now: SystemTime) -> Result<(), StoreError>;
+
+    /// Makes every claimed URL idle and due again (a crash left them in
+    /// flight, or shutdown dropped them); returns how many.
+    ///
+    /// # Errors
+    /// The store cannot be written.
+    fn release_claims(&mut self, now: SystemTime) -> Result<usize, StoreError>;
+
+    /// A summary for `crawler status`.
+    ///
+    /// # Errors
+    /// The store cannot be read.
+    fn status(&mut self, now: SystemTime) -> Result<Status, StoreError>;
+}
+
+/// Milliseconds since the Unix epoch (0 before it).
+pub fn unix_ms(time: SystemTime) -> i64 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |since| {
+        i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+    })
+}
+
+/// The time `ms` milliseconds after the Unix epoch.
+pub fn from_unix_ms(ms: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}
+
+/// The most jitter added to a due time.
+const MAX_JITTER: Duration = Duration::from_secs(300);
+
+/// Up to a tenth of the interval (at most five minutes), at random: seeds
+/// crawled together drift apart.
+pub fn jitter(interval: Duration) -> Duration {
+    (interval / 10).min(MAX_JITTER).mul_f64(fastrand::f64())
+}
+
+/// When a URL that finished at `finished` is due again; `None` with no recrawl.
+pub fn next_due_after(finished: SystemTime, interval: Duration) -> Option<SystemTime> {
+    (!interval.is_zero()).then(|| finished + interval + jitter(interval))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_times_carry_at_most_a_tenth_of_jitter() {
+        let now = SystemTime::now();
+        let interval = Duration::from_secs(100);
+        let due = next_due_after(now, interval).unwrap();
+        assert!(due >= now + interval && due <= now + interval + interval / 10);
+        assert_eq!(next_due_after(now, Duration::ZERO), None);
+    }
+
+    #[test]
+    fn unix_ms_round_trips() {
+        let time = from_unix_ms(1_700_000_000_123);
+        assert_eq!(unix_ms(time), 1_700_000_000_123);
+    }
+}

@@ -1,0 +1,528 @@
+//! The embedded frontier: one SQLite file (WAL mode, `synchronous = NORMAL`:
+//! a SIGKILL loses no committed transaction and never corrupts the file).
+//!
+//! Claims are read at once but written with the next commit, in the same
+//! transaction as the results, so a busy crawl costs one transaction per
+//! commit window and a full disk never stops claiming: until the write
+//! succeeds, the claims live in memory (`unwritten`). After a crash, claims
+//! that were written are released at the next start.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use url::Url;
+
+use crate::frontier::backend::{
+    Claim, Frontier, Known, Outcome, Reschedule, Round, Status, StoreError, from_unix_ms,
+    next_due_after, unix_ms,
+};
+
+mod open;
+
+pub use open::{SCHEMA_VERSION, imported_name, wal_path};
+
+/// The embedded frontier on a SQLite file.
+pub struct SqliteFrontier {
+    path: PathBuf,
+    connection: Connection,
+    interval: Duration,
+    /// Claimed ids not yet written, with when they were claimed.
+    unwritten: HashMap<i64, i64>,
+    /// The `--once` run in progress, if any.
+    round: Option<u64>,
+    /// The last id claimed in this run (claims walk ids in order).
+    round_cursor: i64,
+}
+
+const META_GENERATION: &str = "seed_generation";
+const META_ROUND: &str = "once_round";
+const META_ROUND_DONE: &str = "once_round_done";
+
+impl SqliteFrontier {
+    /// Opens (or creates) the database at `path`; `legacy` is a JSON state
+    /// file of an earlier version to import when the database is new.
+    /// Returns the store and how many URLs were imported, if any.
+    ///
+    /// # Errors
+    /// The file is not ours, damaged, newer, or cannot be created.
+    pub fn open(
+        path: &Path,
+        legacy: Option<&Path>,
+        interval: Duration,
+    ) -> Result<(Self, Option<usize>), StoreError> {
+        let (connection, imported) = open::open_or_create(path, legacy, interval)?;
+        Ok((Self::prepare(path, connection, interval)?, imported))
+    }
+
+    /// Opens an existing database to read it (`crawler status`, `crawler check`).
+    ///
+    /// # Errors
+    /// The file is missing, not ours, damaged or newer.
+    pub fn open_existing(path: &Path) -> Result<Self, StoreError> {
+        let connection = open::open_existing(path)?;
+        connection
+            .pragma_update(None, "query_only", true)
+            .map_err(|err| open::classify(path, &err))?;
+        Ok(Self::with_connection(path, connection, Duration::ZERO))
+    }
+
+    /// Checks that `path` is a sound database of ours, without changing it.
+    ///
+    /// # Errors
+    /// As [`SqliteFrontier::open_existing`].
+    pub fn validate(path: &Path) -> Result<(), StoreError> {
+        open::open_existing(path).map(drop)
+    }
+
+    fn prepare(
+        path: &Path,
+        connection: Connection,
+        interval: Duration,
+    ) -> Result<Self, StoreError> {
+        let fail = |err: rusqlite::Error| open::classify(path, &err);
+        let mode: String = connection
+            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+            .map_err(fail)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            log::warn!(
+                "state file `{}`: journal mode is {mode}, not WAL",
+                path.display()
+            );
+        }
+        connection
+            .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA cache_size = -8192;")
+            .map_err(fail)?;
+        Ok(Self::with_connection(path, connection, interval))
+    }
+
+    fn with_connection(path: &Path, connection: Connection, interval: Duration) -> Self {
+        Self {
+            path: path.to_owned(),
+            connection,
+            interval,
+            unwritten: HashMap::new(),
+            round: None,
+            round_cursor: 0,
+        }
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn fail(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        |err| open::classify(&self.path, &err)
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<i64>, StoreError> {
+        self.connection
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| {
+                row.get(0)
+            })
+            .optional()
+            .map_err(self.fail())
+    }
+
+    fn set_meta(&self, key: &str, value: i64) -> Result<(), StoreError> {
+        self.connection
+            .execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )
+            .map(drop)
+            .map_err(self.fail())
+    }
+
+    /// Runs a claim query whose rows are (id, url, ok_at, title, etag, last_modified).
+    fn claim_rows(
+        &mut self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<(i64, Claim)>, StoreError> {
+        let path = self.path.clone();
+        let mut statement = self
+            .connection
+            .prepare_cached(sql)
+            .map_err(|err| open::classify(&path, &err))?;
+        let rows = statement
+            .query_map(params, |row| {
+                let known = row
+                    .get::<_, Option<i64>>(2)?
+                    .map(|_| -> rusqlite::Result<Known> {
+                        Ok(Known {
+                            title: row.get(3)?,
+                            etag: row.get(4)?,
+                            last_modified: row.get(5)?,
+                        })
+                    });
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    known.transpose()?,
+                ))
+            })
+            .map_err(|err| open::classify(&path, &err))?;
+        let mut claims = Vec::new();
+        for row in rows {
+            let (id, text, known) = row.map_err(|err| open::classify(&path, &err))?;
+            match Url::parse(&text) {
+                Ok(url) => claims.push((id, Claim { url, known })),
+                Err(err) => log::error!(
+                    "state file `{}`: stored URL `{text}` does not parse ({err}); skipped",
+                    path.display()
+                ),
+            }
+        }
+        Ok(claims)
+    }
+
+    fn write_batch(&mut self, outcomes: &[Outcome]) -> rusqlite::Result<()> {
+        let interval = self.interval;
+        let round = self
+            .round
+            .map(|number| i64::try_from(number).unwrap_or(i64::MAX));
+        let transaction = self.connection.transaction()?;
+        {
+            let mut claim = transaction
+                .prepare_cached("UPDATE urls SET claimed_at = ?2, due_at = NULL WHERE id = ?1")?;
+            for (id, at) in &self.unwritten {
+                claim.execute(params![id, at])?;
+            }
+            let mut finish = transaction.prepare_cached(
+                "UPDATE urls SET claimed_at = NULL, fetched_at = ?2, finished_at = ?3,
+                     status = ?4, error_kind = ?5,
+                     ok_at = CASE WHEN ?6 THEN ?2 ELSE ok_at END,
+                     title = CASE WHEN ?6 THEN ?7 ELSE title END,
+                     etag = CASE WHEN ?6 THEN ?8 ELSE etag END,
+                     last_modified = CASE WHEN ?6 THEN ?9 ELSE last_modified END,
+                     due_at = CASE WHEN is_active THEN ?10 ELSE NULL END,
+                     once_round = MAX(once_round, COALESCE(?11, 0))
+                 WHERE url = ?1",
+            )?;
+            for outcome in outcomes {
+                let page = outcome.page.as_ref();
+                let due = next_due_after(outcome.finished_at, interval).map(unix_ms);
+                finish.execute(params![
+                    outcome.url,
+                    unix_ms(outcome.fetched_at),
+                    unix_ms(outcome.finished_at),
+                    outcome.status,
+                    outcome.error_kind,
+                    page.is_some(),
+                    page.and_then(|known| known.title.as_deref()),
+                    page.and_then(|known| known.etag.as_deref()),
+                    page.and_then(|known| known.last_modified.as_deref()),
+                    due,
+                    round,
+                ])?;
+            }
+        }
+        transaction.commit()
+    }
+}
+
+impl Frontier for SqliteFrontier {
+    fn set_interval(&mut self, interval: Duration) {
+        self.interval = interval;
+    }
+
+    fn begin_seeds(&mut self) -> Result<u64, StoreError> {
+        let generation = self.meta(META_GENERATION)?.unwrap_or(0) + 1;
+        self.set_meta(META_GENERATION, generation)?;
+        Ok(u64::try_from(generation).unwrap_or(0))
+    }
+
+    fn add_seeds(
+        &mut self,
+        urls: &[Url],
+        generation: u64,
+        now: SystemTime,
+    ) -> Result<usize, StoreError> {
+        let path = self.path.clone();
+        let fail = |err: rusqlite::Error| open::classify(&path, &err);
+        let generation = i64::try_from(generation).unwrap_or(i64::MAX);
+        let now = unix_ms(now);
+        let transaction = self.connection.transaction().map_err(fail)?;
+        let mut added = 0;
+        {
+            // A seed listed again after its removal is due at once.
+            let mut listed = transaction
+                .prepare_cached(
+                    "UPDATE urls SET seed_generation = ?2, origin = 'seed', is_active = 1,
+                         due_at = CASE WHEN is_active = 0 AND claimed_at IS NULL THEN ?3 ELSE due_at END
+                     WHERE url = ?1",
+                )
+                .map_err(fail)?;
+            let mut insert = transaction
+                .prepare_cached(
+                    "INSERT INTO urls (url, host, seed_generation, due_at) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (url) DO NOTHING",
+                )
+                .map_err(fail)?;
+            let mut was_active = transaction
+                .prepare_cached("SELECT is_active, seed_generation FROM urls WHERE url = ?1")
+                .map_err(fail)?;
+            for url in urls {
+                let before: Option<(bool, i64)> = was_active
+                    .query_row([url.as_str()], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .optional()
+                    .map_err(fail)?;
+                match before {
+                    Some((_, listed_now)) if listed_now == generation => {}
+                    Some((is_active, _)) => {
+                        listed
+                            .execute(params![url.as_str(), generation, now])
+                            .map_err(fail)?;
+                        added += usize::from(!is_active);
+                    }
+                    None => {
+                        let host = url.host_str().unwrap_or_default();
+                        added += insert
+                            .execute(params![url.as_str(), host, generation, now])
+                            .map_err(fail)?;
+                    }
+                }
+            }
+        }
+        transaction.commit().map_err(fail)?;
+        Ok(added)
+    }
+
+    fn end_seeds(&mut self, generation: u64) -> Result<usize, StoreError> {
+        let generation = i64::try_from(generation).unwrap_or(i64::MAX);
+        self.connection
+            .execute(
+                "UPDATE urls SET is_active = 0, due_at = NULL
+                 WHERE origin = 'seed' AND is_active = 1 AND seed_generation < ?1",
+                [generation],
+            )
+            .map_err(self.fail())
+    }
+
+    fn claim_due(&mut self, now: SystemTime, limit: usize) -> Result<Vec<Claim>, StoreError> {
+        // Rows claimed but not yet written still look due: ask for that many more.
+        let asked = i64::try_from(limit + self.unwritten.len()).unwrap_or(i64::MAX);
+        let rows = self.claim_rows(
+            "SELECT id, url, ok_at, title, etag, last_modified FROM urls
+             WHERE due_at <= ?1 ORDER BY due_at LIMIT ?2",
+            params![unix_ms(now), asked],
+        )?;
+        let at = unix_ms(now);
+        let mut claims = Vec::with_capacity(limit.min(rows.len()));
+        for (id, claim) in rows {
+            if claims.len() == limit {
+                break;
+            }
+            if self.unwritten.insert(id, at).is_none() {
+                claims.push(claim);
+            }
+        }
+        Ok(claims)
+    }
+
+    fn next_due(&mut self) -> Result<Option<SystemTime>, StoreError> {
+        let skip = i64::try_from(self.unwritten.len()).unwrap_or(i64::MAX);
+        let due: Option<i64> = self
+            .connection
+            .query_row(
+                "SELECT due_at FROM urls WHERE due_at IS NOT NULL ORDER BY due_at LIMIT 1 OFFSET ?1",
+                [skip],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(self.fail())?;
+        Ok(due.map(from_unix_ms))
+    }
+
+    fn begin_round(&mut self) -> Result<Round, StoreError> {
+        let last = self.meta(META_ROUND)?.unwrap_or(0);
+        let is_done = self.meta(META_ROUND_DONE)?.unwrap_or(1) != 0;
+        let (number, is_resumed) = if last == 0 || is_done {
+            (last + 1, false)
+        } else {
+            (last, true)
+        };
+        self.set_meta(META_ROUND, number)?;
+        self.set_meta(META_ROUND_DONE, 0)?;
+        let remaining: i64 = self
+            .connection
+            .query_row(
+                "SELECT COUNT(*) FROM urls WHERE origin = 'seed' AND is_active = 1 AND once_round < ?1",
+                [number],
+                |row| row.get(0),
+            )
+            .map_err(self.fail())?;
+        self.round = Some(u64::try_from(number).unwrap_or(0));
+        self.round_cursor = 0;
+        Ok(Round {
+            number: u64::try_from(number).unwrap_or(0),
+            is_resumed,
+            remaining: u64::try_from(remaining).unwrap_or(0),
+        })
+    }
+
+    fn claim_round(&mut self, limit: usize) -> Result<Vec<Claim>, StoreError> {
+        let Some(round) = self.round else {
+            return Ok(Vec::new());
+        };
+        let round = i64::try_from(round).unwrap_or(i64::MAX);
+        let cursor = self.round_cursor;
+        let rows = self.claim_rows(
+            "SELECT id, url, ok_at, title, etag, last_modified FROM urls
+             WHERE id > ?1 AND origin = 'seed' AND is_active = 1 AND once_round < ?2
+             ORDER BY id LIMIT ?3",
+            params![cursor, round, i64::try_from(limit).unwrap_or(i64::MAX)],
+        )?;
+        let at = unix_ms(SystemTime::now());
+        let mut claims = Vec::with_capacity(rows.len());
+        for (id, claim) in rows {
+            self.round_cursor = id;
+            self.unwritten.insert(id, at);
+            claims.push(claim);
+        }
+        Ok(claims)
+    }
+
+    fn end_round(&mut self) -> Result<(), StoreError> {
+        self.set_meta(META_ROUND_DONE, 1)?;
+        self.round = None;
+        Ok(())
+    }
+
+    fn commit(&mut self, outcomes: &[Outcome]) -> Result<(), StoreError> {
+        match self.write_batch(outcomes) {
+            Ok(()) => {
+                self.unwritten.clear();
+                Ok(())
+            }
+            Err(err) => Err(open::classify(&self.path, &err)),
+        }
+    }
+
+    fn has_unwritten_claims(&self) -> bool {
+        !self.unwritten.is_empty()
+    }
+
+    fn reschedule(&mut self, how: Reschedule, now: SystemTime) -> Result<(), StoreError> {
+        let now = unix_ms(now);
+        let interval = i64::try_from(self.interval.as_millis()).unwrap_or(i64::MAX);
+        let spread = i64::try_from(jitter_bound(self.interval).as_millis())
+            .unwrap_or(1)
+            .max(1);
+        let (sql, params): (&str, Vec<i64>) = match how {
+            Reschedule::Start if interval == 0 => (ALL_DUE, vec![now]),
+            Reschedule::AllDue => (ALL_DUE, vec![now]),
+            Reschedule::Start => (FILL_DUE, vec![now, interval]),
+            Reschedule::Interval => (PULL_IN, vec![now, interval, spread]),
+        };
+        self.connection
+            .execute(sql, rusqlite::params_from_iter(params))
+            .map_err(self.fail())?;
+        if how == Reschedule::Interval && interval > 0 {
+            self.connection
+                .execute(FILL_DUE, params![now, interval])
+                .map_err(self.fail())?;
+        }
+        Ok(())
+    }
+
+    fn release_claims(&mut self, now: SystemTime) -> Result<usize, StoreError> {
+        self.unwritten.clear();
+        self.connection
+            .execute(
+                "UPDATE urls SET claimed_at = NULL,
+                     due_at = CASE WHEN is_active THEN COALESCE(due_at, ?1) ELSE NULL END
+                 WHERE claimed_at IS NOT NULL",
+                [unix_ms(now)],
+            )
+            .map_err(self.fail())
+    }
+
+    fn status(&mut self, now: SystemTime) -> Result<Status, StoreError> {
+        status_of(self, now)
+    }
+}
+
+/// Every idle listed URL due now.
+const ALL_DUE: &str = "UPDATE urls SET due_at = ?1 WHERE is_active = 1 AND claimed_at IS NULL";
+/// Idle listed URLs without a due time: one interval after their last fetch, or now.
+const FILL_DUE: &str = "UPDATE urls SET due_at = MAX(?1, COALESCE(finished_at + ?2, ?1))
+     WHERE is_active = 1 AND claimed_at IS NULL AND due_at IS NULL";
+/// URLs due later than one new interval: soon, spread over the jitter window.
+const PULL_IN: &str = "UPDATE urls SET due_at = ?1 + abs(random() % ?3)
+     WHERE due_at > ?1 + ?2 AND ?2 > 0";
+
+/// The largest jitter for `interval`, as [`crate::frontier::backend::jitter`] draws it.
+fn jitter_bound(interval: Duration) -> Duration {
+    (interval / 10).min(Duration::from_secs(300))
+}
+
+fn status_of(store: &SqliteFrontier, now: SystemTime) -> Result<Status, StoreError> {
+    let count = |sql: &str, params: &[&dyn rusqlite::ToSql]| -> Result<u64, StoreError> {
+        let value: i64 = store
+            .connection
+            .query_row(sql, params, |row| row.get(0))
+            .map_err(store.fail())?;
+        Ok(u64::try_from(value).unwrap_or(0))
+    };
+    let now_ms = unix_ms(now);
+    let mut status = Status {
+        path: store.path.clone(),
+        known: count("SELECT COUNT(*) FROM urls", &[])?,
+        seeds: count(
+            "SELECT COUNT(*) FROM urls WHERE origin = 'seed' AND is_active = 1",
+            &[],
+        )?,
+        discovered: count(
+            "SELECT COUNT(*) FROM urls WHERE origin = 'discovered' AND is_active = 1",
+            &[],
+        )?,
+        retired: count("SELECT COUNT(*) FROM urls WHERE is_active = 0", &[])?,
+        due_now: count("SELECT COUNT(*) FROM urls WHERE due_at <= ?1", &[&now_ms])?,
+        in_flight: count(
+            "SELECT COUNT(*) FROM urls WHERE claimed_at IS NOT NULL",
+            &[],
+        )?,
+        never_fetched: count("SELECT COUNT(*) FROM urls WHERE fetched_at IS NULL", &[])?,
+        hosts: count("SELECT COUNT(DISTINCT host) FROM urls", &[])?,
+        ..Status::default()
+    };
+    let next: Option<i64> = store
+        .connection
+        .query_row(
+            "SELECT MIN(due_at) FROM urls WHERE due_at > ?1",
+            [now_ms],
+            |row| row.get(0),
+        )
+        .map_err(store.fail())?;
+    status.next_due =
+        next.map(|ms| humantime::format_rfc3339_seconds(from_unix_ms(ms)).to_string());
+    let mut statement = store
+        .connection
+        .prepare(
+            "SELECT COALESCE(error_kind, CASE WHEN status = 304 THEN 'not_modified' ELSE 'ok' END), COUNT(*)
+             FROM urls WHERE fetched_at IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1",
+        )
+        .map_err(store.fail())?;
+    let rows = statement
+        .query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+        })
+        .map_err(store.fail())?;
+    for row in rows {
+        let (kind, count) = row.map_err(store.fail())?;
+        status
+            .outcomes
+            .push((kind, u64::try_from(count).unwrap_or(0)));
+    }
+    let size = |path: &Path| std::fs::metadata(path).map_or(0, |meta| meta.len());
+    status.file_bytes = size(&store.path) + size(&wal_path(&store.path));
+    Ok(status)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,340 @@
+//! Opening the state database safely: a file that is not ours, damaged,
+//! truncated or from a newer version is refused with a clear error and left
+//! untouched; a new file is created whole (schema written to a temporary file,
+//! then renamed) so a crash never leaves a half-made one; the JSON state of
+//! earlier versions is imported once.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+use serde::Deserialize;
+
+use crate::frontier::backend::StoreError;
+
+/// The schema version written in `PRAGMA user_version`.
+pub const SCHEMA_VERSION: i64 = 1;
+/// `PRAGMA application_id`: "crwl", so `file(1)` and we can tell our files.
+pub const APPLICATION_ID: i64 = 0x6372_776c;
+
+const SCHEMA: &str = "
+CREATE TABLE urls (
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL UNIQUE,
+    host TEXT NOT NULL,
+    origin TEXT NOT NULL DEFAULT 'seed' CHECK (origin IN ('seed', 'discovered')),
+    depth INTEGER NOT NULL DEFAULT 0,
+    found_on INTEGER REFERENCES urls (id),
+    seed_generation INTEGER NOT NULL DEFAULT 0,
+    is_active INTEGER NOT NULL DEFAULT 1,
+    due_at INTEGER,
+    claimed_at INTEGER,
+    fetched_at INTEGER,
+    finished_at INTEGER,
+    status INTEGER,
+    error_kind TEXT,
+    ok_at INTEGER,
+    title TEXT,
+    etag TEXT,
+    last_modified TEXT,
+    once_round INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX urls_due ON urls (due_at) WHERE due_at IS NOT NULL;
+CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+";
+
+/// The SQLite file header's first 16 bytes.
+const MAGIC: &[u8; 16] = b"SQLite format 3\0";
+
+/// Opens the existing database at `path` after checking it is ours and sound.
+///
+/// # Errors
+/// [`StoreError::Missing`], [`StoreError::NotOurs`], [`StoreError::Corrupt`],
+/// [`StoreError::Newer`], or [`StoreError::Io`].
+pub fn open_existing(path: &Path) -> Result<Connection, StoreError> {
+    check_file(path)?;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let connection =
+        Connection::open_with_flags(path, flags).map_err(|err| classify(path, &err))?;
+    connection
+        .busy_timeout(Duration::from_secs(5))
+        .map_err(|err| classify(path, &err))?;
+    check_identity(path, &connection)?;
+    check_integrity(path, &connection)?;
+    Ok(connection)
+}
+
+/// Opens `path`, creating it (and importing `legacy` JSON state, if that
+/// file exists) when it does not exist yet. Returns the connection and, after
+/// an import, how many URLs were imported.
+///
+/// # Errors
+/// As [`open_existing`], or the file cannot be created.
+pub fn open_or_create(
+    path: &Path,
+    legacy: Option<&Path>,
+    interval: Duration,
+) -> Result<(Connection, Option<usize>), StoreError> {
+    if path.exists() {
+        return Ok((open_existing(path)?, None));
+    }
+    let temp = temp_path(path);
+    let _ = fs::remove_file(&temp);
+    let legacy = legacy.filter(|file| file.is_file());
+    let imported = create(&temp, legacy, interval).inspect_err(|_| {
+        let _ = fs::remove_file(&temp);
+    })?;
+    fs::rename(&temp, path).map_err(|err| io_error(path, &format!("cannot create it: {err}")))?;
+    if let Some(legacy) = legacy {
+        let moved = imported_name(legacy);
+        if let Err(err) = fs::rename(legacy, &moved) {
+            log::warn!(
+                "imported `{}` but could not rename it to `{}`: {err}",
+                legacy.display(),
+                moved.display()
+            );
+        }
+    }
+    Ok((open_existing(path)?, imported))
+}
+
+/// Where the JSON file goes after its import.
+pub fn imported_name(legacy: &Path) -> PathBuf {
+    let mut name = legacy.as_os_str().to_owned();
+    name.push(".imported");
+    PathBuf::from(name)
+}
+
+fn temp_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".new-{}", std::process::id()));
+    PathBuf::from(name)
+}
+
+/// Writes the schema (and the import) to a fresh file at `temp`.
+fn create(
+    temp: &Path,
+    legacy: Option<&Path>,
+    interval: Duration,
+) -> Result<Option<usize>, StoreError> {
+    let mut connection = Connection::open(temp).map_err(|err| classify(temp, &err))?;
+    let fail = |err: rusqlite::Error| io_error(temp, &err.to_string());
+    let transaction = connection.transaction().map_err(fail)?;
+    transaction.execute_batch(SCHEMA).map_err(fail)?;
+    transaction
+        .execute_batch(&format!(
+            "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION};"
+        ))
+        .map_err(fail)?;
+    let imported = match legacy {
+        Some(legacy) => Some(import_json(&transaction, legacy, interval)?),
+        None => None,
+    };
+    transaction.commit().map_err(fail)?;
+    connection
+        .close()
+        .map_err(|(_, err)| io_error(temp, &err.to_string()))?;
+    Ok(imported)
+}
+
+/// The JSON state file of earlier versions.
+#[derive(Deserialize)]
+struct LegacyState {
+    seeds: std::collections::HashMap<String, LegacySeed>,
+}
+
+#[derive(Deserialize)]
+struct LegacySeed {
+    title: Option<String>,
+    /// When the last fetch started, in seconds since the Unix epoch.
+    fetched_at: u64,
+}
+
+/// Copies titles and fetch times from the JSON state; each URL is due one
+/// interval after its last fetch, as the old schedule had it.
+fn import_json(
+    transaction: &rusqlite::Transaction<'_>,
+    legacy: &Path,
+    interval: Duration,
+) -> Result<usize, StoreError> {
+    let failed = |detail: String| StoreError::Import {
+        path: legacy.to_owned(),
+        detail,
+    };
+    let bytes = fs::read(legacy).map_err(|err| failed(err.to_string()))?;
+    let state: LegacyState =
+        serde_json::from_slice(&bytes).map_err(|err| failed(format!("it is not valid: {err}")))?;
+    let mut insert = transaction
+        .prepare(
+            "INSERT OR IGNORE INTO urls (url, host, fetched_at, finished_at, ok_at, title, due_at)
+             VALUES (?1, ?2, ?3, ?3, ?3, ?4, ?5)",
+        )
+        .map_err(|err| failed(err.to_string()))?;
+    let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX);
+    let mut count = 0;
+    for (text, seed) in &state.seeds {
+        let Ok(url) = crate::frontier::seeds::parse_seed(text) else {
+            log::warn!(
+                "old state file `{}`: `{text}` is not a valid seed; skipped",
+                legacy.display()
+            );
+            continue;
+        };
+        let fetched_ms = i64::try_from(seed.fetched_at.saturating_mul(1000)).unwrap_or(i64::MAX);
+        let due = (interval_ms > 0).then(|| fetched_ms.saturating_add(interval_ms));
+        let host = url.host_str().unwrap_or_default().to_owned();
+        count += insert
+            .execute(rusqlite::params![
+                url.as_str(),
+                host,
+                fetched_ms,
+                seed.title,
+                due
+            ])
+            .map_err(|err| failed(err.to_string()))?;
+    }
+    Ok(count)
+}
+
+/// Checks the file itself before SQLite opens it: a database header, and
+/// (when no write-ahead log may hold the rest) the length the header claims.
+fn check_file(path: &Path) -> Result<(), StoreError> {
+    let metadata = match fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return Err(StoreError::Missing(path.to_owned()));
+        }
+        Err(err) => return Err(io_error(path, &format!("cannot read it: {err}"))),
+    };
+    let not_ours = |why: &str| StoreError::NotOurs {
+        path: path.to_owned(),
+        why: why.to_owned(),
+    };
+    if !metadata.is_file() {
+        return Err(not_ours("is not a regular file"));
+    }
+    let mut header = [0u8; 100];
+    let mut file =
+        fs::File::open(path).map_err(|err| io_error(path, &format!("cannot read it: {err}")))?;
+    let read =
+        read_up_to(&mut file, &mut header).map_err(|err| io_error(path, &err.to_string()))?;
+    if read == 0 {
+        return Err(not_ours("is empty"));
+    }
+    if read < header.len() || &header[..16] != MAGIC {
+        let first = header[..read]
+            .iter()
+            .find(|byte| !byte.is_ascii_whitespace());
+        return Err(not_ours(if first == Some(&b'{') {
+            "holds JSON, not a database (the JSON state of an earlier version is imported from `crawler-state.json` beside a new `.db` file)"
+        } else {
+            "is not a SQLite database"
+        }));
+    }
+    let page_size = match u32::from(u16::from_be_bytes([header[16], header[17]])) {
+        1 => 65_536,
+        size => size,
+    };
+    let page_count = u32::from_be_bytes([header[28], header[29], header[30], header[31]]);
+    let is_count_valid = header[24..28] == header[92..96];
+    let wal = wal_path(path);
+    let has_wal = fs::metadata(&wal).is_ok_and(|meta| meta.len() > 0);
+    let expected = u64::from(page_size) * u64::from(page_count);
+    if is_count_valid && !has_wal && metadata.len() < expected {
+        return Err(StoreError::Corrupt {
+            path: path.to_owned(),
+            detail: format!(
+                "it is truncated: {} bytes where its header says {expected}",
+                metadata.len()
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn read_up_to(file: &mut fs::File, buffer: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match file.read(&mut buffer[filled..])? {
+            0 => break,
+            read => filled += read,
+        }
+    }
+    Ok(filled)
+}
+
+/// The write-ahead log beside `path`.
+pub fn wal_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
+}
+
+fn check_identity(path: &Path, connection: &Connection) -> Result<(), StoreError> {
+    let pragma = |name: &str| -> Result<i64, StoreError> {
+        connection
+            .pragma_query_value(None, name, |row| row.get(0))
+            .map_err(|err| classify(path, &err))
+    };
+    let application_id = pragma("application_id")?;
+    if application_id != APPLICATION_ID {
+        return Err(StoreError::NotOurs {
+            path: path.to_owned(),
+            why: format!(
+                "is a SQLite database, but not a crawler state (application_id {application_id})"
+            ),
+        });
+    }
+    let version = pragma("user_version")?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::Newer {
+            path: path.to_owned(),
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    Ok(())
+}
+
+/// `PRAGMA quick_check`: every page and index entry readable and consistent.
+fn check_integrity(path: &Path, connection: &Connection) -> Result<(), StoreError> {
+    let verdict: String = connection
+        .query_row("PRAGMA quick_check(1)", [], |row| row.get(0))
+        .map_err(|err| classify(path, &err))?;
+    if verdict == "ok" {
+        return Ok(());
+    }
+    Err(StoreError::Corrupt {
+        path: path.to_owned(),
+        detail: verdict,
+    })
+}
+
+/// Maps a SQLite error to ours: damage, a file that is not a database, or I/O.
+pub fn classify(path: &Path, err: &rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode;
+    match err.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase) => StoreError::NotOurs {
+            path: path.to_owned(),
+            why: "is not a SQLite database".to_owned(),
+        },
+        Some(ErrorCode::DatabaseCorrupt) => StoreError::Corrupt {
+            path: path.to_owned(),
+            detail: err.to_string(),
+        },
+        Some(ErrorCode::DiskFull) => {
+            io_error(path, "the disk is full; free space and it is written again")
+        }
+        _ => io_error(path, &err.to_string()),
+    }
+}
+
+/// An I/O failure on `path`.
+pub fn io_error(path: &Path, detail: &str) -> StoreError {
+    StoreError::Io {
+        path: path.to_owned(),
+        detail: detail.to_owned(),
+    }
+}

@@ -1,0 +1,219 @@
+//! The store's own thread: it owns the [`Frontier`] backend, so the async
+//! executor never waits on the database, and it batches commits.
+//!
+//! Finished URLs arrive one by one ([`Store::commit`]) and are written in one
+//! transaction every [`COMMIT_INTERVAL`] or [`COMMIT_BATCH`] results,
+//! whichever comes first: after a SIGKILL, at most that window of recorded
+//! pages is fetched again. A failed write (a full disk) keeps the results in
+//! memory, up to [`MAX_BACKLOG`], says so once at ERROR, tries again every
+//! [`RETRY_INTERVAL`], and says at INFO when the state is written again.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::frontier::backend::{Frontier, Outcome, StoreError};
+
+/// The longest a finished URL waits before its result is committed.
+pub const COMMIT_INTERVAL: Duration = Duration::from_millis(100);
+/// Results committed in one transaction at most.
+pub const COMMIT_BATCH: usize = 2000;
+/// How often a failed write is tried again.
+pub const RETRY_INTERVAL: Duration = Duration::from_secs(5);
+/// Results kept in memory while writes fail; past this no new work is claimed.
+pub const MAX_BACKLOG: usize = 100_000;
+
+type Call = Box<dyn FnOnce(&mut dyn Frontier, usize) + Send>;
+
+enum Request {
+    Call(Call),
+    Commit(Outcome),
+    Close {
+        end_round: bool,
+        reply: async_channel::Sender<Result<(), StoreError>>,
+    },
+}
+
+/// A handle on the store thread; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    requests: mpsc::Sender<Request>,
+    path: PathBuf,
+}
+
+/// The running store thread, joined by [`Store::close`].
+pub struct StoreThread(Option<JoinHandle<()>>);
+
+impl Store {
+    /// Starts the thread that owns `backend` (stored at `path`, for messages).
+    ///
+    /// # Errors
+    /// The thread could not be spawned.
+    pub fn start(backend: Box<dyn Frontier>, path: &Path) -> std::io::Result<(Self, StoreThread)> {
+        let (requests, receiver) = mpsc::channel();
+        let label = path.to_owned();
+        let thread = std::thread::Builder::new()
+            .name("store".to_owned())
+            .spawn(move || Writer::new(backend, label).run(&receiver))?;
+        let store = Self {
+            requests,
+            path: path.to_owned(),
+        };
+        Ok((store, StoreThread(Some(thread))))
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `work` on the store thread with the backend and the number of
+    /// results waiting to be written; `None` when the thread is gone.
+    pub async fn call<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut dyn Frontier, usize) -> T + Send + 'static,
+    ) -> Option<T> {
+        let (reply, answer) = async_channel::bounded(1);
+        let call: Call = Box::new(move |backend, backlog| {
+            let _ = reply.try_send(work(backend, backlog));
+        });
+        self.requests.send(Request::Call(call)).ok()?;
+        answer.recv().await.ok()
+    }
+
+    /// Queues a finished URL's result for the next commit. Never blocks.
+    pub fn commit(&self, outcome: Outcome) {
+        if self.requests.send(Request::Commit(outcome)).is_err() {
+            log::error!(
+                "crawl state `{}` is closed: a result was not saved",
+                self.path.display()
+            );
+        }
+    }
+
+    /// Writes everything, releases unfinished claims, marks the `--once`
+    /// run complete when `end_round`, and stops the thread.
+    ///
+    /// # Errors
+    /// The last results could not be written.
+    pub async fn close(self, thread: StoreThread, end_round: bool) -> Result<(), StoreError> {
+        let (reply, answer) = async_channel::bounded(1);
+        if self
+            .requests
+            .send(Request::Close { end_round, reply })
+            .is_err()
+        {
+            return Ok(());
+        }
+        let result = answer.recv().await.unwrap_or(Ok(()));
+        thread.join();
+        result
+    }
+}
+
+impl StoreThread {
+    /// Waits for the thread to end (it has answered its last request).
+    fn join(mut self) {
+        if let Some(thread) = self.0.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The loop of the store thread.
+struct Writer {
+    backend: Box<dyn Frontier>,
+    path: PathBuf,
+    pending: Vec<Outcome>,
+    /// Since when writes fail, if they do.
+    failing_since: Option<Instant>,
+    next_write: Instant,
+}
+
+impl Writer {
+    fn new(backend: Box<dyn Frontier>, path: PathBuf) -> Self {
+        Self {
+            backend,
+            path,
+            pending: Vec::new(),
+            failing_since: None,
+            next_write: Instant::now() + COMMIT_INTERVAL,
+        }
+    }
+
+    fn run(mut self, requests: &mpsc::Receiver<Request>) {
+        loop {
+            let wait = self.next_write.saturating_duration_since(Instant::now());
+            match requests.recv_timeout(wait) {
+                Ok(Request::Commit(outcome)) => {
+                    self.pending.push(outcome);
+                    if self.pending.len() >= COMMIT_BATCH && self.failing_since.is_none() {
+                        self.write();
+                    }
+                }
+                Ok(Request::Call(call)) => call(&mut *self.backend, self.pending.len()),
+                Ok(Request::Close { end_round, reply }) => {
+                    let _ = reply.try_send(self.close(end_round));
+                    return;
+                }
+                Err(RecvTimeoutError::Timeout) => self.write(),
+                Err(RecvTimeoutError::Disconnected) => {
+                    let _ = self.close(false);
+                    return;
+                }
+            }
+            if Instant::now() >= self.next_write {
+                self.write();
+            }
+        }
+    }
+
+    /// Commits what is pending; on failure keeps it and tries again later.
+    fn write(&mut self) {
+        self.next_write = Instant::now() + COMMIT_INTERVAL;
+        if self.pending.is_empty() && !self.backend.has_unwritten_claims() {
+            return;
+        }
+        match self.backend.commit(&self.pending) {
+            Ok(()) => {
+                if let Some(since) = self.failing_since.take() {
+                    log::info!(
+                        "crawl state `{}` is written again after {}: {} results saved",
+                        self.path.display(),
+                        humantime::format_duration(Duration::from_secs(since.elapsed().as_secs())),
+                        self.pending.len()
+                    );
+                }
+                self.pending.clear();
+            }
+            Err(err) => {
+                if self.failing_since.is_none() {
+                    log::error!(
+                        "cannot write the crawl state: {err}; {} results are kept in memory (up to {MAX_BACKLOG}) and written again every {}s; the crawl goes on",
+                        self.pending.len(),
+                        RETRY_INTERVAL.as_secs()
+                    );
+                    self.failing_since = Some(Instant::now());
+                }
+                self.next_write = Instant::now() + RETRY_INTERVAL;
+            }
+        }
+    }
+
+    fn close(&mut self, end_round: bool) -> Result<(), StoreError> {
+        if let Err(err) = self.backend.commit(&self.pending) {
+            log::error!(
+                "{err}: {} results could not be saved; those pages are fetched again at the next start",
+                self.pending.len()
+            );
+            return Err(err);
+        }
+        self.pending.clear();
+        if end_round {
+            self.backend.end_round()?;
+        }
+        self.backend.release_claims(SystemTime::now())?;
+        Ok(())
+    }
+}
