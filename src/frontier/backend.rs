@@ -112,7 +112,7 @@ pub struct Status {
     /// The next due time after now, RFC 3339.
     pub next_due: Option<String>,
     /// How the last fetch of each URL ended: `ok`, `not_modified` or an error kind, with counts.
-    pub outcomes: Vec<(String, u64)>,
+    pub outcomes: std::collections::BTreeMap<String, u64>,
     /// Distinct hosts.
     pub hosts: u64,
     /// Bytes on disk: the database and its write-ahead log.

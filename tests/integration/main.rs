@@ -8,5 +8,6 @@ mod lifecycle;
 mod observability;
 mod politeness;
 mod reload;
+mod store;
 mod support;
 mod tls;

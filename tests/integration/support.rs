@@ -100,6 +100,7 @@ pub struct TestServer {
     routes: Arc<Mutex<HashMap<String, Reply>>>,
     hits: Arc<Mutex<HashMap<String, Vec<Instant>>>>,
     concurrency: Arc<Mutex<Concurrency>>,
+    heads: Arc<Mutex<HashMap<String, Vec<String>>>>,
 }
 
 impl TestServer {
@@ -121,14 +122,17 @@ impl TestServer {
         ));
         let hits = Arc::new(Mutex::new(HashMap::new()));
         let concurrency = Arc::new(Mutex::new(Concurrency::default()));
+        let heads = Arc::new(Mutex::new(HashMap::new()));
         let (server_routes, server_hits) = (Arc::clone(&routes), Arc::clone(&hits));
         let server_concurrency = Arc::clone(&concurrency);
+        let server_heads = Arc::clone(&heads);
         thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let routes = Arc::clone(&server_routes);
                 let hits = Arc::clone(&server_hits);
                 let concurrency = Arc::clone(&server_concurrency);
-                thread::spawn(move || serve(stream, &routes, &hits, &concurrency));
+                let heads = Arc::clone(&server_heads);
+                thread::spawn(move || serve(stream, &routes, &hits, &concurrency, &heads));
             }
         });
         Self {
@@ -136,7 +140,18 @@ impl TestServer {
             routes,
             hits,
             concurrency,
+            heads,
         }
+    }
+
+    /// The request heads (header lines, lowercased) received for `path`, in order.
+    pub fn heads(&self, path: &str) -> Vec<String> {
+        self.heads
+            .lock()
+            .expect("heads")
+            .get(path)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// The most requests this server was answering at the same time.
@@ -190,11 +205,18 @@ fn serve(
     routes: &Mutex<HashMap<String, Reply>>,
     hits: &Mutex<HashMap<String, Vec<Instant>>>,
     concurrency: &Mutex<Concurrency>,
+    heads: &Mutex<HashMap<String, Vec<String>>>,
 ) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    let Some(path) = read_request_path(&mut stream) else {
+    let Some((path, head)) = read_request_head(&mut stream) else {
         return;
     };
+    heads
+        .lock()
+        .expect("heads")
+        .entry(path.clone())
+        .or_default()
+        .push(head);
     {
         let mut concurrency = concurrency.lock().expect("concurrency");
         concurrency.now += 1;
@@ -277,18 +299,22 @@ fn answer(
     let _ = stream.flush();
 }
 
-/// Reads the request head; returns the path of the request line.
-fn read_request_path(stream: &mut TcpStream) -> Option<String> {
+/// Reads the request head; returns the path of the request line and the
+/// header lines, lowercased.
+fn read_request_head(stream: &mut TcpStream) -> Option<(String, String)> {
     let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut request_line = String::new();
     reader.read_line(&mut request_line).ok()?;
+    let mut head = String::new();
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).ok()? == 0 || line == "\r\n" {
             break;
         }
+        head.push_str(&line.to_ascii_lowercase());
     }
-    request_line.split_whitespace().nth(1).map(str::to_owned)
+    let path = request_line.split_whitespace().nth(1)?.to_owned();
+    Some((path, head))
 }
 
 /// Politeness off, for tests about other things: every test server is one

@@ -517,7 +517,7 @@ fn status_of(store: &SqliteFrontier, now: SystemTime) -> Result<Status, StoreErr
         let (kind, count) = row.map_err(store.fail())?;
         status
             .outcomes
-            .push((kind, u64::try_from(count).unwrap_or(0)));
+            .insert(kind, u64::try_from(count).unwrap_or(0));
     }
     let size = |path: &Path| std::fs::metadata(path).map_or(0, |meta| meta.len());
     status.file_bytes = size(&store.path) + size(&wal_path(&store.path));

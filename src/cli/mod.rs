@@ -1,5 +1,5 @@
 //! The command line: `crawler [run] [--config PATH] [--once]`, `crawler check`,
-//! `crawler title URL`, and the exit codes they end with.
+//! `crawler status`, `crawler title URL`, and the exit codes they end with.
 
 use std::path::{Path, PathBuf};
 
@@ -11,7 +11,11 @@ use crate::crawl::worker;
 use crate::daemon::{self, Mode};
 use crate::fetch::Fetcher;
 use crate::frontier::Job;
+use crate::frontier::backend::{Frontier as _, StoreError};
 use crate::frontier::seeds;
+use crate::frontier::sqlite::SqliteFrontier;
+
+mod status;
 
 /// The config file used when `--config` is not given.
 pub const DEFAULT_CONFIG: &str = "crawler.toml";
@@ -32,6 +36,14 @@ enum Command {
     Run(RunArgs),
     /// Validate the configuration, like `nginx -t`.
     Check(ConfigArg),
+    /// Summarize the crawl's state file: URLs known, due, in flight, outcomes.
+    Status {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Fetch one URL with the configured client and print its title.
     Title {
         /// The URL to fetch.
@@ -91,6 +103,7 @@ impl Cli {
             Some(Command::Run(args)) => run(&args, progress),
             Some(Command::Check(args)) => check(&args.config),
             Some(Command::Title { url, config }) => title(&url, &config.config),
+            Some(Command::Status { config, json }) => status(&config.config, json),
         }
     }
 }
@@ -111,12 +124,62 @@ fn run(args: &RunArgs, progress: Option<MultiProgress>) -> ExitCode {
 }
 
 fn check(path: &Path) -> ExitCode {
-    match Config::load(path, Need::Seeds) {
-        Ok(config) => {
-            println!("{}", summary(&config));
+    let config = match Config::load(path, Need::Seeds) {
+        Ok(config) => config,
+        Err(err) => return report_config_error(&err),
+    };
+    if config.state_file.exists()
+        && let Err(err) = SqliteFrontier::validate(&config.state_file)
+    {
+        eprintln!("crawler: state error: {err}");
+        return ExitCode::Usage;
+    }
+    println!("{}", summary(&config));
+    ExitCode::Ok
+}
+
+/// Loads `path`, or the defaults when the default config file does not exist.
+fn load_optional(path: &Path) -> Result<Config, ConfigError> {
+    if path == Path::new(DEFAULT_CONFIG) && !path.exists() {
+        Config::from_environment(Need::ClientOnly)
+    } else {
+        Config::load(path, Need::ClientOnly)
+    }
+}
+
+fn status(path: &Path, json: bool) -> ExitCode {
+    let config = match load_optional(path) {
+        Ok(config) => config,
+        Err(err) => return report_config_error(&err),
+    };
+    let summary = SqliteFrontier::open_existing(&config.state_file)
+        .and_then(|mut store| store.status(std::time::SystemTime::now()));
+    match summary {
+        Ok(summary) if json => match serde_json::to_string_pretty(&summary) {
+            Ok(text) => {
+                println!("{text}");
+                ExitCode::Ok
+            }
+            Err(err) => {
+                eprintln!("crawler: cannot print the status: {err}");
+                ExitCode::Runtime
+            }
+        },
+        Ok(summary) => {
+            print!(
+                "{}",
+                status::describe(&summary, std::time::SystemTime::now())
+            );
             ExitCode::Ok
         }
-        Err(err) => report_config_error(&err),
+        Err(err @ StoreError::Missing(_)) | Err(err @ StoreError::Io { .. }) => {
+            eprintln!("crawler: {err}");
+            ExitCode::Runtime
+        }
+        Err(err) => {
+            eprintln!("crawler: state error: {err}");
+            ExitCode::Usage
+        }
     }
 }
 
@@ -133,22 +196,23 @@ fn summary(config: &Config) -> String {
         .as_ref()
         .map_or_else(|| "log only".to_owned(), |p| format!("`{}`", p.display()));
     format!(
-        "{}: ok: {} seeds{file}, {} workers, queue {}, request_timeout {}, output {output}",
+        "{}: ok: {} seeds{file}, {} workers, queue {}, request_timeout {}, output {output}, state `{}`{}",
         config.path.display(),
         config.seed_count,
         settings.workers,
         settings.queue_capacity,
         humantime::format_duration(settings.request_timeout),
+        config.state_file.display(),
+        if config.state_file.exists() {
+            ""
+        } else {
+            " (not created yet)"
+        },
     )
 }
 
 fn title(url: &str, path: &Path) -> ExitCode {
-    let loaded = if path == Path::new(DEFAULT_CONFIG) && !path.exists() {
-        Config::from_environment(Need::ClientOnly)
-    } else {
-        Config::load(path, Need::ClientOnly)
-    };
-    let config = match loaded {
+    let config = match load_optional(path) {
         Ok(config) => config,
         Err(err) => return report_config_error(&err),
     };
