@@ -592,7 +592,7 @@ fn a_full_disk_is_an_error_and_the_state_is_written_again_once_space_is_back() {
         )
         .unwrap();
     assert_eq!(
-        fetched, 50,
-        "every result committed before and after the outage is kept"
+        fetched, 400,
+        "every result, from before, during and after the outage, is kept"
     );
 }
