@@ -6,7 +6,9 @@
 # Usage: benches/e2e.sh [PAGES [SEEDS [RUNS]]]     (defaults: 20000 PAGES SEEDS 3)
 #   SEEDS > PAGES lists each page again with `?r=N` (distinct URLs, same files).
 # Environment: E2E_DIR (work folder, default target/e2e), E2E_PORT (8931),
-#   E2E_WORKERS (64), E2E_SKIP_OHA=1 (crawler only).
+#   E2E_WORKERS (64), E2E_SKIP_OHA=1 (crawler only), E2E_STATE=1 (each run
+#   also with a `state_file`, the embedded store, fresh each time: both
+#   medians and their ratio are printed).
 #
 # Installs nginx (apt) and oha (cargo install) when missing. Starts its own
 # nginx (one worker) on 127.0.0.1:E2E_PORT and stops only that one.
@@ -108,27 +110,44 @@ per_host_concurrency = 0
 per_host_delay = "0s"
 EOF
 
-echo "== crawler --once: $seeds seeds over $pages pages, $workers workers, $runs runs (log at INFO to a file)"
+{ cat "$dir/crawler.toml"; echo 'state_file = "state.db"'; } > "$dir/crawler-state.toml"
+# `state_file` must stand before the first table.
+sed -i '/^state_file/d' "$dir/crawler-state.toml"
+sed -i '1i state_file = "state.db"' "$dir/crawler-state.toml"
+
+variants="plain"
+[ -n "${E2E_STATE:-}" ] && variants="plain state"
+echo "== crawler --once: $seeds seeds over $pages pages, $workers workers, $runs runs of: $variants (log at INFO to a file)"
 # One uncounted run first: the corpus comes into the page cache, nginx warms up.
 "$tool" measure -- target/release/crawler --once --config "$dir/crawler.toml" > /dev/null 2> "$dir/crawler-warmup.log"
 for run in $(seq "$runs"); do
-    rm -f "$dir/results.jsonl"
-    line=$("$tool" measure -- target/release/crawler --once --config "$dir/crawler.toml" 2> "$dir/crawler-$run.log")
-    "$tool" verify "$dir/results.jsonl" "$seeds" > "$dir/verify-$run.txt" || {
-        cat "$dir/verify-$run.txt"
-        echo "e2e: run $run: titles do not match the generator's (see $dir/crawler-$run.log)" >&2
-        exit 1
-    }
-    wall=$(field wall_s <<< "$line")
-    rate=$(awk -v n="$seeds" -v t="$wall" 'BEGIN { printf "%.0f", n / t }')
-    echo "run $run: $rate pages/s; $line; $(cat "$dir/verify-$run.txt")"
-    echo "$rate $(field peak_rss_kb <<< "$line") $(field cpu_s <<< "$line")" >> "$dir/runs.$$"
+    for variant in $variants; do
+        config="$dir/crawler.toml"
+        [ "$variant" = state ] && config="$dir/crawler-state.toml"
+        rm -f "$dir/results.jsonl" "$dir/state.db" "$dir/state.db-wal" "$dir/state.db-shm"
+        line=$("$tool" measure -- target/release/crawler --once --config "$config" 2> "$dir/crawler-$variant-$run.log")
+        "$tool" verify "$dir/results.jsonl" "$seeds" > "$dir/verify-$run.txt" || {
+            cat "$dir/verify-$run.txt"
+            echo "e2e: run $run ($variant): titles do not match the generator's (see $dir/crawler-$variant-$run.log)" >&2
+            exit 1
+        }
+        wall=$(field wall_s <<< "$line")
+        rate=$(awk -v n="$seeds" -v t="$wall" 'BEGIN { printf "%.0f", n / t }')
+        extra=""
+        [ "$variant" = state ] && extra="; state.db $(stat -c %s "$dir/state.db") bytes"
+        echo "run $run $variant: $rate pages/s; $line; $(cat "$dir/verify-$run.txt")$extra"
+        echo "$rate $(field peak_rss_kb <<< "$line") $(field cpu_s <<< "$line")" >> "$dir/runs-$variant.$$"
+    done
 done
-crawler_rate=$(cut -d' ' -f1 "$dir/runs.$$" | median)
-rss=$(cut -d' ' -f2 "$dir/runs.$$" | median)
-cpu=$(cut -d' ' -f3 "$dir/runs.$$" | median)
-rm -f "$dir/runs.$$"
-echo "crawler: median $crawler_rate pages/s, peak RSS $(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }') MB, $cpu CPU s"
+for variant in $variants; do
+    rate=$(cut -d' ' -f1 "$dir/runs-$variant.$$" | median)
+    rss=$(cut -d' ' -f2 "$dir/runs-$variant.$$" | median)
+    cpu=$(cut -d' ' -f3 "$dir/runs-$variant.$$" | median)
+    rm -f "$dir/runs-$variant.$$"
+    echo "crawler ($variant): median $rate pages/s, peak RSS $(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }') MB, $cpu CPU s"
+    [ "$variant" = plain ] && crawler_rate=$rate
+    [ "$variant" = state ] && echo "with state_file / without: $(awk -v a="$rate" -v b="$crawler_rate" 'BEGIN { printf "%.3f", a / b }')"
+done
 
 if [ -n "${E2E_SKIP_OHA:-}" ]; then
     exit 0

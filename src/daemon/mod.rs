@@ -300,8 +300,9 @@ fn stateless_feeder(
     }
 }
 
-/// `--once` with a state file: list the seeds in the store, start a run or
-/// resume the unfinished one, and feed the seeds without a record in it.
+/// `--once` with a state file: start a run or resume the unfinished one,
+/// listing the seeds in the store as they are fed, each without a record
+/// in this run.
 /// `Ok(true)` when every seed of the run has its record.
 async fn run_once_stored(
     config: Config,
@@ -311,32 +312,27 @@ async fn run_once_stored(
     progress: Option<MultiProgress>,
     controls: &Receiver<Control>,
 ) -> anyhow::Result<bool> {
-    let listed = config.clone();
-    store
-        .call(move |frontier, _| frontier::sync_seeds(frontier, &listed, SystemTime::now()))
-        .await
-        .context("the state store stopped")??;
     let round = store
         .call(|frontier, _| frontier.begin_round())
         .await
         .context("the state store stopped")??;
+    let recorded = usize::try_from(round.recorded).unwrap_or(usize::MAX);
+    let remaining = config.seed_count.saturating_sub(recorded);
     if round.is_resumed {
         log::info!(
-            "resuming run {}: {} of {} seeds have no record yet",
+            "resuming run {}: {remaining} of {} seeds have no record yet",
             round.number,
-            round.remaining,
             config.seed_count
         );
     } else {
-        log::info!("run {}: {} seeds", round.number, round.remaining);
+        log::info!("run {}: {} seeds", round.number, config.seed_count);
     }
     if let Some(multi) = progress {
-        let total = usize::try_from(round.remaining).unwrap_or(usize::MAX);
-        output = output.with_progress(progress::bar(&multi, total));
+        output = output.with_progress(progress::bar(&multi, remaining));
     }
-    let store = store.clone();
+    let (store, seeds) = (store.clone(), config.clone());
     let feeder =
-        move |jobs, finished| task::spawn(frontier::feed_from_store(store, jobs, finished));
+        move |jobs, finished| task::spawn(frontier::feed_from_store(store, seeds, jobs, finished));
     run_once(config, client, output, controls, feeder).await
 }
 

@@ -3,7 +3,7 @@
 //! A backend keeps, per URL: how it entered (seed, or discovered with its
 //! depth and the page it was found on), when it is due, whether it is in
 //! flight, the last fetch's outcome, the last title and the HTTP validators.
-//! Work leaves in batches ([`Frontier::claim_due`], [`Frontier::claim_round`])
+//! Work leaves in batches ([`Frontier::claim_due`], [`Frontier::list_and_claim`])
 //! and comes back in batches ([`Frontier::commit`]), so a networked backend
 //! pays one round trip per batch, not per URL. The embedded backend is
 //! [`super::sqlite::SqliteFrontier`].
@@ -65,8 +65,8 @@ pub struct Round {
     pub number: u64,
     /// Whether this continues a run that was interrupted.
     pub is_resumed: bool,
-    /// Seeds of this run still without a record.
-    pub remaining: u64,
+    /// Seeds listed now that already have their record in this run.
+    pub recorded: u64,
 }
 
 /// What a new seed list changed.
@@ -192,7 +192,6 @@ pub trait Frontier: Send {
     fn begin_seeds(&mut self) -> Result<u64, StoreError>;
 
     /// Records `urls` as seeds of `generation`; new ones are due at `now`.
-    /// Returns how many were not listed before.
     ///
     /// # Errors
     /// The store cannot be written.
@@ -201,13 +200,14 @@ pub trait Frontier: Send {
         urls: &[Url],
         generation: u64,
         now: SystemTime,
-    ) -> Result<usize, StoreError>;
+    ) -> Result<(), StoreError>;
 
-    /// Retires the seeds `generation` did not list; returns how many.
+    /// Retires the seeds `generation` did not list; says how many seeds
+    /// were added and removed since [`Frontier::begin_seeds`].
     ///
     /// # Errors
     /// The store cannot be written.
-    fn end_seeds(&mut self, generation: u64) -> Result<usize, StoreError>;
+    fn end_seeds(&mut self, generation: u64) -> Result<SeedChanges, StoreError>;
 
     /// Claims up to `limit` URLs due at `now`, earliest first; they stay in
     /// flight until committed.
@@ -228,11 +228,18 @@ pub trait Frontier: Send {
     /// The store cannot be read or written.
     fn begin_round(&mut self) -> Result<Round, StoreError>;
 
-    /// Claims up to `limit` seeds that have no record in this run yet.
+    /// Lists `urls` as seeds of `generation` (as [`Frontier::add_seeds`])
+    /// and claims those that have no record in the current run yet. A URL
+    /// listed twice in one generation is claimed once.
     ///
     /// # Errors
-    /// The store cannot be read.
-    fn claim_round(&mut self, limit: usize) -> Result<Vec<Claim>, StoreError>;
+    /// The store cannot be written.
+    fn list_and_claim(
+        &mut self,
+        urls: &[Url],
+        generation: u64,
+        now: SystemTime,
+    ) -> Result<Vec<Claim>, StoreError>;
 
     /// Marks the current `--once` run complete: the next one starts afresh.
     ///

@@ -14,19 +14,17 @@ use async_channel::{Receiver, Sender};
 use url::Url;
 
 use crate::config::Config;
-use crate::output::Record;
-use backend::{Claim, Frontier, Known, Outcome, SeedChanges, StoreError};
+use backend::{Claim, Known};
 use seeds::{SeedFile, SeedLine};
 
-use store::{MAX_BACKLOG, Store};
+pub use listing::{feed_from_store, outcome_of, sync_seeds};
 
 pub mod backend;
+mod listing;
 pub mod seeds;
 pub mod sqlite;
 pub mod store;
 
-/// Seeds written to the store in one transaction.
-const SEED_BATCH: usize = 10_000;
 /// URLs claimed from the store at once at most.
 pub const CLAIM_BATCH: usize = 1000;
 
@@ -68,91 +66,6 @@ impl From<Claim> for Job {
             known: claim.known.map(Box::new),
         }
     }
-}
-
-/// What the store keeps of a written record.
-pub fn outcome_of(record: &Record) -> Outcome {
-    let now = std::time::SystemTime::now();
-    let fetched_at = humantime::parse_rfc3339(&record.fetched_at).unwrap_or(now);
-    let page = record.error.is_none().then(|| Known {
-        title: record.title.clone(),
-        etag: record.etag.clone(),
-        last_modified: record.last_modified.clone(),
-    });
-    Outcome {
-        url: record.url.clone(),
-        fetched_at,
-        finished_at: now,
-        status: record.status,
-        error_kind: record.error_kind().map(str::to_owned),
-        page,
-    }
-}
-
-/// Lists `config`'s seeds in `frontier`: new ones are due at `now`, unlisted
-/// ones are retired. When the seeds file cannot be read to its end, nothing
-/// is retired (a seed must not leave the schedule because of a read error).
-///
-/// # Errors
-/// The store cannot be written.
-pub fn sync_seeds(
-    frontier: &mut dyn Frontier,
-    config: &Config,
-    now: std::time::SystemTime,
-) -> Result<SeedChanges, StoreError> {
-    let generation = frontier.begin_seeds()?;
-    let mut changes = SeedChanges::default();
-    let mut batch = Vec::with_capacity(SEED_BATCH);
-    for url in config.seeds.iter().cloned() {
-        batch.push(url);
-    }
-    let mut is_complete = true;
-    if let Some(file) = &config.seeds_file {
-        is_complete = stream_file_seeds(file, |url| {
-            batch.push(url);
-            if batch.len() >= SEED_BATCH {
-                changes.added += frontier.add_seeds(&batch, generation, now)?;
-                batch.clear();
-            }
-            Ok(())
-        })?;
-    }
-    changes.added += frontier.add_seeds(&batch, generation, now)?;
-    if is_complete {
-        changes.removed = frontier.end_seeds(generation)?;
-    } else {
-        log::warn!("the seeds file was not read to its end: no seed is removed until it can be");
-    }
-    Ok(changes)
-}
-
-/// Calls `each` for every valid seed of `file`; `false` when reading stopped early.
-fn stream_file_seeds(
-    file: &SeedFile,
-    mut each: impl FnMut(Url) -> Result<(), StoreError>,
-) -> Result<bool, StoreError> {
-    let path = file.path();
-    let entries = match file.entries() {
-        Ok(entries) => entries,
-        Err(err) => {
-            log::error!("cannot read seeds file `{}`: {err}", path.display());
-            return Ok(false);
-        }
-    };
-    for entry in entries {
-        match entry {
-            Ok(SeedLine { url: Ok(url), .. }) => each(url)?,
-            Ok(SeedLine {
-                line,
-                url: Err(message),
-            }) => log::warn!("{} line {line}: {message}; skipped", path.display()),
-            Err(err) => {
-                log::error!("reading seeds file `{}` failed: {err}", path.display());
-                return Ok(false);
-            }
-        }
-    }
-    Ok(true)
 }
 
 /// A 64-bit fingerprint of a normalized URL, for the seen-set.
@@ -278,54 +191,6 @@ pub async fn feed(config: &Config, jobs: &Sender<Job>, finished: &Receiver<Url>)
     }
     jobs.close();
     queued
-}
-
-/// Feeds a `--once` run from the store: claims the seeds without a record in
-/// this run, batch by batch, waits until each queued one finished, then
-/// closes the queue. `true` when the store had nothing left to hand out.
-pub async fn feed_from_store(store: Store, jobs: Sender<Job>, finished: Receiver<Url>) -> bool {
-    let (mut queued, mut done) = (0usize, 0usize);
-    let mut is_complete = true;
-    loop {
-        while finished.try_recv().is_ok() {
-            done += 1;
-        }
-        let claimed = store
-            .call(|frontier, backlog| {
-                (backlog < MAX_BACKLOG)
-                    .then(|| frontier.claim_round(CLAIM_BATCH))
-                    .transpose()
-            })
-            .await;
-        let claims = match claimed {
-            Some(Ok(Some(claims))) => claims,
-            Some(Ok(None)) => {
-                // Results wait to be written (a full disk): claim no more for now.
-                async_std::task::sleep(store::RETRY_INTERVAL).await;
-                continue;
-            }
-            Some(Err(err)) => {
-                log::error!("{err}; the run stops here and resumes at the next start");
-                is_complete = false;
-                break;
-            }
-            None => return false,
-        };
-        if claims.is_empty() {
-            break;
-        }
-        for claim in claims {
-            if jobs.send(Job::from(claim)).await.is_err() {
-                return false;
-            }
-            queued += 1;
-        }
-    }
-    while done < queued && finished.recv().await.is_ok() {
-        done += 1;
-    }
-    jobs.close();
-    is_complete && done == queued
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use url::Url;
 
+use crate::config::Config;
+
 /// The longest URL we send: the HTTP client cannot carry more (http's `Uri` stops at 64 KiB).
 pub const MAX_URL_LEN: usize = 65_534;
 
@@ -120,6 +122,91 @@ fn parse_line(text: &str) -> Option<Result<Url, String>> {
             "unexpected text `{rest}` after the URL `{first}`; write one URL per line"
         ))),
         _ => Some(parse_seed(first)),
+    }
+}
+
+/// Every seed of `config` in order, inline ones first, then the seeds file
+/// streamed line by line; duplicates are left to the store. Remembers
+/// whether the file was read to its end.
+pub struct SeedStream<'a> {
+    inline: std::slice::Iter<'a, Url>,
+    file: Option<(PathBuf, SeedLines)>,
+    is_complete: bool,
+}
+
+/// The lines of an open seeds file.
+type SeedLines = Box<dyn Iterator<Item = io::Result<SeedLine>> + Send>;
+
+impl<'a> SeedStream<'a> {
+    /// Starts reading `config`'s seeds; a seeds file that cannot be opened is logged.
+    pub fn new(config: &'a Config) -> Self {
+        let mut is_complete = true;
+        let file = config
+            .seeds_file
+            .as_ref()
+            .and_then(|file| match file.entries() {
+                Ok(entries) => Some((
+                    file.path().to_owned(),
+                    Box::new(entries) as Box<dyn Iterator<Item = _> + Send>,
+                )),
+                Err(err) => {
+                    log::error!("cannot read seeds file `{}`: {err}", file.path().display());
+                    is_complete = false;
+                    None
+                }
+            });
+        Self {
+            inline: config.seeds.iter(),
+            file,
+            is_complete,
+        }
+    }
+
+    /// Up to `count` more seeds; fewer only at the end.
+    pub fn next_batch(&mut self, count: usize) -> Vec<Url> {
+        let mut batch = Vec::with_capacity(count.min(10_000));
+        while batch.len() < count {
+            match self.next() {
+                Some(url) => batch.push(url),
+                None => break,
+            }
+        }
+        batch
+    }
+
+    /// Whether every seed was read (no read error in the seeds file).
+    pub fn is_complete(&self) -> bool {
+        self.is_complete
+    }
+}
+
+impl Iterator for SeedStream<'_> {
+    type Item = Url;
+
+    fn next(&mut self) -> Option<Url> {
+        if let Some(url) = self.inline.next() {
+            return Some(url.clone());
+        }
+        let (path, entries) = self.file.as_mut()?;
+        loop {
+            match entries.next() {
+                Some(Ok(SeedLine { url: Ok(url), .. })) => return Some(url),
+                Some(Ok(SeedLine {
+                    line,
+                    url: Err(message),
+                })) => log::warn!("{} line {line}: {message}; skipped", path.display()),
+                Some(Err(err)) => {
+                    log::error!("reading seeds file `{}` failed: {err}", path.display());
+                    self.is_complete = false;
+                    self.file = None;
+                    return None;
+                }
+                None => {
+                    self.file = None;
+                    return None;
+                }
+            }
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! The store's own thread: it owns the [`Frontier`] backend, so the async
 //! executor never waits on the database, and it batches commits.
 //!
-//! Finished URLs arrive one by one ([`Store::commit`]) and are written in one
+//! Finished URLs arrive one by one ([`Store::commit`], into a shared buffer
+//! that costs the thread no wake-up) and are written in one
 //! transaction every [`COMMIT_INTERVAL`] or [`COMMIT_BATCH`] results,
 //! whichever comes first: after a SIGKILL, at most that window of recorded
 //! pages is fetched again. A failed write (a full disk) keeps the results in
@@ -10,6 +11,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -28,7 +30,8 @@ type Call = Box<dyn FnOnce(&mut dyn Frontier, usize) + Send>;
 
 enum Request {
     Call(Call),
-    Commit(Outcome),
+    /// Many results wait: write them now.
+    Write,
     Close {
         end_round: bool,
         reply: async_channel::Sender<Result<(), StoreError>>,
@@ -39,8 +42,13 @@ enum Request {
 #[derive(Clone)]
 pub struct Store {
     requests: mpsc::Sender<Request>,
+    /// Results not yet taken by the thread; a shared buffer rather than
+    /// messages, so that a result costs no wake-up of the thread.
+    results: Results,
     path: PathBuf,
 }
+
+type Results = Arc<Mutex<Vec<Outcome>>>;
 
 /// The running store thread, joined by [`Store::close`].
 pub struct StoreThread(Option<JoinHandle<()>>);
@@ -52,12 +60,14 @@ impl Store {
     /// The thread could not be spawned.
     pub fn start(backend: Box<dyn Frontier>, path: &Path) -> std::io::Result<(Self, StoreThread)> {
         let (requests, receiver) = mpsc::channel();
-        let label = path.to_owned();
+        let results = Results::default();
+        let writer = Writer::new(backend, path.to_owned(), Arc::clone(&results));
         let thread = std::thread::Builder::new()
             .name("store".to_owned())
-            .spawn(move || Writer::new(backend, label).run(&receiver))?;
+            .spawn(move || writer.run(&receiver))?;
         let store = Self {
             requests,
+            results,
             path: path.to_owned(),
         };
         Ok((store, StoreThread(Some(thread))))
@@ -82,11 +92,17 @@ impl Store {
         answer.recv().await.ok()
     }
 
-    /// Queues a finished URL's result for the next commit. Never blocks.
+    /// Queues a finished URL's result for the next commit. Never blocks
+    /// (beyond a short lock).
     pub fn commit(&self, outcome: Outcome) {
-        if self.requests.send(Request::Commit(outcome)).is_err() {
+        let waiting = {
+            let mut results = self.results.lock().unwrap_or_else(PoisonError::into_inner);
+            results.push(outcome);
+            results.len()
+        };
+        if waiting == COMMIT_BATCH && self.requests.send(Request::Write).is_err() {
             log::error!(
-                "crawl state `{}` is closed: a result was not saved",
+                "crawl state `{}` is closed: results were not saved",
                 self.path.display()
             );
         }
@@ -125,6 +141,8 @@ impl StoreThread {
 struct Writer {
     backend: Box<dyn Frontier>,
     path: PathBuf,
+    /// Where [`Store::commit`] puts results.
+    results: Results,
     pending: Vec<Outcome>,
     /// Since when writes fail, if they do.
     failing_since: Option<Instant>,
@@ -132,10 +150,11 @@ struct Writer {
 }
 
 impl Writer {
-    fn new(backend: Box<dyn Frontier>, path: PathBuf) -> Self {
+    fn new(backend: Box<dyn Frontier>, path: PathBuf, results: Results) -> Self {
         Self {
             backend,
             path,
+            results,
             pending: Vec::new(),
             failing_since: None,
             next_write: Instant::now() + COMMIT_INTERVAL,
@@ -146,13 +165,12 @@ impl Writer {
         loop {
             let wait = self.next_write.saturating_duration_since(Instant::now());
             match requests.recv_timeout(wait) {
-                Ok(Request::Commit(outcome)) => {
-                    self.pending.push(outcome);
-                    if self.pending.len() >= COMMIT_BATCH && self.failing_since.is_none() {
-                        self.write();
-                    }
+                Ok(Request::Write) if self.failing_since.is_none() => self.write(),
+                Ok(Request::Write) => {}
+                Ok(Request::Call(call)) => {
+                    let backlog = self.pending.len() + self.waiting();
+                    call(&mut *self.backend, backlog);
                 }
-                Ok(Request::Call(call)) => call(&mut *self.backend, self.pending.len()),
                 Ok(Request::Close { end_round, reply }) => {
                     let _ = reply.try_send(self.close(end_round));
                     return;
@@ -169,9 +187,24 @@ impl Writer {
         }
     }
 
+    /// Results handed over but not yet taken.
+    fn waiting(&self) -> usize {
+        self.results
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// Moves the handed-over results to `pending`.
+    fn take_results(&mut self) {
+        let mut results = self.results.lock().unwrap_or_else(PoisonError::into_inner);
+        self.pending.append(&mut results);
+    }
+
     /// Commits what is pending; on failure keeps it and tries again later.
     fn write(&mut self) {
         self.next_write = Instant::now() + COMMIT_INTERVAL;
+        self.take_results();
         if self.pending.is_empty() && !self.backend.has_unwritten_claims() {
             return;
         }
@@ -202,6 +235,7 @@ impl Writer {
     }
 
     fn close(&mut self, end_round: bool) -> Result<(), StoreError> {
+        self.take_results();
         if let Err(err) = self.backend.commit(&self.pending) {
             log::error!(
                 "{err}: {} results could not be saved; those pages are fetched again at the next start",

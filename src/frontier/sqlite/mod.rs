@@ -7,7 +7,7 @@
 //! succeeds, the claims live in memory (`unwritten`). After a crash, claims
 //! that were written are released at the next start.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -15,8 +15,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use url::Url;
 
 use crate::frontier::backend::{
-    Claim, Frontier, Known, Outcome, Reschedule, Round, Status, StoreError, from_unix_ms,
-    next_due_after, unix_ms,
+    Claim, Frontier, Known, Outcome, Reschedule, Round, SeedChanges, Status, StoreError,
+    from_unix_ms, next_due_after, unix_ms,
 };
 
 mod open;
@@ -29,11 +29,11 @@ pub struct SqliteFrontier {
     connection: Connection,
     interval: Duration,
     /// Claimed ids not yet written, with when they were claimed.
-    unwritten: HashMap<i64, i64>,
+    unwritten: HashMap<i64, (i64, Box<str>)>,
     /// The `--once` run in progress, if any.
     round: Option<u64>,
-    /// The last id claimed in this run (claims walk ids in order).
-    round_cursor: i64,
+    /// Seeds listed when the current listing began.
+    listed_before: usize,
 }
 
 const META_GENERATION: &str = "seed_generation";
@@ -104,7 +104,7 @@ impl SqliteFrontier {
             interval,
             unwritten: HashMap::new(),
             round: None,
-            round_cursor: 0,
+            listed_before: 0,
         }
     }
 
@@ -135,6 +135,19 @@ impl SqliteFrontier {
             )
             .map(drop)
             .map_err(self.fail())
+    }
+
+    /// How many seeds are listed now.
+    fn active_seeds(&self) -> Result<usize, StoreError> {
+        let count: i64 = self
+            .connection
+            .query_row(
+                "SELECT COUNT(*) FROM urls WHERE origin = 'seed' AND is_active = 1",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(self.fail())?;
+        Ok(usize::try_from(count).unwrap_or(0))
     }
 
     /// Runs a claim query whose rows are (id, url, ok_at, title, etag, last_modified).
@@ -189,8 +202,15 @@ impl SqliteFrontier {
         {
             let mut claim = transaction
                 .prepare_cached("UPDATE urls SET claimed_at = ?2, due_at = NULL WHERE id = ?1")?;
-            for (id, at) in &self.unwritten {
-                claim.execute(params![id, at])?;
+            // A claim whose result is in this batch needs no write of its own.
+            let finished: HashSet<&str> = outcomes
+                .iter()
+                .map(|outcome| outcome.url.as_str())
+                .collect();
+            for (id, (at, url)) in &self.unwritten {
+                if !finished.contains(&**url) {
+                    claim.execute(params![id, at])?;
+                }
             }
             let mut finish = transaction.prepare_cached(
                 "UPDATE urls SET claimed_at = NULL, fetched_at = ?2, finished_at = ?3,
@@ -231,6 +251,7 @@ impl Frontier for SqliteFrontier {
     }
 
     fn begin_seeds(&mut self) -> Result<u64, StoreError> {
+        self.listed_before = self.active_seeds()?;
         let generation = self.meta(META_GENERATION)?.unwrap_or(0) + 1;
         self.set_meta(META_GENERATION, generation)?;
         Ok(u64::try_from(generation).unwrap_or(0))
@@ -241,66 +262,42 @@ impl Frontier for SqliteFrontier {
         urls: &[Url],
         generation: u64,
         now: SystemTime,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<(), StoreError> {
         let path = self.path.clone();
         let fail = |err: rusqlite::Error| open::classify(&path, &err);
         let generation = i64::try_from(generation).unwrap_or(i64::MAX);
         let now = unix_ms(now);
         let transaction = self.connection.transaction().map_err(fail)?;
-        let mut added = 0;
         {
-            // A seed listed again after its removal is due at once.
-            let mut listed = transaction
-                .prepare_cached(
-                    "UPDATE urls SET seed_generation = ?2, origin = 'seed', is_active = 1,
-                         due_at = CASE WHEN is_active = 0 AND claimed_at IS NULL THEN ?3 ELSE due_at END
-                     WHERE url = ?1",
-                )
-                .map_err(fail)?;
-            let mut insert = transaction
-                .prepare_cached(
-                    "INSERT INTO urls (url, host, seed_generation, due_at) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (url) DO NOTHING",
-                )
-                .map_err(fail)?;
-            let mut was_active = transaction
-                .prepare_cached("SELECT is_active, seed_generation FROM urls WHERE url = ?1")
-                .map_err(fail)?;
+            // One statement per seed: new ones are inserted due now; known
+            // ones take this generation; one listed again after its removal
+            // is due at once.
+            let mut upsert = transaction.prepare_cached(UPSERT_SEED).map_err(fail)?;
             for url in urls {
-                let before: Option<(bool, i64)> = was_active
-                    .query_row([url.as_str()], |row| Ok((row.get(0)?, row.get(1)?)))
-                    .optional()
+                let host = url.host_str().unwrap_or_default();
+                upsert
+                    .execute(params![url.as_str(), host, generation, now])
                     .map_err(fail)?;
-                match before {
-                    Some((_, listed_now)) if listed_now == generation => {}
-                    Some((is_active, _)) => {
-                        listed
-                            .execute(params![url.as_str(), generation, now])
-                            .map_err(fail)?;
-                        added += usize::from(!is_active);
-                    }
-                    None => {
-                        let host = url.host_str().unwrap_or_default();
-                        added += insert
-                            .execute(params![url.as_str(), host, generation, now])
-                            .map_err(fail)?;
-                    }
-                }
             }
         }
-        transaction.commit().map_err(fail)?;
-        Ok(added)
+        transaction.commit().map_err(fail)
     }
 
-    fn end_seeds(&mut self, generation: u64) -> Result<usize, StoreError> {
+    fn end_seeds(&mut self, generation: u64) -> Result<SeedChanges, StoreError> {
         let generation = i64::try_from(generation).unwrap_or(i64::MAX);
-        self.connection
+        let listed_after = self.active_seeds()?;
+        let removed = self
+            .connection
             .execute(
                 "UPDATE urls SET is_active = 0, due_at = NULL
                  WHERE origin = 'seed' AND is_active = 1 AND seed_generation < ?1",
                 [generation],
             )
-            .map_err(self.fail())
+            .map_err(self.fail())?;
+        Ok(SeedChanges {
+            added: listed_after.saturating_sub(self.listed_before),
+            removed,
+        })
     }
 
     fn claim_due(&mut self, now: SystemTime, limit: usize) -> Result<Vec<Claim>, StoreError> {
@@ -317,7 +314,8 @@ impl Frontier for SqliteFrontier {
             if claims.len() == limit {
                 break;
             }
-            if self.unwritten.insert(id, at).is_none() {
+            if let std::collections::hash_map::Entry::Vacant(entry) = self.unwritten.entry(id) {
+                entry.insert((at, claim.url.as_str().into()));
                 claims.push(claim);
             }
         }
@@ -348,42 +346,74 @@ impl Frontier for SqliteFrontier {
         };
         self.set_meta(META_ROUND, number)?;
         self.set_meta(META_ROUND_DONE, 0)?;
-        let remaining: i64 = self
+        let recorded: i64 = self
             .connection
             .query_row(
-                "SELECT COUNT(*) FROM urls WHERE origin = 'seed' AND is_active = 1 AND once_round < ?1",
+                "SELECT COUNT(*) FROM urls WHERE origin = 'seed' AND is_active = 1 AND once_round >= ?1",
                 [number],
                 |row| row.get(0),
             )
             .map_err(self.fail())?;
         self.round = Some(u64::try_from(number).unwrap_or(0));
-        self.round_cursor = 0;
         Ok(Round {
             number: u64::try_from(number).unwrap_or(0),
             is_resumed,
-            remaining: u64::try_from(remaining).unwrap_or(0),
+            recorded: u64::try_from(recorded).unwrap_or(0),
         })
     }
 
-    fn claim_round(&mut self, limit: usize) -> Result<Vec<Claim>, StoreError> {
+    fn list_and_claim(
+        &mut self,
+        urls: &[Url],
+        generation: u64,
+        now: SystemTime,
+    ) -> Result<Vec<Claim>, StoreError> {
         let Some(round) = self.round else {
             return Ok(Vec::new());
         };
         let round = i64::try_from(round).unwrap_or(i64::MAX);
-        let cursor = self.round_cursor;
-        let rows = self.claim_rows(
-            "SELECT id, url, ok_at, title, etag, last_modified FROM urls
-             WHERE id > ?1 AND origin = 'seed' AND is_active = 1 AND once_round < ?2
-             ORDER BY id LIMIT ?3",
-            params![cursor, round, i64::try_from(limit).unwrap_or(i64::MAX)],
-        )?;
-        let at = unix_ms(SystemTime::now());
-        let mut claims = Vec::with_capacity(rows.len());
-        for (id, claim) in rows {
-            self.round_cursor = id;
-            self.unwritten.insert(id, at);
-            claims.push(claim);
+        let path = self.path.clone();
+        let fail = |err: rusqlite::Error| open::classify(&path, &err);
+        let generation = i64::try_from(generation).unwrap_or(i64::MAX);
+        let at = unix_ms(now);
+        let transaction = self.connection.transaction().map_err(fail)?;
+        let mut claims = Vec::with_capacity(urls.len());
+        {
+            let mut upsert = transaction
+                .prepare_cached(&format!(
+                    "{UPSERT_SEED} RETURNING id, once_round, ok_at, title, etag, last_modified"
+                ))
+                .map_err(fail)?;
+            for url in urls {
+                let host = url.host_str().unwrap_or_default();
+                let mut rows = upsert
+                    .query(params![url.as_str(), host, generation, at])
+                    .map_err(fail)?;
+                // No row: listed already in this generation (a duplicate).
+                let Some(row) = rows.next().map_err(fail)? else {
+                    continue;
+                };
+                let (id, once_round): (i64, i64) =
+                    (row.get(0).map_err(fail)?, row.get(1).map_err(fail)?);
+                if once_round >= round {
+                    continue; // recorded in this run before an interruption
+                }
+                let known = match row.get::<_, Option<i64>>(2).map_err(fail)? {
+                    Some(_) => Some(Known {
+                        title: row.get(3).map_err(fail)?,
+                        etag: row.get(4).map_err(fail)?,
+                        last_modified: row.get(5).map_err(fail)?,
+                    }),
+                    None => None,
+                };
+                self.unwritten.insert(id, (at, url.as_str().into()));
+                claims.push(Claim {
+                    url: url.clone(),
+                    known,
+                });
+            }
         }
+        transaction.commit().map_err(fail)?;
         Ok(claims)
     }
 
@@ -446,6 +476,15 @@ impl Frontier for SqliteFrontier {
         status_of(self, now)
     }
 }
+
+/// Lists one seed in a generation: a new one is inserted due now; a known
+/// one takes the generation; one listed again after its removal is due at
+/// once. Nothing happens to a seed already listed in this generation.
+const UPSERT_SEED: &str = "INSERT INTO urls (url, host, seed_generation, due_at) VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT (url) DO UPDATE SET
+         seed_generation = excluded.seed_generation, origin = 'seed', is_active = 1,
+         due_at = CASE WHEN is_active = 0 AND claimed_at IS NULL THEN excluded.due_at ELSE due_at END
+     WHERE seed_generation != excluded.seed_generation";
 
 /// Every idle listed URL due now.
 const ALL_DUE: &str = "UPDATE urls SET due_at = ?1 WHERE is_active = 1 AND claimed_at IS NULL";

@@ -1,0 +1,159 @@
+//! The seeds in the store: listing them (at start, on reload, as a `--once`
+//! run feeds them) and what the store keeps of each written record.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use async_channel::{Receiver, Sender};
+use url::Url;
+
+use super::backend::{Claim, Frontier, Known, Outcome, SeedChanges, StoreError};
+use super::seeds::SeedStream;
+use super::store::{self, MAX_BACKLOG, Store};
+use super::{CLAIM_BATCH, Job};
+use crate::config::Config;
+use crate::output::Record;
+
+/// Seeds written to the store in one transaction.
+const SEED_BATCH: usize = 10_000;
+
+/// What the store keeps of a written record.
+pub fn outcome_of(record: &Record) -> Outcome {
+    let now = SystemTime::now();
+    let fetched_at = humantime::parse_rfc3339(&record.fetched_at).unwrap_or(now);
+    let page = record.error.is_none().then(|| Known {
+        title: record.title.clone(),
+        etag: record.etag.clone(),
+        last_modified: record.last_modified.clone(),
+    });
+    Outcome {
+        url: record.url.clone(),
+        fetched_at,
+        finished_at: now,
+        status: record.status,
+        error_kind: record.error_kind().map(str::to_owned),
+        page,
+    }
+}
+
+/// Lists `config`'s seeds in `frontier`: new ones are due at `now`, unlisted
+/// ones are retired. When the seeds file cannot be read to its end, nothing
+/// is retired (a seed must not leave the schedule because of a read error).
+///
+/// # Errors
+/// The store cannot be written.
+pub fn sync_seeds(
+    frontier: &mut dyn Frontier,
+    config: &Config,
+    now: SystemTime,
+) -> Result<SeedChanges, StoreError> {
+    let generation = frontier.begin_seeds()?;
+    let mut seeds = SeedStream::new(config);
+    loop {
+        let batch = seeds.next_batch(SEED_BATCH);
+        if batch.is_empty() {
+            break;
+        }
+        frontier.add_seeds(&batch, generation, now)?;
+    }
+    end_listing(frontier, generation, seeds.is_complete())
+}
+
+/// Retires the seeds a complete listing did not name; after an incomplete
+/// one only counts what was added.
+fn end_listing(
+    frontier: &mut dyn Frontier,
+    generation: u64,
+    is_complete: bool,
+) -> Result<SeedChanges, StoreError> {
+    if is_complete {
+        return frontier.end_seeds(generation);
+    }
+    log::warn!("the seeds file was not read to its end: no seed is removed until it can be");
+    // Generation 0 retires nothing; the added seeds are still counted.
+    frontier.end_seeds(0)
+}
+
+/// Feeds a `--once` run from the store while listing the seeds in it: each
+/// batch of seeds read is listed and its seeds without a record in this run
+/// are claimed and queued at once (so fetching starts with the first batch).
+/// Waits until each queued one finished, then closes the queue. `true` when
+/// every seed was read and handed out.
+pub async fn feed_from_store(
+    store: Store,
+    config: Config,
+    jobs: Sender<Job>,
+    finished: Receiver<Url>,
+) -> bool {
+    let (mut queued, mut done) = (0usize, 0usize);
+    let Some(Ok(generation)) = store.call(|frontier, _| frontier.begin_seeds()).await else {
+        log::error!("cannot list the seeds in the crawl state; the run stops here");
+        jobs.close();
+        return false;
+    };
+    let mut seeds = SeedStream::new(&config);
+    let mut is_complete = true;
+    loop {
+        while finished.try_recv().is_ok() {
+            done += 1;
+        }
+        let batch = seeds.next_batch(CLAIM_BATCH);
+        if batch.is_empty() {
+            break;
+        }
+        match claim_listed(&store, batch, generation).await {
+            Some(claims) => {
+                for claim in claims {
+                    if jobs.send(Job::from(claim)).await.is_err() {
+                        return false;
+                    }
+                    queued += 1;
+                }
+            }
+            None => {
+                is_complete = false;
+                break;
+            }
+        }
+    }
+    let complete = is_complete && seeds.is_complete();
+    if is_complete {
+        let ended = store
+            .call(move |frontier, _| end_listing(frontier, generation, complete))
+            .await;
+        if let Some(Err(err)) = ended {
+            log::error!("{err}");
+        }
+    }
+    while done < queued && finished.recv().await.is_ok() {
+        done += 1;
+    }
+    jobs.close();
+    complete && done == queued
+}
+
+/// Lists `batch` and claims its seeds without a record in this run,
+/// waiting while results cannot be written (a full disk). `None` when the
+/// store failed (logged) or stopped.
+async fn claim_listed(store: &Store, batch: Vec<Url>, generation: u64) -> Option<Vec<Claim>> {
+    let batch = Arc::new(batch);
+    loop {
+        let urls = Arc::clone(&batch);
+        let claimed = store
+            .call(move |frontier, backlog| {
+                (backlog < MAX_BACKLOG)
+                    .then(|| frontier.list_and_claim(&urls, generation, SystemTime::now()))
+                    .transpose()
+            })
+            .await?;
+        match claimed {
+            Ok(Some(claims)) => return Some(claims),
+            // Results wait to be written: claim no more for now.
+            Ok(None) => async_std::task::sleep(store::RETRY_INTERVAL).await,
+            Err(err) => {
+                log::error!("{err}; the run stops here and resumes at the next start");
+                return None;
+            }
+        }
+    }
+}
