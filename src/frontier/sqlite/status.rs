@@ -1,0 +1,74 @@
+//! The summary `crawler status` prints, read with plain SQL.
+
+use std::path::Path;
+use std::time::SystemTime;
+
+use super::{SqliteFrontier, wal_path};
+use crate::frontier::backend::{Status, StoreError, from_unix_ms, unix_ms};
+
+/// Counts and times over the whole store.
+///
+/// # Errors
+/// The store cannot be read.
+pub(super) fn of(store: &SqliteFrontier, now: SystemTime) -> Result<Status, StoreError> {
+    let count = |sql: &str, params: &[&dyn rusqlite::ToSql]| -> Result<u64, StoreError> {
+        let value: i64 = store
+            .connection
+            .query_row(sql, params, |row| row.get(0))
+            .map_err(store.fail())?;
+        Ok(u64::try_from(value).unwrap_or(0))
+    };
+    let now_ms = unix_ms(now);
+    let mut status = Status {
+        path: store.path.clone(),
+        known: count("SELECT COUNT(*) FROM urls", &[])?,
+        seeds: count(
+            "SELECT COUNT(*) FROM urls WHERE origin = 'seed' AND is_active = 1",
+            &[],
+        )?,
+        discovered: count(
+            "SELECT COUNT(*) FROM urls WHERE origin = 'discovered' AND is_active = 1",
+            &[],
+        )?,
+        retired: count("SELECT COUNT(*) FROM urls WHERE is_active = 0", &[])?,
+        due_now: count("SELECT COUNT(*) FROM urls WHERE due_at <= ?1", &[&now_ms])?,
+        in_flight: count(
+            "SELECT COUNT(*) FROM urls WHERE claimed_at IS NOT NULL",
+            &[],
+        )?,
+        never_fetched: count("SELECT COUNT(*) FROM urls WHERE fetched_at IS NULL", &[])?,
+        hosts: count("SELECT COUNT(DISTINCT host) FROM urls", &[])?,
+        ..Status::default()
+    };
+    let next: Option<i64> = store
+        .connection
+        .query_row(
+            "SELECT MIN(due_at) FROM urls WHERE due_at > ?1",
+            [now_ms],
+            |row| row.get(0),
+        )
+        .map_err(store.fail())?;
+    status.next_due =
+        next.map(|ms| humantime::format_rfc3339_seconds(from_unix_ms(ms)).to_string());
+    let mut statement = store
+        .connection
+        .prepare(
+            "SELECT COALESCE(error_kind, CASE WHEN status = 304 THEN 'not_modified' ELSE 'ok' END), COUNT(*)
+             FROM urls WHERE fetched_at IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1",
+        )
+        .map_err(store.fail())?;
+    let rows = statement
+        .query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+        })
+        .map_err(store.fail())?;
+    for row in rows {
+        let (kind, count) = row.map_err(store.fail())?;
+        status
+            .outcomes
+            .insert(kind, u64::try_from(count).unwrap_or(0));
+    }
+    let size = |path: &Path| std::fs::metadata(path).map_or(0, |meta| meta.len());
+    status.file_bytes = size(&store.path) + size(&wal_path(&store.path));
+    Ok(status)
+}
