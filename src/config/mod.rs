@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use config::{Environment, File, FileFormat, Map, Source, Value, ValueKind};
 use url::Url;
 
-use crate::frontier::SeenSet;
+use crate::frontier::DistinctCount;
 
 mod settings;
 
@@ -454,7 +454,7 @@ impl<'a> Validation<'a> {
 
     /// Counts distinct seeds, streaming the seeds file and reporting its bad lines.
     fn count_seeds(&mut self, inline: &[Url], file: Option<&SeedFile>) -> usize {
-        let mut seen = SeenSet::default();
+        let mut seen = DistinctCount::default();
         for url in inline {
             seen.insert(url);
         }

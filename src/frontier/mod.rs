@@ -107,6 +107,39 @@ impl SeenSet {
     }
 }
 
+/// Counts distinct URLs in 8 bytes each (a sorted list of fingerprints), a
+/// third of what a [`SeenSet`] costs while it grows: validating a million
+/// seeds peaks at 8 MB, not 28 MB.
+#[derive(Debug, Default)]
+pub struct DistinctCount(Vec<u64>);
+
+impl DistinctCount {
+    /// Counts `url`.
+    pub fn insert(&mut self, url: &Url) {
+        if self.0.len() == self.0.capacity() && self.0.len() >= 1024 {
+            // Drop duplicates before growing, so repeats never cost memory.
+            self.compact();
+        }
+        self.0.push(fingerprint(url));
+    }
+
+    /// How many distinct URLs were counted.
+    pub fn len(&mut self) -> usize {
+        self.compact();
+        self.0.len()
+    }
+
+    /// Whether nothing was counted.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn compact(&mut self) {
+        self.0.sort_unstable();
+        self.0.dedup();
+    }
+}
+
 /// Fingerprints are already well mixed; hashing them again would be wasted work.
 #[derive(Debug, Default)]
 pub struct IdentityHasher(u64);
@@ -196,6 +229,18 @@ pub async fn feed(config: &Config, jobs: &Sender<Job>, finished: &Receiver<Url>)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn distinct_count_counts_each_url_once() {
+        let mut count = DistinctCount::default();
+        for index in 0..5000 {
+            let url =
+                crate::frontier::seeds::parse_seed(&format!("http://127.0.0.1/{}", index % 3000))
+                    .unwrap();
+            count.insert(&url);
+        }
+        assert_eq!(count.len(), 3000);
+    }
 
     #[test]
     fn seen_set_deduplicates_normalized_urls() {
