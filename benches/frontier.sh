@@ -77,7 +77,7 @@ per_host_concurrency = 0
 per_host_delay = "0s"
 CONF
     started=$(date +%s.%N)
-    RUST_LOG=crawler=info "$crawler" --config "$run/crawler.toml" 2> "$run/crawler.log" &
+    RUST_LOG="crawler=info,crawler::daemon::service=debug" "$crawler" --config "$run/crawler.toml" 2> "$run/crawler.log" &
     pid=$!
     while [ "$(lines "$run/out.jsonl")" -lt "$seeds" ]; do sleep 0.5; done
     round_s=$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
@@ -95,5 +95,5 @@ CONF
     echo "seeds=$seeds round_s=$round_s pages_per_s=$(awk -v n="$seeds" -v t="$round_s" 'BEGIN { printf "%.0f", n / t }') \
 peak_rss_round_kb=$round_rss peak_rss_after_reload_kb=$reload_rss db_bytes=$db \
 write_bytes_per_page=$((written / seeds)) store_write_bytes_per_page=$(((written - jsonl) / seeds))"
-    grep "reloaded" "$run/crawler.log" | sed 's/^/  /'
+    grep -E "reloaded|seeds listed" "$run/crawler.log" | sed "s/^/  /"
 done

@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
 use async_channel::{Receiver, Sender};
@@ -65,18 +65,22 @@ pub async fn run(
     control_sender: Sender<Control>,
     controls: Receiver<Control>,
 ) -> anyhow::Result<()> {
-    let listed = config.clone();
     let interval = config.settings.recrawl_interval;
-    let changes = store
+    let listing = Instant::now();
+    let changes = frontier::list_seeds(&store, &config).await?;
+    store
         .call(move |frontier, _| {
             frontier.set_interval(interval);
-            let changes = frontier::sync_seeds(frontier, &listed, SystemTime::now())?;
-            frontier.reschedule(Reschedule::Start, SystemTime::now())?;
-            Ok::<_, anyhow::Error>(changes)
+            frontier.reschedule(Reschedule::Start, SystemTime::now())
         })
         .await
         .context("the state store stopped")??;
-    log::debug!("seeds stored: +{} -{}", changes.added, changes.removed);
+    log::debug!(
+        "seeds listed in {:?}: +{} -{}",
+        listing.elapsed(),
+        changes.added,
+        changes.removed
+    );
     let (job_sender, jobs) = frontier::queue(config.settings.queue_capacity);
     // Nobody waits for single URLs to finish: the store reschedules them.
     let (finished_sender, _) = async_channel::bounded(1);
@@ -215,27 +219,23 @@ impl Service {
 
     /// Lists the new seeds in the store; a zero interval makes everything due again.
     async fn apply_seeds(&self, new: &Config) -> SeedChanges {
-        let listed = new.clone();
-        let make_all_due = new.settings.recrawl_interval.is_zero();
-        let stored = self
-            .store
-            .call(move |frontier, _| {
-                let changes = frontier::sync_seeds(frontier, &listed, SystemTime::now())?;
-                if make_all_due {
-                    frontier.reschedule(Reschedule::AllDue, SystemTime::now())?;
-                }
-                Ok::<_, StoreError>(changes)
-            })
-            .await;
-        let _ = self.poke.try_send(());
-        match stored {
-            Some(Ok(changes)) => changes,
-            Some(Err(err)) => {
-                log::error!("reload: the new seeds could not be stored: {err}");
-                SeedChanges::default()
+        let listing = Instant::now();
+        let listed = frontier::list_seeds(&self.store, new).await;
+        log::debug!("reload: seeds listed in {:?}", listing.elapsed());
+        if new.settings.recrawl_interval.is_zero() {
+            let all_due = self
+                .store
+                .call(|frontier, _| frontier.reschedule(Reschedule::AllDue, SystemTime::now()))
+                .await;
+            if let Some(Err(err)) = all_due {
+                log::error!("reload: {err}");
             }
-            None => SeedChanges::default(),
         }
+        let _ = self.poke.try_send(());
+        listed.unwrap_or_else(|err| {
+            log::error!("reload: the new seeds could not be stored: {err}");
+            SeedChanges::default()
+        })
     }
 
     async fn apply_settings(&mut self, new: &Config, changes: &BTreeMap<String, (String, String)>) {

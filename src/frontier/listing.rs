@@ -36,27 +36,39 @@ pub fn outcome_of(record: &Record) -> Outcome {
     }
 }
 
-/// Lists `config`'s seeds in `frontier`: new ones are due at `now`, unlisted
-/// ones are retired. When the seeds file cannot be read to its end, nothing
-/// is retired (a seed must not leave the schedule because of a read error).
+/// Lists `config`'s seeds in the store: new ones are due now, unlisted ones
+/// are retired. Each batch is its own call on the store thread, so results
+/// keep being committed in between (a million seeds take seconds). When the
+/// seeds file cannot be read to its end, nothing is retired (a seed must not
+/// leave the schedule because of a read error).
 ///
 /// # Errors
-/// The store cannot be written.
-pub fn sync_seeds(
-    frontier: &mut dyn Frontier,
-    config: &Config,
-    now: SystemTime,
-) -> Result<SeedChanges, StoreError> {
-    let generation = frontier.begin_seeds()?;
+/// The store cannot be written, or its thread stopped.
+pub async fn list_seeds(store: &Store, config: &Config) -> Result<SeedChanges, StoreError> {
+    let stopped = || StoreError::Io {
+        path: store.path().to_owned(),
+        detail: "the store thread stopped".to_owned(),
+    };
+    let generation = store
+        .call(|frontier, _| frontier.begin_seeds())
+        .await
+        .ok_or_else(stopped)??;
     let mut seeds = SeedStream::new(config);
     loop {
         let batch = seeds.next_batch(SEED_BATCH);
         if batch.is_empty() {
             break;
         }
-        frontier.add_seeds(&batch, generation, now)?;
+        store
+            .call(move |frontier, _| frontier.add_seeds(&batch, generation, SystemTime::now()))
+            .await
+            .ok_or_else(stopped)??;
     }
-    end_listing(frontier, generation, seeds.is_complete())
+    let is_complete = seeds.is_complete();
+    store
+        .call(move |frontier, _| end_listing(frontier, generation, is_complete))
+        .await
+        .ok_or_else(stopped)?
 }
 
 /// Retires the seeds a complete listing did not name; after an incomplete

@@ -17,7 +17,7 @@ use crate::config::Config;
 use backend::{Claim, Known};
 use seeds::{SeedFile, SeedLine};
 
-pub use listing::{feed_from_store, outcome_of, sync_seeds};
+pub use listing::{feed_from_store, list_seeds, outcome_of};
 
 pub mod backend;
 mod listing;
