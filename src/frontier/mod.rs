@@ -1,4 +1,4 @@
-//! What the crawl knows per URL and what is due: the [`Frontier`] interface and
+//! What the crawl knows per URL and what is due: the [`backend::Frontier`] interface and
 //! its embedded backend ([`sqlite`]), the store thread ([`store`]), seeds, and
 //! the work queue of [`Job`]s.
 //!
