@@ -596,3 +596,39 @@ fn a_full_disk_is_an_error_and_the_state_is_written_again_once_space_is_back() {
         "every result, from before, during and after the outage, is kept"
     );
 }
+
+#[test]
+fn a_second_daemon_on_the_same_state_file_is_refused() {
+    let server = TestServer::start(vec![("/", page("x"))]);
+    let workspace = Workspace::new();
+    let config = workspace.config(&[server.url("/")], "");
+    let mut first = start(&config, false);
+    first.wait_for("title url=");
+    let second = crawler()
+        .arg("--config")
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let second = crate::support::wait_with_deadline(second);
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("in use by another running crawler"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("crawler-state.db"), "{stderr}");
+    first.signal(libc::SIGTERM);
+    assert_eq!(first.wait_exit(), Some(0));
+    // Once the first one is gone, the file is free again.
+    let output = crate::support::run_once(
+        &workspace.config(&[server.url("/")], "state_file = \"crawler-state.db\""),
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -28,6 +28,8 @@ pub use open::{SCHEMA_VERSION, imported_name, wal_path};
 pub struct SqliteFrontier {
     path: PathBuf,
     connection: Connection,
+    /// Held while a daemon uses the file, so a second one cannot.
+    lock: Option<std::fs::File>,
     interval: Duration,
     /// Claimed ids not yet written, with when they were claimed.
     unwritten: HashMap<i64, (i64, Box<str>)>,
@@ -53,8 +55,11 @@ impl SqliteFrontier {
         legacy: Option<&Path>,
         interval: Duration,
     ) -> Result<(Self, Option<usize>), StoreError> {
+        let lock = open::lock(path)?;
         let (connection, imported) = open::open_or_create(path, legacy, interval)?;
-        Ok((Self::prepare(path, connection, interval)?, imported))
+        let mut store = Self::prepare(path, connection, interval)?;
+        store.lock = Some(lock);
+        Ok((store, imported))
     }
 
     /// Opens an existing database to read it (`crawler status`, `crawler check`).
@@ -102,6 +107,7 @@ impl SqliteFrontier {
         Self {
             path: path.to_owned(),
             connection,
+            lock: None,
             interval,
             unwritten: HashMap::new(),
             round: None,

@@ -100,6 +100,38 @@ pub fn open_or_create(
     Ok((open_existing(path)?, imported))
 }
 
+/// Takes the lock that makes one daemon at a time use `path`: an advisory
+/// `flock` on `<path>.lock`, released by the kernel however the process ends.
+///
+/// # Errors
+/// Another process holds it, or the lock file cannot be created.
+pub fn lock(path: &Path) -> Result<fs::File, StoreError> {
+    use std::os::fd::AsRawFd;
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let lock_path = PathBuf::from(name);
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|err| {
+            io_error(
+                path,
+                &format!("cannot create `{}`: {err}", lock_path.display()),
+            )
+        })?;
+    // SAFETY: flock on a descriptor this function owns; no memory is shared.
+    let locked = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if locked != 0 {
+        return Err(io_error(
+            path,
+            "is in use by another running crawler; stop it, or give this one another `state_file`",
+        ));
+    }
+    Ok(file)
+}
+
 /// Where the JSON file goes after its import.
 pub fn imported_name(legacy: &Path) -> PathBuf {
     let mut name = legacy.as_os_str().to_owned();
