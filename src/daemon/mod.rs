@@ -201,7 +201,7 @@ pub async fn run(
     })?;
     let uses_state = mode == Mode::Service || config.is_state_file_explicit;
     let store = if uses_state {
-        Some(open_store(&config)?)
+        Some(open_store(&config, &metrics)?)
     } else {
         None
     };
@@ -265,7 +265,7 @@ fn start_metrics_server(
 
 /// Opens the state database (importing an earlier version's JSON state),
 /// releases the claims a crash left behind, and starts the store thread.
-fn open_store(config: &Config) -> anyhow::Result<(Store, StoreThread)> {
+fn open_store(config: &Config, metrics: &Arc<Metrics>) -> anyhow::Result<(Store, StoreThread)> {
     let path = &config.state_file;
     let legacy = config.legacy_state_file();
     let interval = config.settings.recrawl_interval;
@@ -284,7 +284,8 @@ fn open_store(config: &Config) -> anyhow::Result<(Store, StoreThread)> {
             "{released} URLs were in flight when the crawl last stopped; they are due again"
         );
     }
-    Store::start(Box::new(frontier), path).context("cannot start the state store thread")
+    Store::start(Box::new(frontier), path, Arc::clone(metrics))
+        .context("cannot start the state store thread")
 }
 
 /// `--once` without a state file: stream the seeds through a seen-set.

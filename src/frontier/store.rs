@@ -16,6 +16,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::frontier::backend::{Frontier, Outcome, StoreError};
+use crate::observe::metrics::Metrics;
 
 /// The longest a finished URL waits before its result is committed.
 pub const COMMIT_INTERVAL: Duration = Duration::from_millis(100);
@@ -58,10 +59,15 @@ impl Store {
     ///
     /// # Errors
     /// The thread could not be spawned.
-    pub fn start(backend: Box<dyn Frontier>, path: &Path) -> std::io::Result<(Self, StoreThread)> {
+    pub fn start(
+        backend: Box<dyn Frontier>,
+        path: &Path,
+        metrics: Arc<Metrics>,
+    ) -> std::io::Result<(Self, StoreThread)> {
         let (requests, receiver) = mpsc::channel();
         let results = Results::default();
-        let writer = Writer::new(backend, path.to_owned(), Arc::clone(&results));
+        let mut writer = Writer::new(backend, path.to_owned(), Arc::clone(&results));
+        writer.metrics = Some(metrics);
         let thread = std::thread::Builder::new()
             .name("store".to_owned())
             .spawn(move || writer.run(&receiver))?;
@@ -143,6 +149,8 @@ struct Writer {
     path: PathBuf,
     /// Where [`Store::commit`] puts results.
     results: Results,
+    /// Told how each write went (`/healthz`, `crawler_state_*`).
+    metrics: Option<Arc<Metrics>>,
     pending: Vec<Outcome>,
     /// Since when writes fail, if they do.
     failing_since: Option<Instant>,
@@ -155,6 +163,7 @@ impl Writer {
             backend,
             path,
             results,
+            metrics: None,
             pending: Vec::new(),
             failing_since: None,
             next_write: Instant::now() + COMMIT_INTERVAL,
@@ -208,7 +217,16 @@ impl Writer {
         if self.pending.is_empty() && !self.backend.has_unwritten_claims() {
             return;
         }
-        match self.backend.commit(&self.pending) {
+        let written = self.backend.commit(&self.pending);
+        if let Some(metrics) = &self.metrics {
+            let unsaved = if written.is_ok() {
+                0
+            } else {
+                self.pending.len()
+            };
+            metrics.state_written(unsaved, written.as_ref().err().map(ToString::to_string));
+        }
+        match written {
             Ok(()) => {
                 if let Some(since) = self.failing_since.take() {
                     log::info!(

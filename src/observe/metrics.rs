@@ -72,6 +72,10 @@ pub struct Metrics {
     last_reload_success: Gauge<f64, AtomicU64>,
     started_at: SystemTime,
     last_reload: Mutex<Option<LastReload>>,
+    state_unsaved: Gauge,
+    state_write_errors: Counter,
+    /// Since when the state file cannot be written, and why.
+    state_failing: Mutex<Option<(SystemTime, String)>>,
     samples: Mutex<Samples>,
     error_kinds: Mutex<BTreeMap<String, u64>>,
     stats_interval_ms: AtomicU64,
@@ -109,6 +113,9 @@ impl Metrics {
             last_reload_success: Gauge::default(),
             started_at: SystemTime::now(),
             last_reload: Mutex::new(None),
+            state_unsaved: Gauge::default(),
+            state_write_errors: Counter::default(),
+            state_failing: Mutex::new(None),
             samples: Mutex::new(Samples::default()),
             error_kinds: Mutex::new(BTreeMap::new()),
             stats_interval_ms: AtomicU64::new(0),
@@ -183,6 +190,16 @@ impl Metrics {
             "When the config was last loaded successfully, Unix time",
             Unit::Seconds,
             self.last_reload_success.clone(),
+        );
+        registry.register(
+            "state_unsaved_results",
+            "Finished URLs whose results wait to be committed to the state file",
+            self.state_unsaved.clone(),
+        );
+        registry.register(
+            "state_write_errors",
+            "Commits to the state file that failed (disk full, I/O)",
+            self.state_write_errors.clone(),
         );
         let start: Gauge<f64, AtomicU64> = Gauge::default();
         start.set(unix_seconds(self.started_at));
@@ -300,6 +317,25 @@ impl Metrics {
             .set(unix_seconds(SystemTime::now()));
     }
 
+    /// A commit to the state file was tried: `unsaved` results wait, and
+    /// `error` says why it failed, if it did.
+    pub fn state_written(&self, unsaved: usize, error: Option<String>) {
+        self.state_unsaved
+            .set(i64::try_from(unsaved).unwrap_or(i64::MAX));
+        let mut failing = self
+            .state_failing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match error {
+            Some(error) => {
+                self.state_write_errors.inc();
+                let since = failing.as_ref().map_or_else(SystemTime::now, |(at, _)| *at);
+                *failing = Some((since, error));
+            }
+            None => *failing = None,
+        }
+    }
+
     /// The one-line JSON of `/healthz`.
     pub fn health(&self) -> String {
         let last = self
@@ -314,10 +350,27 @@ impl Metrics {
                 "error": last.error,
             })
         });
+        let failing = self
+            .state_failing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let state = serde_json::json!({
+            "ok": failing.is_none(),
+            "failing_since": failing.as_ref().map(|(at, _)| rfc3339(*at)),
+            "error": failing.map(|(_, error)| error),
+            "unsaved": self.state_unsaved.get(),
+        });
+        let status = if state["ok"] == true {
+            "ok"
+        } else {
+            "degraded"
+        };
         serde_json::json!({
-            "status": "ok",
+            "status": status,
             "up_since": rfc3339(self.started_at),
             "last_reload": last_reload,
+            "state": state,
         })
         .to_string()
     }

@@ -14,13 +14,13 @@ use crate::support::{
 };
 
 /// A port that was free a moment ago on 127.0.0.1.
-fn free_address() -> SocketAddr {
+pub fn free_address() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("address")
 }
 
 /// `GET path` on `address`: status code and body.
-fn get(address: SocketAddr, path: &str) -> (u16, String) {
+pub fn get(address: SocketAddr, path: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(address).expect("connect to the metrics endpoint");
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))

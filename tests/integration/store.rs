@@ -556,11 +556,16 @@ fn a_full_disk_is_an_error_and_the_state_is_written_again_once_space_is_back() {
         return;
     };
     let (_server, urls) = site(400, Duration::from_millis(10));
+    let address = crate::observability::free_address();
     let config = config_with_seeds_file(
         &workspace,
         &urls,
-        "workers = 2\nstate_file = \"disk/state.db\"",
+        &format!("workers = 2\nstate_file = \"disk/state.db\"\n[metrics]\nlisten = \"{address}\""),
     );
+    let health = || -> Value {
+        let (_, body) = crate::observability::get(address, "/healthz");
+        serde_json::from_str(body.trim()).unwrap()
+    };
     let mut daemon = start(&config, false);
     wait_until("some records", || records(&workspace).len() >= 30);
     fill(&workspace.path("disk/filler"));
@@ -568,6 +573,16 @@ fn a_full_disk_is_an_error_and_the_state_is_written_again_once_space_is_back() {
     assert!(
         error.contains("ERROR") && error.contains("disk/state.db"),
         "{error}"
+    );
+    let degraded = health();
+    assert_eq!(degraded["status"], "degraded", "{degraded}");
+    assert_eq!(degraded["state"]["ok"], false, "{degraded}");
+    assert!(
+        degraded["state"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("state.db"),
+        "{degraded}"
     );
     let at_error = records(&workspace).len();
     wait_until("crawling on", || records(&workspace).len() >= at_error + 50);
@@ -577,6 +592,9 @@ fn a_full_disk_is_an_error_and_the_state_is_written_again_once_space_is_back() {
     wait_until("every seed recorded", || {
         seen_in(&records(&workspace)) == urls.len()
     });
+    let recovered = health();
+    assert_eq!(recovered["status"], "ok", "{recovered}");
+    assert_eq!(recovered["state"]["ok"], true, "{recovered}");
     daemon.signal(libc::SIGTERM);
     assert_eq!(daemon.wait_exit(), Some(0));
     let connection = rusqlite::Connection::open(workspace.path("disk/state.db")).unwrap();
