@@ -19,6 +19,7 @@ use crate::frontier::backend::{
     from_unix_ms, next_due_after, unix_ms,
 };
 
+mod listing;
 mod open;
 mod status;
 
@@ -270,23 +271,7 @@ impl Frontier for SqliteFrontier {
         generation: u64,
         now: SystemTime,
     ) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        let fail = |err: rusqlite::Error| open::classify(&path, &err);
-        let generation = i64::try_from(generation).unwrap_or(i64::MAX);
-        let now = unix_ms(now);
-        let transaction = self.connection.transaction().map_err(fail)?;
-        {
-            let mut upsert = transaction.prepare_cached(UPSERT_SEED).map_err(fail)?;
-            let mut relist = transaction.prepare_cached(RELIST_SEED).map_err(fail)?;
-            for url in urls {
-                let host = url.host_str().unwrap_or_default();
-                let params = params![url.as_str(), host, generation, now];
-                if upsert.execute(params).map_err(fail)? == 0 {
-                    relist.execute(params).map_err(fail)?;
-                }
-            }
-        }
-        transaction.commit().map_err(fail)
+        self.list(urls, generation, now)
     }
 
     fn end_seeds(&mut self, generation: u64) -> Result<SeedChanges, StoreError> {
@@ -374,46 +359,7 @@ impl Frontier for SqliteFrontier {
         generation: u64,
         now: SystemTime,
     ) -> Result<Vec<Claim>, StoreError> {
-        let Some(round) = self.round else {
-            return Ok(Vec::new());
-        };
-        let round = i64::try_from(round).unwrap_or(i64::MAX);
-        let path = self.path.clone();
-        let fail = |err: rusqlite::Error| open::classify(&path, &err);
-        let generation = i64::try_from(generation).unwrap_or(i64::MAX);
-        let at = unix_ms(now);
-        let transaction = self.connection.transaction().map_err(fail)?;
-        let mut claims = Vec::with_capacity(urls.len());
-        {
-            let mut upsert = transaction
-                .prepare_cached(&format!("{UPSERT_SEED} {RETURNING_CLAIM}"))
-                .map_err(fail)?;
-            let mut relist = transaction
-                .prepare_cached(&format!("{RELIST_SEED} {RETURNING_CLAIM}"))
-                .map_err(fail)?;
-            for url in urls {
-                let host = url.host_str().unwrap_or_default();
-                let params = params![url.as_str(), host, generation, at];
-                let mut listed = listed_row(upsert.query(params).map_err(fail)?).map_err(fail)?;
-                if listed.is_none() {
-                    listed = listed_row(relist.query(params).map_err(fail)?).map_err(fail)?;
-                }
-                // No row: listed already in this generation (a duplicate).
-                let Some((id, once_round, known)) = listed else {
-                    continue;
-                };
-                if once_round >= round {
-                    continue; // recorded in this run before an interruption
-                }
-                self.unwritten.insert(id, (at, url.as_str().into()));
-                claims.push(Claim {
-                    url: url.clone(),
-                    known,
-                });
-            }
-        }
-        transaction.commit().map_err(fail)?;
-        Ok(claims)
+        self.list_claiming(urls, generation, now)
     }
 
     fn end_round(&mut self) -> Result<(), StoreError> {
@@ -474,41 +420,6 @@ impl Frontier for SqliteFrontier {
     fn status(&mut self, now: SystemTime) -> Result<Status, StoreError> {
         status::of(self, now)
     }
-}
-
-/// Lists one seed in a generation (?3): a new one is inserted due now (?4);
-/// a listed one takes the generation. It touches no indexed column, so a
-/// listing of a million known seeds rewrites rows, not the due index.
-/// Changes nothing for a seed already listed in this generation, or one to
-/// list again ([`RELIST_SEED`]).
-const UPSERT_SEED: &str =
-    "INSERT INTO urls (url, host, seed_generation, due_at) VALUES (?1, ?2, ?3, ?4)
-     ON CONFLICT (url) DO UPDATE SET seed_generation = excluded.seed_generation
-     WHERE is_active = 1 AND origin = 'seed' AND seed_generation != excluded.seed_generation";
-
-/// Lists again a seed that was removed (due at once) or a discovered URL.
-/// The host (?2) is unused.
-const RELIST_SEED: &str = "UPDATE urls SET seed_generation = ?3, origin = 'seed', is_active = 1,
-         due_at = CASE WHEN is_active = 0 AND claimed_at IS NULL THEN ?4 ELSE due_at END
-     WHERE url = ?1 AND (is_active = 0 OR origin != 'seed') AND seed_generation != ?3";
-
-/// The columns a claim needs, after a listing statement.
-const RETURNING_CLAIM: &str = "RETURNING id, once_round, ok_at, title, etag, last_modified";
-
-/// The (id, once_round, known) of the row a [`RETURNING_CLAIM`] statement touched, if any.
-fn listed_row(mut rows: rusqlite::Rows<'_>) -> rusqlite::Result<Option<(i64, i64, Option<Known>)>> {
-    let Some(row) = rows.next()? else {
-        return Ok(None);
-    };
-    let known = match row.get::<_, Option<i64>>(2)? {
-        Some(_) => Some(Known {
-            title: row.get(3)?,
-            etag: row.get(4)?,
-            last_modified: row.get(5)?,
-        }),
-        None => None,
-    };
-    Ok(Some((row.get(0)?, row.get(1)?, known)))
 }
 
 /// Every idle listed URL due now.
