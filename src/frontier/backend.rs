@@ -126,13 +126,11 @@ pub enum StoreError {
     #[error("no crawl state at `{0}` yet: it is created when the daemon first starts")]
     Missing(PathBuf),
     /// The file is not a database of ours.
-    #[error(
-        "state file `{path}` {why}; it was left untouched: move it away (or set `state_file` to another path) and start again"
-    )]
+    #[error("state file `{path}` {why} (the file was left untouched)")]
     NotOurs {
         /// The file.
         path: PathBuf,
-        /// What it is instead.
+        /// What it is instead, and what to do.
         why: String,
     },
     /// The file is a database of ours but damaged.

@@ -245,7 +245,9 @@ fn check_file(path: &Path) -> Result<(), StoreError> {
         why: why.to_owned(),
     };
     if !metadata.is_file() {
-        return Err(not_ours("is not a regular file"));
+        return Err(not_ours(
+            "is not a regular file: set `state_file` to a file",
+        ));
     }
     let mut header = [0u8; 100];
     let mut file =
@@ -253,17 +255,20 @@ fn check_file(path: &Path) -> Result<(), StoreError> {
     let read =
         read_up_to(&mut file, &mut header).map_err(|err| io_error(path, &err.to_string()))?;
     if read == 0 {
-        return Err(not_ours("is empty"));
+        return Err(not_ours(
+            "is empty: restore it from a backup, or delete it to start a new crawl state",
+        ));
     }
     if read < header.len() || &header[..16] != MAGIC {
         let first = header[..read]
             .iter()
             .find(|byte| !byte.is_ascii_whitespace());
-        return Err(not_ours(if first == Some(&b'{') {
-            "holds JSON, not a database (the JSON state of an earlier version is imported from `crawler-state.json` beside a new `.db` file)"
-        } else {
-            "is not a SQLite database"
-        }));
+        if first == Some(&b'{') {
+            return Err(not_ours(&json_hint(path)));
+        }
+        return Err(not_ours(
+            "is not a SQLite database: move it away (or set `state_file` to another path) to start a new crawl state",
+        ));
     }
     let page_size = match u32::from(u16::from_be_bytes([header[16], header[17]])) {
         1 => 65_536,
@@ -284,6 +289,24 @@ fn check_file(path: &Path) -> Result<(), StoreError> {
         });
     }
     Ok(())
+}
+
+/// What to say of a JSON file where the database should be: most likely
+/// the state of an earlier version, which is imported from `<name>.json`
+/// beside a new `<name>.db`.
+fn json_hint(path: &Path) -> String {
+    let shown = |path: &Path| path.display().to_string();
+    if path.extension().is_some_and(|extension| extension == "db") {
+        format!(
+            "holds JSON, not a database (the state of an earlier crawler?): rename it to `{}` and it is imported at the next start",
+            shown(&path.with_extension("json"))
+        )
+    } else {
+        format!(
+            "holds JSON, not a database (the state of an earlier crawler?): set `state_file` to `{}` and this file is imported at the next start",
+            shown(&path.with_extension("db"))
+        )
+    }
 }
 
 fn read_up_to(file: &mut fs::File, buffer: &mut [u8]) -> std::io::Result<usize> {
@@ -315,7 +338,7 @@ fn check_identity(path: &Path, connection: &Connection) -> Result<(), StoreError
         return Err(StoreError::NotOurs {
             path: path.to_owned(),
             why: format!(
-                "is a SQLite database, but not a crawler state (application_id {application_id})"
+                "is a SQLite database, but not a crawler state (application_id {application_id}): set `state_file` to another path"
             ),
         });
     }
@@ -350,7 +373,7 @@ pub fn classify(path: &Path, err: &rusqlite::Error) -> StoreError {
     match err.sqlite_error_code() {
         Some(ErrorCode::NotADatabase) => StoreError::NotOurs {
             path: path.to_owned(),
-            why: "is not a SQLite database".to_owned(),
+            why: "is not a SQLite database: move it away (or set `state_file` to another path) to start a new crawl state".to_owned(),
         },
         Some(ErrorCode::DatabaseCorrupt) => StoreError::Corrupt {
             path: path.to_owned(),
