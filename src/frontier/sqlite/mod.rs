@@ -63,12 +63,14 @@ impl SqliteFrontier {
         Ok((store, imported))
     }
 
-    /// Opens an existing database to read it (`crawler status`, `crawler check`).
+    /// Opens an existing database to read it (`crawler status`): checks that
+    /// it is ours, but does not read it whole, so a status never competes
+    /// with the running daemon for the disk.
     ///
     /// # Errors
     /// The file is missing, not ours, damaged or newer.
     pub fn open_existing(path: &Path) -> Result<Self, StoreError> {
-        let connection = open::open_existing(path)?;
+        let connection = open::open_existing(path, false)?;
         connection
             .pragma_update(None, "query_only", true)
             .map_err(|err| open::classify(path, &err))?;
@@ -80,7 +82,7 @@ impl SqliteFrontier {
     /// # Errors
     /// As [`SqliteFrontier::open_existing`].
     pub fn validate(path: &Path) -> Result<(), StoreError> {
-        open::open_existing(path).map(drop)
+        open::open_existing(path, true).map(drop)
     }
 
     fn prepare(

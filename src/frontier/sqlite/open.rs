@@ -48,12 +48,13 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 /// The SQLite file header's first 16 bytes.
 const MAGIC: &[u8; 16] = b"SQLite format 3\0";
 
-/// Opens the existing database at `path` after checking it is ours and sound.
+/// Opens the existing database at `path` after checking it is ours and,
+/// with `verify`, sound (`PRAGMA quick_check` reads the whole file).
 ///
 /// # Errors
 /// [`StoreError::Missing`], [`StoreError::NotOurs`], [`StoreError::Corrupt`],
 /// [`StoreError::Newer`], or [`StoreError::Io`].
-pub fn open_existing(path: &Path) -> Result<Connection, StoreError> {
+pub fn open_existing(path: &Path, verify: bool) -> Result<Connection, StoreError> {
     check_file(path)?;
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let connection =
@@ -62,7 +63,9 @@ pub fn open_existing(path: &Path) -> Result<Connection, StoreError> {
         .busy_timeout(Duration::from_secs(5))
         .map_err(|err| classify(path, &err))?;
     check_identity(path, &connection)?;
-    check_integrity(path, &connection)?;
+    if verify {
+        check_integrity(path, &connection)?;
+    }
     Ok(connection)
 }
 
@@ -78,13 +81,19 @@ pub fn open_or_create(
     interval: Duration,
 ) -> Result<(Connection, Option<usize>), StoreError> {
     if path.exists() {
-        return Ok((open_existing(path)?, None));
+        return Ok((open_existing(path, true)?, None));
     }
     let temp = temp_path(path);
     let _ = fs::remove_file(&temp);
     let legacy = legacy.filter(|file| file.is_file());
-    let imported = create(&temp, legacy, interval).inspect_err(|_| {
+    let imported = create(&temp, legacy, interval).map_err(|err| {
         let _ = fs::remove_file(&temp);
+        match err {
+            StoreError::Io { detail, .. } | StoreError::Corrupt { detail, .. } => {
+                io_error(path, &format!("cannot create it: {detail}"))
+            }
+            other => other,
+        }
     })?;
     fs::rename(&temp, path).map_err(|err| io_error(path, &format!("cannot create it: {err}")))?;
     if let Some(legacy) = legacy {
@@ -97,7 +106,7 @@ pub fn open_or_create(
             );
         }
     }
-    Ok((open_existing(path)?, imported))
+    Ok((open_existing(path, true)?, imported))
 }
 
 /// Takes the lock that makes one daemon at a time use `path`: an advisory
@@ -361,9 +370,14 @@ fn check_integrity(path: &Path, connection: &Connection) -> Result<(), StoreErro
     if verdict == "ok" {
         return Ok(());
     }
+    let detail: Vec<&str> = verdict
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("***"))
+        .collect();
     Err(StoreError::Corrupt {
         path: path.to_owned(),
-        detail: verdict,
+        detail: detail.join("; "),
     })
 }
 
