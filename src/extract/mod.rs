@@ -13,6 +13,7 @@ use select::document::Document;
 use select::node::Data;
 
 pub mod charset;
+pub mod links;
 pub mod tree;
 
 /// The XHTML (and HTML) namespace.

@@ -1,0 +1,644 @@
+//! One pass over the decoded page that finds what `document.links` holds:
+//! HTML `a` and `area` start tags with an `href`, in document order, and the
+//! first `base` with an `href`.
+//!
+//! It follows the HTML tokenizer only as far as it decides which text is
+//! markup: comments and bogus comments, raw text (`script` with its escaped
+//! states, `style`, `xmp`, `iframe`, `noembed`, `noframes`, `noscript` with
+//! scripting on), RCDATA (`title`, `textarea`), `plaintext`, and quoted
+//! attribute values. The tree builder's part is reduced to what decides
+//! whether an `a` is an HTML element in the document: `template` contents
+//! are not in it, and in SVG or MathML an `a` is foreign, except inside an
+//! HTML integration point (`foreignObject`, `desc`, `title`, an
+//! `annotation-xml` for HTML, MathML text elements) or after a tag that
+//! breaks out of foreign content.
+
+use std::borrow::Cow;
+
+use memchr::{memchr, memchr2};
+
+use super::entities::decode_attribute;
+
+/// The longest tag name with a meaning here (`annotation-xml`).
+const NAME_CAPACITY: usize = 16;
+
+/// A tag name, lowercased: the page's own text when it already is (most
+/// are), a copy otherwise.
+enum Name<'a> {
+    Page(&'a [u8]),
+    Short([u8; NAME_CAPACITY], u8),
+    Long(String),
+}
+
+impl<'a> Name<'a> {
+    fn new(raw: &'a str) -> Self {
+        let bytes = raw.as_bytes();
+        if !bytes.iter().any(u8::is_ascii_uppercase) {
+            return Self::Page(bytes);
+        }
+        if bytes.len() > NAME_CAPACITY {
+            return Self::Long(raw.to_ascii_lowercase());
+        }
+        let mut short = [0u8; NAME_CAPACITY];
+        for (to, from) in short.iter_mut().zip(bytes) {
+            *to = from.to_ascii_lowercase();
+        }
+        Self::Short(short, u8::try_from(bytes.len()).unwrap_or(0))
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Self::Page(bytes) => bytes,
+            Self::Short(bytes, len) => &bytes[..usize::from(*len)],
+            Self::Long(name) => name.as_bytes(),
+        }
+    }
+
+    /// The name as text (built only where foreign elements are tracked).
+    fn to_text(&self) -> String {
+        String::from_utf8_lossy(self.bytes()).into_owned()
+    }
+}
+
+impl PartialEq<&str> for Name<'_> {
+    fn eq(&self, other: &&str) -> bool {
+        self.bytes() == other.as_bytes()
+    }
+}
+
+/// Byte classes of the tokenizer states the scan goes through.
+const WHITESPACE: u8 = 1;
+const ENDS_TAG_NAME: u8 = 2;
+const ENDS_ATTRIBUTE_NAME: u8 = 4;
+const ENDS_UNQUOTED_VALUE: u8 = 8;
+const CLASS: [u8; 256] = classes();
+
+const fn classes() -> [u8; 256] {
+    let mut class = [0u8; 256];
+    let spaces = [b'\t', b'\n', b'\r', b'\x0C', b' '];
+    let mut index = 0;
+    while index < spaces.len() {
+        class[spaces[index] as usize] =
+            WHITESPACE | ENDS_TAG_NAME | ENDS_ATTRIBUTE_NAME | ENDS_UNQUOTED_VALUE;
+        index += 1;
+    }
+    class[b'/' as usize] = ENDS_TAG_NAME | ENDS_ATTRIBUTE_NAME;
+    class[b'>' as usize] = ENDS_TAG_NAME | ENDS_ATTRIBUTE_NAME | ENDS_UNQUOTED_VALUE;
+    class[b'=' as usize] = ENDS_ATTRIBUTE_NAME;
+    class
+}
+
+/// The first offset from `from` on whose byte is of `class` (or the end).
+fn until(bytes: &[u8], from: usize, class: u8) -> usize {
+    let rest = bytes.get(from..).unwrap_or_default();
+    from + rest
+        .iter()
+        .position(|&byte| CLASS[usize::from(byte)] & class != 0)
+        .unwrap_or(rest.len())
+}
+
+/// What the scan found.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Found<'a> {
+    /// Raw `href` values of `a` and `area`, entities decoded, in document order.
+    pub hrefs: Vec<Cow<'a, str>>,
+    /// The first `base` element's `href`, if any.
+    pub base: Option<Cow<'a, str>>,
+}
+
+/// Where the scan is, as far as the tree builder matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Space {
+    Svg,
+    MathMl,
+    /// HTML content inside an integration point of foreign content.
+    Html,
+}
+
+/// An open foreign element (or integration point), by name.
+#[derive(Debug)]
+struct Open {
+    name: String,
+    space: Space,
+}
+
+/// Scans `html` and stops after `limit` hrefs.
+pub fn scan(html: &str, limit: usize) -> Found<'_> {
+    let mut scanner = Scanner {
+        bytes: html.as_bytes(),
+        html,
+        at: 0,
+        found: Found::default(),
+        limit,
+        template_depth: 0,
+        foreign: Vec::new(),
+        has_body: false,
+    };
+    scanner.run();
+    scanner.found
+}
+
+struct Scanner<'a> {
+    bytes: &'a [u8],
+    html: &'a str,
+    at: usize,
+    found: Found<'a>,
+    limit: usize,
+    /// Open `template` elements in HTML content: their contents are not in the document.
+    template_depth: usize,
+    /// Open foreign elements and integration points, innermost last.
+    foreign: Vec<Open>,
+    /// A `body` start tag was seen: a later `frameset` no longer replaces the body.
+    has_body: bool,
+}
+
+/// A start or end tag as the tokenizer reads it.
+struct Tag<'a> {
+    /// The name, ASCII-lowercased when it is short enough to matter (names
+    /// longer than [`NAME_CAPACITY`] only ever open or close foreign elements).
+    name: Name<'a>,
+    is_self_closing: bool,
+    /// The raw values of the attributes this tag's name needs
+    /// ([`wanted_attributes`]), by position; the first of a repeated one.
+    attributes: [Option<&'a str>; 3],
+}
+
+impl<'a> Scanner<'a> {
+    fn run(&mut self) {
+        while self.found.hrefs.len() < self.limit {
+            let Some(offset) = memchr(b'<', &self.bytes[self.at..]) else {
+                return;
+            };
+            self.at += offset + 1;
+            match self.bytes.get(self.at) {
+                Some(b'!') => self.markup_declaration(),
+                Some(b'?') => self.bogus_comment(),
+                Some(b'/') => match self.bytes.get(self.at + 1) {
+                    Some(byte) if byte.is_ascii_alphabetic() => {
+                        self.at += 1;
+                        let Some(tag) = self.tag(true) else {
+                            return;
+                        };
+                        self.end_tag(&tag);
+                    }
+                    Some(b'>') => self.at += 2,
+                    Some(_) => self.bogus_comment(),
+                    None => return,
+                },
+                Some(byte) if byte.is_ascii_alphabetic() => {
+                    // A tag cut by the end of the page is dropped, as the tokenizer does.
+                    let Some(tag) = self.tag(false) else {
+                        return;
+                    };
+                    if !self.start_tag(&tag) {
+                        return;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Whether the current insertion point is in foreign (SVG, MathML) content.
+    fn is_foreign(&self) -> bool {
+        self.foreign
+            .last()
+            .is_some_and(|open| open.space != Space::Html)
+    }
+
+    /// `<!`: a comment, CDATA in foreign content, or a bogus comment (DOCTYPE too).
+    fn markup_declaration(&mut self) {
+        let rest = &self.bytes[self.at + 1..];
+        if rest.starts_with(b"--") {
+            self.at += 3;
+            self.comment();
+        } else if rest.starts_with(b"[CDATA[") && self.is_foreign() {
+            self.at += 8;
+            self.skip_past(b"]]>");
+        } else {
+            self.bogus_comment();
+        }
+    }
+
+    /// After `<!--`: up to `-->` or `--!>`; `<!-->` and `<!--->` end at once.
+    fn comment(&mut self) {
+        let rest = &self.bytes[self.at..];
+        if rest.starts_with(b">") {
+            self.at += 1;
+            return;
+        }
+        if rest.starts_with(b"->") {
+            self.at += 2;
+            return;
+        }
+        let mut from = self.at;
+        while let Some(offset) = memchr(b'-', &self.bytes[from..]) {
+            let dash = from + offset;
+            let tail = &self.bytes[dash..];
+            if tail.starts_with(b"-->") {
+                self.at = dash + 3;
+                return;
+            }
+            if tail.starts_with(b"--!>") {
+                self.at = dash + 4;
+                return;
+            }
+            from = dash + 1;
+        }
+        self.at = self.bytes.len();
+    }
+
+    /// `<?`, `</` + non-letter, `<!` + other: text up to the next `>`.
+    fn bogus_comment(&mut self) {
+        self.skip_past(b">");
+    }
+
+    fn skip_past(&mut self, end: &[u8]) {
+        self.at = match memchr::memmem::find(&self.bytes[self.at..], end) {
+            Some(offset) => self.at + offset + end.len(),
+            None => self.bytes.len(),
+        };
+    }
+
+    /// Reads a tag from its name on; keeps the attributes that matter.
+    /// `None` when the page ends inside the tag.
+    fn tag(&mut self, is_end: bool) -> Option<Tag<'a>> {
+        let start = self.at;
+        self.at = until(self.bytes, start, ENDS_TAG_NAME);
+        let name = Name::new(&self.html[start..self.at]);
+        let wanted = if is_end {
+            &[]
+        } else {
+            wanted_attributes(name.bytes())
+        };
+        let mut tag = Tag {
+            name,
+            is_self_closing: false,
+            attributes: [None; 3],
+        };
+        self.attributes(&mut tag, wanted).then_some(tag)
+    }
+
+    /// Reads attributes up to the tag's `>` (quoted values may hold `>`);
+    /// `false` when the page ends first.
+    fn attributes(&mut self, tag: &mut Tag<'a>, wanted: &[&str]) -> bool {
+        loop {
+            self.skip_whitespace();
+            match self.bytes.get(self.at) {
+                None => return false,
+                Some(b'>') => {
+                    self.at += 1;
+                    return true;
+                }
+                Some(b'/') => {
+                    self.at += 1;
+                    if self.bytes.get(self.at) == Some(&b'>') {
+                        tag.is_self_closing = true;
+                        self.at += 1;
+                        return true;
+                    }
+                    continue;
+                }
+                Some(_) => {}
+            }
+            let name_start = self.at;
+            // A `=` first is part of the name.
+            self.at = until(self.bytes, self.at + 1, ENDS_ATTRIBUTE_NAME);
+            let name_end = self.at;
+            self.skip_whitespace();
+            let value = if self.bytes.get(self.at) == Some(&b'=') {
+                self.at += 1;
+                self.skip_whitespace();
+                self.value()
+            } else {
+                None
+            };
+            let name = &self.bytes[name_start..name_end];
+            let slot = wanted
+                .iter()
+                .position(|known| name.eq_ignore_ascii_case(known.as_bytes()));
+            // A repeated attribute is dropped: the first one counts.
+            if let Some(slot) = slot
+                && tag.attributes[slot].is_none()
+            {
+                let html = self.html;
+                tag.attributes[slot] = Some(value.map_or("", |(start, end)| &html[start..end]));
+            }
+        }
+    }
+
+    /// An attribute value: quoted, or up to whitespace or `>`. Returns its span.
+    fn value(&mut self) -> Option<(usize, usize)> {
+        match self.bytes.get(self.at) {
+            Some(&quote @ (b'"' | b'\'')) => {
+                let start = self.at + 1;
+                let end = match memchr(quote, &self.bytes[start..]) {
+                    Some(offset) => start + offset,
+                    None => self.bytes.len(),
+                };
+                self.at = (end + 1).min(self.bytes.len());
+                Some((start, end))
+            }
+            Some(b'>') | None => Some((self.at, self.at)),
+            Some(_) => {
+                let start = self.at;
+                self.at = until(self.bytes, start, ENDS_UNQUOTED_VALUE);
+                Some((start, self.at))
+            }
+        }
+    }
+
+    fn skip_whitespace(&mut self) {
+        while self
+            .bytes
+            .get(self.at)
+            .is_some_and(|&byte| CLASS[usize::from(byte)] & WHITESPACE != 0)
+        {
+            self.at += 1;
+        }
+    }
+
+    /// Handles a start tag; `false` when nothing after it can be a link
+    /// (`plaintext`, or a `frameset` in place of the body).
+    fn start_tag(&mut self, tag: &Tag<'a>) -> bool {
+        if self.is_foreign() {
+            if breaks_out_of_foreign(tag) {
+                self.foreign.clear();
+            } else {
+                self.foreign_start_tag(tag);
+                return true;
+            }
+        }
+        match tag.name.bytes() {
+            b"a" | b"area" => self.link(tag),
+            b"base" if self.template_depth == 0 && self.found.base.is_none() => {
+                if let Some(href) = attribute(tag, "href") {
+                    self.found.base = Some(decode_attribute(href));
+                }
+            }
+            b"template" => self.template_depth += 1,
+            b"body" if self.template_depth == 0 => self.has_body = true,
+            // Before any body content, a frameset replaces the body: no
+            // `a` after it is in the document.
+            b"frameset"
+                if self.template_depth == 0 && !self.has_body && self.found.hrefs.is_empty() =>
+            {
+                return false;
+            }
+            b"svg" | b"math" if !tag.is_self_closing => {
+                let space = if tag.name == "svg" {
+                    Space::Svg
+                } else {
+                    Space::MathMl
+                };
+                self.foreign.push(Open {
+                    name: tag.name.to_text(),
+                    space,
+                });
+            }
+            b"script" => self.script_data(),
+            b"style" | b"xmp" | b"iframe" | b"noembed" | b"noframes" | b"noscript" | b"title"
+            | b"textarea" => self.raw_text(&tag.name.to_text()),
+            b"plaintext" => return false,
+            _ => {}
+        }
+        true
+    }
+
+    fn link(&mut self, tag: &Tag<'a>) {
+        if self.template_depth > 0 {
+            return;
+        }
+        if let Some(href) = attribute(tag, "href") {
+            self.found.hrefs.push(decode_attribute(href));
+        }
+    }
+
+    /// A start tag in SVG or MathML: opens an element, or an integration point.
+    fn foreign_start_tag(&mut self, tag: &Tag) {
+        if tag.is_self_closing {
+            return;
+        }
+        let space = match self.foreign.last().map(|open| open.space) {
+            Some(Space::Svg)
+                if matches!(tag.name.bytes(), b"foreignobject" | b"desc" | b"title") =>
+            {
+                Space::Html
+            }
+            Some(Space::MathMl) if is_mathml_html_point(tag) => Space::Html,
+            Some(space) => space,
+            None => return,
+        };
+        self.foreign.push(Open {
+            name: tag.name.to_text(),
+            space,
+        });
+    }
+
+    fn end_tag(&mut self, tag: &Tag) {
+        if self.is_foreign() {
+            if matches!(tag.name.bytes(), b"br" | b"p") {
+                self.foreign.clear();
+                return;
+            }
+            self.close_foreign(&tag.name.to_text());
+            return;
+        }
+        // HTML content, possibly inside an integration point.
+        if tag.name == "template" {
+            self.template_depth = self.template_depth.saturating_sub(1);
+            return;
+        }
+        if !self.foreign.is_empty() {
+            self.close_foreign(&tag.name.to_text());
+        }
+    }
+
+    /// Pops foreign elements up to the innermost one named `name`, if open.
+    fn close_foreign(&mut self, name: &str) {
+        if let Some(index) = self.foreign.iter().rposition(|open| open.name == name) {
+            self.foreign.truncate(index);
+        }
+    }
+
+    /// RAWTEXT or RCDATA: text up to `</name` followed by a delimiter.
+    fn raw_text(&mut self, name: &str) {
+        self.at = self.find_end_tag(self.at, name).unwrap_or(self.bytes.len());
+    }
+
+    /// Script data with its escaped and double-escaped states (`<!--` inside
+    /// a script can hide `</script>` behind a `<script>`).
+    fn script_data(&mut self) {
+        #[derive(PartialEq)]
+        enum State {
+            Data,
+            Escaped,
+            DoubleEscaped,
+        }
+        let mut state = State::Data;
+        let mut at = self.at;
+        loop {
+            // Dashes matter only in the escaped states.
+            let next = if state == State::Data {
+                memchr(b'<', &self.bytes[at..])
+            } else {
+                memchr2(b'<', b'-', &self.bytes[at..])
+            };
+            let Some(offset) = next else {
+                self.at = self.bytes.len();
+                return;
+            };
+            at += offset;
+            let rest = &self.bytes[at..];
+            if rest[0] == b'-' {
+                if state != State::Data && rest.starts_with(b"-->") {
+                    state = State::Data;
+                    at += 3;
+                } else {
+                    at += 1;
+                }
+                continue;
+            }
+            if state == State::Data && rest.starts_with(b"<!--") {
+                at += 4;
+                // `<!-->`, `<!--->` … leave the state as it was.
+                let dashes = self.bytes[at..]
+                    .iter()
+                    .take_while(|&&byte| byte == b'-')
+                    .count();
+                if self.bytes.get(at + dashes) == Some(&b'>') {
+                    at += dashes + 1;
+                } else {
+                    state = State::Escaped;
+                }
+                continue;
+            }
+            if rest.len() > 1 && rest[1] == b'/' && self.is_end_tag_at(at + 2, "script") {
+                if state == State::DoubleEscaped {
+                    state = State::Escaped;
+                    at += 9;
+                    continue;
+                }
+                self.at = at;
+                return;
+            }
+            if state == State::Escaped && self.is_end_tag_at(at + 1, "script") {
+                state = State::DoubleEscaped;
+                at += 8;
+                continue;
+            }
+            at += 1;
+        }
+    }
+
+    /// The offset of the `<` of the first `</name` + delimiter at or after `from`.
+    fn find_end_tag(&self, mut from: usize, name: &str) -> Option<usize> {
+        while let Some(offset) = memchr::memmem::find(&self.bytes[from..], b"</") {
+            let at = from + offset;
+            if self.is_end_tag_at(at + 2, name) {
+                return Some(at);
+            }
+            from = at + 2;
+        }
+        None
+    }
+
+    /// Whether `name` (any case) followed by whitespace, `/` or `>` starts at `at`.
+    fn is_end_tag_at(&self, at: usize, name: &str) -> bool {
+        let end = at + name.len();
+        self.bytes
+            .get(at..end)
+            .is_some_and(|text| text.eq_ignore_ascii_case(name.as_bytes()))
+            && matches!(
+                self.bytes.get(end),
+                Some(b'\t' | b'\n' | b'\r' | b'\x0C' | b' ' | b'/' | b'>')
+            )
+    }
+}
+
+/// The attributes the scan reads of a start tag named `name`.
+fn wanted_attributes(name: &[u8]) -> &'static [&'static str] {
+    match name {
+        b"a" | b"area" | b"base" => &["href"],
+        b"font" => &["color", "face", "size"],
+        b"annotation-xml" => &["encoding"],
+        _ => &[],
+    }
+}
+
+/// The value of attribute `name` of `tag` (one of its [`wanted_attributes`]).
+fn attribute<'t>(tag: &Tag<'t>, name: &str) -> Option<&'t str> {
+    let slot = wanted_attributes(tag.name.bytes())
+        .iter()
+        .position(|known| *known == name)?;
+    tag.attributes[slot]
+}
+
+/// Start tags that end foreign content and are handled as HTML (the
+/// "any other start tag" exceptions of the tree builder's foreign rules).
+fn breaks_out_of_foreign(tag: &Tag) -> bool {
+    const BREAKOUT: [&str; 44] = [
+        "b",
+        "big",
+        "blockquote",
+        "body",
+        "br",
+        "center",
+        "code",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "em",
+        "embed",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "head",
+        "hr",
+        "i",
+        "img",
+        "li",
+        "listing",
+        "menu",
+        "meta",
+        "nobr",
+        "ol",
+        "p",
+        "pre",
+        "ruby",
+        "s",
+        "small",
+        "span",
+        "strong",
+        "strike",
+        "sub",
+        "sup",
+        "table",
+        "tt",
+        "u",
+        "ul",
+        "var",
+    ];
+    BREAKOUT.iter().any(|name| tag.name == *name)
+        || (tag.name == "font"
+            && ["color", "face", "size"]
+                .iter()
+                .any(|name| attribute(tag, name).is_some()))
+}
+
+/// MathML elements whose content is HTML: the text integration points, and
+/// an `annotation-xml` whose encoding says HTML.
+fn is_mathml_html_point(tag: &Tag) -> bool {
+    match tag.name.bytes() {
+        b"mi" | b"mo" | b"mn" | b"ms" | b"mtext" => true,
+        b"annotation-xml" => attribute(tag, "encoding").is_some_and(|encoding| {
+            encoding.eq_ignore_ascii_case("text/html")
+                || encoding.eq_ignore_ascii_case("application/xhtml+xml")
+        }),
+        _ => false,
+    }
+}
