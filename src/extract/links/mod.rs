@@ -10,7 +10,7 @@
 //! parse stays as fast as it is when links are not needed.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::BuildHasher;
 
 use foldhash::fast::RandomState;
@@ -26,9 +26,52 @@ pub const MAX_LINKS: usize = 10_000;
 /// `href`s read from one page at most, duplicates and other schemes included.
 const MAX_HREFS: usize = 5 * MAX_LINKS;
 
+/// One link of a page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// The resolved, normalized URL.
+    pub url: Url,
+    /// Whether every `a`/`area` with this URL has `rel="nofollow"`.
+    pub is_nofollow: bool,
+}
+
+/// What a page says about following its links.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageLinks {
+    /// The distinct `http`/`https` links, in document order.
+    pub links: Vec<Link>,
+    /// `(name, content)` of the page's `meta` elements with both, names
+    /// trimmed and lowercased.
+    pub meta: Vec<(String, String)>,
+}
+
+impl PageLinks {
+    /// Whether a `<meta name="robots">` (or one named `product_token`, any
+    /// case) says `nofollow` or `none`.
+    pub fn is_meta_nofollow(&self, product_token: &str) -> bool {
+        self.meta.iter().any(|(name, content)| {
+            (name == "robots" || name.eq_ignore_ascii_case(product_token))
+                && content.split(',').any(|directive| {
+                    let directive = directive.trim();
+                    directive.eq_ignore_ascii_case("nofollow")
+                        || directive.eq_ignore_ascii_case("none")
+                })
+        })
+    }
+}
+
 /// The distinct `http`/`https` links of `html` (decoded from `encoding`),
 /// fetched from `page`, in document order.
 pub fn links(html: &str, page: &Url, encoding: &'static Encoding) -> Vec<Url> {
+    page_links(html, page, encoding)
+        .links
+        .into_iter()
+        .map(|link| link.url)
+        .collect()
+}
+
+/// The links of `html` with their `nofollow` marks, and its `meta` names.
+pub fn page_links(html: &str, page: &Url, encoding: &'static Encoding) -> PageLinks {
     let found = scan::scan(html, MAX_HREFS);
     let encoding = encoding.output_encoding();
     let encode = query_encoder(encoding);
@@ -47,29 +90,60 @@ pub fn links(html: &str, page: &Url, encoding: &'static Encoding) -> Vec<Url> {
         .and_then(|href| resolver(page, href))
         .filter(|base| !matches!(base.scheme(), "javascript" | "data"))
         .unwrap_or_else(|| page.clone());
-    let mut hrefs_seen: HashSet<&str, RandomState> = HashSet::default();
+    // The same text resolves the same way: parse it once, remember where it went.
+    let mut hrefs_seen: HashMap<&str, Option<usize>, RandomState> = HashMap::default();
     let mut seen = LinkSet::default();
-    let mut links = Vec::new();
-    for href in &found.hrefs {
-        // The same text resolves the same way: parse it once.
-        if !hrefs_seen.insert(href.as_ref()) || has_other_scheme(href) {
-            continue;
-        }
-        let Some(mut url) = resolver(&base, href) else {
-            continue;
-        };
-        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
-            continue;
-        }
-        url.set_fragment(None);
-        if seen.insert(&url, &links) {
-            links.push(url);
-            if links.len() == MAX_LINKS {
-                break;
+    let mut links: Vec<Link> = Vec::new();
+    for (href, is_nofollow) in &found.hrefs {
+        let index = match hrefs_seen.get(href.as_ref()) {
+            Some(index) => *index,
+            None => {
+                let index = resolve_one(href, &base, &resolver).and_then(|url| {
+                    seen.index_of(&url, &links).or_else(|| {
+                        (links.len() < MAX_LINKS).then(|| {
+                            links.push(Link {
+                                url,
+                                is_nofollow: true,
+                            });
+                            links.len() - 1
+                        })
+                    })
+                });
+                hrefs_seen.insert(href.as_ref(), index);
+                index
             }
+        };
+        if let Some(index) = index {
+            // Followable when any of its anchors is.
+            links[index].is_nofollow &= *is_nofollow;
         }
     }
-    links
+    // Only the names a crawler reads are kept (product tokens are single words).
+    let meta = found
+        .meta
+        .into_iter()
+        .map(|(name, content)| (name.trim().to_ascii_lowercase(), content))
+        .filter(|(name, _)| !name.is_empty() && !name.contains([' ', ':', '.']))
+        .map(|(name, content)| (name, content.into_owned()))
+        .collect();
+    PageLinks { links, meta }
+}
+
+/// `href` resolved against `base` and normalized, when it is an http(s) URL.
+fn resolve_one(
+    href: &str,
+    base: &Url,
+    resolver: &impl Fn(&Url, &str) -> Option<Url>,
+) -> Option<Url> {
+    if has_other_scheme(href) {
+        return None;
+    }
+    let mut url = resolver(base, href)?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+        return None;
+    }
+    url.set_fragment(None);
+    Some(url)
 }
 
 /// Whether `href` names a scheme other than http(s) (`mailto:`, `tel:`,
@@ -97,15 +171,18 @@ struct LinkSet {
 }
 
 impl LinkSet {
-    /// Records `url` as `links[links.len()]`; `false` when it is already there.
-    fn insert(&mut self, url: &Url, links: &[Url]) -> bool {
+    /// Where `url` is in `links`; `None` when it is new (then it is recorded
+    /// as `links[links.len()]`, where the caller puts it).
+    fn index_of(&mut self, url: &Url, links: &[Link]) -> Option<usize> {
         let hash = self.hasher.hash_one(url.as_str());
         match self.first.get(&hash) {
-            Some(&index) if links[index] == *url => false,
-            Some(_) => true,
+            Some(&index) if links.get(index).is_some_and(|link| link.url == *url) => Some(index),
+            Some(_) => None,
             None => {
-                self.first.insert(hash, links.len());
-                true
+                if links.len() < MAX_LINKS {
+                    self.first.insert(hash, links.len());
+                }
+                None
             }
         }
     }

@@ -100,8 +100,12 @@ fn until(bytes: &[u8], from: usize, class: u8) -> usize {
 /// What the scan found.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Found<'a> {
-    /// Raw `href` values of `a` and `area`, entities decoded, in document order.
-    pub hrefs: Vec<Cow<'a, str>>,
+    /// Raw `href` values of `a` and `area`, entities decoded, in document
+    /// order, each with whether its `rel` has the `nofollow` token.
+    pub hrefs: Vec<(Cow<'a, str>, bool)>,
+    /// `(name, content)` of every `meta` with both, as written: the
+    /// caller picks `robots` and its product token.
+    pub meta: Vec<(Cow<'a, str>, Cow<'a, str>)>,
     /// The first `base` element's `href`, if any.
     pub base: Option<Cow<'a, str>>,
 }
@@ -377,6 +381,15 @@ impl<'a> Scanner<'a> {
                 }
             }
             b"template" => self.template_depth += 1,
+            b"meta" if self.template_depth == 0 => {
+                if let (Some(name), Some(content)) =
+                    (attribute(tag, "name"), attribute(tag, "content"))
+                {
+                    self.found
+                        .meta
+                        .push((decode_attribute(name), decode_attribute(content)));
+                }
+            }
             b"body" if self.template_depth == 0 => self.has_body = true,
             // Before any body content, a frameset replaces the body: no
             // `a` after it is in the document.
@@ -410,7 +423,12 @@ impl<'a> Scanner<'a> {
             return;
         }
         if let Some(href) = attribute(tag, "href") {
-            self.found.hrefs.push(decode_attribute(href));
+            let is_nofollow = attribute(tag, "rel").is_some_and(|rel| {
+                decode_attribute(rel)
+                    .split_ascii_whitespace()
+                    .any(|token| token.eq_ignore_ascii_case("nofollow"))
+            });
+            self.found.hrefs.push((decode_attribute(href), is_nofollow));
         }
     }
 
@@ -559,7 +577,9 @@ impl<'a> Scanner<'a> {
 /// The attributes the scan reads of a start tag named `name`.
 fn wanted_attributes(name: &[u8]) -> &'static [&'static str] {
     match name {
-        b"a" | b"area" | b"base" => &["href"],
+        b"a" | b"area" => &["href", "rel"],
+        b"base" => &["href"],
+        b"meta" => &["name", "content"],
         b"font" => &["color", "face", "size"],
         b"annotation-xml" => &["encoding"],
         _ => &[],

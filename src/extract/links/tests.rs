@@ -173,3 +173,53 @@ fn a_hostile_page_is_cut_at_the_limit() {
         .collect();
     assert_eq!(of(&html).len(), MAX_LINKS);
 }
+
+fn page_links_of(html: &str) -> PageLinks {
+    let page = Url::parse("http://127.0.0.1/").unwrap();
+    page_links(html, &page, encoding_rs::UTF_8)
+}
+
+#[test]
+fn rel_nofollow_marks_a_link_unless_another_anchor_follows_it() {
+    let found = page_links_of(concat!(
+        r#"<a href="/a" rel="NoFollow">a</a><a href="/b" rel="noopener nofollow ugc">b</a>"#,
+        r#"<a href="/c" rel="nofollowing">c</a><a href="/d" rel="nofollow">d</a><a href="/d">d again</a>"#,
+        r#"<area href="/e" rel=nofollow>"#,
+    ));
+    let marks: Vec<(&str, bool)> = found
+        .links
+        .iter()
+        .map(|link| (link.url.path(), link.is_nofollow))
+        .collect();
+    assert_eq!(
+        marks,
+        [
+            ("/a", true),
+            ("/b", true),
+            ("/c", false),
+            ("/d", false),
+            ("/e", true)
+        ]
+    );
+}
+
+#[test]
+fn meta_robots_nofollow_and_none_apply_to_the_page() {
+    for html in [
+        r#"<meta name="robots" content="noindex, nofollow">"#,
+        r#"<meta name="ROBOTS" content="NONE">"#,
+        r#"<meta name="Crawler" content="nofollow">"#,
+        r#"<body><meta name="robots" content=" NoFollow "></body>"#,
+    ] {
+        assert!(page_links_of(html).is_meta_nofollow("crawler"), "{html}");
+    }
+    for html in [
+        r#"<meta name="robots" content="noindex">"#,
+        r#"<meta name="googlebot" content="nofollow">"#,
+        r#"<meta name="description" content="nofollow">"#,
+        r#"<template><meta name="robots" content="nofollow"></template>"#,
+        r#"<script>'<meta name="robots" content="nofollow">'</script>"#,
+    ] {
+        assert!(!page_links_of(html).is_meta_nofollow("crawler"), "{html}");
+    }
+}
