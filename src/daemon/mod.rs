@@ -20,7 +20,7 @@ use url::Url;
 use crate::config::Config;
 use crate::fetch::Fetcher;
 use crate::frontier::backend::Frontier as _;
-use crate::frontier::sqlite::{self, SqliteFrontier};
+use crate::frontier::sqlite::SqliteFrontier;
 use crate::frontier::store::{Store, StoreThread};
 use crate::frontier::{self, Job};
 use crate::observe::metrics::Metrics;
@@ -138,12 +138,13 @@ fn open_store(config: &Config, metrics: &Arc<Metrics>) -> anyhow::Result<(Store,
     let legacy = config.legacy_state_file();
     let interval = config.settings.recrawl_interval;
     let (mut frontier, imported) = SqliteFrontier::open(path, legacy.as_deref(), interval)?;
-    if let (Some(count), Some(legacy)) = (imported, &legacy) {
+    if let Some(import) = imported {
         log::info!(
-            "imported {count} URLs (last titles and fetch times) from `{}` into `{}`; the old file is now `{}`",
-            legacy.display(),
+            "imported {} URLs (last titles and fetch times) from `{}` into `{}`; the old file is now `{}`",
+            import.count,
+            import.from.display(),
             path.display(),
-            sqlite::imported_name(legacy).display()
+            import.kept_as.display()
         );
     }
     let released = frontier.release_claims(SystemTime::now())?;

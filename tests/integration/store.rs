@@ -650,3 +650,43 @@ fn a_second_daemon_on_the_same_state_file_is_refused() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn a_state_file_set_to_an_old_json_file_becomes_the_database_in_place() {
+    let server = TestServer::start(vec![("/a", page("Same"))]);
+    let a = server.url("/a");
+    let workspace = Workspace::new();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let json = serde_json::json!({"version": 1, "seeds": {a.clone(): {"title": "Same", "fetched_at": now - 7200}}});
+    workspace.write("state.json", &json.to_string());
+    let config = workspace.config(&[a.clone()], "state_file = \"state.json\"");
+    check_passes(&config);
+    let mut daemon = start(&config, false);
+    assert!(
+        daemon
+            .seen
+            .iter()
+            .any(|line| line.contains("imported 1 URLs") && line.contains("state.json.imported")),
+        "{:?}",
+        daemon.seen
+    );
+    daemon.wait_for(&format!("title url={a} "));
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(), Some(0));
+    assert_eq!(
+        records(&workspace)[0]["changed"],
+        false,
+        "the imported title was kept"
+    );
+    let head = std::fs::read(workspace.path("state.json")).unwrap();
+    assert!(
+        head.starts_with(b"SQLite format 3\0"),
+        "the state file is a database now"
+    );
+    let kept = std::fs::read_to_string(workspace.path("state.json.imported")).unwrap();
+    assert!(kept.contains("Same"), "the JSON is kept beside it");
+    check_passes(&config);
+}

@@ -23,7 +23,7 @@ mod listing;
 mod open;
 mod status;
 
-pub use open::{SCHEMA_VERSION, imported_name, wal_path};
+pub use open::{Import, SCHEMA_VERSION, imported_name, wal_path};
 
 /// The embedded frontier on a SQLite file.
 pub struct SqliteFrontier {
@@ -47,7 +47,7 @@ const META_ROUND_DONE: &str = "once_round_done";
 impl SqliteFrontier {
     /// Opens (or creates) the database at `path`; `legacy` is a JSON state
     /// file of an earlier version to import when the database is new.
-    /// Returns the store and how many URLs were imported, if any.
+    /// Returns the store and the import, if there was one.
     ///
     /// # Errors
     /// The file is not ours, damaged, newer, or cannot be created.
@@ -55,7 +55,7 @@ impl SqliteFrontier {
         path: &Path,
         legacy: Option<&Path>,
         interval: Duration,
-    ) -> Result<(Self, Option<usize>), StoreError> {
+    ) -> Result<(Self, Option<Import>), StoreError> {
         let lock = open::lock(path)?;
         let (connection, imported) = open::open_or_create(path, legacy, interval)?;
         let mut store = Self::prepare(path, connection, interval)?;
@@ -82,6 +82,9 @@ impl SqliteFrontier {
     /// # Errors
     /// As [`SqliteFrontier::open_existing`].
     pub fn validate(path: &Path) -> Result<(), StoreError> {
+        if open::is_legacy_json(path) {
+            return Ok(()); // imported at the next start
+        }
         open::open_existing(path, true).map(drop)
     }
 

@@ -69,9 +69,22 @@ pub fn open_existing(path: &Path, verify: bool) -> Result<Connection, StoreError
     Ok(connection)
 }
 
+/// An import of the JSON state of an earlier version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Import {
+    /// The JSON file read.
+    pub from: PathBuf,
+    /// How many URLs it held.
+    pub count: usize,
+    /// Where the JSON file is kept now.
+    pub kept_as: PathBuf,
+}
+
 /// Opens `path`, creating it (and importing `legacy` JSON state, if that
-/// file exists) when it does not exist yet. Returns the connection and, after
-/// an import, how many URLs were imported.
+/// file exists) when it does not exist yet. A `path` that itself holds the
+/// JSON state of an earlier version (a `state_file` set to a `.json` file
+/// before databases) becomes the database in place, the JSON kept beside it.
+/// Returns the connection and the import, if there was one.
 ///
 /// # Errors
 /// As [`open_existing`], or the file cannot be created.
@@ -79,8 +92,11 @@ pub fn open_or_create(
     path: &Path,
     legacy: Option<&Path>,
     interval: Duration,
-) -> Result<(Connection, Option<usize>), StoreError> {
+) -> Result<(Connection, Option<Import>), StoreError> {
     if path.exists() {
+        if is_legacy_json(path) {
+            return migrate_in_place(path, interval);
+        }
         return Ok((open_existing(path, true)?, None));
     }
     let temp = temp_path(path);
@@ -96,17 +112,68 @@ pub fn open_or_create(
         }
     })?;
     fs::rename(&temp, path).map_err(|err| io_error(path, &format!("cannot create it: {err}")))?;
-    if let Some(legacy) = legacy {
-        let moved = imported_name(legacy);
-        if let Err(err) = fs::rename(legacy, &moved) {
-            log::warn!(
-                "imported `{}` but could not rename it to `{}`: {err}",
-                legacy.display(),
-                moved.display()
-            );
+    let import = match (legacy, imported) {
+        (Some(legacy), Some(count)) => {
+            let kept_as = imported_name(legacy);
+            if let Err(err) = fs::rename(legacy, &kept_as) {
+                log::warn!(
+                    "imported `{}` but could not rename it to `{}`: {err}",
+                    legacy.display(),
+                    kept_as.display()
+                );
+            }
+            Some(Import {
+                from: legacy.to_owned(),
+                count,
+                kept_as,
+            })
         }
+        _ => None,
+    };
+    Ok((open_existing(path, true)?, import))
+}
+
+/// Whether `path` (not named `.db`) holds the JSON state of an earlier version.
+pub fn is_legacy_json(path: &Path) -> bool {
+    if path.extension().is_some_and(|extension| extension == "db") {
+        return false;
     }
-    Ok((open_existing(path, true)?, imported))
+    let Ok(bytes) = fs::read(path) else {
+        return false;
+    };
+    let first = bytes.iter().find(|byte| !byte.is_ascii_whitespace());
+    first == Some(&b'{') && serde_json::from_slice::<LegacyState>(&bytes).is_ok()
+}
+
+/// Turns the JSON state at `path` into the database at the same path: the
+/// JSON is copied to `<path>.imported` first, then the new database
+/// replaces it in one rename, so a crash leaves one or the other, whole.
+fn migrate_in_place(
+    path: &Path,
+    interval: Duration,
+) -> Result<(Connection, Option<Import>), StoreError> {
+    let kept_as = imported_name(path);
+    let copied = fs::copy(path, &kept_as).and_then(|_| fs::File::open(&kept_as)?.sync_all());
+    copied.map_err(|err| {
+        io_error(
+            path,
+            &format!("cannot keep a copy as `{}`: {err}", kept_as.display()),
+        )
+    })?;
+    let temp = temp_path(path);
+    let _ = fs::remove_file(&temp);
+    let count = create(&temp, Some(path), interval)
+        .inspect_err(|_| {
+            let _ = fs::remove_file(&temp);
+        })?
+        .unwrap_or(0);
+    fs::rename(&temp, path).map_err(|err| io_error(path, &format!("cannot replace it: {err}")))?;
+    let import = Import {
+        from: path.to_owned(),
+        count,
+        kept_as,
+    };
+    Ok((open_existing(path, true)?, Some(import)))
 }
 
 /// Takes the lock that makes one daemon at a time use `path`: an advisory
@@ -300,9 +367,10 @@ fn check_file(path: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// What to say of a JSON file where the database should be: most likely
-/// the state of an earlier version, which is imported from `<name>.json`
-/// beside a new `<name>.db`.
+/// What to say of a JSON file where the database should be. Named `.db`, it
+/// is most likely the state of an earlier version under a new name, which
+/// is imported from `<name>.json`; otherwise it is not that state (that is
+/// migrated in place before this check).
 fn json_hint(path: &Path) -> String {
     let shown = |path: &Path| path.display().to_string();
     if path.extension().is_some_and(|extension| extension == "db") {
@@ -311,10 +379,7 @@ fn json_hint(path: &Path) -> String {
             shown(&path.with_extension("json"))
         )
     } else {
-        format!(
-            "holds JSON, not a database (the state of an earlier crawler?): set `state_file` to `{}` and this file is imported at the next start",
-            shown(&path.with_extension("db"))
-        )
+        "holds JSON, but neither a database nor the state of an earlier crawler: move it away, or set `state_file` to another path".to_owned()
     }
 }
 
