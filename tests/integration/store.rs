@@ -662,7 +662,7 @@ fn a_state_file_set_to_an_old_json_file_becomes_the_database_in_place() {
         .as_secs();
     let json = serde_json::json!({"version": 1, "seeds": {a.clone(): {"title": "Same", "fetched_at": now - 7200}}});
     workspace.write("state.json", &json.to_string());
-    let config = workspace.config(&[a.clone()], "state_file = \"state.json\"");
+    let config = workspace.config(std::slice::from_ref(&a), "state_file = \"state.json\"");
     check_passes(&config);
     let mut daemon = start(&config, false);
     assert!(
