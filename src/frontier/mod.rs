@@ -21,6 +21,7 @@ pub use listing::{feed_from_store, list_seeds, outcome_of};
 
 pub mod backend;
 mod listing;
+pub mod scope;
 pub mod seeds;
 pub mod sqlite;
 pub mod store;
