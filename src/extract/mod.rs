@@ -14,6 +14,7 @@ use select::node::Data;
 
 pub mod charset;
 pub mod links;
+pub mod sitemap;
 pub mod tree;
 
 /// The XHTML (and HTML) namespace.
