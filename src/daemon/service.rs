@@ -65,22 +65,7 @@ pub async fn run(
     control_sender: Sender<Control>,
     controls: Receiver<Control>,
 ) -> anyhow::Result<()> {
-    let interval = config.settings.recrawl_interval;
-    let listing = Instant::now();
-    let changes = frontier::list_seeds(&store, &config).await?;
-    store
-        .call(move |frontier, _| {
-            frontier.set_interval(interval);
-            frontier.reschedule(Reschedule::Start, SystemTime::now())
-        })
-        .await
-        .context("the state store stopped")??;
-    log::debug!(
-        "seeds listed in {:?}: +{} -{}",
-        listing.elapsed(),
-        changes.added,
-        changes.removed
-    );
+    schedule_seeds(&store, &config).await?;
     let (job_sender, jobs) = frontier::queue(config.settings.queue_capacity);
     // Nobody waits for single URLs to finish: the store reschedules them.
     let (finished_sender, _) = async_channel::bounded(1);
@@ -127,6 +112,27 @@ pub async fn run(
             Some(Control::Reopen) | None => service.pipeline.tell_output(Message::Reopen).await,
         }
     }
+}
+
+/// Lists the seeds in the store and gives every idle one a due time.
+async fn schedule_seeds(store: &Store, config: &Config) -> anyhow::Result<()> {
+    let interval = config.settings.recrawl_interval;
+    let listing = Instant::now();
+    let changes = frontier::list_seeds(store, config).await?;
+    store
+        .call(move |frontier, _| {
+            frontier.set_interval(interval);
+            frontier.reschedule(Reschedule::Start, SystemTime::now())
+        })
+        .await
+        .context("the state store stopped")??;
+    log::debug!(
+        "seeds listed in {:?}: +{} -{}",
+        listing.elapsed(),
+        changes.added,
+        changes.removed
+    );
+    Ok(())
 }
 
 /// The files whose edits trigger a reload.
