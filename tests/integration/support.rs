@@ -373,8 +373,14 @@ impl Workspace {
 }
 
 /// A `crawler` command with a cleared environment (only PATH kept).
+///
+/// Each command runs in a folder of its own, so that defaults relative to the
+/// working directory (the state file when there is no JSONL output) never
+/// land in the repository or meet another test's.
 pub fn crawler() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_crawler"));
+    let folder = tempfile::tempdir().expect("temp dir").keep();
+    command.current_dir(folder);
     command.env_clear();
     if let Ok(path) = std::env::var("PATH") {
         command.env("PATH", path);
