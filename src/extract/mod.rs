@@ -124,21 +124,25 @@ fn xml_child_text(reader: &mut NsReader<&[u8]>) -> Option<String> {
     }
 }
 
-/// Resolves `&#…;`, the five XML entities, and the XHTML DTD's named entities.
-fn resolve_ref(reference: &BytesRef<'_>) -> Option<String> {
-    if reference.is_char_ref() {
-        return reference.resolve_char_ref().ok()?.map(String::from);
-    }
-    let name = reference.xml10_content();
-    let predefined = match &*name {
+/// One of the five entities XML defines itself (`amp`, `lt`, `gt`, `apos`, `quot`).
+pub fn xml_entity(name: &str) -> Option<char> {
+    match name {
         "amp" => Some('&'),
         "lt" => Some('<'),
         "gt" => Some('>'),
         "apos" => Some('\''),
         "quot" => Some('"'),
         _ => None,
-    };
-    if let Some(c) = predefined {
+    }
+}
+
+/// Resolves `&#…;`, the five XML entities, and the XHTML DTD's named entities.
+fn resolve_ref(reference: &BytesRef<'_>) -> Option<String> {
+    if reference.is_char_ref() {
+        return reference.resolve_char_ref().ok()?.map(String::from);
+    }
+    let name = reference.xml10_content();
+    if let Some(c) = xml_entity(&name) {
         return Some(c.to_string());
     }
     let &(first, second) = html5ever::data::NAMED_ENTITIES.get(format!("{name};").as_str())?;

@@ -144,14 +144,7 @@ fn resolve(reference: &quick_xml::events::BytesRef<'_>) -> Option<char> {
     if reference.is_char_ref() {
         return reference.resolve_char_ref().ok()?;
     }
-    match &*reference.xml10_content() {
-        "amp" => Some('&'),
-        "lt" => Some('<'),
-        "gt" => Some('>'),
-        "apos" => Some('\''),
-        "quot" => Some('"'),
-        _ => None,
-    }
+    super::xml_entity(&reference.xml10_content())
 }
 
 #[cfg(test)]

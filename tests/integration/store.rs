@@ -112,6 +112,19 @@ fn assert_repeats_were_recent(before: &[Value], later: &[Value], killed_at: Syst
     repeats
 }
 
+/// Starts the service on `config` and waits (with the deadline) for it to
+/// exit on its own, as it must when it cannot start.
+fn run_service_to_exit(config: &Path) -> std::process::Output {
+    let child = crawler()
+        .arg("--config")
+        .arg(config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    crate::support::wait_with_deadline(child)
+}
+
 fn check_passes(config: &Path) {
     let output = crawler()
         .arg("check")
@@ -359,14 +372,7 @@ fn bad_state_files_are_refused_with_a_clear_message_and_left_untouched() {
             stderr.contains(message) && stderr.contains("state.db"),
             "{name}: {stderr}"
         );
-        let run = crawler()
-            .arg("--config")
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let run = crate::support::wait_with_deadline(run);
+        let run = run_service_to_exit(&config);
         let stderr = String::from_utf8_lossy(&run.stderr);
         assert_eq!(run.status.code(), Some(1), "{name}: {stderr}");
         assert!(stderr.contains(message), "{name}: {stderr}");
@@ -622,14 +628,7 @@ fn a_second_daemon_on_the_same_state_file_is_refused() {
     let config = workspace.config(&[server.url("/")], "");
     let mut first = start(&config, false);
     first.wait_for("title url=");
-    let second = crawler()
-        .arg("--config")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let second = crate::support::wait_with_deadline(second);
+    let second = run_service_to_exit(&config);
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert_eq!(second.status.code(), Some(1), "{stderr}");
     assert!(

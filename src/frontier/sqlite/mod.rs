@@ -152,15 +152,20 @@ impl SqliteFrontier {
 
     /// How many seeds are listed now.
     fn active_seeds(&self) -> Result<usize, StoreError> {
-        let count: i64 = self
+        let count = self.count(
+            "SELECT COUNT(*) FROM urls WHERE origin = 'seed' AND is_active = 1",
+            &[],
+        )?;
+        Ok(usize::try_from(count).unwrap_or(usize::MAX))
+    }
+
+    /// The single integer a `SELECT COUNT(*) …` answers.
+    fn count(&self, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<u64, StoreError> {
+        let value: i64 = self
             .connection
-            .query_row(
-                "SELECT COUNT(*) FROM urls WHERE origin = 'seed' AND is_active = 1",
-                [],
-                |row| row.get(0),
-            )
+            .query_row(sql, params, |row| row.get(0))
             .map_err(self.fail())?;
-        Ok(usize::try_from(count).unwrap_or(0))
+        Ok(u64::try_from(value).unwrap_or(0))
     }
 
     /// Runs a claim query whose rows are (id, url, ok_at, title, etag, last_modified).
@@ -342,19 +347,15 @@ impl Frontier for SqliteFrontier {
         };
         self.set_meta(META_ROUND, number)?;
         self.set_meta(META_ROUND_DONE, 0)?;
-        let recorded: i64 = self
-            .connection
-            .query_row(
-                "SELECT COUNT(*) FROM urls WHERE origin = 'seed' AND is_active = 1 AND once_round >= ?1",
-                [number],
-                |row| row.get(0),
-            )
-            .map_err(self.fail())?;
+        let recorded = self.count(
+            "SELECT COUNT(*) FROM urls WHERE origin = 'seed' AND is_active = 1 AND once_round >= ?1",
+            &[&number],
+        )?;
         self.round = Some(u64::try_from(number).unwrap_or(0));
         Ok(Round {
             number: u64::try_from(number).unwrap_or(0),
             is_resumed,
-            recorded: u64::try_from(recorded).unwrap_or(0),
+            recorded,
         })
     }
 

@@ -11,13 +11,7 @@ use crate::frontier::backend::{Status, StoreError, from_unix_ms, unix_ms};
 /// # Errors
 /// The store cannot be read.
 pub(super) fn of(store: &SqliteFrontier, now: SystemTime) -> Result<Status, StoreError> {
-    let count = |sql: &str, params: &[&dyn rusqlite::ToSql]| -> Result<u64, StoreError> {
-        let value: i64 = store
-            .connection
-            .query_row(sql, params, |row| row.get(0))
-            .map_err(store.fail())?;
-        Ok(u64::try_from(value).unwrap_or(0))
-    };
+    let count = |sql: &str, params: &[&dyn rusqlite::ToSql]| store.count(sql, params);
     let now_ms = unix_ms(now);
     let mut status = Status {
         path: store.path.clone(),
