@@ -24,19 +24,11 @@ workers=${E2E_WORKERS:-64}
 base="http://127.0.0.1:$port"
 export PATH="$HOME/.cargo/bin:$PATH"
 
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
 
-nginx_bin=$(command -v nginx || true)
-[ -z "$nginx_bin" ] && [ -x /usr/sbin/nginx ] && nginx_bin=/usr/sbin/nginx
-if [ -z "$nginx_bin" ]; then
-    echo "== installing nginx (apt)"
-    as_root apt-get update -q
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx-light ||
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx
-    nginx_bin=/usr/sbin/nginx
-fi
+. benches/support/nginx.sh
+find_nginx
 if [ -z "${E2E_SKIP_OHA:-}" ] && ! command -v oha > /dev/null; then
     echo "== installing oha (cargo install)"
     cargo install oha --locked

@@ -16,15 +16,9 @@ counts=("$@")
 [ ${#counts[@]} -eq 0 ] && counts=(100000 1000000)
 dir=${FRONTIER_DIR:-$PWD/target/frontier}
 port=${FRONTIER_PORT:-8932}
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-nginx_bin=$(command -v nginx || true)
-[ -z "$nginx_bin" ] && [ -x /usr/sbin/nginx ] && nginx_bin=/usr/sbin/nginx
-if [ -z "$nginx_bin" ]; then
-    as_root apt-get update -q
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx-light
-    nginx_bin=/usr/sbin/nginx
-fi
+. benches/support/nginx.sh
+find_nginx
 cargo build --release --locked --quiet --bin crawler
 crawler=$PWD/target/release/crawler
 
