@@ -230,7 +230,8 @@ fn title(url: &str, path: &Path) -> ExitCode {
             return ExitCode::Runtime;
         }
     };
-    let record = async_std::task::block_on(worker::process(&fetcher, &Job::new(url)));
+    let rules = crate::crawl::follow::Rules::new(&config);
+    let record = async_std::task::block_on(worker::process(&fetcher, &rules, &Job::new(url)));
     match (&record.error, &record.title) {
         (Some(error), _) => {
             eprintln!("crawler: {error}");

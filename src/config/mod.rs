@@ -11,6 +11,7 @@ use config::{Environment, File, FileFormat, Map, Source, Value, ValueKind};
 use url::Url;
 
 use crate::frontier::DistinctCount;
+use crate::frontier::scope::Scope;
 
 mod settings;
 
@@ -21,6 +22,8 @@ pub use settings::*;
 pub const MAX_WORKERS: usize = 10_000;
 /// Prefix of the environment variables that override the file.
 pub const ENV_PREFIX: &str = "CRAWLER";
+/// The shortest `crawl.max_url_length` accepted: room for `https://` and a host.
+const MIN_URL_LENGTH: usize = 16;
 /// How many invalid `seeds_file` lines are listed before the rest are counted.
 const MAX_LISTED_SEED_PROBLEMS: usize = 20;
 
@@ -54,6 +57,8 @@ pub struct Config {
     pub is_state_file_explicit: bool,
     /// `tls.ca_file`, resolved against the config file's folder.
     pub ca_file: Option<PathBuf>,
+    /// The `[crawl]` rules links are judged by.
+    pub scope: Scope,
 }
 
 /// File name of the default state file, beside the JSONL output or in the working directory.
@@ -373,10 +378,12 @@ impl<'a> Validation<'a> {
             let message = format!("cannot read `{}`: {err}", ca_file.display());
             self.problem("tls.ca_file", message);
         }
-        if !self.problems.is_empty() {
-            return Err(ConfigError::Invalid(self.problems));
-        }
+        let scope = match Scope::of(&settings.crawl) {
+            Ok(scope) if self.problems.is_empty() => scope,
+            _ => return Err(ConfigError::Invalid(self.problems)),
+        };
         Ok(Config {
+            scope,
             path: self.path.to_owned(),
             is_state_file_explicit: settings.state_file.is_some(),
             ca_file,
@@ -424,6 +431,7 @@ impl<'a> Validation<'a> {
         if let Err(message) = check_user_agent(&settings.user_agent) {
             self.problem("user_agent", message);
         }
+        self.check_crawl(&settings.crawl);
         let retry = &settings.retry;
         if retry.initial_backoff > retry.max_backoff {
             let message = format!(
@@ -432,6 +440,21 @@ impl<'a> Validation<'a> {
                 humantime::format_duration(retry.max_backoff)
             );
             self.problem("retry.initial_backoff", message);
+        }
+    }
+
+    fn check_crawl(&mut self, crawl: &CrawlSettings) {
+        if let Err(err) = Scope::of(crawl) {
+            self.problem(&err.key, format!("is not a valid regex: {}", err.message));
+        }
+        if crawl.max_pages_per_host == 0 {
+            self.problem("crawl.max_pages_per_host", "must be at least 1".to_owned());
+        }
+        if crawl.max_url_length < MIN_URL_LENGTH {
+            self.problem(
+                "crawl.max_url_length",
+                format!("must be at least {MIN_URL_LENGTH} bytes"),
+            );
         }
     }
 

@@ -40,6 +40,10 @@ pub const DEFAULT_PER_HOST_CONCURRENCY: usize = 2;
 pub const DEFAULT_PER_HOST_DELAY: Duration = Duration::from_secs(1);
 /// Default cap on a robots.txt `Crawl-delay` and on a host's adaptive backoff.
 pub const DEFAULT_MAX_CRAWL_DELAY: Duration = Duration::from_secs(30);
+/// Default number of URLs one host may have in the crawl.
+pub const DEFAULT_MAX_PAGES_PER_HOST: u64 = 100_000;
+/// Default longest URL followed, in bytes.
+pub const DEFAULT_MAX_URL_LENGTH: usize = 2048;
 
 const fn default_workers() -> usize {
     DEFAULT_WORKERS
@@ -88,6 +92,12 @@ const fn default_per_host_delay() -> Duration {
 }
 const fn default_max_crawl_delay() -> Duration {
     DEFAULT_MAX_CRAWL_DELAY
+}
+const fn default_max_pages_per_host() -> u64 {
+    DEFAULT_MAX_PAGES_PER_HOST
+}
+const fn default_max_url_length() -> usize {
+    DEFAULT_MAX_URL_LENGTH
 }
 fn default_user_agent() -> String {
     format!(
@@ -157,6 +167,67 @@ pub struct Settings {
     /// The Prometheus endpoint.
     #[serde(default)]
     pub metrics: MetricsSettings,
+    /// Link following: depth, scope, patterns and limits.
+    #[serde(default)]
+    pub crawl: CrawlSettings,
+}
+
+/// How far a link may lead from the seed it descends from (`crawl.scope`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScopeSetting {
+    /// The seed's host, over http or https.
+    #[default]
+    Host,
+    /// The seed's registrable domain (Public Suffix List).
+    Domain,
+    /// Anywhere.
+    Any,
+}
+
+/// The `[crawl]` table: which links are followed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrawlSettings {
+    /// Links followed from a seed: 0 fetches the seeds only, 1 also the pages they link to, …
+    #[serde(default)]
+    pub max_depth: u32,
+    /// Where links may lead: `host`, `domain` or `any`.
+    #[serde(default)]
+    pub scope: ScopeSetting,
+    /// With any, a link must match one of these regexes (on the absolute URL).
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// A link matching one of these regexes is never followed.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// URLs one host may have in the crawl at most.
+    #[serde(default = "default_max_pages_per_host")]
+    pub max_pages_per_host: u64,
+    /// Longer links (in bytes) are not followed.
+    #[serde(default = "default_max_url_length")]
+    pub max_url_length: usize,
+    /// Follow links marked `nofollow` (by `rel`, `<meta name="robots">` or `X-Robots-Tag`).
+    #[serde(default)]
+    pub follow_nofollow: bool,
+    /// Read each seed host's sitemaps (robots.txt `Sitemap:` lines, else `/sitemap.xml`).
+    #[serde(default)]
+    pub sitemaps: bool,
+}
+
+impl Default for CrawlSettings {
+    fn default() -> Self {
+        Self {
+            max_depth: 0,
+            scope: ScopeSetting::default(),
+            include: Vec::new(),
+            exclude: Vec::new(),
+            max_pages_per_host: default_max_pages_per_host(),
+            max_url_length: default_max_url_length(),
+            follow_nofollow: false,
+            sitemaps: false,
+        }
+    }
 }
 
 /// The `[metrics]` table.
@@ -262,6 +333,7 @@ impl Default for Settings {
             tls: TlsSettings::default(),
             politeness: PolitenessSettings::default(),
             metrics: MetricsSettings::default(),
+            crawl: CrawlSettings::default(),
         }
     }
 }

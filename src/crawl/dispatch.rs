@@ -227,5 +227,9 @@ fn refused_record(job: &Job, why: &str) -> Record {
         not_modified: false,
         etag: None,
         last_modified: None,
+        depth: job.depth(),
+        found_on: job.found_on().map(str::to_owned),
+        links: None,
+        follow: None,
     }
 }

@@ -1,7 +1,8 @@
 //! Moving the work: the dispatcher (the politeness gate), the workers, retries,
-//! and per-host politeness with robots.txt.
+//! per-host politeness with robots.txt, and which links are followed.
 
 pub mod dispatch;
+pub mod follow;
 pub mod politeness;
 pub mod retry;
 pub mod worker;

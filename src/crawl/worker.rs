@@ -11,9 +11,11 @@ use futures_lite::future;
 use url::Url;
 
 use crate::crawl::dispatch::Event;
+use crate::crawl::follow::Rules;
 use crate::crawl::politeness::{HostKey, Signal};
 use crate::crawl::retry::Decision;
 use crate::extract::charset;
+use crate::extract::links::{self, PageLinks};
 use crate::extract::{self, MediaType};
 use crate::fetch::{FetchError, Fetcher, Page, Validators};
 use crate::frontier::Job;
@@ -28,6 +30,8 @@ struct Analysis {
     error: Option<String>,
     /// A `304` to a conditional request: the title is the stored one.
     is_not_modified: bool,
+    /// The page's links, when they were wanted and it is a page.
+    links: Option<PageLinks>,
 }
 
 /// What a worker needs; cloned for each worker of the pool.
@@ -45,6 +49,8 @@ pub struct Context {
     pub retire: Receiver<()>,
     /// The current client; replaced when a reload changes client settings.
     pub fetcher: Arc<RwLock<Fetcher>>,
+    /// The current link rules; replaced when a reload changes `[crawl]`.
+    pub rules: Arc<RwLock<Arc<Rules>>>,
     /// Where records go.
     pub output: Sender<Message>,
     /// Told each URL whose outcome is final (retries done): the feeder or the schedule.
@@ -80,13 +86,18 @@ pub async fn run(context: Context) {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
+        let rules = Arc::clone(&context.rules.read().unwrap_or_else(PoisonError::into_inner));
         context.metrics.fetch_started();
         let started = Instant::now();
         let Attempt {
             record,
             decision,
             signal,
-        } = attempt(&fetcher, &job).await;
+            skipped,
+        } = attempt(&fetcher, &rules, &job).await;
+        if let Some(found) = &record.links {
+            context.metrics.links_judged(found.len(), &skipped);
+        }
         context.metrics.fetch_ended(started.elapsed());
         let _ = context
             .events
@@ -153,10 +164,12 @@ pub struct Attempt {
     pub decision: Decision,
     /// How the host answered, for its pace.
     pub signal: Signal,
+    /// Links not followed, counted by reason.
+    pub skipped: Vec<(&'static str, u64)>,
 }
 
-/// One attempt at a job. Never panics.
-pub async fn attempt(fetcher: &Fetcher, job: &Job) -> Attempt {
+/// One attempt at a job, its links judged by `rules`. Never panics.
+pub async fn attempt(fetcher: &Fetcher, rules: &Rules, job: &Job) -> Attempt {
     let started = Instant::now();
     let fetched_at = SystemTime::now();
     let known = job.known.as_deref();
@@ -166,15 +179,20 @@ pub async fn attempt(fetcher: &Fetcher, job: &Job) -> Attempt {
     };
     let mut page = fetcher.fetch_conditional(&job.url, validators).await;
     let is_conditional = known.is_some_and(Known::has_validators);
-    let analysis = match (page.status, known) {
+    let mut analysis = match (page.status, known) {
         (Some(304), Some(known)) if is_conditional && page.error.is_none() => Analysis {
             title: known.title.clone(),
             encoding: None,
             error: None,
             is_not_modified: true,
+            links: None,
         },
-        _ => analyze_guarded(&page),
+        _ => analyze_guarded(&page, rules.wants_links(job)),
     };
+    let judged = analysis
+        .links
+        .take()
+        .map(|found| rules.judge(job, &page.final_url, found, &page.robots_tags));
     let decision = match &analysis.error {
         None => Decision::Done,
         Some(_) => fetcher.retry_policy().decide(
@@ -191,6 +209,12 @@ pub async fn attempt(fetcher: &Fetcher, job: &Job) -> Attempt {
         None => Signal::NoAnswer,
     };
     let mut record = build_record(job, page, analysis, started, fetched_at);
+    let mut skipped = Vec::new();
+    if let Some(judged) = judged {
+        record.links = Some(judged.all());
+        record.follow = Some(judged.to_follow());
+        skipped = judged.skipped();
+    }
     mark_change(job, &mut record);
     if let (Decision::GiveUp(why), Some(error)) = (&decision, &mut record.error) {
         error.push_str("; ");
@@ -200,6 +224,7 @@ pub async fn attempt(fetcher: &Fetcher, job: &Job) -> Attempt {
         record,
         decision,
         signal,
+        skipped,
     }
 }
 
@@ -216,20 +241,23 @@ fn mark_change(job: &Job, record: &mut Record) {
 }
 
 /// Fetches one job once (no retries) and builds its record. Never panics.
-pub async fn process(fetcher: &Fetcher, job: &Job) -> Record {
-    attempt(fetcher, job).await.record
+pub async fn process(fetcher: &Fetcher, rules: &Rules, job: &Job) -> Record {
+    attempt(fetcher, rules, job).await.record
 }
 
 /// [`analyze`], with a panic turned into an error for that page.
-fn analyze_guarded(page: &Page) -> Analysis {
-    panic::catch_unwind(AssertUnwindSafe(|| analyze(page))).unwrap_or_else(|_| Analysis {
-        title: None,
-        encoding: None,
-        error: Some(format!(
-            "extract: title extraction failed on `{}` (internal error)",
-            page.final_url
-        )),
-        is_not_modified: false,
+fn analyze_guarded(page: &Page, wants_links: bool) -> Analysis {
+    panic::catch_unwind(AssertUnwindSafe(|| analyze(page, wants_links))).unwrap_or_else(|_| {
+        Analysis {
+            title: None,
+            encoding: None,
+            error: Some(format!(
+                "extract: title extraction failed on `{}` (internal error)",
+                page.final_url
+            )),
+            is_not_modified: false,
+            links: None,
+        }
     })
 }
 
@@ -267,16 +295,22 @@ fn build_record(
         attempts: job.attempt + 1,
         changed: false,
         previous_title: None,
+        depth: job.depth(),
+        found_on: job.found_on().map(str::to_owned),
+        links: None,
+        follow: None,
     }
 }
 
-/// Decides the outcome of a fetched page and extracts its title.
-fn analyze(page: &Page) -> Analysis {
+/// Decides the outcome of a fetched page and extracts its title (and its
+/// links, when `wants_links`).
+fn analyze(page: &Page, wants_links: bool) -> Analysis {
     let failed = |error: String| Analysis {
         title: None,
         encoding: None,
         error: Some(error),
         is_not_modified: false,
+        links: None,
     };
     if let Some(err) = &page.error {
         return failed(format!("{}: {err}", err.kind()));
@@ -310,11 +344,14 @@ fn analyze(page: &Page) -> Analysis {
             ));
         }
     };
+    let links =
+        wants_links.then(|| links::page_links(&decoded.text, &page.final_url, decoded.encoding));
     Analysis {
         title,
         encoding: Some(decoded.encoding.name()),
         error: None,
         is_not_modified: false,
+        links,
     }
 }
 
@@ -332,12 +369,13 @@ mod tests {
             retry_after: None,
             etag: None,
             last_modified: None,
+            robots_tags: Vec::new(),
             error: None,
         }
     }
 
     fn analyzed(content_type: Option<&str>, body: &[u8]) -> (Option<String>, Option<&'static str>) {
-        let analysis = analyze(&page(content_type, body));
+        let analysis = analyze(&page(content_type, body), false);
         assert_eq!(analysis.error, None);
         (analysis.title, analysis.encoding)
     }
@@ -384,7 +422,7 @@ mod tests {
 
     #[test]
     fn non_html_is_not_parsed_and_says_why() {
-        let analysis = analyze(&page(Some("image/png"), b"\x89PNG"));
+        let analysis = analyze(&page(Some("image/png"), b"\x89PNG"), false);
         assert_eq!(analysis.title, None);
         assert!(analysis.error.unwrap().starts_with("content_type: "));
     }
@@ -393,7 +431,7 @@ mod tests {
     fn non_2xx_is_an_http_status_error() {
         let mut not_found = page(Some("text/html"), b"<title>Not Found</title>");
         not_found.status = Some(404);
-        let analysis = analyze(&not_found);
+        let analysis = analyze(&not_found, false);
         assert_eq!(analysis.title, None);
         assert!(analysis.error.unwrap().starts_with("http_status: "));
     }

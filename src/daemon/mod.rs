@@ -67,9 +67,11 @@ pub async fn run(
         let path = config.jsonl.as_deref().unwrap_or_else(|| "".as_ref());
         format!("cannot open output file `{}` for appending", path.display())
     })?;
-    let uses_state = mode == Mode::Service || config.is_state_file_explicit;
-    let store = if uses_state {
+    let store = if mode == Mode::Service || config.is_state_file_explicit {
         Some(open_store(&config, &metrics)?)
+    } else if config.settings.crawl.max_depth > 0 {
+        // Following links needs a frontier: a private one, gone at exit.
+        Some(open_temporary_store(&config, &metrics)?)
     } else {
         None
     };
@@ -147,6 +149,7 @@ fn open_store(config: &Config, metrics: &Arc<Metrics>) -> anyhow::Result<(Store,
             import.kept_as.display()
         );
     }
+    frontier.set_max_pages_per_host(config.settings.crawl.max_pages_per_host);
     let released = frontier.release_claims(SystemTime::now())?;
     if released > 0 {
         log::info!(
@@ -154,6 +157,19 @@ fn open_store(config: &Config, metrics: &Arc<Metrics>) -> anyhow::Result<(Store,
         );
     }
     Store::start(Box::new(frontier), path, Arc::clone(metrics))
+        .context("cannot start the state store thread")
+}
+
+/// A store in a private temporary file (deleted when closed), for a
+/// `--once` run that follows links without a `state_file`.
+fn open_temporary_store(
+    config: &Config,
+    metrics: &Arc<Metrics>,
+) -> anyhow::Result<(Store, StoreThread)> {
+    let mut frontier = SqliteFrontier::temporary(config.settings.recrawl_interval)?;
+    frontier.set_max_pages_per_host(config.settings.crawl.max_pages_per_host);
+    let path = frontier.path().to_owned();
+    Store::start(Box::new(frontier), &path, Arc::clone(metrics))
         .context("cannot start the state store thread")
 }
 
@@ -197,12 +213,16 @@ async fn run_once_stored(
     } else {
         log::info!("run {}: {} seeds", round.number, config.seed_count);
     }
-    if let Some(multi) = progress {
-        output = output.with_progress(progress::bar(&multi, remaining));
+    let bar = progress.map(|multi| progress::bar(&multi, remaining));
+    if let Some(bar) = &bar {
+        output = output.with_progress(bar.clone());
     }
     let (store, seeds) = (store.clone(), config.clone());
-    let feeder =
-        move |jobs, finished| task::spawn(frontier::feed_from_store(store, seeds, jobs, finished));
+    let feeder = move |jobs, finished: Receiver<Url>| {
+        // Results are counted as the store writes them, not as they finish.
+        drop(finished);
+        task::spawn(frontier::feed_from_store(store, seeds, jobs, bar))
+    };
     run_once(config, client, output, controls, feeder).await
 }
 

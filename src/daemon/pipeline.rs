@@ -11,6 +11,7 @@ use url::Url;
 
 use crate::config::Config;
 use crate::crawl::dispatch::{Dispatcher, Event};
+use crate::crawl::follow::Rules;
 use crate::crawl::politeness::Policy;
 use crate::crawl::worker;
 use crate::fetch::Fetcher;
@@ -55,6 +56,7 @@ impl Pipeline {
             stop: stop_receiver,
             retire: retire_receiver,
             fetcher: Arc::new(RwLock::new(fetcher)),
+            rules: Arc::new(RwLock::new(Arc::new(Rules::new(config)))),
             output: messages,
             finished,
             metrics: Arc::clone(&metrics),
@@ -119,6 +121,16 @@ impl Pipeline {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         *current = fetcher;
+    }
+
+    /// Replaces the link rules for pages fetched from now on.
+    pub fn set_rules(&self, rules: Rules) {
+        let mut current = self
+            .template
+            .rules
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *current = Arc::new(rules);
     }
 
     /// Sends a message to the output task.

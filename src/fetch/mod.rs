@@ -145,6 +145,8 @@ pub struct Page {
     pub etag: Option<String>,
     /// The final response's `Last-Modified`, if any.
     pub last_modified: Option<String>,
+    /// The final response's `X-Robots-Tag` values, one per header line.
+    pub robots_tags: Vec<String>,
     /// Why the fetch failed, if it did.
     pub error: Option<FetchError>,
 }
@@ -169,6 +171,7 @@ impl Page {
             retry_after: None,
             etag: None,
             last_modified: None,
+            robots_tags: Vec::new(),
             error: None,
         }
     }
@@ -301,6 +304,12 @@ impl Fetcher {
         page.content_type = content_type(&response);
         page.etag = header_text(&response, "etag");
         page.last_modified = header_text(&response, "last-modified");
+        if let Some(values) = response.header("x-robots-tag") {
+            page.robots_tags = values
+                .iter()
+                .map(|value| value.as_str().to_owned())
+                .collect();
+        }
         if matches!(status, 429 | 503) {
             page.retry_after = response.header("retry-after").and_then(|values| {
                 retry::parse_retry_after(values.last().as_str(), SystemTime::now())

@@ -32,6 +32,17 @@ impl Known {
     }
 }
 
+/// How a discovered URL entered the crawl.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lineage {
+    /// Links followed from its seed to reach it (1 for a page a seed links to).
+    pub depth: u32,
+    /// The seed it descends from: its links are judged against this seed's scope.
+    pub seed: Url,
+    /// The page it was found on (or the sitemap that lists it).
+    pub found_on: String,
+}
+
 /// A URL handed out to be fetched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
@@ -39,6 +50,8 @@ pub struct Claim {
     pub url: Url,
     /// What the last successful fetch saw, if there was one.
     pub known: Option<Known>,
+    /// How it was discovered; `None` for a seed.
+    pub lineage: Option<Lineage>,
 }
 
 /// The result of fetching a claimed URL, as the store keeps it.
@@ -56,6 +69,11 @@ pub struct Outcome {
     pub error_kind: Option<String>,
     /// The title and validators, for a page (`None` for an error: the last ones are kept).
     pub page: Option<Known>,
+    /// The URL after redirects, when it differs from `url`.
+    pub final_url: Option<String>,
+    /// The links to follow from this page; `None` when its links were not
+    /// extracted (beyond `max_depth`, an error, `nofollow`).
+    pub links: Option<Vec<String>>,
 }
 
 /// Where a `--once` run stands.
@@ -182,6 +200,37 @@ pub enum StoreError {
 pub trait Frontier: Send {
     /// Sets the recrawl interval used by [`Frontier::commit`] and [`Frontier::reschedule`].
     fn set_interval(&mut self, interval: Duration);
+
+    /// Sets how many URLs one host may have in the crawl (`crawl.max_pages_per_host`).
+    fn set_max_pages_per_host(&mut self, limit: u64);
+
+    /// Claims up to `limit` discovered URLs of the current `--once` run,
+    /// shallowest first.
+    ///
+    /// # Errors
+    /// The store cannot be read.
+    fn claim_discovered(&mut self, now: SystemTime, limit: usize)
+    -> Result<Vec<Claim>, StoreError>;
+
+    /// Takes discovered URLs deeper than `max_depth` off the schedule (a
+    /// reload lowered it); returns how many.
+    ///
+    /// # Errors
+    /// The store cannot be written.
+    fn drop_deeper(&mut self, max_depth: u32) -> Result<usize, StoreError>;
+
+    /// Schedules the next round of every seed whose round is over (no
+    /// descendant due or in flight); returns how many.
+    ///
+    /// # Errors
+    /// The store cannot be written.
+    fn close_rounds(&mut self, now: SystemTime) -> Result<usize, StoreError>;
+
+    /// URLs discovered (new, or due again in this round) by commits so far.
+    fn discovered(&self) -> u64;
+
+    /// Links not added so far because their host had `max_pages_per_host` URLs.
+    fn over_limit(&self) -> u64;
 
     /// Starts a new listing of the seeds; returns its generation for the calls below.
     ///

@@ -2,9 +2,10 @@
 //! run feeds them) and what the store keeps of each written record.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
-use async_channel::{Receiver, Sender};
+use async_channel::Sender;
+use indicatif::ProgressBar;
 use url::Url;
 
 use super::backend::{Claim, Frontier, Known, Outcome, SeedChanges, StoreError};
@@ -33,6 +34,8 @@ pub fn outcome_of(record: &Record) -> Outcome {
         status: record.status,
         error_kind: record.error_kind().map(str::to_owned),
         page,
+        final_url: (record.final_url != record.url).then(|| record.final_url.clone()),
+        links: record.follow.clone(),
     }
 }
 
@@ -89,37 +92,33 @@ fn end_listing(
 /// Feeds a `--once` run from the store while listing the seeds in it: each
 /// batch of seeds read is listed and its seeds without a record in this run
 /// are claimed and queued at once (so fetching starts with the first batch).
-/// Waits until each queued one finished, then closes the queue. `true` when
-/// every seed was read and handed out.
+/// Then the URLs their pages link to, shallowest first, as they are found,
+/// until every queued URL's result is written and nothing is left to
+/// claim; then closes the queue. `bar`'s total grows with what is found.
+/// `true` when every seed was read and every URL handed out.
 pub async fn feed_from_store(
     store: Store,
     config: Config,
     jobs: Sender<Job>,
-    finished: Receiver<Url>,
+    bar: Option<ProgressBar>,
 ) -> bool {
-    let (mut queued, mut done) = (0usize, 0usize);
     let Some(Ok(generation)) = store.call(|frontier, _| frontier.begin_seeds()).await else {
         log::error!("cannot list the seeds in the crawl state; the run stops here");
         jobs.close();
         return false;
     };
+    let mut queued = 0u64;
     let mut seeds = SeedStream::new(&config);
     let mut is_complete = true;
     loop {
-        while finished.try_recv().is_ok() {
-            done += 1;
-        }
         let batch = seeds.next_batch(CLAIM_BATCH);
         if batch.is_empty() {
             break;
         }
         match claim_listed(&store, batch, generation).await {
             Some(claims) => {
-                for claim in claims {
-                    if jobs.send(Job::from(claim)).await.is_err() {
-                        return false;
-                    }
-                    queued += 1;
+                if !queue_claims(&jobs, claims, &mut queued).await {
+                    return false;
                 }
             }
             None => {
@@ -137,11 +136,76 @@ pub async fn feed_from_store(
             log::error!("{err}");
         }
     }
-    while done < queued && finished.recv().await.is_ok() {
-        done += 1;
-    }
+    let discovered = feed_discovered(&store, &jobs, &mut queued, bar.as_ref()).await;
     jobs.close();
-    complete && done == queued
+    complete && discovered
+}
+
+/// Queues `claims`; `false` once the queue is closed (shutdown).
+async fn queue_claims(jobs: &Sender<Job>, claims: Vec<Claim>, queued: &mut u64) -> bool {
+    for claim in claims {
+        if jobs.send(Job::from(claim)).await.is_err() {
+            return false;
+        }
+        *queued += 1;
+    }
+    true
+}
+
+/// How often a `--once` run looks for newly discovered URLs while pages
+/// are still being fetched.
+const DISCOVERY_POLL: Duration = Duration::from_millis(10);
+
+/// Queues discovered URLs as their pages' results are written, until all
+/// `queued` URLs have their result written and nothing is due. `false`
+/// when the store failed or the queue closed.
+async fn feed_discovered(
+    store: &Store,
+    jobs: &Sender<Job>,
+    queued: &mut u64,
+    bar: Option<&ProgressBar>,
+) -> bool {
+    loop {
+        let committed = store.committed();
+        let claimed = store
+            .call(|frontier, backlog| {
+                let claims = (backlog < MAX_BACKLOG)
+                    .then(|| frontier.claim_discovered(SystemTime::now(), CLAIM_BATCH))
+                    .transpose();
+                (claims, backlog)
+            })
+            .await;
+        let Some((claims, backlog)) = claimed else {
+            return false;
+        };
+        match claims {
+            Ok(Some(claims)) if !claims.is_empty() => {
+                if let Some(bar) = bar {
+                    bar.inc_length(claims.len() as u64);
+                }
+                if !queue_claims(jobs, claims, queued).await {
+                    return false;
+                }
+                continue;
+            }
+            Ok(_) => {}
+            Err(err) => {
+                log::error!("{err}; the run stops here and resumes at the next start");
+                return false;
+            }
+        }
+        if committed >= *queued {
+            return true;
+        }
+        if store.is_failing() && committed + backlog as u64 >= *queued {
+            // Every result is in, but cannot be written: nothing more can be found.
+            return false;
+        }
+        if jobs.is_closed() {
+            return false;
+        }
+        async_std::task::sleep(DISCOVERY_POLL).await;
+    }
 }
 
 /// Lists `batch` and claims its seeds without a record in this run,

@@ -14,7 +14,7 @@ use async_channel::{Receiver, Sender};
 use url::Url;
 
 use crate::config::Config;
-use backend::{Claim, Known};
+use backend::{Claim, Known, Lineage};
 use seeds::{SeedFile, SeedLine};
 
 pub use listing::{feed_from_store, list_seeds, outcome_of};
@@ -32,12 +32,14 @@ pub const CLAIM_BATCH: usize = 1000;
 /// One URL to fetch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
-    /// The normalized seed URL, as queued.
+    /// The normalized URL, as queued.
     pub url: Url,
     /// Which attempt this is: 0 for the first request, then one more per retry.
     pub attempt: u32,
     /// What the last successful fetch saw: the title to compare, the validators to send.
     pub known: Option<Box<Known>>,
+    /// How it was discovered; `None` for a seed.
+    pub lineage: Option<Box<Lineage>>,
 }
 
 impl Job {
@@ -47,7 +49,27 @@ impl Job {
             url,
             attempt: 0,
             known: None,
+            lineage: None,
         }
+    }
+
+    /// Links followed from its seed to reach it: 0 for a seed.
+    pub fn depth(&self) -> u32 {
+        self.lineage.as_ref().map_or(0, |lineage| lineage.depth)
+    }
+
+    /// The page it was found on; `None` for a seed.
+    pub fn found_on(&self) -> Option<&str> {
+        self.lineage
+            .as_ref()
+            .map(|lineage| lineage.found_on.as_str())
+    }
+
+    /// The seed it descends from (itself, for a seed).
+    pub fn seed(&self) -> &Url {
+        self.lineage
+            .as_ref()
+            .map_or(&self.url, |lineage| &lineage.seed)
     }
 
     /// The same job, one attempt later.
@@ -65,6 +87,7 @@ impl From<Claim> for Job {
             url: claim.url,
             attempt: 0,
             known: claim.known.map(Box::new),
+            lineage: claim.lineage.map(Box::new),
         }
     }
 }

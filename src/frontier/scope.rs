@@ -3,13 +3,14 @@
 //! List, or anything), `include`/`exclude` patterns on the absolute URL,
 //! a length limit, and a trap guard against paths that repeat a segment.
 //!
-//! Pure decisions, no I/O (groundwork for link following: not yet used by
-//! the crawl).
+//! Pure decisions, no I/O.
 
 use std::net::IpAddr;
 
 use regex::RegexSet;
 use url::Url;
+
+use crate::config::{CrawlSettings, ScopeSetting};
 
 /// How far from its seed a link may lead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,7 +25,7 @@ pub enum Reach {
 }
 
 /// Why a link is not followed, or that it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Verdict {
     /// In scope.
     Follow,
@@ -67,22 +68,37 @@ impl Scope {
     /// Builds the rules.
     ///
     /// # Errors
-    /// A pattern is not a valid regex: the message names it.
+    /// A pattern is not a valid regex: the error names its key and index.
     pub fn new(
         reach: Reach,
         include: &[String],
         exclude: &[String],
         max_url_length: usize,
-    ) -> Result<Self, String> {
-        let set = |patterns: &[String], key: &str| {
-            RegexSet::new(patterns).map_err(|err| format!("`{key}`: {err}"))
-        };
+    ) -> Result<Self, PatternError> {
         Ok(Self {
             reach,
-            include: set(include, "include")?,
-            exclude: set(exclude, "exclude")?,
+            include: pattern_set(include, "include")?,
+            exclude: pattern_set(exclude, "exclude")?,
             max_url_length,
         })
+    }
+
+    /// The rules of a `[crawl]` table.
+    ///
+    /// # Errors
+    /// As [`Scope::new`].
+    pub fn of(settings: &CrawlSettings) -> Result<Self, PatternError> {
+        let reach = match settings.scope {
+            ScopeSetting::Host => Reach::Host,
+            ScopeSetting::Domain => Reach::Domain,
+            ScopeSetting::Any => Reach::Any,
+        };
+        Self::new(
+            reach,
+            &settings.include,
+            &settings.exclude,
+            settings.max_url_length,
+        )
     }
 
     /// Whether `link`, found on a page that descends from `seed`, is followed.
@@ -129,6 +145,32 @@ pub fn registrable_domain(host: &str) -> String {
         Some(domain) => domain.to_owned(),
         None => host,
     }
+}
+
+/// A `crawl.include` or `crawl.exclude` pattern that is not a valid regex.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{key}`: {message}")]
+pub struct PatternError {
+    /// The config key, with the pattern's index: `crawl.include[1]`.
+    pub key: String,
+    /// What the regex parser said.
+    pub message: String,
+}
+
+/// One set of every pattern; a bad one is reported by its index.
+fn pattern_set(patterns: &[String], key: &str) -> Result<RegexSet, PatternError> {
+    for (index, pattern) in patterns.iter().enumerate() {
+        if let Err(err) = regex::Regex::new(pattern) {
+            return Err(PatternError {
+                key: format!("crawl.{key}[{index}]"),
+                message: err.to_string(),
+            });
+        }
+    }
+    RegexSet::new(patterns).map_err(|err| PatternError {
+        key: format!("crawl.{key}"),
+        message: err.to_string(),
+    })
 }
 
 /// Whether `url`'s path repeats one segment more than [`MAX_SEGMENT_REPEATS`]
@@ -227,8 +269,9 @@ mod tests {
             rules.judge(&seed, &url("http://127.0.0.1/blog/")),
             Verdict::Excluded
         );
-        let bad = Scope::new(Reach::Any, &["(".to_owned()], &[], 10).unwrap_err();
-        assert!(bad.starts_with("`include`: "), "{bad}");
+        let bad = Scope::new(Reach::Any, &["a".to_owned(), "(".to_owned()], &[], 10).unwrap_err();
+        assert_eq!(bad.key, "crawl.include[1]");
+        assert!(bad.message.contains("unclosed group"), "{bad}");
     }
 
     #[test]

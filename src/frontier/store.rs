@@ -10,6 +10,7 @@
 //! [`RETRY_INTERVAL`], and says at INFO when the state is written again.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -24,6 +25,8 @@ pub const COMMIT_INTERVAL: Duration = Duration::from_millis(100);
 pub const COMMIT_BATCH: usize = 2000;
 /// How often a failed write is tried again.
 pub const RETRY_INTERVAL: Duration = Duration::from_secs(5);
+/// How often seeds are checked for the end of their round.
+pub const ROUNDS_CHECK: Duration = Duration::from_secs(1);
 /// Results kept in memory while writes fail; past this no new work is claimed.
 pub const MAX_BACKLOG: usize = 100_000;
 
@@ -46,6 +49,10 @@ pub struct Store {
     /// Results not yet taken by the thread; a shared buffer rather than
     /// messages, so that a result costs no wake-up of the thread.
     results: Results,
+    /// Results written so far.
+    committed: Arc<AtomicU64>,
+    /// Whether writes fail now.
+    failing: Arc<AtomicBool>,
     path: PathBuf,
 }
 
@@ -68,12 +75,16 @@ impl Store {
         let results = Results::default();
         let mut writer = Writer::new(backend, path.to_owned(), Arc::clone(&results));
         writer.metrics = Some(metrics);
+        let committed = Arc::clone(&writer.committed);
+        let failing = Arc::clone(&writer.failing);
         let thread = std::thread::Builder::new()
             .name("store".to_owned())
             .spawn(move || writer.run(&receiver))?;
         let store = Self {
             requests,
             results,
+            committed,
+            failing,
             path: path.to_owned(),
         };
         Ok((store, StoreThread(Some(thread))))
@@ -82,6 +93,16 @@ impl Store {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether writes fail now (a full disk): results wait in memory.
+    pub fn is_failing(&self) -> bool {
+        self.failing.load(Ordering::SeqCst)
+    }
+
+    /// How many results were written so far (by this process).
+    pub fn committed(&self) -> u64 {
+        self.committed.load(Ordering::SeqCst)
     }
 
     /// Runs `work` on the store thread with the backend and the number of
@@ -155,6 +176,14 @@ struct Writer {
     /// Since when writes fail, if they do.
     failing_since: Option<Instant>,
     next_write: Instant,
+    /// Results written so far.
+    committed: Arc<AtomicU64>,
+    /// Whether writes fail now.
+    failing: Arc<AtomicBool>,
+    /// When seeds' rounds were last checked for their end.
+    rounds_checked: Instant,
+    /// Discovered and over-limit counts already reported to the metrics.
+    reported: (u64, u64),
 }
 
 impl Writer {
@@ -167,6 +196,10 @@ impl Writer {
             pending: Vec::new(),
             failing_since: None,
             next_write: Instant::now() + COMMIT_INTERVAL,
+            committed: Arc::new(AtomicU64::new(0)),
+            failing: Arc::new(AtomicBool::new(false)),
+            rounds_checked: Instant::now(),
+            reported: (0, 0),
         }
     }
 
@@ -215,6 +248,9 @@ impl Writer {
         self.next_write = Instant::now() + COMMIT_INTERVAL;
         self.take_results();
         if self.pending.is_empty() && !self.backend.has_unwritten_claims() {
+            if self.failing_since.is_none() && self.rounds_checked.elapsed() >= ROUNDS_CHECK {
+                self.after_write();
+            }
             return;
         }
         let written = self.backend.commit(&self.pending);
@@ -236,7 +272,11 @@ impl Writer {
                         self.pending.len()
                     );
                 }
+                self.committed
+                    .fetch_add(self.pending.len() as u64, Ordering::SeqCst);
+                self.failing.store(false, Ordering::SeqCst);
                 self.pending.clear();
+                self.after_write();
             }
             Err(err) => {
                 if self.failing_since.is_none() {
@@ -247,8 +287,31 @@ impl Writer {
                     );
                     self.failing_since = Some(Instant::now());
                 }
+                self.failing.store(true, Ordering::SeqCst);
                 self.next_write = Instant::now() + RETRY_INTERVAL;
             }
+        }
+    }
+
+    /// Reports what the links of the batch added, and schedules the next
+    /// round of seeds whose round is over (at most once per [`ROUNDS_CHECK`]).
+    fn after_write(&mut self) {
+        let counts = (self.backend.discovered(), self.backend.over_limit());
+        if let Some(metrics) = &self.metrics
+            && counts != self.reported
+        {
+            metrics.discovered(counts.0.saturating_sub(self.reported.0));
+            metrics.links_over_limit(counts.1.saturating_sub(self.reported.1));
+            self.reported = counts;
+        }
+        if self.rounds_checked.elapsed() < ROUNDS_CHECK {
+            return;
+        }
+        self.rounds_checked = Instant::now();
+        match self.backend.close_rounds(SystemTime::now()) {
+            Ok(0) => {}
+            Ok(closed) => log::debug!("{closed} seeds finished their round"),
+            Err(err) => log::error!("cannot schedule the next rounds: {err}"),
         }
     }
 

@@ -47,6 +47,12 @@ struct ResultLabel {
     result: &'static str,
 }
 
+/// The `reason` label of `crawler_links_skipped_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: &'static str,
+}
+
 /// The last reload, for `/healthz`.
 #[derive(Debug, Clone)]
 struct LastReload {
@@ -74,6 +80,9 @@ pub struct Metrics {
     last_reload: Mutex<Option<LastReload>>,
     state_unsaved: Gauge,
     state_write_errors: Counter,
+    links_found: Counter,
+    links_skipped: Family<ReasonLabel, Counter>,
+    discovered: Counter,
     /// Since when the state file cannot be written, and why.
     state_failing: Mutex<Option<(SystemTime, String)>>,
     samples: Mutex<Samples>,
@@ -115,6 +124,9 @@ impl Metrics {
             last_reload: Mutex::new(None),
             state_unsaved: Gauge::default(),
             state_write_errors: Counter::default(),
+            links_found: Counter::default(),
+            links_skipped: Family::default(),
+            discovered: Counter::default(),
             state_failing: Mutex::new(None),
             samples: Mutex::new(Samples::default()),
             error_kinds: Mutex::new(BTreeMap::new()),
@@ -137,7 +149,7 @@ impl Metrics {
     fn register(&self, registry: &mut Registry) {
         registry.register(
             "pages",
-            "Seeds that ended as a record, by outcome (ok, failed)",
+            "URLs that ended as a record, by outcome (ok, failed)",
             self.pages.clone(),
         );
         registry.register(
@@ -201,6 +213,21 @@ impl Metrics {
             "Commits to the state file that failed (disk full, I/O)",
             self.state_write_errors.clone(),
         );
+        registry.register(
+            "links_found",
+            "Links found on fetched pages (distinct per page)",
+            self.links_found.clone(),
+        );
+        registry.register(
+            "links_skipped",
+            "Links not followed, by reason (nofollow, out_of_scope, excluded, too_long, trap, max_pages_per_host)",
+            self.links_skipped.clone(),
+        );
+        registry.register(
+            "discovered",
+            "URLs added to the crawl by following links or sitemaps (new, or due again in a new round)",
+            self.discovered.clone(),
+        );
         let start: Gauge<f64, AtomicU64> = Gauge::default();
         start.set(unix_seconds(self.started_at));
         registry.register_with_unit(
@@ -241,6 +268,37 @@ impl Metrics {
             self.fetch_errors.get_or_create(&KindLabel { kind }).inc();
         }
         self.fetched_bytes.inc_by(record.bytes);
+    }
+
+    /// A page's links were judged: `found` in all, `skipped` by reason.
+    pub fn links_judged(&self, found: usize, skipped: &[(&'static str, u64)]) {
+        self.links_found.inc_by(found as u64);
+        for (reason, count) in skipped {
+            self.links_skipped
+                .get_or_create(&ReasonLabel { reason })
+                .inc_by(*count);
+        }
+    }
+
+    /// The store added `count` URLs to the crawl.
+    pub fn discovered(&self, count: u64) {
+        self.discovered.inc_by(count);
+    }
+
+    /// The store left out `count` links: their host has `max_pages_per_host` URLs.
+    pub fn links_over_limit(&self, count: u64) {
+        if count > 0 {
+            self.links_skipped
+                .get_or_create(&ReasonLabel {
+                    reason: "max_pages_per_host",
+                })
+                .inc_by(count);
+        }
+    }
+
+    /// URLs discovered so far.
+    pub fn discovered_total(&self) -> u64 {
+        self.discovered.get()
     }
 
     /// A request started.
@@ -408,8 +466,12 @@ impl Metrics {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take_percentiles();
+        let discovered = match self.discovered.get() {
+            0 => String::new(),
+            count => format!(", {count} discovered"),
+        };
         let line = format!(
-            "stats: {} ok, {} failed{kinds}; {rate:.1} pages/s; queue {}, in flight {}, hosts {}; fetch p50 {} p95 {}",
+            "stats: {} ok, {} failed{kinds}{discovered}; {rate:.1} pages/s; queue {}, in flight {}, hosts {}; fetch p50 {} p95 {}",
             now.ok,
             now.failed,
             self.queue_depth.get(),

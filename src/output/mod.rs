@@ -27,10 +27,10 @@ pub enum Message {
     SetPath(Option<PathBuf>),
 }
 
-/// One seed's outcome; the JSON Lines schema (field names are a stable contract).
+/// One URL's outcome; the JSON Lines schema (field names are a stable contract).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Record {
-    /// The seed as queued (normalized).
+    /// The URL as queued (normalized).
     pub url: String,
     /// The URL after redirects.
     pub final_url: String,
@@ -66,6 +66,16 @@ pub struct Record {
     /// The page's `Last-Modified` (kept in the store, not written).
     #[serde(skip)]
     pub last_modified: Option<String>,
+    /// Links followed from the seed to reach this page: 0 for a seed.
+    pub depth: u32,
+    /// The page the link was found on (the sitemap, for a sitemap entry); null for a seed.
+    pub found_on: Option<String>,
+    /// The page's distinct `http`/`https` links in document order; null when
+    /// they were not extracted (beyond `crawl.max_depth`, or not a page).
+    pub links: Option<Vec<String>>,
+    /// Of those, the ones the crawl follows (kept in the store, not written).
+    #[serde(skip)]
+    pub follow: Option<Vec<String>>,
 }
 
 impl Record {
@@ -268,6 +278,10 @@ mod tests {
             not_modified: false,
             etag: None,
             last_modified: None,
+            depth: 0,
+            found_on: None,
+            links: None,
+            follow: None,
         }
     }
 

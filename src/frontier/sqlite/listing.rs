@@ -75,13 +75,14 @@ impl SqliteFrontier {
                 let Some((id, once_round, known)) = listed else {
                     continue;
                 };
-                if once_round >= round {
-                    continue; // recorded in this run before an interruption
+                if once_round >= round || self.unwritten.contains_key(&id) {
+                    continue; // recorded in this run before an interruption, or in flight
                 }
                 self.unwritten.insert(id, (at, url.as_str().into()));
                 claims.push(Claim {
                     url: url.clone(),
                     known,
+                    lineage: None,
                 });
             }
         }
@@ -103,6 +104,7 @@ const UPSERT_SEED: &str =
 /// Lists again a seed that was removed (due at once) or a discovered URL.
 /// The host (?2) is unused.
 const RELIST_SEED: &str = "UPDATE urls SET seed_generation = ?3, origin = 'seed', is_active = 1,
+         depth = 0, found_on = NULL, root = NULL,
          due_at = CASE WHEN is_active = 0 AND claimed_at IS NULL THEN ?4 ELSE due_at END
      WHERE url = ?1 AND (is_active = 0 OR origin != 'seed') AND seed_generation != ?3";
 

@@ -15,10 +15,11 @@ use rusqlite::{Connection, OptionalExtension, params};
 use url::Url;
 
 use crate::frontier::backend::{
-    Claim, Frontier, Known, Outcome, Reschedule, Round, SeedChanges, Status, StoreError,
+    Claim, Frontier, Known, Lineage, Outcome, Reschedule, Round, SeedChanges, Status, StoreError,
     from_unix_ms, next_due_after, unix_ms,
 };
 
+mod links;
 mod listing;
 mod open;
 mod status;
@@ -38,6 +39,16 @@ pub struct SqliteFrontier {
     round: Option<u64>,
     /// Seeds listed when the current listing began.
     listed_before: usize,
+    /// `crawl.max_pages_per_host`.
+    max_pages_per_host: u64,
+    /// URLs per host, for the hosts links were found to.
+    host_counts: HashMap<String, u64>,
+    /// Links already handled in their round (fingerprints with the round's).
+    seen: HashSet<u64>,
+    /// URLs added by links so far.
+    discovered: u64,
+    /// Links not added because of `max_pages_per_host` so far.
+    over_limit: u64,
 }
 
 const META_GENERATION: &str = "seed_generation";
@@ -61,6 +72,17 @@ impl SqliteFrontier {
         let mut store = Self::prepare(path, connection, interval)?;
         store.lock = Some(lock);
         Ok((store, imported))
+    }
+
+    /// A private database in a temporary file that SQLite deletes when it
+    /// is closed: the frontier of a `--once` run without a `state_file`.
+    ///
+    /// # Errors
+    /// The temporary file cannot be created.
+    pub fn temporary(interval: Duration) -> Result<Self, StoreError> {
+        let path = Path::new("(temporary crawl state)");
+        let connection = open::create_temporary(path)?;
+        Ok(Self::with_connection(path, connection, interval))
     }
 
     /// Opens an existing database to read it (`crawler status`): checks that
@@ -94,6 +116,8 @@ impl SqliteFrontier {
         interval: Duration,
     ) -> Result<Self, StoreError> {
         let fail = |err: rusqlite::Error| open::classify(path, &err);
+        let mut connection = connection;
+        open::upgrade(path, &mut connection)?;
         let mode: String = connection
             .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
             .map_err(fail)?;
@@ -118,6 +142,11 @@ impl SqliteFrontier {
             unwritten: HashMap::new(),
             round: None,
             listed_before: 0,
+            max_pages_per_host: u64::MAX,
+            host_counts: HashMap::new(),
+            seen: HashSet::new(),
+            discovered: 0,
+            over_limit: 0,
         }
     }
 
@@ -168,7 +197,8 @@ impl SqliteFrontier {
         Ok(u64::try_from(value).unwrap_or(0))
     }
 
-    /// Runs a claim query whose rows are (id, url, ok_at, title, etag, last_modified).
+    /// Runs a claim query whose rows are (id, url, ok_at, title, etag,
+    /// last_modified, depth, seed url, found-on url) as [`CLAIM_COLUMNS`] has them.
     fn claim_rows(
         &mut self,
         sql: &str,
@@ -190,18 +220,37 @@ impl SqliteFrontier {
                             last_modified: row.get(5)?,
                         })
                     });
+                let lineage = match (row.get::<_, Option<String>>(7)?, row.get(8)?) {
+                    (Some(seed), Some(found_on)) => Some((row.get::<_, u32>(6)?, seed, found_on)),
+                    _ => None,
+                };
                 Ok((
                     row.get::<_, i64>(0)?,
                     row.get::<_, String>(1)?,
                     known.transpose()?,
+                    lineage,
                 ))
             })
             .map_err(|err| open::classify(&path, &err))?;
         let mut claims = Vec::new();
         for row in rows {
-            let (id, text, known) = row.map_err(|err| open::classify(&path, &err))?;
+            let (id, text, known, lineage) = row.map_err(|err| open::classify(&path, &err))?;
+            let lineage = lineage.and_then(|(depth, seed, found_on)| {
+                Some(Lineage {
+                    depth,
+                    seed: Url::parse(&seed).ok()?,
+                    found_on,
+                })
+            });
             match Url::parse(&text) {
-                Ok(url) => claims.push((id, Claim { url, known })),
+                Ok(url) => claims.push((
+                    id,
+                    Claim {
+                        url,
+                        known,
+                        lineage,
+                    },
+                )),
                 Err(err) => log::error!(
                     "state file `{}`: stored URL `{text}` does not parse ({err}); skipped",
                     path.display()
@@ -211,55 +260,132 @@ impl SqliteFrontier {
         Ok(claims)
     }
 
-    fn write_batch(&mut self, outcomes: &[Outcome]) -> rusqlite::Result<()> {
+    fn write_batch(
+        &mut self,
+        outcomes: &[Outcome],
+        effects: &mut links::Effects,
+    ) -> rusqlite::Result<()> {
         let interval = self.interval;
         let round = self
             .round
             .map(|number| i64::try_from(number).unwrap_or(i64::MAX));
-        let transaction = self.connection.transaction()?;
-        {
-            let mut claim = transaction
-                .prepare_cached("UPDATE urls SET claimed_at = ?2, due_at = NULL WHERE id = ?1")?;
-            // A claim whose result is in this batch needs no write of its own.
-            let finished: HashSet<&str> = outcomes
-                .iter()
-                .map(|outcome| outcome.url.as_str())
-                .collect();
-            for (id, (at, url)) in &self.unwritten {
-                if !finished.contains(&**url) {
-                    claim.execute(params![id, at])?;
+        let unwritten = std::mem::take(&mut self.unwritten);
+        let written = self.write_in_transaction(outcomes, &unwritten, interval, round, effects);
+        if written.is_err() {
+            self.unwritten = unwritten;
+        }
+        written
+    }
+
+    fn write_in_transaction(
+        &mut self,
+        outcomes: &[Outcome],
+        unwritten: &HashMap<i64, (i64, Box<str>)>,
+        interval: Duration,
+        round: Option<i64>,
+        effects: &mut links::Effects,
+    ) -> rusqlite::Result<()> {
+        let connection = std::mem::replace(&mut self.connection, placeholder_connection()?);
+        let mut connection = connection;
+        let result = (|| {
+            let transaction = connection.transaction()?;
+            {
+                let mut claim = transaction.prepare_cached(
+                    "UPDATE urls SET claimed_at = ?2, due_at = NULL WHERE id = ?1",
+                )?;
+                // A claim whose result is in this batch needs no write of its own.
+                let finished: HashSet<&str> = outcomes
+                    .iter()
+                    .map(|outcome| outcome.url.as_str())
+                    .collect();
+                for (id, (at, url)) in unwritten {
+                    if !finished.contains(&**url) {
+                        claim.execute(params![id, at])?;
+                    }
                 }
             }
-            let mut finish = transaction.prepare_cached(
-                "UPDATE urls SET claimed_at = NULL, fetched_at = ?2, finished_at = ?3,
-                     status = ?4, error_kind = ?5,
-                     ok_at = CASE WHEN ?6 THEN ?2 ELSE ok_at END,
-                     title = CASE WHEN ?6 THEN ?7 ELSE title END,
-                     etag = CASE WHEN ?6 THEN ?8 ELSE etag END,
-                     last_modified = CASE WHEN ?6 THEN ?9 ELSE last_modified END,
-                     due_at = CASE WHEN is_active THEN ?10 ELSE NULL END,
-                     once_round = MAX(once_round, COALESCE(?11, 0))
-                 WHERE url = ?1",
-            )?;
             for outcome in outcomes {
                 let page = outcome.page.as_ref();
-                let due = next_due_after(outcome.finished_at, interval).map(unix_ms);
-                finish.execute(params![
-                    outcome.url,
-                    unix_ms(outcome.fetched_at),
-                    unix_ms(outcome.finished_at),
-                    outcome.status,
-                    outcome.error_kind,
-                    page.is_some(),
-                    page.and_then(|known| known.title.as_deref()),
-                    page.and_then(|known| known.etag.as_deref()),
-                    page.and_then(|known| known.last_modified.as_deref()),
-                    due,
-                    round,
-                ])?;
+                // A seed whose links are followed is due again when its round is over.
+                let opens_round = outcome.links.is_some() && !interval.is_zero();
+                let due = next_due_after(outcome.finished_at, interval)
+                    .filter(|_| !opens_round)
+                    .map(unix_ms);
+                let row: Option<(i64, i64, i64)> = transaction
+                    .prepare_cached(FINISH)?
+                    .query_row(
+                        params![
+                            outcome.url,
+                            unix_ms(outcome.fetched_at),
+                            unix_ms(outcome.finished_at),
+                            outcome.status,
+                            outcome.error_kind,
+                            page.is_some(),
+                            page.and_then(|known| known.title.as_deref()),
+                            page.and_then(|known| known.etag.as_deref()),
+                            page.and_then(|known| known.last_modified.as_deref()),
+                            due,
+                            round,
+                        ],
+                        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                    )
+                    .optional()?;
+                if let Some(row) = row {
+                    self.add_links(&transaction, outcome, row, effects)?;
+                }
+            }
+            transaction.commit()
+        })();
+        self.connection = connection;
+        result
+    }
+}
+
+/// Finishes one URL: its result, its next due time (?10; a discovered URL
+/// has none: it is due again when a page links to it in a later round).
+/// Returns the row's id, the seed it descends from, and its depth.
+const FINISH: &str = "UPDATE urls SET claimed_at = NULL, fetched_at = ?2, finished_at = ?3,
+         status = ?4, error_kind = ?5,
+         ok_at = CASE WHEN ?6 THEN ?2 ELSE ok_at END,
+         title = CASE WHEN ?6 THEN ?7 ELSE title END,
+         etag = CASE WHEN ?6 THEN ?8 ELSE etag END,
+         last_modified = CASE WHEN ?6 THEN ?9 ELSE last_modified END,
+         due_at = CASE WHEN is_active AND origin = 'seed' THEN ?10 ELSE NULL END,
+         once_round = MAX(once_round, COALESCE(?11, 0))
+     WHERE url = ?1
+     RETURNING id, CASE WHEN origin = 'seed' THEN id ELSE COALESCE(root, id) END,
+         CASE WHEN origin = 'seed' THEN 0 ELSE depth END";
+
+/// The columns of a claim, for [`SqliteFrontier::claim_rows`].
+const CLAIM_COLUMNS: &str = "u.id, u.url, u.ok_at, u.title, u.etag, u.last_modified, u.depth,
+     CASE WHEN u.origin = 'discovered' THEN s.url END, f.url
+     FROM urls AS u LEFT JOIN urls AS s ON s.id = u.root LEFT JOIN urls AS f ON f.id = u.found_on";
+
+/// A connection that holds nothing, for the moment the real one is borrowed.
+fn placeholder_connection() -> rusqlite::Result<Connection> {
+    Connection::open_in_memory()
+}
+
+impl SqliteFrontier {
+    /// Keeps the claims of `rows` not claimed already, up to `limit`.
+    fn take_claims(
+        &mut self,
+        rows: Vec<(i64, Claim)>,
+        now: SystemTime,
+        limit: usize,
+    ) -> Vec<Claim> {
+        let at = unix_ms(now);
+        let mut claims = Vec::with_capacity(limit.min(rows.len()));
+        for (id, claim) in rows {
+            if claims.len() == limit {
+                break;
+            }
+            if let std::collections::hash_map::Entry::Vacant(entry) = self.unwritten.entry(id) {
+                entry.insert((at, claim.url.as_str().into()));
+                claims.push(claim);
             }
         }
-        transaction.commit()
+        claims
     }
 }
 
@@ -305,22 +431,66 @@ impl Frontier for SqliteFrontier {
         // Rows claimed but not yet written still look due: ask for that many more.
         let asked = i64::try_from(limit + self.unwritten.len()).unwrap_or(i64::MAX);
         let rows = self.claim_rows(
-            "SELECT id, url, ok_at, title, etag, last_modified FROM urls
-             WHERE due_at <= ?1 ORDER BY due_at LIMIT ?2",
+            &format!("SELECT {CLAIM_COLUMNS} WHERE u.due_at <= ?1 ORDER BY u.due_at LIMIT ?2"),
             params![unix_ms(now), asked],
         )?;
-        let at = unix_ms(now);
-        let mut claims = Vec::with_capacity(limit.min(rows.len()));
-        for (id, claim) in rows {
-            if claims.len() == limit {
-                break;
-            }
-            if let std::collections::hash_map::Entry::Vacant(entry) = self.unwritten.entry(id) {
-                entry.insert((at, claim.url.as_str().into()));
-                claims.push(claim);
-            }
+        Ok(self.take_claims(rows, now, limit))
+    }
+
+    fn claim_discovered(
+        &mut self,
+        now: SystemTime,
+        limit: usize,
+    ) -> Result<Vec<Claim>, StoreError> {
+        let asked = i64::try_from(limit + self.unwritten.len()).unwrap_or(i64::MAX);
+        let rows = self.claim_rows(
+            &format!(
+                "SELECT {CLAIM_COLUMNS} WHERE u.due_at <= ?1 AND u.origin = 'discovered'
+                 ORDER BY u.due_at LIMIT ?2"
+            ),
+            params![links::DISCOVERED_DUE_MAX, asked],
+        )?;
+        Ok(self.take_claims(rows, now, limit))
+    }
+
+    fn drop_deeper(&mut self, max_depth: u32) -> Result<usize, StoreError> {
+        self.connection
+            .execute(
+                "UPDATE urls SET due_at = NULL
+                 WHERE due_at <= ?1 AND origin = 'discovered' AND depth > ?2
+                   AND claimed_at IS NULL",
+                params![links::DISCOVERED_DUE_MAX, max_depth],
+            )
+            .map_err(self.fail())
+    }
+
+    fn close_rounds(&mut self, now: SystemTime) -> Result<usize, StoreError> {
+        if self.interval.is_zero() || self.round.is_some() {
+            return Ok(0);
         }
-        Ok(claims)
+        let interval = i64::try_from(self.interval.as_millis()).unwrap_or(i64::MAX);
+        let spread = i64::try_from(jitter_bound(self.interval).as_millis())
+            .unwrap_or(1)
+            .max(1);
+        self.connection
+            .execute(links::CLOSE_ROUNDS, params![unix_ms(now), interval, spread])
+            .map_err(self.fail())
+    }
+
+    fn discovered(&self) -> u64 {
+        self.discovered
+    }
+
+    fn over_limit(&self) -> u64 {
+        self.over_limit
+    }
+
+    fn set_max_pages_per_host(&mut self, limit: u64) {
+        if limit != self.max_pages_per_host {
+            self.host_counts.clear();
+            self.seen.clear();
+        }
+        self.max_pages_per_host = limit;
     }
 
     fn next_due(&mut self) -> Result<Option<SystemTime>, StoreError> {
@@ -375,12 +545,16 @@ impl Frontier for SqliteFrontier {
     }
 
     fn commit(&mut self, outcomes: &[Outcome]) -> Result<(), StoreError> {
-        match self.write_batch(outcomes) {
+        let mut effects = links::Effects::default();
+        match self.write_batch(outcomes, &mut effects) {
             Ok(()) => {
-                self.unwritten.clear();
+                self.keep_effects(&effects);
                 Ok(())
             }
-            Err(err) => Err(open::classify(&self.path, &err)),
+            Err(err) => {
+                self.drop_effects(&effects);
+                Err(open::classify(&self.path, &err))
+            }
         }
     }
 
@@ -428,11 +602,12 @@ impl Frontier for SqliteFrontier {
     }
 }
 
-/// Every idle listed URL due now.
-const ALL_DUE: &str = "UPDATE urls SET due_at = ?1 WHERE is_active = 1 AND claimed_at IS NULL";
-/// Idle listed URLs without a due time: one interval after their last fetch, or now.
+/// Every idle listed seed due now (discovered URLs follow from their seeds' rounds).
+const ALL_DUE: &str =
+    "UPDATE urls SET due_at = ?1 WHERE is_active = 1 AND origin = 'seed' AND claimed_at IS NULL";
+/// Idle listed seeds without a due time: one interval after their last fetch, or now.
 const FILL_DUE: &str = "UPDATE urls SET due_at = MAX(?1, COALESCE(finished_at + ?2, ?1))
-     WHERE is_active = 1 AND claimed_at IS NULL AND due_at IS NULL";
+     WHERE is_active = 1 AND origin = 'seed' AND claimed_at IS NULL AND due_at IS NULL";
 /// URLs due later than one new interval: soon, spread over the jitter window.
 const PULL_IN: &str = "UPDATE urls SET due_at = ?1 + abs(random() % ?3)
      WHERE due_at > ?1 + ?2 AND ?2 > 0";

@@ -15,9 +15,16 @@ use serde::Deserialize;
 use crate::frontier::backend::StoreError;
 
 /// The schema version written in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 /// `PRAGMA application_id`: "crwl", so `file(1)` and we can tell our files.
 pub const APPLICATION_ID: i64 = 0x6372_776c;
+
+/// What version 2 added: the seed a discovered URL descends from (`root`),
+/// and the indexes that find a seed's pending descendants and a host's URLs.
+const INDEXES_V2: &str = "
+CREATE INDEX urls_pending ON urls (root) WHERE due_at IS NOT NULL OR claimed_at IS NOT NULL;
+CREATE INDEX urls_host ON urls (host);
+";
 
 const SCHEMA: &str = "
 CREATE TABLE urls (
@@ -39,7 +46,8 @@ CREATE TABLE urls (
     title TEXT,
     etag TEXT,
     last_modified TEXT,
-    once_round INTEGER NOT NULL DEFAULT 0
+    once_round INTEGER NOT NULL DEFAULT 0,
+    root INTEGER
 );
 CREATE INDEX urls_due ON urls (due_at) WHERE due_at IS NOT NULL;
 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
@@ -221,6 +229,22 @@ fn temp_path(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// A private temporary database with the schema (SQLite deletes its file
+/// when the connection closes); `path` names it in messages.
+///
+/// # Errors
+/// The temporary file cannot be created.
+pub fn create_temporary(path: &Path) -> Result<Connection, StoreError> {
+    let fail = |err: rusqlite::Error| io_error(path, &format!("cannot create it: {err}"));
+    let connection = Connection::open("").map_err(fail)?;
+    connection.execute_batch(SCHEMA).map_err(fail)?;
+    connection.execute_batch(INDEXES_V2).map_err(fail)?;
+    connection
+        .execute_batch("PRAGMA synchronous = OFF; PRAGMA cache_size = -8192;")
+        .map_err(fail)?;
+    Ok(connection)
+}
+
 /// Writes the schema (and the import) to a fresh file at `temp`.
 fn create(
     temp: &Path,
@@ -231,6 +255,7 @@ fn create(
     let fail = |err: rusqlite::Error| io_error(temp, &err.to_string());
     let transaction = connection.transaction().map_err(fail)?;
     transaction.execute_batch(SCHEMA).map_err(fail)?;
+    transaction.execute_batch(INDEXES_V2).map_err(fail)?;
     transaction
         .execute_batch(&format!(
             "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION};"
@@ -424,6 +449,35 @@ fn check_identity(path: &Path, connection: &Connection) -> Result<(), StoreError
             supported: SCHEMA_VERSION,
         });
     }
+    Ok(())
+}
+
+/// Brings a database of an earlier schema up to [`SCHEMA_VERSION`] in one
+/// transaction (version 1 → 2: link following).
+///
+/// # Errors
+/// The file cannot be written.
+pub fn upgrade(path: &Path, connection: &mut Connection) -> Result<(), StoreError> {
+    let fail = |err: rusqlite::Error| classify(path, &err);
+    let version: i64 = connection
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(fail)?;
+    if version >= SCHEMA_VERSION {
+        return Ok(());
+    }
+    let transaction = connection.transaction().map_err(fail)?;
+    transaction
+        .execute_batch("ALTER TABLE urls ADD COLUMN root INTEGER;")
+        .map_err(fail)?;
+    transaction.execute_batch(INDEXES_V2).map_err(fail)?;
+    transaction
+        .execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))
+        .map_err(fail)?;
+    transaction.commit().map_err(fail)?;
+    log::info!(
+        "state file `{}` upgraded from schema version {version} to {SCHEMA_VERSION}",
+        path.display()
+    );
     Ok(())
 }
 

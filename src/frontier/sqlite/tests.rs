@@ -38,7 +38,163 @@ fn ok(url: &Url, title: &str) -> Outcome {
             etag: Some("\"e\"".to_owned()),
             last_modified: None,
         }),
+        final_url: None,
+        links: None,
     }
+}
+
+/// `ok` for a page whose links `paths` are followed.
+fn linking(url: &Url, paths: &[&str]) -> Outcome {
+    Outcome {
+        links: Some(
+            paths
+                .iter()
+                .map(|path| self::url(path).to_string())
+                .collect(),
+        ),
+        ..ok(url, "page")
+    }
+}
+
+fn paths(claims: &[Claim]) -> Vec<String> {
+    let mut paths: Vec<String> = claims
+        .iter()
+        .map(|claim| claim.url.path().to_owned())
+        .collect();
+    paths.sort();
+    paths
+}
+
+#[test]
+fn a_once_run_fetches_each_link_once_breadth_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = store(&dir, Duration::from_secs(3600));
+    store.begin_round().unwrap();
+    let generation = store.begin_seeds().unwrap();
+    let seeds = store
+        .list_and_claim(&[url("/")], generation, SystemTime::now())
+        .unwrap();
+    assert_eq!(seeds.len(), 1);
+    store
+        .commit(&[linking(&url("/"), &["/a", "/b", "/"])])
+        .unwrap();
+    let first = store.claim_discovered(SystemTime::now(), 10).unwrap();
+    assert_eq!(
+        paths(&first),
+        ["/a", "/b"],
+        "the seed itself is not a discovered URL"
+    );
+    let lineage = first[0].lineage.clone().unwrap();
+    assert_eq!((lineage.depth, lineage.seed.path()), (1, "/"));
+    assert_eq!(lineage.found_on, url("/").to_string());
+    store
+        .commit(&[linking(&url("/a"), &["/b", "/c"]), ok(&url("/b"), "b")])
+        .unwrap();
+    let second = store.claim_discovered(SystemTime::now(), 10).unwrap();
+    assert_eq!(paths(&second), ["/c"], "/b was fetched in this run already");
+    assert_eq!(second[0].lineage.as_ref().unwrap().depth, 2);
+    store.commit(&[ok(&url("/c"), "c")]).unwrap();
+    assert!(
+        store
+            .claim_discovered(SystemTime::now(), 10)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.discovered(), 3);
+    store.end_round().unwrap();
+
+    // The next run finds and fetches them again.
+    store.begin_round().unwrap();
+    let generation = store.begin_seeds().unwrap();
+    store
+        .list_and_claim(&[url("/")], generation, SystemTime::now())
+        .unwrap();
+    store.commit(&[linking(&url("/"), &["/a"])]).unwrap();
+    assert_eq!(
+        paths(&store.claim_discovered(SystemTime::now(), 10).unwrap()),
+        ["/a"]
+    );
+}
+
+#[test]
+fn a_redirect_target_fetched_once_has_its_links_followed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = store(&dir, Duration::from_secs(3600));
+    store.begin_round().unwrap();
+    let generation = store.begin_seeds().unwrap();
+    store
+        .list_and_claim(&[url("/r1"), url("/r2")], generation, SystemTime::now())
+        .unwrap();
+    let redirected = |from: &str, link: &str| Outcome {
+        final_url: Some(url("/target").to_string()),
+        ..linking(&url(from), &[link])
+    };
+    store
+        .commit(&[redirected("/r1", "/x"), redirected("/r2", "/y")])
+        .unwrap();
+    let claims = store.claim_discovered(SystemTime::now(), 10).unwrap();
+    assert_eq!(
+        paths(&claims),
+        ["/x"],
+        "the second copy's links are not followed"
+    );
+    store.commit(&[linking(&url("/x"), &["/target"])]).unwrap();
+    assert!(
+        store
+            .claim_discovered(SystemTime::now(), 10)
+            .unwrap()
+            .is_empty(),
+        "the redirect target counts as fetched"
+    );
+}
+
+#[test]
+fn a_host_has_at_most_max_pages_per_host_urls() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = store(&dir, Duration::from_secs(3600));
+    store.set_max_pages_per_host(3);
+    store.begin_round().unwrap();
+    let generation = store.begin_seeds().unwrap();
+    store
+        .list_and_claim(&[url("/")], generation, SystemTime::now())
+        .unwrap();
+    store
+        .commit(&[linking(&url("/"), &["/a", "/b", "/c", "/d"])])
+        .unwrap();
+    let claims = store.claim_discovered(SystemTime::now(), 10).unwrap();
+    assert_eq!(paths(&claims), ["/a", "/b"], "the seed is one of the three");
+    assert_eq!(store.over_limit(), 2);
+}
+
+#[test]
+fn a_service_round_ends_before_the_next_begins_and_unlinked_pages_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let interval = Duration::from_millis(200);
+    let mut store = store(&dir, interval);
+    list(&mut store, &["/"]);
+    assert_eq!(claimed_urls(&mut store), [url("/")]);
+    store.commit(&[linking(&url("/"), &["/a", "/b"])]).unwrap();
+    assert_eq!(
+        store.close_rounds(SystemTime::now()).unwrap(),
+        0,
+        "/a and /b are due"
+    );
+    let children = store.claim_due(SystemTime::now(), 10).unwrap();
+    assert_eq!(paths(&children), ["/a", "/b"]);
+    store
+        .commit(&[ok(&url("/a"), "a"), ok(&url("/b"), "b")])
+        .unwrap();
+    assert_eq!(store.close_rounds(SystemTime::now()).unwrap(), 1);
+    assert!(store.claim_due(SystemTime::now(), 10).unwrap().is_empty());
+
+    std::thread::sleep(interval * 2);
+    assert_eq!(claimed_urls(&mut store), [url("/")], "the next round");
+    store.commit(&[linking(&url("/"), &["/a"])]).unwrap();
+    assert_eq!(
+        paths(&store.claim_due(SystemTime::now(), 10).unwrap()),
+        ["/a"],
+        "/b is no longer linked: it rests"
+    );
 }
 
 fn claimed_urls(store: &mut SqliteFrontier) -> Vec<Url> {

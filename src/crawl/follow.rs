@@ -1,0 +1,202 @@
+//! Which of a fetched page's links the crawl follows: `crawl.max_depth`,
+//! the seed's scope, and `nofollow` by `rel`, `<meta name="robots">` (or our
+//! product token) and `X-Robots-Tag`, unless `crawl.follow_nofollow`.
+
+use url::Url;
+
+use crate::config::Config;
+use crate::crawl::politeness::robots;
+use crate::extract::links::PageLinks;
+use crate::frontier::Job;
+use crate::frontier::scope::{Scope, Verdict};
+
+/// Why a link is followed or not, as `crawler links` prints it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// The crawl follows it.
+    Follow,
+    /// `rel="nofollow"`, or the page says `nofollow` for all its links.
+    Nofollow,
+    /// Judged by the scope rules.
+    Scope(Verdict),
+    /// The page is at `crawl.max_depth` already.
+    TooDeep,
+    /// robots.txt of the link's host disallows it (`crawler links` only).
+    Robots,
+}
+
+impl Reason {
+    /// The word printed and counted.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Follow => "follow",
+            Self::Nofollow => "nofollow",
+            Self::Scope(verdict) => verdict.reason(),
+            Self::TooDeep => "too_deep",
+            Self::Robots => "robots",
+        }
+    }
+}
+
+/// The link rules in effect (replaced on reload).
+#[derive(Debug, Clone)]
+pub struct Rules {
+    /// Links followed from a seed at most.
+    pub max_depth: u32,
+    scope: Scope,
+    follow_nofollow: bool,
+    product_token: String,
+}
+
+/// A page's links with the crawl's decision on each.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Judged {
+    /// Every link, in document order.
+    pub links: Vec<(Url, Reason)>,
+}
+
+impl Judged {
+    /// The links as strings, in document order.
+    pub fn all(&self) -> Vec<String> {
+        self.links.iter().map(|(url, _)| url.to_string()).collect()
+    }
+
+    /// How many links were not followed, by reason.
+    pub fn skipped(&self) -> Vec<(&'static str, u64)> {
+        let mut counts: Vec<(&'static str, u64)> = Vec::new();
+        for (_, reason) in &self.links {
+            if *reason == Reason::Follow {
+                continue;
+            }
+            match counts.iter_mut().find(|(name, _)| *name == reason.as_str()) {
+                Some((_, count)) => *count += 1,
+                None => counts.push((reason.as_str(), 1)),
+            }
+        }
+        counts
+    }
+
+    /// The links to follow.
+    pub fn to_follow(&self) -> Vec<String> {
+        self.links
+            .iter()
+            .filter(|(_, reason)| *reason == Reason::Follow)
+            .map(|(url, _)| url.to_string())
+            .collect()
+    }
+}
+
+impl Rules {
+    /// The rules of `config`'s `[crawl]` table.
+    pub fn new(config: &Config) -> Self {
+        let crawl = &config.settings.crawl;
+        Self {
+            max_depth: crawl.max_depth,
+            scope: config.scope.clone(),
+            follow_nofollow: crawl.follow_nofollow,
+            product_token: robots::product_token(&config.settings.user_agent),
+        }
+    }
+
+    /// Whether the links of `job`'s page are needed at all.
+    pub fn wants_links(&self, job: &Job) -> bool {
+        job.depth() < self.max_depth
+    }
+
+    /// Judges the links of the page fetched for `job`, served from `final_url`
+    /// with `robots_tags` (its `X-Robots-Tag` values).
+    pub fn judge(
+        &self,
+        job: &Job,
+        final_url: &Url,
+        page: PageLinks,
+        robots_tags: &[String],
+    ) -> Judged {
+        let is_too_deep = !self.wants_links(job);
+        let page_verdict = self.scope.judge(job.seed(), final_url);
+        let page_says_nofollow = !self.follow_nofollow
+            && (page.is_meta_nofollow(&self.product_token)
+                || is_header_nofollow(robots_tags, &self.product_token));
+        let links = page
+            .links
+            .into_iter()
+            .map(|link| {
+                let reason = if is_too_deep {
+                    Reason::TooDeep
+                } else if page_verdict == Verdict::OutOfScope {
+                    Reason::Scope(Verdict::OutOfScope)
+                } else if page_says_nofollow || (link.is_nofollow && !self.follow_nofollow) {
+                    Reason::Nofollow
+                } else {
+                    match self.scope.judge(job.seed(), &link.url) {
+                        Verdict::Follow => Reason::Follow,
+                        other => Reason::Scope(other),
+                    }
+                };
+                (link.url, reason)
+            })
+            .collect();
+        Judged { links }
+    }
+}
+
+/// Whether `X-Robots-Tag` values say `nofollow` (or `none`) for everyone or
+/// for `product_token` (`X-Robots-Tag: crawler: nofollow`).
+pub fn is_header_nofollow(values: &[String], product_token: &str) -> bool {
+    values.iter().any(|value| {
+        let directives = match value.split_once(':') {
+            Some((name, rest)) if is_agent_name(name) => {
+                if !name.trim().eq_ignore_ascii_case(product_token) {
+                    return false;
+                }
+                rest
+            }
+            _ => value.as_str(),
+        };
+        directives.split(',').any(|directive| {
+            let directive = directive.trim();
+            directive.eq_ignore_ascii_case("nofollow") || directive.eq_ignore_ascii_case("none")
+        })
+    })
+}
+
+/// Whether the text before a `:` names a crawler rather than a directive
+/// that takes a value (`unavailable_after: …`).
+fn is_agent_name(name: &str) -> bool {
+    let name = name.trim();
+    !name.is_empty()
+        && !name.eq_ignore_ascii_case("unavailable_after")
+        && !name.contains(',')
+        && name
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tags(values: &[&str]) -> Vec<String> {
+        values.iter().map(|value| (*value).to_owned()).collect()
+    }
+
+    #[test]
+    fn header_nofollow_for_everyone_or_for_us() {
+        assert!(is_header_nofollow(&tags(&["noindex, NoFollow"]), "crawler"));
+        assert!(is_header_nofollow(&tags(&["none"]), "crawler"));
+        assert!(is_header_nofollow(&tags(&["Crawler: nofollow"]), "crawler"));
+        assert!(!is_header_nofollow(
+            &tags(&["googlebot: nofollow"]),
+            "crawler"
+        ));
+        assert!(!is_header_nofollow(&tags(&["noindex"]), "crawler"));
+        assert!(!is_header_nofollow(
+            &tags(&["unavailable_after: 25 Jun 2010 15:00:00 PST"]),
+            "crawler"
+        ));
+        assert!(is_header_nofollow(
+            &tags(&["googlebot: noindex", "crawler: none"]),
+            "crawler"
+        ));
+    }
+}
