@@ -1,5 +1,6 @@
 //! The command line: `crawler [run] [--config PATH] [--once]`, `crawler check`,
-//! `crawler status`, `crawler title URL`, and the exit codes they end with.
+//! `crawler status`, `crawler title URL`, `crawler links URL`, and the exit
+//! codes they end with.
 
 use std::path::{Path, PathBuf};
 
@@ -15,6 +16,7 @@ use crate::frontier::backend::{Frontier as _, StoreError};
 use crate::frontier::seeds;
 use crate::frontier::sqlite::SqliteFrontier;
 
+mod links;
 mod status;
 
 /// The config file used when `--config` is not given.
@@ -43,6 +45,15 @@ enum Command {
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// Fetch one page and print its links, one per line as `URL<TAB>reason`:
+    /// whether the configured crawl would follow each (`follow`, `nofollow`,
+    /// `out_of_scope`, `excluded`, `robots`, `too_deep`, `too_long`, `trap`).
+    Links {
+        /// The page to fetch, as a seed would be.
+        url: String,
+        #[command(flatten)]
+        config: ConfigArg,
     },
     /// Fetch one URL with the configured client and print its title.
     Title {
@@ -103,6 +114,7 @@ impl Cli {
             Some(Command::Run(args)) => run(&args, progress),
             Some(Command::Check(args)) => check(&args.config),
             Some(Command::Title { url, config }) => title(&url, &config.config),
+            Some(Command::Links { url, config }) => links::print(&url, &config.config),
             Some(Command::Status { config, json }) => status(&config.config, json),
         }
     }

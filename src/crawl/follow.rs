@@ -98,6 +98,15 @@ impl Rules {
         }
     }
 
+    /// The same rules, with links extracted at any depth (`crawler links`
+    /// shows what a page links to even beyond `max_depth`).
+    pub fn at_any_depth(&self) -> Self {
+        Self {
+            max_depth: u32::MAX,
+            ..self.clone()
+        }
+    }
+
     /// Whether the links of `job`'s page are needed at all.
     pub fn wants_links(&self, job: &Job) -> bool {
         job.depth() < self.max_depth

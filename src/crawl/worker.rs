@@ -11,7 +11,7 @@ use futures_lite::future;
 use url::Url;
 
 use crate::crawl::dispatch::Event;
-use crate::crawl::follow::Rules;
+use crate::crawl::follow::{Judged, Rules};
 use crate::crawl::politeness::{HostKey, Signal};
 use crate::crawl::retry::Decision;
 use crate::extract::charset;
@@ -93,10 +93,12 @@ pub async fn run(context: Context) {
             record,
             decision,
             signal,
-            skipped,
+            judged,
         } = attempt(&fetcher, &rules, &job).await;
-        if let Some(found) = &record.links {
-            context.metrics.links_judged(found.len(), &skipped);
+        if let Some(judged) = &judged {
+            context
+                .metrics
+                .links_judged(judged.links.len(), &judged.skipped());
         }
         context.metrics.fetch_ended(started.elapsed());
         let _ = context
@@ -164,8 +166,8 @@ pub struct Attempt {
     pub decision: Decision,
     /// How the host answered, for its pace.
     pub signal: Signal,
-    /// Links not followed, counted by reason.
-    pub skipped: Vec<(&'static str, u64)>,
+    /// The page's links with the decision on each, when they were extracted.
+    pub judged: Option<Judged>,
 }
 
 /// One attempt at a job, its links judged by `rules`. Never panics.
@@ -209,11 +211,9 @@ pub async fn attempt(fetcher: &Fetcher, rules: &Rules, job: &Job) -> Attempt {
         None => Signal::NoAnswer,
     };
     let mut record = build_record(job, page, analysis, started, fetched_at);
-    let mut skipped = Vec::new();
-    if let Some(judged) = judged {
+    if let Some(judged) = &judged {
         record.links = Some(judged.all());
         record.follow = Some(judged.to_follow());
-        skipped = judged.skipped();
     }
     mark_change(job, &mut record);
     if let (Decision::GiveUp(why), Some(error)) = (&decision, &mut record.error) {
@@ -224,7 +224,7 @@ pub async fn attempt(fetcher: &Fetcher, rules: &Rules, job: &Job) -> Attempt {
         record,
         decision,
         signal,
-        skipped,
+        judged,
     }
 }
 

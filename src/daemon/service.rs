@@ -21,6 +21,7 @@ use async_std::task;
 use futures_lite::future;
 
 use crate::config::{Config, Need, Settings};
+use crate::crawl::follow::Rules;
 use crate::crawl::politeness::Policy;
 use crate::daemon::control::{Control, FileWatcher};
 use crate::daemon::{self, Pipeline};
@@ -270,6 +271,7 @@ impl Service {
         if policy != old_policy {
             self.pipeline.set_policy(policy).await;
         }
+        self.apply_crawl(new).await;
         if new.jsonl != self.config.jsonl {
             self.pipeline
                 .tell_output(Message::SetPath(new.jsonl.clone()))
@@ -288,6 +290,37 @@ impl Service {
                 log::error!("reload: the new recrawl_interval could not be applied: {err}");
             }
             let _ = self.poke.try_send(());
+        }
+    }
+}
+
+impl Service {
+    /// Applies a new `[crawl]` table: pages fetched from now on judge their
+    /// links by it; a lower `max_depth` takes deeper waiting URLs off the schedule.
+    async fn apply_crawl(&self, new: &Config) {
+        let (old, crawl) = (&self.config.settings, &new.settings);
+        if crawl.crawl == old.crawl && crawl.user_agent == old.user_agent {
+            return;
+        }
+        self.pipeline.set_rules(Rules::new(new));
+        let limit = crawl.crawl.max_pages_per_host;
+        let lowered =
+            (crawl.crawl.max_depth < old.crawl.max_depth).then_some(crawl.crawl.max_depth);
+        let applied = self
+            .store
+            .call(move |frontier, _| {
+                frontier.set_max_pages_per_host(limit);
+                lowered.map(|depth| frontier.drop_deeper(depth)).transpose()
+            })
+            .await;
+        match applied {
+            Some(Ok(Some(dropped))) if dropped > 0 => log::info!(
+                "{dropped} discovered URLs deeper than the new crawl.max_depth are no longer due"
+            ),
+            Some(Err(err)) => {
+                log::error!("reload: the new [crawl] limits could not be applied: {err}")
+            }
+            _ => {}
         }
     }
 }

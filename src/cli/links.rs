@@ -1,0 +1,111 @@
+//! `crawler links URL`: a page's links in document order, each with
+//! whether the configured crawl would follow it, robots.txt of each link's
+//! host included.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use url::Url;
+
+use super::{ExitCode, load_optional, report_config_error};
+use crate::crawl::follow::{Reason, Rules};
+use crate::crawl::politeness::robots::{self, Verdict};
+use crate::crawl::worker;
+use crate::fetch::Fetcher;
+use crate::frontier::{Job, seeds};
+
+/// robots.txt files fetched by one `crawler links` at most; links to
+/// further hosts are judged without theirs.
+const MAX_ROBOTS_FETCHES: usize = 100;
+
+/// Fetches `url` with the config at `path` and prints `URL<TAB>reason` lines.
+pub fn print(url: &str, path: &Path) -> ExitCode {
+    let config = match load_optional(path) {
+        Ok(config) => config,
+        Err(err) => return report_config_error(&err),
+    };
+    let url = match seeds::parse_seed(url) {
+        Ok(url) => url,
+        Err(message) => {
+            eprintln!("crawler: invalid_url: {message}");
+            return ExitCode::Usage;
+        }
+    };
+    let fetcher = match Fetcher::new(&config) {
+        Ok(fetcher) => fetcher,
+        Err(err) => {
+            eprintln!("crawler: cannot set up the HTTP client: {err}");
+            return ExitCode::Runtime;
+        }
+    };
+    let rules = Rules::new(&config);
+    let job = Job::new(url);
+    let attempt = async_std::task::block_on(worker::attempt(&fetcher, &rules.at_any_depth(), &job));
+    if let Some(error) = &attempt.record.error {
+        eprintln!("crawler: {error}");
+        return ExitCode::Runtime;
+    }
+    let Some(judged) = attempt.judged else {
+        eprintln!(
+            "crawler: `{}` is not an HTML page: it has no links",
+            attempt.record.final_url
+        );
+        return ExitCode::Ok;
+    };
+    let too_deep = !rules.wants_links(&job);
+    let politeness = &config.settings.politeness;
+    let mut robots = RobotsCheck::new(
+        &fetcher,
+        politeness.respect_robots_txt,
+        robots::product_token(&config.settings.user_agent),
+    );
+    for (link, reason) in judged.links {
+        let reason = match reason {
+            Reason::Follow if too_deep => Reason::TooDeep,
+            Reason::Follow if !robots.allows(&link) => Reason::Robots,
+            other => other,
+        };
+        println!("{link}\t{}", reason.as_str());
+    }
+    ExitCode::Ok
+}
+
+/// robots.txt of each host, fetched once.
+struct RobotsCheck<'a> {
+    fetcher: &'a Fetcher,
+    is_on: bool,
+    token: String,
+    hosts: HashMap<String, Verdict>,
+}
+
+impl<'a> RobotsCheck<'a> {
+    fn new(fetcher: &'a Fetcher, is_on: bool, token: String) -> Self {
+        Self {
+            fetcher,
+            is_on,
+            token,
+            hosts: HashMap::new(),
+        }
+    }
+
+    /// Whether robots.txt of `link`'s host lets us fetch it.
+    fn allows(&mut self, link: &Url) -> bool {
+        let Some(robots_url) = self.is_on.then(|| robots::robots_url(link)).flatten() else {
+            return true;
+        };
+        let key = robots_url.to_string();
+        if !self.hosts.contains_key(&key) {
+            if self.hosts.len() >= MAX_ROBOTS_FETCHES {
+                return true;
+            }
+            let response = async_std::task::block_on(self.fetcher.fetch_robots(&robots_url));
+            let verdict = robots::judge(&self.token, &robots_url, &response);
+            self.hosts.insert(key.clone(), verdict);
+        }
+        match self.hosts.get_mut(&key) {
+            Some(Verdict::Rules(rules)) => rules.allows(&self.token, link),
+            Some(Verdict::DisallowAll(_)) => false,
+            Some(Verdict::AllowAll(_)) | None => true,
+        }
+    }
+}
