@@ -40,7 +40,8 @@ pub fn print(url: &str, path: &Path) -> ExitCode {
     };
     let rules = Rules::new(&config);
     let job = Job::new(url);
-    let attempt = async_std::task::block_on(worker::attempt(&fetcher, &rules.at_any_depth(), &job));
+    let attempt =
+        async_std::task::block_on(worker::attempt(&fetcher, &rules.at_any_depth(), None, &job));
     if let Some(error) = &attempt.record.error {
         eprintln!("crawler: {error}");
         return ExitCode::Runtime;

@@ -231,5 +231,6 @@ fn refused_record(job: &Job, why: &str) -> Record {
         found_on: job.found_on().map(str::to_owned),
         links: None,
         follow: None,
+        is_from_public: false,
     }
 }

@@ -12,12 +12,13 @@ use url::Url;
 
 use crate::crawl::dispatch::Event;
 use crate::crawl::follow::{Judged, Rules};
+use crate::crawl::politeness::redirects::RedirectRobots;
 use crate::crawl::politeness::{HostKey, Signal};
 use crate::crawl::retry::Decision;
 use crate::extract::charset;
 use crate::extract::links::{self, PageLinks};
 use crate::extract::{self, MediaType};
-use crate::fetch::{FetchError, Fetcher, Page, Validators};
+use crate::fetch::{FetchError, FetchOptions, Fetcher, HopGate, Page, Validators};
 use crate::frontier::Job;
 use crate::frontier::backend::Known;
 use crate::observe::metrics::Metrics;
@@ -51,6 +52,8 @@ pub struct Context {
     pub fetcher: Arc<RwLock<Fetcher>>,
     /// The current link rules; replaced when a reload changes `[crawl]`.
     pub rules: Arc<RwLock<Arc<Rules>>>,
+    /// robots.txt of the hosts redirects lead to.
+    pub redirects: Arc<RedirectRobots>,
     /// Where records go.
     pub output: Sender<Message>,
     /// Told each URL whose outcome is final (retries done): the feeder or the schedule.
@@ -94,7 +97,7 @@ pub async fn run(context: Context) {
             decision,
             signal,
             judged,
-        } = attempt(&fetcher, &rules, &job).await;
+        } = attempt(&fetcher, &rules, Some(&*context.redirects), &job).await;
         if let Some(judged) = &judged {
             context
                 .metrics
@@ -170,8 +173,14 @@ pub struct Attempt {
     pub judged: Option<Judged>,
 }
 
-/// One attempt at a job, its links judged by `rules`. Never panics.
-pub async fn attempt(fetcher: &Fetcher, rules: &Rules, job: &Job) -> Attempt {
+/// One attempt at a job, its links judged by `rules`, redirects to other
+/// hosts decided by `hops`. Never panics.
+pub async fn attempt(
+    fetcher: &Fetcher,
+    rules: &Rules,
+    hops: Option<&dyn HopGate>,
+    job: &Job,
+) -> Attempt {
     let started = Instant::now();
     let fetched_at = SystemTime::now();
     let known = job.known.as_deref();
@@ -179,7 +188,15 @@ pub async fn attempt(fetcher: &Fetcher, rules: &Rules, job: &Job) -> Attempt {
         etag: known.and_then(|known| known.etag.as_deref()),
         last_modified: known.and_then(|known| known.last_modified.as_deref()),
     };
-    let mut page = fetcher.fetch_conditional(&job.url, validators).await;
+    let options = FetchOptions {
+        validators,
+        is_public_only: job
+            .lineage
+            .as_ref()
+            .is_some_and(|lineage| lineage.is_from_public),
+        hops,
+    };
+    let mut page = fetcher.fetch_with(&job.url, options).await;
     let is_conditional = known.is_some_and(Known::has_validators);
     let mut analysis = match (page.status, known) {
         (Some(304), Some(known)) if is_conditional && page.error.is_none() => Analysis {
@@ -242,7 +259,7 @@ fn mark_change(job: &Job, record: &mut Record) {
 
 /// Fetches one job once (no retries) and builds its record. Never panics.
 pub async fn process(fetcher: &Fetcher, rules: &Rules, job: &Job) -> Record {
-    attempt(fetcher, rules, job).await.record
+    attempt(fetcher, rules, None, job).await.record
 }
 
 /// [`analyze`], with a panic turned into an error for that page.
@@ -299,6 +316,7 @@ fn build_record(
         found_on: job.found_on().map(str::to_owned),
         links: None,
         follow: None,
+        is_from_public: page.is_from_public,
     }
 }
 

@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::crawl::dispatch::{Dispatcher, Event};
 use crate::crawl::follow::Rules;
 use crate::crawl::politeness::Policy;
+use crate::crawl::politeness::redirects::RedirectRobots;
 use crate::crawl::worker;
 use crate::fetch::Fetcher;
 use crate::frontier::Job;
@@ -49,6 +50,7 @@ impl Pipeline {
         let (work_sender, work) = async_channel::unbounded();
         let (events, event_receiver) = async_channel::unbounded();
         let workers_target = Arc::new(AtomicUsize::new(workers));
+        let policy = Policy::new(&config.settings.politeness, &config.settings.user_agent);
         let template = worker::Context {
             jobs: work,
             retry: input_sender,
@@ -57,6 +59,7 @@ impl Pipeline {
             retire: retire_receiver,
             fetcher: Arc::new(RwLock::new(fetcher)),
             rules: Arc::new(RwLock::new(Arc::new(Rules::new(config)))),
+            redirects: Arc::new(RedirectRobots::new(&policy)),
             output: messages,
             finished,
             metrics: Arc::clone(&metrics),
@@ -73,7 +76,6 @@ impl Pipeline {
             finished: template.finished.clone(),
             metrics: Arc::clone(&metrics),
         };
-        let policy = Policy::new(&config.settings.politeness, &config.settings.user_agent);
         task::spawn(dispatcher.run(policy));
         let mut pipeline = Self {
             template,
@@ -91,6 +93,7 @@ impl Pipeline {
 
     /// Applies new politeness settings to requests not yet handed to a worker.
     pub async fn set_policy(&self, policy: Policy) {
+        self.template.redirects.set_policy(&policy);
         let _ = self.template.events.send(Event::Policy(policy)).await;
     }
 

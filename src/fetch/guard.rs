@@ -3,6 +3,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use isahc::ResponseExt as _;
 use isahc::config::Dialer;
 use isahc::http::header::{CONTENT_TYPE, HeaderValue};
 use isahc::interceptor::{Context, Interceptor, InterceptorFuture};
@@ -11,6 +12,15 @@ use isahc::interceptor::{Context, Interceptor, InterceptorFuture};
 pub(super) const NO_CONTENT_TYPE: &str = "x-crawler-no-content-type";
 /// Starts the message of an error the guard raises for a denied address.
 pub(super) const DENIED_MARKER: &str = "crawler-denied: ";
+/// Starts it when the address is denied because a public page led there.
+pub(super) const DENIED_FROM_PUBLIC_MARKER: &str = "crawler-denied-from-public: ";
+/// Asks the guard to refuse non-public addresses for this request (removed before sending).
+pub(super) const PUBLIC_ONLY: &str = "x-crawler-public-only";
+/// Tells the fetcher whether the response came from a public address (`1`) or not (`0`).
+pub(super) const FROM_PUBLIC: &str = "x-crawler-from-public";
+/// Addresses (comma-separated) that count as public: for tests that
+/// simulate a public host on loopback. Not a config key on purpose.
+pub const PUBLIC_OVERRIDE_VAR: &str = "TEST_CRAWLER_PUBLIC_ADDRESSES";
 
 /// Runs around every request curl makes, redirect hops included.
 ///
@@ -33,12 +43,25 @@ impl Interceptor for Guard {
         ctx: Context<'a>,
     ) -> InterceptorFuture<'a, Self::Err> {
         Box::pin(async move {
-            if self.deny_private {
-                let address = public_address(request.uri()).await?;
+            let is_public_only = request.headers_mut().remove(PUBLIC_ONLY).is_some();
+            if self.deny_private || is_public_only {
+                let marker = if self.deny_private {
+                    DENIED_MARKER
+                } else {
+                    DENIED_FROM_PUBLIC_MARKER
+                };
+                let address = public_address(request.uri(), marker).await?;
                 request.extensions_mut().insert(Dialer::ip_socket(address));
             }
             let mut response = ctx.send(request).await?;
+            let from_public = response
+                .remote_addr()
+                .map(|address| is_public(address.ip()));
             let headers = response.headers_mut();
+            if let Some(from_public) = from_public {
+                let flag = if from_public { "1" } else { "0" };
+                headers.insert(FROM_PUBLIC, HeaderValue::from_static(flag));
+            }
             for value in headers.values_mut() {
                 if value.to_str().is_err() {
                     *value = escape_header_value(value.as_bytes());
@@ -52,8 +75,29 @@ impl Interceptor for Guard {
     }
 }
 
-/// Resolves the URI's host; the first address, unless any address is private.
-async fn public_address(uri: &isahc::http::Uri) -> Result<SocketAddr, Box<dyn std::error::Error>> {
+/// Whether `ip` is a public address (or listed in [`PUBLIC_OVERRIDE_VAR`]).
+pub fn is_public(ip: IpAddr) -> bool {
+    private_kind(ip).is_none() || public_override().contains(&ip)
+}
+
+/// The addresses [`PUBLIC_OVERRIDE_VAR`] lists, read once.
+fn public_override() -> &'static [IpAddr] {
+    static LISTED: std::sync::OnceLock<Vec<IpAddr>> = std::sync::OnceLock::new();
+    LISTED.get_or_init(|| {
+        std::env::var(PUBLIC_OVERRIDE_VAR)
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|text| text.trim().parse().ok())
+            .collect()
+    })
+}
+
+/// Resolves the URI's host; the first address, unless any address is
+/// private (then an error starting with `marker`).
+async fn public_address(
+    uri: &isahc::http::Uri,
+    marker: &str,
+) -> Result<SocketAddr, Box<dyn std::error::Error>> {
     let host = uri
         .host()
         .unwrap_or_default()
@@ -71,16 +115,9 @@ async fn public_address(uri: &isahc::http::Uri) -> Result<SocketAddr, Box<dyn st
             .await
             .map_err(|_| isahc::Error::CouldntResolveHost)?
             .collect();
-    if let Some(private) = addresses
-        .iter()
-        .find(|address| private_kind(address.ip()).is_some())
-    {
+    if let Some(private) = addresses.iter().find(|address| !is_public(address.ip())) {
         let kind = private_kind(private.ip()).unwrap_or("private");
-        return Err(format!(
-            "{DENIED_MARKER}resolves to {}, a {kind} address",
-            private.ip()
-        )
-        .into());
+        return Err(format!("{marker}resolves to {}, a {kind} address", private.ip()).into());
     }
     addresses
         .first()

@@ -23,8 +23,10 @@ use crate::frontier::seeds::{check_crawlable, shorten};
 
 mod guard;
 
-pub use guard::private_kind;
-use guard::{DENIED_MARKER, Guard, NO_CONTENT_TYPE};
+use guard::{
+    DENIED_FROM_PUBLIC_MARKER, DENIED_MARKER, FROM_PUBLIC, Guard, NO_CONTENT_TYPE, PUBLIC_ONLY,
+};
+pub use guard::{PUBLIC_OVERRIDE_VAR, is_public, private_kind};
 
 /// What we accept, as a browser would ask for a page.
 const ACCEPT: &str = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8";
@@ -82,6 +84,9 @@ pub enum FetchError {
     /// Redirects could not be followed: too many, or to somewhere we do not go.
     #[error("{0}")]
     Redirects(String),
+    /// A redirect leads to another host whose robots.txt disallows the target.
+    #[error("{0}")]
+    RobotsRedirect(String),
     /// The decompressed body is larger than `max_body_size`.
     #[error("the body of `{url}` is larger than {limit} bytes (max_body_size)")]
     TooLarge {
@@ -90,12 +95,13 @@ pub enum FetchError {
         /// The limit in bytes.
         limit: usize,
     },
-    /// The host resolves to an address `network.deny_private` forbids.
-    #[error("`{url}` {detail}; refused because network.deny_private is on")]
+    /// The host resolves to a private address that `network.deny_private`
+    /// forbids, or that a public page led to.
+    #[error("`{url}` {detail}")]
     Denied {
         /// The URL.
         url: Url,
-        /// Which address and why it is private.
+        /// Which address, why it is private, and why that is refused.
         detail: String,
     },
     /// Reading the body failed part way (reset, bad encoding, short body).
@@ -119,6 +125,7 @@ impl FetchError {
             Self::Tls { .. } => "tls",
             Self::Protocol { .. } => "protocol",
             Self::Redirects(_) => "redirects",
+            Self::RobotsRedirect(_) => "robots",
             Self::TooLarge { .. } => "too_large",
             Self::Body { .. } => "body",
             Self::Denied { .. } => "denied",
@@ -147,6 +154,8 @@ pub struct Page {
     pub last_modified: Option<String>,
     /// The final response's `X-Robots-Tag` values, one per header line.
     pub robots_tags: Vec<String>,
+    /// Whether the final response came from a public address.
+    pub is_from_public: bool,
     /// Why the fetch failed, if it did.
     pub error: Option<FetchError>,
 }
@@ -158,6 +167,27 @@ pub struct Validators<'a> {
     pub etag: Option<&'a str>,
     /// Sent as `If-Modified-Since`.
     pub last_modified: Option<&'a str>,
+}
+
+/// Decides whether a redirect may go to another host (its robots.txt).
+pub trait HopGate: Send + Sync {
+    /// `Err(why)` when `fetcher` may not request `target`.
+    fn check<'a>(
+        &'a self,
+        fetcher: &'a Fetcher,
+        target: &'a Url,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+}
+
+/// How one page is requested, besides its URL.
+#[derive(Clone, Copy, Default)]
+pub struct FetchOptions<'a> {
+    /// Validators for a conditional request.
+    pub validators: Validators<'a>,
+    /// Refuse private addresses: a public page led here.
+    pub is_public_only: bool,
+    /// Decides redirects to other hosts; `None` follows them all.
+    pub hops: Option<&'a dyn HopGate>,
 }
 
 impl Page {
@@ -172,6 +202,7 @@ impl Page {
             etag: None,
             last_modified: None,
             robots_tags: Vec::new(),
+            is_from_public: false,
             error: None,
         }
     }
@@ -259,8 +290,17 @@ impl Fetcher {
     /// `If-None-Match` / `If-Modified-Since`: an unchanged page is a `304`
     /// with no body.
     pub async fn fetch_conditional(&self, url: &Url, validators: Validators<'_>) -> Page {
+        let options = FetchOptions {
+            validators,
+            ..FetchOptions::default()
+        };
+        self.fetch_with(url, options).await
+    }
+
+    /// Fetches `url` like [`Fetcher::fetch`], as `options` say.
+    pub async fn fetch_with(&self, url: &Url, options: FetchOptions<'_>) -> Page {
         let mut page = Page::new(url);
-        let work = AssertUnwindSafe(self.fetch_into(url, validators, &mut page)).catch_unwind();
+        let work = AssertUnwindSafe(self.fetch_into(url, options, &mut page)).catch_unwind();
         let outcome = async_std::future::timeout(self.request_timeout, work).await;
         page.error = self.settle(outcome, url, &page.final_url);
         page
@@ -289,7 +329,7 @@ impl Fetcher {
     async fn fetch_into(
         &self,
         url: &Url,
-        validators: Validators<'_>,
+        options: FetchOptions<'_>,
         page: &mut Page,
     ) -> Result<(), FetchError> {
         check_crawlable(url).map_err(|reason| FetchError::InvalidUrl {
@@ -297,7 +337,7 @@ impl Fetcher {
             reason,
         })?;
         let mut response = self
-            .follow_redirects(page, self.max_redirects, validators)
+            .follow_redirects(page, self.max_redirects, options)
             .await?;
         let status = u16::from(response.status());
         page.status = Some(status);
@@ -329,7 +369,7 @@ impl Fetcher {
         let mut page = Page::new(url);
         let work = async {
             let mut response = self
-                .follow_redirects(&mut page, MAX_ROBOTS_REDIRECTS, Validators::default())
+                .follow_redirects(&mut page, MAX_ROBOTS_REDIRECTS, FetchOptions::default())
                 .await?;
             let status = u16::from(response.status());
             page.status = Some(status);
@@ -351,15 +391,21 @@ impl Fetcher {
     }
 
     /// Sends requests from `page.final_url` on, following up to `max_redirects`.
+    /// Once a response comes from a public address, later hops must stay public.
     async fn follow_redirects(
         &self,
         page: &mut Page,
         max_redirects: u32,
-        validators: Validators<'_>,
+        options: FetchOptions<'_>,
     ) -> Result<surf::Response, FetchError> {
+        let validators = options.validators;
+        let mut is_public_only = options.is_public_only;
         let mut hops = 0;
         loop {
             let mut request = surf::Request::new(Method::Get, page.final_url.clone());
+            if is_public_only {
+                request.insert_header(PUBLIC_ONLY, "1");
+            }
             // http-types panics on a header value that is not visible ASCII.
             if let Some(etag) = validators.etag.filter(|value| is_header_safe(value)) {
                 request.insert_header("if-none-match", etag);
@@ -375,6 +421,10 @@ impl Fetcher {
                 .send(request)
                 .await
                 .map_err(|err| self.classify(&page.final_url, &err))?;
+            page.is_from_public = response
+                .header(FROM_PUBLIC)
+                .is_some_and(|values| values.last().as_str() == "1");
+            is_public_only |= page.is_from_public;
             let Some(target) = redirect_target(&page.final_url, &response)? else {
                 return Ok(response);
             };
@@ -385,6 +435,17 @@ impl Fetcher {
                     max_redirects,
                     shorten(target.as_str())
                 )));
+            }
+            if let Some(gate) = options.hops
+                && !is_same_host(&page.final_url, &target)
+            {
+                gate.check(self, &target).await.map_err(|why| {
+                    FetchError::RobotsRedirect(format!(
+                        "`{}` redirects to `{}`, {why}",
+                        page.final_url,
+                        shorten(target.as_str())
+                    ))
+                })?;
             }
             hops += 1;
             page.final_url = target;
@@ -429,7 +490,19 @@ impl Fetcher {
             isahc::Error::Curl(message) if message.starts_with(DENIED_MARKER) => {
                 FetchError::Denied {
                     url,
-                    detail: message[DENIED_MARKER.len()..].to_owned(),
+                    detail: format!(
+                        "{}; refused because network.deny_private is on",
+                        &message[DENIED_MARKER.len()..]
+                    ),
+                }
+            }
+            isahc::Error::Curl(message) if message.starts_with(DENIED_FROM_PUBLIC_MARKER) => {
+                FetchError::Denied {
+                    url,
+                    detail: format!(
+                        "{}; refused because a page on a public address led here (a public page cannot steer the crawl into a private network)",
+                        &message[DENIED_FROM_PUBLIC_MARKER.len()..]
+                    ),
                 }
             }
             _ => FetchError::Protocol { url, detail },
@@ -461,6 +534,13 @@ fn redirect_target(from: &Url, response: &surf::Response) -> Result<Option<Url>,
     let mut target = target;
     target.set_fragment(None);
     Ok(Some(target))
+}
+
+/// Whether two URLs share scheme, host and port (one robots.txt).
+fn is_same_host(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
 }
 
 /// Whether `value` can be sent as a header value: visible ASCII and spaces.

@@ -41,6 +41,9 @@ pub struct Lineage {
     pub seed: Url,
     /// The page it was found on (or the sitemap that lists it).
     pub found_on: String,
+    /// Whether that page came from a public address: this URL may then
+    /// not lead to a private one.
+    pub is_from_public: bool,
 }
 
 /// A URL handed out to be fetched.
@@ -74,6 +77,8 @@ pub struct Outcome {
     /// The links to follow from this page; `None` when its links were not
     /// extracted (beyond `max_depth`, an error, `nofollow`).
     pub links: Option<Vec<String>>,
+    /// Whether the page came from a public address.
+    pub is_from_public: bool,
 }
 
 /// Where a `--once` run stands.

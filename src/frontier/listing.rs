@@ -36,6 +36,7 @@ pub fn outcome_of(record: &Record) -> Outcome {
         page,
         final_url: (record.final_url != record.url).then(|| record.final_url.clone()),
         links: record.follow.clone(),
+        is_from_public: record.is_from_public,
     }
 }
 

@@ -76,6 +76,9 @@ pub struct Record {
     /// Of those, the ones the crawl follows (kept in the store, not written).
     #[serde(skip)]
     pub follow: Option<Vec<String>>,
+    /// Whether the page came from a public address (kept in the store, not written).
+    #[serde(skip)]
+    pub is_from_public: bool,
 }
 
 impl Record {
@@ -282,6 +285,7 @@ mod tests {
             found_on: None,
             links: None,
             follow: None,
+            is_from_public: false,
         }
     }
 

@@ -19,6 +19,7 @@ use url::Url;
 use crate::config::PolitenessSettings;
 use crate::frontier::{IdentityHasher, Job};
 
+pub mod redirects;
 pub mod robots;
 
 use robots::{Rules, Verdict};

@@ -71,13 +71,15 @@ const FRESH: &str = "origin = 'discovered' AND due_at IS NULL AND claimed_at IS 
      AND ((?6 IS NOT NULL AND once_round < ?6)
           OR (?6 IS NULL AND (fetched_at IS NULL OR fetched_at < ?7)))";
 
-/// Adds a link (?1, host ?2) at depth ?3, found on ?4, descending from seed ?5.
+/// Adds a link (?1, host ?2) at depth ?3, found on ?4 (from a public
+/// address: ?8), descending from seed ?5.
 fn upsert_link() -> String {
     format!(
-        "INSERT INTO urls (url, host, origin, depth, found_on, root, due_at)
-         VALUES (?1, ?2, 'discovered', ?3, ?4, ?5, ?3)
+        "INSERT INTO urls (url, host, origin, depth, found_on, root, due_at, from_public)
+         VALUES (?1, ?2, 'discovered', ?3, ?4, ?5, ?3, ?8)
          ON CONFLICT (url) DO UPDATE SET depth = excluded.depth, found_on = excluded.found_on,
-             root = excluded.root, due_at = excluded.due_at, is_active = 1
+             root = excluded.root, due_at = excluded.due_at, is_active = 1,
+             from_public = excluded.from_public
          WHERE {FRESH}"
     )
 }
@@ -178,7 +180,8 @@ impl SqliteFrontier {
                 page.id,
                 page.root,
                 once,
-                before
+                before,
+                outcome.is_from_public
             ])?;
             if transaction.last_insert_rowid() != last {
                 self.count_host(host);

@@ -221,7 +221,12 @@ impl SqliteFrontier {
                         })
                     });
                 let lineage = match (row.get::<_, Option<String>>(7)?, row.get(8)?) {
-                    (Some(seed), Some(found_on)) => Some((row.get::<_, u32>(6)?, seed, found_on)),
+                    (Some(seed), Some(found_on)) => Some((
+                        row.get::<_, u32>(6)?,
+                        seed,
+                        found_on,
+                        row.get::<_, bool>(9)?,
+                    )),
                     _ => None,
                 };
                 Ok((
@@ -235,11 +240,12 @@ impl SqliteFrontier {
         let mut claims = Vec::new();
         for row in rows {
             let (id, text, known, lineage) = row.map_err(|err| open::classify(&path, &err))?;
-            let lineage = lineage.and_then(|(depth, seed, found_on)| {
+            let lineage = lineage.and_then(|(depth, seed, found_on, is_from_public)| {
                 Some(Lineage {
                     depth,
                     seed: Url::parse(&seed).ok()?,
                     found_on,
+                    is_from_public,
                 })
             });
             match Url::parse(&text) {
@@ -358,7 +364,7 @@ const FINISH: &str = "UPDATE urls SET claimed_at = NULL, fetched_at = ?2, finish
 
 /// The columns of a claim, for [`SqliteFrontier::claim_rows`].
 const CLAIM_COLUMNS: &str = "u.id, u.url, u.ok_at, u.title, u.etag, u.last_modified, u.depth,
-     CASE WHEN u.origin = 'discovered' THEN s.url END, f.url
+     CASE WHEN u.origin = 'discovered' THEN s.url END, f.url, u.from_public
      FROM urls AS u LEFT JOIN urls AS s ON s.id = u.root LEFT JOIN urls AS f ON f.id = u.found_on";
 
 /// A connection that holds nothing, for the moment the real one is borrowed.

@@ -20,7 +20,8 @@ pub const SCHEMA_VERSION: i64 = 2;
 pub const APPLICATION_ID: i64 = 0x6372_776c;
 
 /// What version 2 added: the seed a discovered URL descends from (`root`),
-/// and the indexes that find a seed's pending descendants and a host's URLs.
+/// whether the page it was found on was served from a public address
+/// (`from_public`: then it must not lead to a private one), and the indexes that find a seed's pending descendants and a host's URLs.
 const INDEXES_V2: &str = "
 CREATE INDEX urls_pending ON urls (root) WHERE due_at IS NOT NULL OR claimed_at IS NOT NULL;
 CREATE INDEX urls_host ON urls (host);
@@ -47,7 +48,8 @@ CREATE TABLE urls (
     etag TEXT,
     last_modified TEXT,
     once_round INTEGER NOT NULL DEFAULT 0,
-    root INTEGER
+    root INTEGER,
+    from_public INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX urls_due ON urls (due_at) WHERE due_at IS NOT NULL;
 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
@@ -467,7 +469,10 @@ pub fn upgrade(path: &Path, connection: &mut Connection) -> Result<(), StoreErro
     }
     let transaction = connection.transaction().map_err(fail)?;
     transaction
-        .execute_batch("ALTER TABLE urls ADD COLUMN root INTEGER;")
+        .execute_batch(
+            "ALTER TABLE urls ADD COLUMN root INTEGER;
+             ALTER TABLE urls ADD COLUMN from_public INTEGER NOT NULL DEFAULT 0;",
+        )
         .map_err(fail)?;
     transaction.execute_batch(INDEXES_V2).map_err(fail)?;
     transaction

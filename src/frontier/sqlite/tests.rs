@@ -40,6 +40,7 @@ fn ok(url: &Url, title: &str) -> Outcome {
         }),
         final_url: None,
         links: None,
+        is_from_public: false,
     }
 }
 
