@@ -388,6 +388,7 @@ mod tests {
             etag: None,
             last_modified: None,
             robots_tags: Vec::new(),
+            is_from_public: false,
             error: None,
         }
     }
