@@ -5,4 +5,5 @@ pub mod dispatch;
 pub mod follow;
 pub mod politeness;
 pub mod retry;
+pub mod sitemaps;
 pub mod worker;

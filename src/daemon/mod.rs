@@ -218,12 +218,30 @@ async fn run_once_stored(
         output = output.with_progress(bar.clone());
     }
     let (store, seeds) = (store.clone(), config.clone());
+    let sitemaps = reads_sitemaps(&config).then(|| client.0.clone());
     let feeder = move |jobs, finished: Receiver<Url>| {
         // Results are counted as the store writes them, not as they finish.
         drop(finished);
-        task::spawn(frontier::feed_from_store(store, seeds, jobs, bar))
+        task::spawn(frontier::feed_from_store(
+            store,
+            seeds,
+            jobs,
+            (bar, sitemaps),
+        ))
     };
     run_once(config, client, output, controls, feeder).await
+}
+
+/// Whether `crawl.sitemaps` applies: their entries are at depth 1, so
+/// `max_depth` must reach them (a WARN says so when it does not).
+pub fn reads_sitemaps(config: &Config) -> bool {
+    let crawl = &config.settings.crawl;
+    if crawl.sitemaps && crawl.max_depth == 0 {
+        log::warn!(
+            "crawl.sitemaps is on but crawl.max_depth is 0: sitemap entries are at depth 1, so none is fetched; set max_depth to 1 or more"
+        );
+    }
+    crawl.sitemaps && crawl.max_depth > 0
 }
 
 /// `--once`: `feeder` fills the queue and closes it once everything it

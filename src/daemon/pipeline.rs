@@ -126,6 +126,15 @@ impl Pipeline {
         *current = fetcher;
     }
 
+    /// The client in use now.
+    pub fn fetcher(&self) -> Fetcher {
+        self.template
+            .fetcher
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
     /// Replaces the link rules for pages fetched from now on.
     pub fn set_rules(&self, rules: Rules) {
         let mut current = self

@@ -71,6 +71,7 @@ pub async fn run(
     // Nobody waits for single URLs to finish: the store reschedules them.
     let (finished_sender, _) = async_channel::bounded(1);
     let metrics = Arc::clone(&client.1);
+    let client_fetcher = client.0.clone();
     let capacity = config.settings.queue_capacity;
     let pipeline = Pipeline::start(
         &config,
@@ -79,6 +80,9 @@ pub async fn run(
         (job_sender.clone(), jobs),
         finished_sender,
     );
+    if daemon::reads_sitemaps(&config) {
+        spawn_sitemaps(&store, &config, &client_fetcher);
+    }
     let (poke, pokes) = async_channel::bounded(1);
     task::spawn(drive_schedule(store.clone(), job_sender, capacity, pokes));
     let watcher = match FileWatcher::start(&watched_files(&config), control_sender)
@@ -113,6 +117,15 @@ pub async fn run(
             Some(Control::Reopen) | None => service.pipeline.tell_output(Message::Reopen).await,
         }
     }
+}
+
+/// Reads the seed hosts' sitemaps into the store in the background.
+fn spawn_sitemaps(store: &Store, config: &Config, fetcher: &Fetcher) {
+    let (store, config, fetcher) = (store.clone(), config.clone(), fetcher.clone());
+    task::spawn(async move {
+        let added = crate::crawl::sitemaps::discover(&store, &config, &fetcher).await;
+        log::info!("sitemaps: {added} URLs to crawl");
+    });
 }
 
 /// Lists the seeds in the store and gives every idle one a due time.
@@ -162,6 +175,12 @@ impl Service {
         let seeds = self.apply_seeds(&new).await;
         log::debug!("reload: seeds applied");
         self.apply_settings(&new, &changes).await;
+        let sitemaps_changed =
+            new.settings.crawl.sitemaps != self.config.settings.crawl.sitemaps || seeds.added > 0;
+        if sitemaps_changed && daemon::reads_sitemaps(&new) {
+            let fetcher = self.pipeline.fetcher();
+            spawn_sitemaps(&self.store, &new, &fetcher);
+        }
         if let Some(watcher) = &self.watcher
             && let Err(err) = watcher.set_files(&watched_files(&new))
         {

@@ -221,6 +221,8 @@ pub struct RobotsResponse {
     pub status: Option<u16>,
     /// The first [`MAX_ROBOTS_SIZE`] bytes of a 2xx body.
     pub body: Vec<u8>,
+    /// Whether the answer came from a public address.
+    pub is_from_public: bool,
     /// Why no usable answer came.
     pub error: Option<FetchError>,
 }
@@ -366,6 +368,13 @@ impl Fetcher {
     /// Fetches a robots.txt within `request_timeout`: up to five redirects,
     /// and a 2xx body cut (not failed) at [`MAX_ROBOTS_SIZE`]. Never panics.
     pub async fn fetch_robots(&self, url: &Url) -> RobotsResponse {
+        self.fetch_prefix(url, MAX_ROBOTS_SIZE).await
+    }
+
+    /// Fetches any file within `request_timeout` (up to five redirects),
+    /// whatever its type: the first `limit` bytes of a 2xx body (a
+    /// sitemap). Never panics.
+    pub async fn fetch_prefix(&self, url: &Url, limit: usize) -> RobotsResponse {
         let mut page = Page::new(url);
         let work = async {
             let mut response = self
@@ -375,7 +384,7 @@ impl Fetcher {
             page.status = Some(status);
             if (200..300).contains(&status) {
                 let reader = response.take_body().into_reader();
-                read_prefix(reader, MAX_ROBOTS_SIZE, &mut page).await?;
+                read_prefix(reader, limit, &mut page).await?;
             }
             Ok(())
         };
@@ -386,6 +395,7 @@ impl Fetcher {
         RobotsResponse {
             status: page.status,
             body: page.body,
+            is_from_public: page.is_from_public,
             error,
         }
     }

@@ -237,6 +237,19 @@ pub trait Frontier: Send {
     /// Links not added so far because their host had `max_pages_per_host` URLs.
     fn over_limit(&self) -> u64;
 
+    /// Adds the in-scope entries of `sitemap` (read for `seed`'s host) as
+    /// pages at depth 1 of `seed`; returns how many are due.
+    ///
+    /// # Errors
+    /// The store cannot be written.
+    fn add_sitemap(
+        &mut self,
+        seed: &Url,
+        sitemap: &str,
+        urls: &[String],
+        is_from_public: bool,
+    ) -> Result<u64, StoreError>;
+
     /// Starts a new listing of the seeds; returns its generation for the calls below.
     ///
     /// # Errors

@@ -13,6 +13,7 @@ use super::seeds::SeedStream;
 use super::store::{self, MAX_BACKLOG, Store};
 use super::{CLAIM_BATCH, Job};
 use crate::config::Config;
+use crate::fetch::Fetcher;
 use crate::output::Record;
 
 /// Seeds written to the store in one transaction.
@@ -101,7 +102,7 @@ pub async fn feed_from_store(
     store: Store,
     config: Config,
     jobs: Sender<Job>,
-    bar: Option<ProgressBar>,
+    (bar, sitemaps): (Option<ProgressBar>, Option<Fetcher>),
 ) -> bool {
     let Some(Ok(generation)) = store.call(|frontier, _| frontier.begin_seeds()).await else {
         log::error!("cannot list the seeds in the crawl state; the run stops here");
@@ -136,6 +137,10 @@ pub async fn feed_from_store(
         if let Some(Err(err)) = ended {
             log::error!("{err}");
         }
+    }
+    if let Some(fetcher) = sitemaps {
+        let added = crate::crawl::sitemaps::discover(&store, &config, &fetcher).await;
+        log::info!("sitemaps: {added} URLs to crawl");
     }
     let discovered = feed_discovered(&store, &jobs, &mut queued, bar.as_ref()).await;
     jobs.close();

@@ -110,6 +110,20 @@ fn compile(token: &str, body: &[u8]) -> Result<Robot, String> {
     Ok(robot)
 }
 
+/// The `Sitemap:` URLs of a robots.txt (they belong to no group), as written.
+pub fn sitemaps(body: &[u8]) -> Vec<String> {
+    let body = &body[..body.len().min(MAX_ROBOTS_SIZE)];
+    String::from_utf8_lossy(body)
+        .lines()
+        .filter_map(|line| {
+            let line = line.split('#').next().unwrap_or_default().trim();
+            let (name, value) = line.split_once(':')?;
+            (name.trim().eq_ignore_ascii_case("sitemap") && !value.trim().is_empty())
+                .then(|| value.trim().to_owned())
+        })
+        .collect()
+}
+
 /// What a host's robots.txt says for us.
 #[derive(Debug)]
 pub enum Verdict {

@@ -291,10 +291,7 @@ impl SqliteFrontier {
         round: Option<i64>,
         effects: &mut links::Effects,
     ) -> rusqlite::Result<()> {
-        let connection = std::mem::replace(&mut self.connection, placeholder_connection()?);
-        let mut connection = connection;
-        let result = (|| {
-            let transaction = connection.transaction()?;
+        self.in_transaction(|this, transaction| {
             {
                 let mut claim = transaction.prepare_cached(
                     "UPDATE urls SET claimed_at = ?2, due_at = NULL WHERE id = ?1",
@@ -311,40 +308,121 @@ impl SqliteFrontier {
                 }
             }
             for outcome in outcomes {
-                let page = outcome.page.as_ref();
-                // A seed whose links are followed is due again when its round is over.
-                let opens_round = outcome.links.is_some() && !interval.is_zero();
-                let due = next_due_after(outcome.finished_at, interval)
-                    .filter(|_| !opens_round)
-                    .map(unix_ms);
-                let row: Option<(i64, i64, i64)> = transaction
-                    .prepare_cached(FINISH)?
-                    .query_row(
-                        params![
-                            outcome.url,
-                            unix_ms(outcome.fetched_at),
-                            unix_ms(outcome.finished_at),
-                            outcome.status,
-                            outcome.error_kind,
-                            page.is_some(),
-                            page.and_then(|known| known.title.as_deref()),
-                            page.and_then(|known| known.etag.as_deref()),
-                            page.and_then(|known| known.last_modified.as_deref()),
-                            due,
-                            round,
-                        ],
-                        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-                    )
-                    .optional()?;
-                if let Some(row) = row {
-                    self.add_links(&transaction, outcome, row, effects)?;
+                if let Some(row) = finish(transaction, outcome, interval, round)? {
+                    this.add_links(transaction, outcome, row, effects)?;
                 }
             }
-            transaction.commit()
+            Ok(())
+        })
+    }
+
+    /// Runs `work` in one transaction on the connection, committed when it succeeds.
+    fn in_transaction<T>(
+        &mut self,
+        work: impl FnOnce(&mut Self, &rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        // The connection leaves `self` for the transaction, so `work` may use the rest of it.
+        let mut connection = std::mem::replace(&mut self.connection, Connection::open_in_memory()?);
+        let result = (|| {
+            let transaction = connection.transaction()?;
+            let value = work(self, &transaction)?;
+            transaction.commit()?;
+            Ok(value)
         })();
         self.connection = connection;
         result
     }
+
+    /// Adds the entries of `sitemap`, found for `seed`, as pages the seed links to.
+    pub(super) fn add_sitemap_entries(
+        &mut self,
+        seed: &Url,
+        sitemap: &str,
+        urls: &[String],
+        is_from_public: bool,
+    ) -> rusqlite::Result<u64> {
+        let mut effects = links::Effects::default();
+        let now = SystemTime::now();
+        let added = self.in_transaction(|this, transaction| {
+            let Some(seed_id) = transaction
+                .query_row(
+                    "SELECT id FROM urls WHERE url = ?1",
+                    [seed.as_str()],
+                    |row| row.get::<_, i64>(0),
+                )
+                .optional()?
+            else {
+                return Ok(0);
+            };
+            let host = Url::parse(sitemap)
+                .ok()
+                .and_then(|url| url.host_str().map(str::to_owned))
+                .unwrap_or_default();
+            let sitemap_id: i64 = transaction.query_row(
+                "INSERT INTO urls (url, host, origin, is_active) VALUES (?1, ?2, 'sitemap', 0)
+                 ON CONFLICT (url) DO UPDATE SET url = url RETURNING id",
+                params![sitemap, host],
+                |row| row.get(0),
+            )?;
+            let outcome = Outcome {
+                url: sitemap.to_owned(),
+                fetched_at: now,
+                finished_at: now,
+                status: None,
+                error_kind: None,
+                page: None,
+                final_url: None,
+                links: Some(urls.to_vec()),
+                is_from_public,
+            };
+            this.add_links(
+                transaction,
+                &outcome,
+                (sitemap_id, seed_id, 0),
+                &mut effects,
+            )?;
+            Ok(effects.discovered)
+        });
+        match &added {
+            Ok(_) => self.keep_effects(&effects),
+            Err(_) => self.drop_effects(&effects),
+        }
+        added
+    }
+}
+
+/// Writes one URL's result; its row's (id, seed, depth) when it is known.
+fn finish(
+    transaction: &rusqlite::Transaction<'_>,
+    outcome: &Outcome,
+    interval: Duration,
+    round: Option<i64>,
+) -> rusqlite::Result<Option<(i64, i64, i64)>> {
+    let page = outcome.page.as_ref();
+    // A seed whose links are followed is due again when its round is over.
+    let opens_round = outcome.links.is_some() && !interval.is_zero();
+    let due = next_due_after(outcome.finished_at, interval)
+        .filter(|_| !opens_round)
+        .map(unix_ms);
+    transaction
+        .prepare_cached(FINISH)?
+        .query_row(
+            params![
+                outcome.url,
+                unix_ms(outcome.fetched_at),
+                unix_ms(outcome.finished_at),
+                outcome.status,
+                outcome.error_kind,
+                page.is_some(),
+                page.and_then(|known| known.title.as_deref()),
+                page.and_then(|known| known.etag.as_deref()),
+                page.and_then(|known| known.last_modified.as_deref()),
+                due,
+                round,
+            ],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .optional()
 }
 
 /// Finishes one URL: its result, its next due time (?10; a discovered URL
@@ -366,11 +444,6 @@ const FINISH: &str = "UPDATE urls SET claimed_at = NULL, fetched_at = ?2, finish
 const CLAIM_COLUMNS: &str = "u.id, u.url, u.ok_at, u.title, u.etag, u.last_modified, u.depth,
      CASE WHEN u.origin = 'discovered' THEN s.url END, f.url, u.from_public
      FROM urls AS u LEFT JOIN urls AS s ON s.id = u.root LEFT JOIN urls AS f ON f.id = u.found_on";
-
-/// A connection that holds nothing, for the moment the real one is borrowed.
-fn placeholder_connection() -> rusqlite::Result<Connection> {
-    Connection::open_in_memory()
-}
 
 impl SqliteFrontier {
     /// Keeps the claims of `rows` not claimed already, up to `limit`.
@@ -489,6 +562,17 @@ impl Frontier for SqliteFrontier {
 
     fn over_limit(&self) -> u64 {
         self.over_limit
+    }
+
+    fn add_sitemap(
+        &mut self,
+        seed: &Url,
+        sitemap: &str,
+        urls: &[String],
+        is_from_public: bool,
+    ) -> Result<u64, StoreError> {
+        self.add_sitemap_entries(seed, sitemap, urls, is_from_public)
+            .map_err(|err| open::classify(&self.path, &err))
     }
 
     fn set_max_pages_per_host(&mut self, limit: u64) {

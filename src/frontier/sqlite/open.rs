@@ -19,20 +19,13 @@ pub const SCHEMA_VERSION: i64 = 2;
 /// `PRAGMA application_id`: "crwl", so `file(1)` and we can tell our files.
 pub const APPLICATION_ID: i64 = 0x6372_776c;
 
-/// What version 2 added: the seed a discovered URL descends from (`root`),
-/// whether the page it was found on was served from a public address
-/// (`from_public`: then it must not lead to a private one), and the indexes that find a seed's pending descendants and a host's URLs.
-const INDEXES_V2: &str = "
-CREATE INDEX urls_pending ON urls (root) WHERE due_at IS NOT NULL OR claimed_at IS NOT NULL;
-CREATE INDEX urls_host ON urls (host);
-";
-
-const SCHEMA: &str = "
-CREATE TABLE urls (
+/// The table of URLs, named `{table}`.
+const URLS_TABLE: &str = "
+CREATE TABLE {table} (
     id INTEGER PRIMARY KEY,
     url TEXT NOT NULL UNIQUE,
     host TEXT NOT NULL,
-    origin TEXT NOT NULL DEFAULT 'seed' CHECK (origin IN ('seed', 'discovered')),
+    origin TEXT NOT NULL DEFAULT 'seed' CHECK (origin IN ('seed', 'discovered', 'sitemap')),
     depth INTEGER NOT NULL DEFAULT 0,
     found_on INTEGER REFERENCES urls (id),
     seed_generation INTEGER NOT NULL DEFAULT 0,
@@ -51,9 +44,34 @@ CREATE TABLE urls (
     root INTEGER,
     from_public INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX urls_due ON urls (due_at) WHERE due_at IS NOT NULL;
-CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 ";
+
+/// The columns version 1 had, copied as they are by the upgrade.
+const COLUMNS_V1: &str = "id, url, host, origin, depth, found_on, seed_generation, is_active,
+    due_at, claimed_at, fetched_at, finished_at, status, error_kind, ok_at, title, etag,
+    last_modified, once_round";
+
+/// The indexes of the URL table. Version 2 added `urls_pending` (a seed's
+/// descendants due or in flight) and `urls_host` (a host's URLs), with the
+/// columns `root` (the seed a discovered URL descends from) and
+/// `from_public` (the page it was found on came from a public address: it
+/// must not lead to a private one), and the origin `sitemap`.
+const INDEXES: &str = "
+CREATE INDEX urls_due ON urls (due_at) WHERE due_at IS NOT NULL;
+CREATE INDEX urls_pending ON urls (root) WHERE due_at IS NOT NULL OR claimed_at IS NOT NULL;
+CREATE INDEX urls_host ON urls (host);
+";
+
+const META_TABLE: &str =
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;";
+
+/// The whole schema of a new database.
+fn schema() -> String {
+    format!(
+        "{}{INDEXES}{META_TABLE}",
+        URLS_TABLE.replace("{table}", "urls")
+    )
+}
 
 /// The SQLite file header's first 16 bytes.
 const MAGIC: &[u8; 16] = b"SQLite format 3\0";
@@ -239,8 +257,7 @@ fn temp_path(path: &Path) -> PathBuf {
 pub fn create_temporary(path: &Path) -> Result<Connection, StoreError> {
     let fail = |err: rusqlite::Error| io_error(path, &format!("cannot create it: {err}"));
     let connection = Connection::open("").map_err(fail)?;
-    connection.execute_batch(SCHEMA).map_err(fail)?;
-    connection.execute_batch(INDEXES_V2).map_err(fail)?;
+    connection.execute_batch(&schema()).map_err(fail)?;
     connection
         .execute_batch("PRAGMA synchronous = OFF; PRAGMA cache_size = -8192;")
         .map_err(fail)?;
@@ -256,8 +273,7 @@ fn create(
     let mut connection = Connection::open(temp).map_err(|err| classify(temp, &err))?;
     let fail = |err: rusqlite::Error| io_error(temp, &err.to_string());
     let transaction = connection.transaction().map_err(fail)?;
-    transaction.execute_batch(SCHEMA).map_err(fail)?;
-    transaction.execute_batch(INDEXES_V2).map_err(fail)?;
+    transaction.execute_batch(&schema()).map_err(fail)?;
     transaction
         .execute_batch(&format!(
             "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION};"
@@ -467,14 +483,18 @@ pub fn upgrade(path: &Path, connection: &mut Connection) -> Result<(), StoreErro
     if version >= SCHEMA_VERSION {
         return Ok(());
     }
+    // A CHECK constraint cannot be altered: the table is rebuilt (SQLite's
+    // own recipe), in one transaction, so a crash leaves version 1 whole.
     let transaction = connection.transaction().map_err(fail)?;
-    transaction
-        .execute_batch(
-            "ALTER TABLE urls ADD COLUMN root INTEGER;
-             ALTER TABLE urls ADD COLUMN from_public INTEGER NOT NULL DEFAULT 0;",
-        )
-        .map_err(fail)?;
-    transaction.execute_batch(INDEXES_V2).map_err(fail)?;
+    let rebuild = format!(
+        "{}
+         INSERT INTO urls_v2 ({COLUMNS_V1}) SELECT {COLUMNS_V1} FROM urls;
+         DROP TABLE urls;
+         ALTER TABLE urls_v2 RENAME TO urls;
+         {INDEXES}",
+        URLS_TABLE.replace("{table}", "urls_v2")
+    );
+    transaction.execute_batch(&rebuild).map_err(fail)?;
     transaction
         .execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))
         .map_err(fail)?;
