@@ -172,6 +172,8 @@ impl Service {
         };
         self.keep_restart_only(&mut new);
         let changes = settings_diff(&self.config.settings, &new.settings);
+        // Link rules first: pages a new seed list makes due follow the new ones.
+        self.apply_crawl(&new).await;
         let seeds = self.apply_seeds(&new).await;
         log::debug!("reload: seeds applied");
         self.apply_settings(&new, &changes).await;
@@ -290,7 +292,6 @@ impl Service {
         if policy != old_policy {
             self.pipeline.set_policy(policy).await;
         }
-        self.apply_crawl(new).await;
         if new.jsonl != self.config.jsonl {
             self.pipeline
                 .tell_output(Message::SetPath(new.jsonl.clone()))

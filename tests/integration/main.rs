@@ -5,6 +5,7 @@ mod config;
 mod crawl;
 mod hostile;
 mod lifecycle;
+mod links;
 mod observability;
 mod politeness;
 mod reload;

@@ -77,6 +77,18 @@ impl Reply {
         }
     }
 
+    /// `200 text/html` with `body` and one more raw header line.
+    pub fn html_with_header(header: &str, body: &str) -> Self {
+        Self::Page {
+            status: 200,
+            headers: vec![
+                b"Content-Type: text/html".to_vec(),
+                header.as_bytes().to_vec(),
+            ],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
     /// A redirect to `location`.
     pub fn redirect(status: u16, location: &str) -> Self {
         Self::Page {
@@ -182,6 +194,16 @@ impl TestServer {
     /// The absolute URL of `path` on this server.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// How many requests arrived for each path requested at all.
+    pub fn all_hits(&self) -> HashMap<String, usize> {
+        self.hits
+            .lock()
+            .expect("hits")
+            .iter()
+            .map(|(path, arrivals)| (path.clone(), arrivals.len()))
+            .collect()
     }
 
     /// How many requests arrived for `path`.
