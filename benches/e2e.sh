@@ -5,6 +5,15 @@
 #
 # Usage: benches/e2e.sh [PAGES [SEEDS [RUNS]]]     (defaults: 20000 PAGES SEEDS 3)
 #   SEEDS > PAGES lists each page again with `?r=N` (distinct URLs, same files).
+# Link mode: E2E_LINKS=1 benches/e2e.sh [PAGES [RUNS]]. The corpus becomes a
+#   site (`/index.html` -> index pages of 1,000 links -> every page; each page
+#   links to ~25 random pages, plus mailto:, tel:, #top and off-site links);
+#   its one seed `/index.html` is crawled with scope host, max_depth 10 (the
+#   links of every page are extracted), politeness off. Every URL must be
+#   fetched exactly once (nginx's access log counts) with every title right.
+#   The spider crate peer (../shared/peers/spider, built at E2E_SPIDER,
+#   default ~/spider-peer/release/spider_peer) runs in turn when built.
+#   PAGES >= 20000 (the corpus' own nav links reach pages below 20000).
 # Environment: E2E_DIR (work folder, default target/e2e), E2E_PORT (8931),
 #   E2E_WORKERS (64), E2E_SKIP_OHA=1 (crawler only), E2E_STATE=1 (each run
 #   also with a `state_file`, the embedded store, fresh each time: both
@@ -16,8 +25,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pages=${1:-20000}
-seeds=${2:-$pages}
-runs=${3:-3}
+if [ -n "${E2E_LINKS:-}" ]; then
+    seeds=1
+    runs=${2:-3}
+    E2E_SKIP_OHA=1
+else
+    seeds=${2:-$pages}
+    runs=${3:-3}
+fi
 dir=${E2E_DIR:-$PWD/target/e2e}
 port=${E2E_PORT:-8931}
 workers=${E2E_WORKERS:-64}
@@ -28,6 +43,7 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
 
 . benches/support/nginx.sh
+. benches/support/links_mode.sh
 find_nginx
 if [ -z "${E2E_SKIP_OHA:-}" ] && ! command -v oha > /dev/null; then
     echo "== installing oha (cargo install)"
@@ -39,13 +55,28 @@ cargo build --release --locked --quiet --bin crawler --example e2e
 tool=target/release/examples/e2e
 
 mkdir -p "$dir"
-if [ "$(cat "$dir/site/pages" 2> /dev/null)" != "$pages" ]; then
+site="$dir/site"
+access_log="access_log off;"
+if [ -n "${E2E_LINKS:-}" ]; then
+    site="$dir/site-links"
+    if [ "$(cat "$site/pages" 2> /dev/null)" != "$pages" ]; then
+        echo "== generating a site of $pages pages"
+        rm -rf "$site"
+        "$tool" generate-site "$site" "$pages"
+        echo "$pages" > "$site/pages"
+    fi
+    access_log="log_format uri '\$request_uri'; access_log $dir/access.log uri buffer=64k flush=100ms;"
+elif [ "$(cat "$dir/site/pages" 2> /dev/null)" != "$pages" ]; then
     echo "== generating $pages pages"
     rm -rf "$dir/site"
     "$tool" generate "$dir/site" "$pages"
     echo "$pages" > "$dir/site/pages"
 fi
-"$tool" seeds "$base" "$pages" "$seeds" > "$dir/seeds.txt"
+if [ -n "${E2E_LINKS:-}" ]; then
+    echo "$base/index.html" > "$dir/seeds.txt"
+else
+    "$tool" seeds "$base" "$pages" "$seeds" > "$dir/seeds.txt"
+fi
 
 if (exec 3<> "/dev/tcp/127.0.0.1/$port") 2> /dev/null; then
     echo "e2e: 127.0.0.1:$port is already taken; set E2E_PORT to a free port" >&2
@@ -58,7 +89,7 @@ pid $dir/nginx.pid;
 error_log $dir/nginx-error.log warn;
 events { worker_connections 4096; }
 http {
-    access_log off;
+    $access_log
     sendfile on;
     tcp_nopush on;
     keepalive_requests 1000000;
@@ -72,7 +103,7 @@ http {
     scgi_temp_path $dir/nginx-tmp/scgi;
     server {
         listen 127.0.0.1:$port;
-        root $dir/site;
+        root $site;
     }
 }
 EOF
@@ -101,6 +132,11 @@ respect_robots_txt = false
 per_host_concurrency = 0
 per_host_delay = "0s"
 EOF
+if [ -n "${E2E_LINKS:-}" ]; then
+    printf '\n[crawl]\nmax_depth = 10\nscope = "host"\n' >> "$dir/crawler.toml"
+    links_mode
+    exit 0
+fi
 
 { cat "$dir/crawler.toml"; echo 'state_file = "state.db"'; } > "$dir/crawler-state.toml"
 # `state_file` must stand before the first table.

@@ -7,7 +7,15 @@
 //! cargo run --release --example e2e -- seeds BASE_URL PAGES COUNT > seeds.txt
 //! cargo run --release --example e2e -- measure -- COMMAND [ARGS...]
 //! cargo run --release --example e2e -- verify RESULTS.jsonl COUNT
+//! cargo run --release --example e2e -- generate-site DIR PAGES
+//! cargo run --release --example e2e -- verify-site RESULTS.jsonl PAGES
+//! cargo run --release --example e2e -- verify-tsv OUT.tsv PAGES
+//! cargo run --release --example e2e -- requests ACCESS.log
 //! ```
+//!
+//! A site (`generate-site`) is the corpus with links: `/index.html` links
+//! to index pages of 1,000 links each (`/i/N.html`), which together reach
+//! every page, and each page links to about 25 random pages of the site.
 
 mod corpus;
 
@@ -31,8 +39,12 @@ fn main() -> ExitCode {
         ["seeds", base, pages, count] => seeds(base, parse(pages), parse(count)),
         ["measure", "--", command @ ..] if !command.is_empty() => measure(command),
         ["verify", results, count] => verify(Path::new(results), parse(count)),
+        ["generate-site", dir, pages] => generate_site(Path::new(dir), parse(pages)),
+        ["verify-site", results, pages] => verify_site(Path::new(results), parse(pages)),
+        ["verify-tsv", results, pages] => verify_tsv(Path::new(results), parse(pages)),
+        ["requests", log] => requests(Path::new(log)),
         _ => Err(anyhow::anyhow!(
-            "usage: e2e generate DIR PAGES | seeds BASE_URL PAGES COUNT | measure -- COMMAND... | verify RESULTS.jsonl COUNT"
+            "usage: e2e generate DIR PAGES | seeds BASE_URL PAGES COUNT | measure -- COMMAND... | verify RESULTS.jsonl COUNT | generate-site DIR PAGES | verify-site RESULTS.jsonl PAGES | verify-tsv OUT.tsv PAGES | requests ACCESS.log"
         )),
     };
     match outcome {
@@ -170,4 +182,113 @@ fn verify(results: &Path, count: u64) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Writes the site of `pages` pages under `dir`: `/index.html`, `/i/`, `/p/`.
+fn generate_site(dir: &Path, pages: u64) -> anyhow::Result<ExitCode> {
+    for folder in ["p", "i"] {
+        let folder = dir.join(folder);
+        std::fs::create_dir_all(&folder)
+            .with_context(|| format!("creating {}", folder.display()))?;
+    }
+    let write = |path: &str, body: &[u8]| {
+        let path = dir.join(path.trim_start_matches('/'));
+        std::fs::write(&path, body).with_context(|| format!("writing {}", path.display()))
+    };
+    write("/index.html", &corpus::site_root(pages))?;
+    for index in 0..corpus::index_pages(pages) {
+        write(&corpus::index_path(index), &corpus::site_index(index, pages))?;
+    }
+    for index in 0..pages {
+        write(&corpus::path_of(index), &corpus::site_page(index, pages))?;
+    }
+    println!(
+        "generated a site of {pages} pages and {} index pages in {}",
+        corpus::index_pages(pages) + 1,
+        dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Checks a crawl of the site: one record for each of its pages and index
+/// pages, nothing else, every page's title right.
+fn verify_site(results: &Path, pages: u64) -> anyhow::Result<ExitCode> {
+    let file =
+        std::fs::File::open(results).with_context(|| format!("opening {}", results.display()))?;
+    let mut seen = HashSet::new();
+    let (mut wrong, mut indexes) = (0u64, 0u64);
+    for line in BufReader::new(file).lines() {
+        let line = line?;
+        let record: serde_json::Value =
+            serde_json::from_str(&line).with_context(|| format!("record {line}"))?;
+        let url = record["url"].as_str().unwrap_or_default().to_owned();
+        if !seen.insert(url.clone()) {
+            bail!("two records for {url}");
+        }
+        let title = record["title"].as_str().map(str::to_owned);
+        if url.contains("/i/") || url.ends_with("/index.html") {
+            indexes += 1;
+            continue;
+        }
+        let Some(index) = corpus::index_of(&url).filter(|index| *index < pages) else {
+            bail!("record for a URL outside the site: {line}");
+        };
+        if record["status"] != 200 || title != corpus::expected_title(index) {
+            wrong += 1;
+        }
+    }
+    let found = seen.len() as u64 - indexes;
+    let missing = pages.saturating_sub(found);
+    println!(
+        "verified {found} pages and {indexes} index pages: {wrong} wrong, {missing} missing"
+    );
+    let all_indexes = indexes == corpus::index_pages(pages) + 1;
+    Ok(if wrong == 0 && missing == 0 && all_indexes {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Grades a peer's `url<TAB>title` lines against the generator's titles
+/// (ASCII whitespace collapsed on both sides).
+fn verify_tsv(results: &Path, pages: u64) -> anyhow::Result<ExitCode> {
+    let file =
+        std::fs::File::open(results).with_context(|| format!("opening {}", results.display()))?;
+    let collapse = |text: &str| text.split_ascii_whitespace().collect::<Vec<_>>().join(" ");
+    let mut seen = HashSet::new();
+    let (mut right, mut wrong) = (0u64, 0u64);
+    for line in BufReader::new(file).lines() {
+        let line = line?;
+        let (url, title) = line.split_once('\t').unwrap_or((line.as_str(), ""));
+        let Some(index) = corpus::index_of(url).filter(|index| *index < pages) else {
+            continue;
+        };
+        if !seen.insert(index) {
+            continue;
+        }
+        let expected = corpus::expected_title(index).map(|title| collapse(&title));
+        if Some(collapse(title)) == expected || (title.is_empty() && expected.is_none()) {
+            right += 1;
+        } else {
+            wrong += 1;
+        }
+    }
+    let missing = pages.saturating_sub(seen.len() as u64);
+    println!("peer: {} pages, {right} titles right, {wrong} wrong, {missing} missing", seen.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Counts the requests of an nginx access log of `$request_uri` lines: in
+/// all, distinct, and fetched more than once.
+fn requests(log: &Path) -> anyhow::Result<ExitCode> {
+    let file = std::fs::File::open(log).with_context(|| format!("opening {}", log.display()))?;
+    let mut counts = std::collections::HashMap::new();
+    for line in BufReader::new(file).lines() {
+        *counts.entry(line?).or_insert(0u64) += 1;
+    }
+    let total: u64 = counts.values().sum();
+    let repeated = counts.values().filter(|count| **count > 1).count();
+    println!("requests={total} distinct={} repeated={repeated}", counts.len());
+    Ok(ExitCode::SUCCESS)
 }

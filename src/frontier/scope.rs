@@ -176,20 +176,31 @@ fn pattern_set(patterns: &[String], key: &str) -> Result<RegexSet, PatternError>
 /// Whether `url`'s path repeats one segment more than [`MAX_SEGMENT_REPEATS`]
 /// times (`/a/b/a/b/a/b/a/b/`): the mark of a relative-link loop.
 pub fn is_trap(url: &Url) -> bool {
-    let Some(segments) = url.path_segments() else {
-        return false;
-    };
-    let segments: Vec<&str> = segments.filter(|segment| !segment.is_empty()).collect();
-    if segments.len() <= MAX_SEGMENT_REPEATS {
+    let segments = || url.path().split('/').filter(|segment| !segment.is_empty());
+    let count = segments().count();
+    if count <= MAX_SEGMENT_REPEATS {
         return false;
     }
-    let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    segments.iter().any(|segment| {
-        let count = counts.entry(segment).or_insert(0);
-        *count += 1;
-        *count > MAX_SEGMENT_REPEATS
+    if count > SHORT_PATH {
+        let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        return segments().any(|segment| {
+            let copies = counts.entry(segment).or_insert(0);
+            *copies += 1;
+            *copies > MAX_SEGMENT_REPEATS
+        });
+    }
+    // A short path: counting each segment's earlier copies allocates nothing.
+    segments().enumerate().any(|(index, segment)| {
+        segments()
+            .take(index)
+            .filter(|earlier| *earlier == segment)
+            .count()
+            >= MAX_SEGMENT_REPEATS
     })
 }
+
+/// Segments up to which [`is_trap`] compares them pairwise.
+const SHORT_PATH: usize = 32;
 
 #[cfg(test)]
 mod tests {

@@ -15,7 +15,7 @@
 //! the due index, shallowest first (breadth-first).
 
 use std::collections::hash_map::Entry;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 
 use rusqlite::{OptionalExtension, Transaction, params};
 use url::Url;
@@ -276,9 +276,9 @@ impl SqliteFrontier {
     }
 }
 
-/// A 64-bit fingerprint of a link.
+/// A 64-bit fingerprint of a link (fixed seed: the same in every batch).
 fn fingerprint(link: &str) -> u64 {
-    let mut hasher = std::hash::DefaultHasher::new();
+    let mut hasher = foldhash::fast::FixedState::with_seed(0x6372_776c).build_hasher();
     link.hash(&mut hasher);
     hasher.finish()
 }

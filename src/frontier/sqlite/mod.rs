@@ -44,7 +44,7 @@ pub struct SqliteFrontier {
     /// URLs per host, for the hosts links were found to.
     host_counts: HashMap<String, u64>,
     /// Links already handled in their round (fingerprints with the round's).
-    seen: HashSet<u64>,
+    seen: HashSet<u64, std::hash::BuildHasherDefault<crate::frontier::IdentityHasher>>,
     /// URLs added by links so far.
     discovered: u64,
     /// Links not added because of `max_pages_per_host` so far.
@@ -144,7 +144,7 @@ impl SqliteFrontier {
             listed_before: 0,
             max_pages_per_host: u64::MAX,
             host_counts: HashMap::new(),
-            seen: HashSet::new(),
+            seen: HashSet::default(),
             discovered: 0,
             over_limit: 0,
         }
