@@ -7,10 +7,35 @@ use indicatif::MultiProgress;
 
 fn main() -> std::process::ExitCode {
     steady_allocator();
+    runtime_threads();
     let cli = Cli::parse();
     let progress = cli.is_once().then(progress::on_terminal).flatten();
     init_logging(progress.as_ref());
     cli.run(progress).into()
+}
+
+/// Executor threads per core when `ASYNC_STD_THREAD_COUNT` is not set.
+const THREADS_PER_CORE: usize = 2;
+
+/// Sizes async-std's executor at two threads per core (its default is one).
+///
+/// A worker parses its page on an executor thread (the title, the links);
+/// with one thread per core, the short tasks that keep the pipeline moving
+/// (the dispatcher, the output task, fetches whose response arrived) wait
+/// behind those parses, and the cores idle while curl waits for them. With
+/// two per core a following-links crawl ran 10-15% faster on 2 cores at the
+/// same or lower CPU time (see README "Performance").
+fn runtime_threads() {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let thread_name =
+        std::env::var("ASYNC_STD_THREAD_NAME").unwrap_or_else(|_| "async-std/runtime".to_owned());
+    // The first configuration wins: async-std's own comes later, with the same variable.
+    async_global_executor::init_with_config(
+        async_global_executor::GlobalExecutorConfig::default()
+            .with_env_var("ASYNC_STD_THREAD_COUNT")
+            .with_min_threads(cores * THREADS_PER_CORE)
+            .with_thread_name_fn(move || thread_name.clone()),
+    );
 }
 
 /// Our crate at info, dependencies at warn; `RUST_LOG` overrides both. With

@@ -357,7 +357,11 @@ pub fn index_path(index: u64) -> String {
 pub fn site_root(pages: u64) -> Vec<u8> {
     let mut html = String::from("<!DOCTYPE html>\n<title>Site index</title>\n<ul>\n");
     for index in 0..index_pages(pages) {
-        html.push_str(&format!("<li><a href=\"{}\">pages {}</a>\n", index_path(index), index));
+        html.push_str(&format!(
+            "<li><a href=\"{}\">pages {}</a>\n",
+            index_path(index),
+            index
+        ));
     }
     html.push_str("</ul>\n");
     html.into_bytes()
@@ -368,37 +372,28 @@ pub fn site_index(index: u64, pages: u64) -> Vec<u8> {
     let mut html = format!("<!DOCTYPE html>\n<title>Pages, part {index}</title>\n<ol>\n");
     let first = index * INDEX_SIZE;
     for page in first..(first + INDEX_SIZE).min(pages) {
-        html.push_str(&format!("<li><a href=\"../p/{page}.html\">page {page}</a>\n"));
+        html.push_str(&format!(
+            "<li><a href=\"../p/{page}.html\">page {page}</a>\n"
+        ));
     }
     html.push_str("</ol>\n<a href=\"/index.html\">all parts</a>\n");
     html.into_bytes()
 }
 
-/// Page `index` of a site of `pages` pages: the corpus page with about 25
-/// more links to random pages of the site (absolute, root-relative and
-/// relative), and links that must not be followed: `mailto:`, `tel:`,
-/// `#top` and another site.
-pub fn site_page(index: u64, pages: u64) -> Vec<u8> {
+/// Page `index` of a site: the corpus page (whose navigation and text
+/// already link to random pages of the first 20,000) with the links a
+/// crawler must not follow: `mailto:`, `tel:`, `#top` and another site.
+pub fn site_page(index: u64) -> Vec<u8> {
     let mut body = page(index).body;
     let mut rng = Rng::new(index, 7);
-    let mut links = String::from("<aside><ul id=\"related\">\n");
-    for _ in 0..20 + rng.below(11) {
-        let target = rng.below(pages);
-        let href = match rng.below(3) {
-            0 => format!("/p/{target}.html"),
-            1 => format!("{target}.html"),
-            _ => format!("../p/{target}.html"),
-        };
-        links.push_str(&format!("<li><a href=\"{href}\">{}</a>\n", rng.pick(WORDS)));
-    }
-    links.push_str(&format!(
-        "<li><a href=\"mailto:desk{}@example.invalid\">mail</a>\n\
+    let links = format!(
+        "<aside><ul id=\"contact\">\n<li><a href=\"mailto:desk{}@example.invalid\">mail</a>\n\
          <li><a href=\"tel:+1555{:07}\">call</a>\n<li><a href=\"#top\">top</a>\n\
          <li><a href=\"https://elsewhere.example.invalid/story/{}\">elsewhere</a>\n</ul></aside>\n",
         rng.below(100),
         rng.below(10_000_000),
         rng.below(1_000_000)
-    ));
+    );
     let at = body
         .windows(7)
         .rposition(|window| window == b"</body>")

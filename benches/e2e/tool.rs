@@ -13,9 +13,10 @@
 //! cargo run --release --example e2e -- requests ACCESS.log
 //! ```
 //!
-//! A site (`generate-site`) is the corpus with links: `/index.html` links
-//! to index pages of 1,000 links each (`/i/N.html`), which together reach
-//! every page, and each page links to about 25 random pages of the site.
+//! A site (`generate-site`) is the corpus with index pages: `/index.html`
+//! links to index pages of 1,000 links each (`/i/N.html`), which together
+//! reach every page; each page keeps the corpus' own links to random pages
+//! (65 on average) and gets `mailto:`, `tel:`, `#top` and off-site links.
 
 mod corpus;
 
@@ -197,10 +198,13 @@ fn generate_site(dir: &Path, pages: u64) -> anyhow::Result<ExitCode> {
     };
     write("/index.html", &corpus::site_root(pages))?;
     for index in 0..corpus::index_pages(pages) {
-        write(&corpus::index_path(index), &corpus::site_index(index, pages))?;
+        write(
+            &corpus::index_path(index),
+            &corpus::site_index(index, pages),
+        )?;
     }
     for index in 0..pages {
-        write(&corpus::path_of(index), &corpus::site_page(index, pages))?;
+        write(&corpus::path_of(index), &corpus::site_page(index))?;
     }
     println!(
         "generated a site of {pages} pages and {} index pages in {}",
@@ -239,9 +243,7 @@ fn verify_site(results: &Path, pages: u64) -> anyhow::Result<ExitCode> {
     }
     let found = seen.len() as u64 - indexes;
     let missing = pages.saturating_sub(found);
-    println!(
-        "verified {found} pages and {indexes} index pages: {wrong} wrong, {missing} missing"
-    );
+    println!("verified {found} pages and {indexes} index pages: {wrong} wrong, {missing} missing");
     let all_indexes = indexes == corpus::index_pages(pages) + 1;
     Ok(if wrong == 0 && missing == 0 && all_indexes {
         ExitCode::SUCCESS
@@ -275,7 +277,10 @@ fn verify_tsv(results: &Path, pages: u64) -> anyhow::Result<ExitCode> {
         }
     }
     let missing = pages.saturating_sub(seen.len() as u64);
-    println!("peer: {} pages, {right} titles right, {wrong} wrong, {missing} missing", seen.len());
+    println!(
+        "peer: {} pages, {right} titles right, {wrong} wrong, {missing} missing",
+        seen.len()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -289,6 +294,9 @@ fn requests(log: &Path) -> anyhow::Result<ExitCode> {
     }
     let total: u64 = counts.values().sum();
     let repeated = counts.values().filter(|count| **count > 1).count();
-    println!("requests={total} distinct={} repeated={repeated}", counts.len());
+    println!(
+        "requests={total} distinct={} repeated={repeated}",
+        counts.len()
+    );
     Ok(ExitCode::SUCCESS)
 }

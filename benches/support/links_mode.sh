@@ -14,6 +14,7 @@ links_mode() {
     echo "== link mode: a site of $pages pages ($urls URLs with the index pages) from /index.html, $workers workers, $runs runs of: $tools"
     # One uncounted run first: the site comes into the page cache, nginx warms up.
     "$tool" measure -- target/release/crawler --once --config "$dir/crawler.toml" > /dev/null 2> "$dir/crawler-warmup.log"
+    sleep 0.5 # nginx flushes the warm-up's log lines before the first count
     local run who line checked requests wall distinct rate
     for run in $(seq "$runs"); do
         for who in $tools; do

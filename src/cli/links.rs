@@ -46,7 +46,7 @@ pub fn print(url: &str, path: &Path) -> ExitCode {
         eprintln!("crawler: {error}");
         return ExitCode::Runtime;
     }
-    let Some(judged) = attempt.judged else {
+    let (Some(reasons), Some(links)) = (attempt.reasons, attempt.record.links) else {
         eprintln!(
             "crawler: `{}` is not an HTML page: it has no links",
             attempt.record.final_url
@@ -60,7 +60,10 @@ pub fn print(url: &str, path: &Path) -> ExitCode {
         politeness.respect_robots_txt,
         robots::product_token(&config.settings.user_agent),
     );
-    for (link, reason) in judged.links {
+    for (link, reason) in links.iter().zip(reasons) {
+        let Ok(link) = Url::parse(link) else {
+            continue;
+        };
         let reason = match reason {
             Reason::Follow if too_deep => Reason::TooDeep,
             Reason::Follow if !robots.allows(&link) => Reason::Robots,

@@ -38,6 +38,21 @@ impl Reason {
     }
 }
 
+/// How many of `reasons` are not `follow`, by reason.
+pub fn skipped(reasons: &[Reason]) -> Vec<(&'static str, u64)> {
+    let mut counts: Vec<(&'static str, u64)> = Vec::new();
+    for reason in reasons {
+        if *reason == Reason::Follow {
+            continue;
+        }
+        match counts.iter_mut().find(|(name, _)| *name == reason.as_str()) {
+            Some((_, count)) => *count += 1,
+            None => counts.push((reason.as_str(), 1)),
+        }
+    }
+    counts
+}
+
 /// The link rules in effect (replaced on reload).
 #[derive(Debug, Clone)]
 pub struct Rules {
@@ -56,24 +71,13 @@ pub struct Judged {
 }
 
 impl Judged {
-    /// The links as strings, in document order.
-    pub fn all(&self) -> Vec<String> {
-        self.links.iter().map(|(url, _)| url.to_string()).collect()
-    }
-
-    /// How many links were not followed, by reason.
-    pub fn skipped(&self) -> Vec<(&'static str, u64)> {
-        let mut counts: Vec<(&'static str, u64)> = Vec::new();
-        for (_, reason) in &self.links {
-            if *reason == Reason::Follow {
-                continue;
-            }
-            match counts.iter_mut().find(|(name, _)| *name == reason.as_str()) {
-                Some((_, count)) => *count += 1,
-                None => counts.push((reason.as_str(), 1)),
-            }
-        }
-        counts
+    /// The links as strings in document order, those to follow, and the
+    /// reason of each link (in the order of the first list).
+    pub fn into_lists(self) -> (Vec<String>, Vec<String>, Vec<Reason>) {
+        let follow = self.to_follow();
+        let reasons = self.links.iter().map(|(_, reason)| *reason).collect();
+        let all = self.links.into_iter().map(|(url, _)| url.into()).collect();
+        (all, follow, reasons)
     }
 
     /// The links to follow.

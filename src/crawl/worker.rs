@@ -11,7 +11,7 @@ use futures_lite::future;
 use url::Url;
 
 use crate::crawl::dispatch::Event;
-use crate::crawl::follow::{Judged, Rules};
+use crate::crawl::follow::{self, Reason, Rules};
 use crate::crawl::politeness::redirects::RedirectRobots;
 use crate::crawl::politeness::{HostKey, Signal};
 use crate::crawl::retry::Decision;
@@ -96,12 +96,12 @@ pub async fn run(context: Context) {
             record,
             decision,
             signal,
-            judged,
+            reasons,
         } = attempt(&fetcher, &rules, Some(&*context.redirects), &job).await;
-        if let Some(judged) = &judged {
+        if let Some(reasons) = &reasons {
             context
                 .metrics
-                .links_judged(judged.links.len(), &judged.skipped());
+                .links_judged(reasons.len(), &follow::skipped(reasons));
         }
         context.metrics.fetch_ended(started.elapsed());
         let _ = context
@@ -169,8 +169,8 @@ pub struct Attempt {
     pub decision: Decision,
     /// How the host answered, for its pace.
     pub signal: Signal,
-    /// The page's links with the decision on each, when they were extracted.
-    pub judged: Option<Judged>,
+    /// Why each link of `record.links` is followed or not, when they were extracted.
+    pub reasons: Option<Vec<Reason>>,
 }
 
 /// One attempt at a job, its links judged by `rules`, redirects to other
@@ -228,10 +228,12 @@ pub async fn attempt(
         None => Signal::NoAnswer,
     };
     let mut record = build_record(job, page, analysis, started, fetched_at);
-    if let Some(judged) = &judged {
-        record.links = Some(judged.all());
-        record.follow = Some(judged.to_follow());
-    }
+    let reasons = judged.map(|judged| {
+        let (all, follow, reasons) = judged.into_lists();
+        record.links = Some(all);
+        record.follow = Some(follow);
+        reasons
+    });
     mark_change(job, &mut record);
     if let (Decision::GiveUp(why), Some(error)) = (&decision, &mut record.error) {
         error.push_str("; ");
@@ -241,7 +243,7 @@ pub async fn attempt(
         record,
         decision,
         signal,
-        judged,
+        reasons,
     }
 }
 

@@ -20,23 +20,24 @@ use crate::output::Record;
 const SEED_BATCH: usize = 10_000;
 
 /// What the store keeps of a written record.
-pub fn outcome_of(record: &Record) -> Outcome {
+pub fn outcome_of(record: Record) -> Outcome {
     let now = SystemTime::now();
     let fetched_at = humantime::parse_rfc3339(&record.fetched_at).unwrap_or(now);
-    let page = record.error.is_none().then(|| Known {
-        title: record.title.clone(),
-        etag: record.etag.clone(),
-        last_modified: record.last_modified.clone(),
+    let error_kind = record.error_kind().map(str::to_owned);
+    let page = record.error.is_none().then_some(Known {
+        title: record.title,
+        etag: record.etag,
+        last_modified: record.last_modified,
     });
     Outcome {
-        url: record.url.clone(),
+        final_url: (record.final_url != record.url).then_some(record.final_url),
+        url: record.url,
         fetched_at,
         finished_at: now,
         status: record.status,
-        error_kind: record.error_kind().map(str::to_owned),
+        error_kind,
         page,
-        final_url: (record.final_url != record.url).then(|| record.final_url.clone()),
-        links: record.follow.clone(),
+        links: record.follow,
         is_from_public: record.is_from_public,
     }
 }

@@ -109,8 +109,8 @@ fn quoted(text: Option<&str>) -> String {
     text.map_or_else(|| "null".to_owned(), |text| format!("{text:?}"))
 }
 
-/// Called with each record once it is written (the store commits it).
-pub type Written = Box<dyn FnMut(&Record) + Send>;
+/// Given each record once it is written (the store commits it).
+pub type Written = Box<dyn FnMut(Record) + Send>;
 
 /// The JSON Lines sink; without a path, records are only logged.
 pub struct Output {
@@ -198,7 +198,7 @@ impl Output {
 
     /// Logs the record (and a changed title), appends one JSON line, then
     /// hands the record on to `written`.
-    pub fn write(&mut self, record: &Record) {
+    pub fn write(&mut self, record: Record) {
         if record.changed {
             log::info!(
                 "title changed url={} from={} to={}",
@@ -208,8 +208,8 @@ impl Output {
             );
         }
         record.log();
-        self.advance_progress(record);
-        if self.append(record)
+        self.advance_progress(&record);
+        if self.append(&record)
             && let Some(written) = &mut self.written
         {
             written(record);
@@ -247,7 +247,7 @@ pub async fn run(messages: Receiver<Message>, mut output: Output, metrics: Arc<M
         match message {
             Message::Record(record) => {
                 metrics.record(&record);
-                output.write(&record);
+                output.write(*record);
             }
             Message::Reopen => output.reopen(),
             Message::SetPath(path) => output.set_path(path),
@@ -301,8 +301,8 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("out.jsonl");
         let mut output = Output::open(Some(&path)).unwrap();
-        output.write(&record());
-        output.write(&record());
+        output.write(record());
+        output.write(record());
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2);

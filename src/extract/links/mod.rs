@@ -91,9 +91,11 @@ pub fn page_links(html: &str, page: &Url, encoding: &'static Encoding) -> PageLi
         .filter(|base| !matches!(base.scheme(), "javascript" | "data"))
         .unwrap_or_else(|| page.clone());
     // The same text resolves the same way: parse it once, remember where it went.
-    let mut hrefs_seen: HashMap<&str, Option<usize>, RandomState> = HashMap::default();
-    let mut seen = LinkSet::default();
-    let mut links: Vec<Link> = Vec::new();
+    let count = found.hrefs.len();
+    let mut hrefs_seen: HashMap<&str, Option<usize>, RandomState> =
+        HashMap::with_capacity_and_hasher(count, RandomState::default());
+    let mut seen = LinkSet::with_capacity(count);
+    let mut links: Vec<Link> = Vec::with_capacity(count.min(MAX_LINKS));
     for (href, is_nofollow) in &found.hrefs {
         let index = match hrefs_seen.get(href.as_ref()) {
             Some(index) => *index,
@@ -171,6 +173,14 @@ struct LinkSet {
 }
 
 impl LinkSet {
+    fn with_capacity(capacity: usize) -> Self {
+        let hasher = RandomState::default();
+        Self {
+            first: HashMap::with_capacity_and_hasher(capacity, hasher.clone()),
+            hasher,
+        }
+    }
+
     /// Where `url` is in `links`; `None` when it is new (then it is recorded
     /// as `links[links.len()]`, where the caller puts it).
     fn index_of(&mut self, url: &Url, links: &[Link]) -> Option<usize> {

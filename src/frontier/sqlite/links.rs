@@ -15,7 +15,7 @@
 //! the due index, shallowest first (breadth-first).
 
 use std::collections::hash_map::Entry;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 
 use rusqlite::{OptionalExtension, Transaction, params};
 use url::Url;
@@ -278,7 +278,5 @@ impl SqliteFrontier {
 
 /// A 64-bit fingerprint of a link (fixed seed: the same in every batch).
 fn fingerprint(link: &str) -> u64 {
-    let mut hasher = foldhash::fast::FixedState::with_seed(0x6372_776c).build_hasher();
-    link.hash(&mut hasher);
-    hasher.finish()
+    foldhash::fast::FixedState::with_seed(0x6372_776c).hash_one(link)
 }
