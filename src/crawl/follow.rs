@@ -71,22 +71,16 @@ pub struct Judged {
 }
 
 impl Judged {
-    /// The links as strings in document order, those to follow, and the
-    /// reason of each link (in the order of the first list).
-    pub fn into_lists(self) -> (Vec<String>, Vec<String>, Vec<Reason>) {
-        let follow = self.to_follow();
+    /// The links as strings in document order, the indices of those to
+    /// follow, and the reason of each link.
+    pub fn into_lists(self) -> (Vec<String>, Vec<usize>, Vec<Reason>) {
+        let follow = (self.links.iter().enumerate())
+            .filter(|(_, (_, reason))| *reason == Reason::Follow)
+            .map(|(index, _)| index)
+            .collect();
         let reasons = self.links.iter().map(|(_, reason)| *reason).collect();
         let all = self.links.into_iter().map(|(url, _)| url.into()).collect();
         (all, follow, reasons)
-    }
-
-    /// The links to follow.
-    pub fn to_follow(&self) -> Vec<String> {
-        self.links
-            .iter()
-            .filter(|(_, reason)| *reason == Reason::Follow)
-            .map(|(url, _)| url.to_string())
-            .collect()
     }
 }
 

@@ -20,8 +20,19 @@ use crate::output::Record;
 const SEED_BATCH: usize = 10_000;
 
 /// What the store keeps of a written record.
-pub fn outcome_of(record: Record) -> Outcome {
+pub fn outcome_of(mut record: Record) -> Outcome {
     let now = SystemTime::now();
+    // The followed links move out of the written record: no copy.
+    let links = match (record.follow.take(), record.links.as_mut()) {
+        (Some(follow), Some(all)) => Some(
+            follow
+                .into_iter()
+                .filter_map(|index| all.get_mut(index).map(std::mem::take))
+                .collect(),
+        ),
+        (Some(_), None) => Some(Vec::new()),
+        (None, _) => None,
+    };
     let fetched_at = humantime::parse_rfc3339(&record.fetched_at).unwrap_or(now);
     let error_kind = record.error_kind().map(str::to_owned);
     let page = record.error.is_none().then_some(Known {
@@ -37,7 +48,7 @@ pub fn outcome_of(record: Record) -> Outcome {
         status: record.status,
         error_kind,
         page,
-        links: record.follow,
+        links,
         is_from_public: record.is_from_public,
     }
 }
@@ -204,6 +215,8 @@ async fn feed_discovered(
         if committed >= *queued {
             return true;
         }
+        // Nothing to claim until the finished pages' links are written: now.
+        store.flush();
         if store.is_failing() && committed + backlog as u64 >= *queued {
             // Every result is in, but cannot be written: nothing more can be found.
             return false;

@@ -110,8 +110,8 @@ impl Scope {
             return Verdict::OutOfScope;
         }
         let text = link.as_str();
-        if self.exclude.is_match(text) || (!self.include.is_empty() && !self.include.is_match(text))
-        {
+        let is_excluded = !self.exclude.is_empty() && self.exclude.is_match(text);
+        if is_excluded || (!self.include.is_empty() && !self.include.is_match(text)) {
             return Verdict::Excluded;
         }
         if is_trap(link) {

@@ -135,6 +135,12 @@ impl Store {
         }
     }
 
+    /// Asks the thread to write what waits now rather than at the end of
+    /// the commit window (a `--once` run waits for links to claim).
+    pub fn flush(&self) {
+        let _ = self.requests.send(Request::Write);
+    }
+
     /// Writes everything, releases unfinished claims, marks the `--once`
     /// run complete when `end_round`, and stops the thread.
     ///

@@ -73,9 +73,9 @@ pub struct Record {
     /// The page's distinct `http`/`https` links in document order; null when
     /// they were not extracted (beyond `crawl.max_depth`, or not a page).
     pub links: Option<Vec<String>>,
-    /// Of those, the ones the crawl follows (kept in the store, not written).
+    /// Of those, the ones the crawl follows, by index (they go to the store, not written).
     #[serde(skip)]
-    pub follow: Option<Vec<String>>,
+    pub follow: Option<Vec<usize>>,
     /// Whether the page came from a public address (kept in the store, not written).
     #[serde(skip)]
     pub is_from_public: bool,
