@@ -679,8 +679,11 @@ impl Frontier for SqliteFrontier {
         self.unwritten.clear();
         self.connection
             .execute(
+                // A discovered URL is due at its depth, as when it was found.
                 "UPDATE urls SET claimed_at = NULL,
-                     due_at = CASE WHEN is_active THEN COALESCE(due_at, ?1) ELSE NULL END
+                     due_at = CASE WHEN NOT is_active THEN NULL
+                                   WHEN origin = 'discovered' THEN COALESCE(due_at, depth)
+                                   ELSE COALESCE(due_at, ?1) END
                  WHERE claimed_at IS NOT NULL",
                 [unix_ms(now)],
             )

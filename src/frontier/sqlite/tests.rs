@@ -118,6 +118,29 @@ fn a_once_run_fetches_each_link_once_breadth_first() {
 }
 
 #[test]
+fn discovered_urls_in_flight_at_a_crash_are_claimed_again_in_the_resumed_run() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut store = store(&dir, Duration::from_secs(3600));
+        store.begin_round().unwrap();
+        let generation = store.begin_seeds().unwrap();
+        store
+            .list_and_claim(&[url("/")], generation, SystemTime::now())
+            .unwrap();
+        store.commit(&[linking(&url("/"), &["/a", "/b"])]).unwrap();
+        assert_eq!(store.claim_discovered(SystemTime::now(), 10).unwrap().len(), 2);
+        // The claims are written with the next commit; then the process dies.
+        store.commit(&[]).unwrap();
+    }
+    let mut store = store(&dir, Duration::from_secs(3600));
+    assert_eq!(store.release_claims(SystemTime::now()).unwrap(), 2);
+    let round = store.begin_round().unwrap();
+    assert!(round.is_resumed);
+    let claims = store.claim_discovered(SystemTime::now(), 10).unwrap();
+    assert_eq!(paths(&claims), ["/a", "/b"]);
+}
+
+#[test]
 fn a_redirect_target_fetched_once_has_its_links_followed_once() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = store(&dir, Duration::from_secs(3600));
