@@ -207,8 +207,27 @@ fn summary(config: &Config) -> String {
         .jsonl
         .as_ref()
         .map_or_else(|| "log only".to_owned(), |p| format!("`{}`", p.display()));
+    let crawl = &settings.crawl;
+    let links = if crawl.max_depth == 0 {
+        "links not followed".to_owned()
+    } else {
+        let scope = match crawl.scope {
+            crate::config::ScopeSetting::Host => "host",
+            crate::config::ScopeSetting::Domain => "domain",
+            crate::config::ScopeSetting::Any => "any",
+        };
+        format!(
+            "links followed to depth {} within scope {scope}{}",
+            crawl.max_depth,
+            if crawl.sitemaps {
+                ", sitemaps read"
+            } else {
+                ""
+            }
+        )
+    };
     format!(
-        "{}: ok: {} seeds{file}, {} workers, queue {}, request_timeout {}, output {output}, state `{}`{}",
+        "{}: ok: {} seeds{file}, {links}, {} workers, queue {}, request_timeout {}, output {output}, state `{}`{}",
         config.path.display(),
         config.seed_count,
         settings.workers,

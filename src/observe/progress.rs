@@ -1,5 +1,5 @@
 //! The `--once` progress bar on stderr (indicatif), only when stderr is a
-//! terminal: seeds done of total, rate, errors, ETA.
+//! terminal: pages done of total, rate, errors, ETA.
 
 use std::io::IsTerminal;
 
@@ -25,11 +25,11 @@ pub fn init_logging(bars: &MultiProgress, logger: env_logger::Logger) {
     }
 }
 
-/// A bar for `total` seeds.
+/// A bar for `total` pages (a `--once` run that follows links grows it).
 pub fn bar(bars: &MultiProgress, total: usize) -> ProgressBar {
     let bar = bars.add(ProgressBar::new(total as u64));
     let style = ProgressStyle::with_template(
-        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} seeds, {rate} pages/s, {msg}, ETA {eta}",
+        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} pages, {rate} pages/s, {msg}, ETA {eta}",
     )
     .unwrap_or_else(|_| ProgressStyle::default_bar())
     .with_key("rate", |state: &ProgressState, out: &mut dyn std::fmt::Write| {
@@ -40,7 +40,7 @@ pub fn bar(bars: &MultiProgress, total: usize) -> ProgressBar {
     bar
 }
 
-/// Counts one finished seed on `bar`; `errors` is the total so far.
+/// Counts one finished page on `bar`; `errors` is the total so far.
 pub fn advance(bar: &ProgressBar, errors: u64) {
     bar.inc(1);
     if errors > 0 {

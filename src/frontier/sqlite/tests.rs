@@ -128,7 +128,10 @@ fn discovered_urls_in_flight_at_a_crash_are_claimed_again_in_the_resumed_run() {
             .list_and_claim(&[url("/")], generation, SystemTime::now())
             .unwrap();
         store.commit(&[linking(&url("/"), &["/a", "/b"])]).unwrap();
-        assert_eq!(store.claim_discovered(SystemTime::now(), 10).unwrap().len(), 2);
+        assert_eq!(
+            store.claim_discovered(SystemTime::now(), 10).unwrap().len(),
+            2
+        );
         // The claims are written with the next commit; then the process dies.
         store.commit(&[]).unwrap();
     }
