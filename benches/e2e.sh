@@ -10,7 +10,9 @@
 #   keeps the corpus' own links to random pages, 65 on average, and gets
 #   mailto:, tel:, #top and off-site links);
 #   its one seed `/index.html` is crawled with scope host, max_depth 10 (the
-#   links of every page are extracted), politeness off. Every URL must be
+#   links of every page are extracted), politeness off, max_pages_per_host
+#   past the site (its default, 100000, would stop a 200000-page site
+#   halfway). Every URL must be
 #   fetched exactly once (nginx's access log counts) with every title right.
 #   The spider crate peer (../shared/peers/spider, built at E2E_SPIDER,
 #   default ~/spider-peer/release/spider_peer) runs in turn when built.
@@ -134,7 +136,7 @@ per_host_concurrency = 0
 per_host_delay = "0s"
 EOF
 if [ -n "${E2E_LINKS:-}" ]; then
-    printf '\n[crawl]\nmax_depth = 10\nscope = "host"\n' >> "$dir/crawler.toml"
+    printf '\n[crawl]\nmax_depth = 10\nscope = "host"\nmax_pages_per_host = 10000000\n' >> "$dir/crawler.toml"
     links_mode
     exit 0
 fi
