@@ -326,7 +326,7 @@ fn a_progress_bar_when_stderr_is_a_terminal() {
     assert_eq!(status.code(), Some(0));
     let seen = reader.join().expect("reader");
     let text = String::from_utf8_lossy(&seen);
-    assert!(text.contains("2/2 seeds"), "{text:?}");
+    assert!(text.contains("2/2 pages"), "{text:?}");
     assert!(text.contains("1 errors"), "{text:?}");
     assert!(
         text.contains("title url="),
