@@ -14,9 +14,13 @@ pub fn describe(status: &Status, now: SystemTime) -> String {
         status.path.display(),
         bytesize::ByteSize::b(status.file_bytes).display().iec()
     );
+    let sitemaps = match status.sitemaps {
+        0 => String::new(),
+        count => format!(" ({count} sitemap files read)"),
+    };
     let _ = writeln!(
         text,
-        "urls: {} known: {} seeds, {} discovered, {} retired",
+        "urls: {} known: {} seeds, {} discovered, {} retired{sitemaps}",
         status.known, status.seeds, status.discovered, status.retired
     );
     let _ = writeln!(

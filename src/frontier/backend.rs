@@ -126,6 +126,8 @@ pub struct Status {
     pub discovered: u64,
     /// No longer listed or linked: kept with their last record, never fetched again.
     pub retired: u64,
+    /// Sitemap files read (`crawl.sitemaps`); not counted in `known`.
+    pub sitemaps: u64,
     /// Due now or overdue.
     pub due_now: u64,
     /// Claimed by a running daemon and not yet finished.

@@ -15,7 +15,7 @@ pub(super) fn of(store: &SqliteFrontier, now: SystemTime) -> Result<Status, Stor
     let now_ms = unix_ms(now);
     let mut status = Status {
         path: store.path.clone(),
-        known: count("SELECT COUNT(*) FROM urls", &[])?,
+        known: count("SELECT COUNT(*) FROM urls WHERE origin != 'sitemap'", &[])?,
         seeds: count(
             "SELECT COUNT(*) FROM urls WHERE origin = 'seed' AND is_active = 1",
             &[],
@@ -24,14 +24,24 @@ pub(super) fn of(store: &SqliteFrontier, now: SystemTime) -> Result<Status, Stor
             "SELECT COUNT(*) FROM urls WHERE origin = 'discovered' AND is_active = 1",
             &[],
         )?,
-        retired: count("SELECT COUNT(*) FROM urls WHERE is_active = 0", &[])?,
+        retired: count(
+            "SELECT COUNT(*) FROM urls WHERE is_active = 0 AND origin != 'sitemap'",
+            &[],
+        )?,
+        sitemaps: count("SELECT COUNT(*) FROM urls WHERE origin = 'sitemap'", &[])?,
         due_now: count("SELECT COUNT(*) FROM urls WHERE due_at <= ?1", &[&now_ms])?,
         in_flight: count(
             "SELECT COUNT(*) FROM urls WHERE claimed_at IS NOT NULL",
             &[],
         )?,
-        never_fetched: count("SELECT COUNT(*) FROM urls WHERE fetched_at IS NULL", &[])?,
-        hosts: count("SELECT COUNT(DISTINCT host) FROM urls", &[])?,
+        never_fetched: count(
+            "SELECT COUNT(*) FROM urls WHERE fetched_at IS NULL AND origin != 'sitemap'",
+            &[],
+        )?,
+        hosts: count(
+            "SELECT COUNT(DISTINCT host) FROM urls WHERE origin != 'sitemap'",
+            &[],
+        )?,
         ..Status::default()
     };
     let next: Option<i64> = store
