@@ -500,6 +500,21 @@ impl Frontier for SqliteFrontier {
                 [generation],
             )
             .map_err(self.fail())?;
+        if removed > 0 {
+            // What a removed seed's round still had to fetch is dropped with it.
+            let dropped = self
+                .connection
+                .execute(
+                    "UPDATE urls SET due_at = NULL
+                     WHERE origin = 'discovered' AND claimed_at IS NULL AND due_at IS NOT NULL
+                       AND root IN (SELECT id FROM urls WHERE origin = 'seed' AND is_active = 0)",
+                    [],
+                )
+                .map_err(self.fail())?;
+            if dropped > 0 {
+                log::info!("{dropped} discovered URLs of removed seeds are no longer due");
+            }
+        }
         Ok(SeedChanges {
             added: listed_after.saturating_sub(self.listed_before),
             removed,

@@ -144,6 +144,25 @@ fn discovered_urls_in_flight_at_a_crash_are_claimed_again_in_the_resumed_run() {
 }
 
 #[test]
+fn a_removed_seed_takes_its_pending_descendants_off_the_schedule() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = store(&dir, Duration::from_secs(3600));
+    list(&mut store, &["/one", "/two"]);
+    assert_eq!(claimed_urls(&mut store).len(), 2);
+    store
+        .commit(&[
+            linking(&url("/one"), &["/a"]),
+            linking(&url("/two"), &["/b"]),
+        ])
+        .unwrap();
+    list(&mut store, &["/two"]);
+    assert_eq!(
+        paths(&store.claim_due(SystemTime::now(), 10).unwrap()),
+        ["/b"]
+    );
+}
+
+#[test]
 fn a_redirect_target_fetched_once_has_its_links_followed_once() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = store(&dir, Duration::from_secs(3600));
