@@ -104,7 +104,7 @@ fn upsert_final() -> String {
 /// that descends from it is due or in flight. ?1 now, ?2 the interval, ?3
 /// the jitter window.
 pub const CLOSE_ROUNDS: &str = "UPDATE urls SET due_at = ?1 + ?2 + abs(random() % ?3)
-     WHERE origin = 'seed' AND is_active = 1 AND due_at IS NULL AND claimed_at IS NULL
+     WHERE origin = 'seed' AND due_at IS NULL AND is_active = 1 AND claimed_at IS NULL
        AND fetched_at IS NOT NULL
        AND NOT EXISTS (SELECT 1 FROM urls AS pending WHERE pending.root = urls.id
                        AND (pending.due_at IS NOT NULL OR pending.claimed_at IS NOT NULL))";

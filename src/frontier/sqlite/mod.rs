@@ -49,6 +49,9 @@ pub struct SqliteFrontier {
     discovered: u64,
     /// Links not added because of `max_pages_per_host` so far.
     over_limit: u64,
+    /// A seed's round was opened by this process (its links were followed):
+    /// only then can rounds end.
+    has_open_rounds: bool,
 }
 
 const META_GENERATION: &str = "seed_generation";
@@ -147,6 +150,7 @@ impl SqliteFrontier {
             seen: HashSet::default(),
             discovered: 0,
             over_limit: 0,
+            has_open_rounds: false,
         }
     }
 
@@ -559,7 +563,7 @@ impl Frontier for SqliteFrontier {
     }
 
     fn close_rounds(&mut self, now: SystemTime) -> Result<usize, StoreError> {
-        if self.interval.is_zero() || self.round.is_some() {
+        if self.interval.is_zero() || self.round.is_some() || !self.has_open_rounds {
             return Ok(0);
         }
         let interval = i64::try_from(self.interval.as_millis()).unwrap_or(i64::MAX);
@@ -654,6 +658,7 @@ impl Frontier for SqliteFrontier {
         match self.write_batch(outcomes, &mut effects) {
             Ok(()) => {
                 self.keep_effects(&effects);
+                self.has_open_rounds |= outcomes.iter().any(|outcome| outcome.links.is_some());
                 Ok(())
             }
             Err(err) => {

@@ -52,7 +52,8 @@ const COLUMNS_V1: &str = "id, url, host, origin, depth, found_on, seed_generatio
     last_modified, once_round";
 
 /// The indexes of the URL table. Version 2 added `urls_pending` (a seed's
-/// descendants due or in flight) and `urls_host` (a host's URLs), with the
+/// descendants due or in flight), `urls_host` (a host's URLs) and
+/// `urls_open_rounds` (seeds whose round may be over), with the
 /// columns `root` (the seed a discovered URL descends from) and
 /// `from_public` (the page it was found on came from a public address: it
 /// must not lead to a private one), and the origin `sitemap`.
@@ -60,6 +61,7 @@ const INDEXES: &str = "
 CREATE INDEX urls_due ON urls (due_at) WHERE due_at IS NOT NULL;
 CREATE INDEX urls_pending ON urls (root) WHERE due_at IS NOT NULL OR claimed_at IS NOT NULL;
 CREATE INDEX urls_host ON urls (host);
+CREATE INDEX urls_open_rounds ON urls (id) WHERE origin = 'seed' AND due_at IS NULL;
 ";
 
 const META_TABLE: &str =
