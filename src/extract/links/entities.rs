@@ -18,6 +18,10 @@ const C1_REPLACEMENTS: [char; 32] = [
 
 /// The attribute value `raw` with its character references decoded.
 pub fn decode_attribute(raw: &str) -> Cow<'_, str> {
+    if raw.contains('\0') {
+        // The tokenizer reads a NUL in an attribute value as U+FFFD.
+        return Cow::Owned(decode_attribute(&raw.replace('\0', "\u{FFFD}")).into_owned());
+    }
     let Some(first) = raw.find('&') else {
         return Cow::Borrowed(raw);
     };

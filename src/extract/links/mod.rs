@@ -198,10 +198,39 @@ impl LinkSet {
     }
 }
 
-/// Encodes a query in `encoding`, as browsers do (unmappable characters
-/// become numeric character references).
+/// Encodes a query in `encoding`, as browsers do: a character the encoding
+/// lacks becomes its numeric character reference, already percent-encoded
+/// (`%26%23NNNN%3B`, the URL standard's "percent-encode after encoding"; the
+/// `url` crate leaves a `%` as it is).
 fn query_encoder(encoding: &'static Encoding) -> impl Fn(&str) -> Cow<'_, [u8]> {
-    move |text| encoding.encode(text).0
+    move |text| {
+        let (bytes, _, had_unmappable) = encoding.encode(text);
+        if !had_unmappable {
+            return bytes;
+        }
+        Cow::Owned(encode_with_references(encoding, text))
+    }
+}
+
+/// `text` in `encoding`, each unmappable character as `%26%23NNNN%3B`.
+fn encode_with_references(encoding: &'static Encoding, text: &str) -> Vec<u8> {
+    let mut encoder = encoding.new_encoder();
+    let mut out = Vec::with_capacity(text.len() * 2);
+    let mut rest = text;
+    let mut buffer = [0u8; 1024];
+    loop {
+        let (result, read, written) =
+            encoder.encode_from_utf8_without_replacement(rest, &mut buffer, true);
+        out.extend_from_slice(&buffer[..written]);
+        rest = &rest[read..];
+        match result {
+            encoding_rs::EncoderResult::InputEmpty => return out,
+            encoding_rs::EncoderResult::OutputFull => {}
+            encoding_rs::EncoderResult::Unmappable(character) => {
+                out.extend_from_slice(format!("%26%23{}%3B", u32::from(character)).as_bytes());
+            }
+        }
+    }
 }
 
 #[cfg(test)]

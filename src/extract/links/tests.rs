@@ -223,3 +223,26 @@ fn meta_robots_nofollow_and_none_apply_to_the_page() {
         assert!(!page_links_of(html).is_meta_nofollow("crawler"), "{html}");
     }
 }
+
+#[test]
+fn a_character_the_page_encoding_lacks_is_a_percent_encoded_reference() {
+    // Checked in Chromium 156: `&#0;` and `&notin;` in a windows-1252 page's query.
+    let page = Url::parse("http://127.0.0.1/").unwrap();
+    let found = links(
+        "<a href=\"/n?a=&#150;&b=&#0;&c=&notin;\">x</a>",
+        &page,
+        encoding_rs::WINDOWS_1252,
+    );
+    assert_eq!(
+        found[0].as_str(),
+        "http://127.0.0.1/n?a=%96&b=%26%2365533%3B&c=%26%238713%3B"
+    );
+}
+
+#[test]
+fn a_nul_in_an_href_is_a_replacement_character() {
+    assert_eq!(
+        of("<a href=\"/nul\0x\">x</a>"),
+        ["http://127.0.0.1/nul%EF%BF%BDx"]
+    );
+}
