@@ -145,6 +145,12 @@ fn resolve_one(
         return None;
     }
     url.set_fragment(None);
+    if url.path().contains(['^', '|']) {
+        // Chromium percent-encodes these two in a path; the URL standard's
+        // path set (which the `url` crate follows) does not.
+        let path = url.path().replace('^', "%5E").replace('|', "%7C");
+        url.set_path(&path);
+    }
     Some(url)
 }
 

@@ -246,3 +246,11 @@ fn a_nul_in_an_href_is_a_replacement_character() {
         ["http://127.0.0.1/nul%EF%BF%BDx"]
     );
 }
+
+#[test]
+fn a_caret_and_a_pipe_in_a_path_are_percent_encoded_as_chromium_does() {
+    assert_eq!(
+        of("<a href=\"/a^b|c?q=^|\">x</a>"),
+        ["http://127.0.0.1/a%5Eb%7Cc?q=^|"]
+    );
+}
