@@ -84,6 +84,15 @@ fn upsert_link() -> String {
     )
 }
 
+/// [`upsert_link`] for a URL already known (its host is at `max_pages_per_host`).
+fn update_link() -> String {
+    format!(
+        "UPDATE urls SET depth = ?3, found_on = ?4, root = ?5, due_at = ?3, is_active = 1,
+             from_public = ?8
+         WHERE url = ?1 AND host = ?2 AND {FRESH}"
+    )
+}
+
 /// Records the final URL of a redirect (?1, host ?2) as fetched with the
 /// page (?8 fetched, ?9 finished, ?10 status, ?11 title), so that it is
 /// not fetched again in this round and its links are followed once.
@@ -168,12 +177,7 @@ impl SqliteFrontier {
                 continue;
             };
             let host = url.host_str().unwrap_or_default();
-            if !self.has_room(transaction, host)? {
-                effects.over_limit += 1;
-                continue;
-            }
-            let last = transaction.last_insert_rowid();
-            let changed = upsert.execute(params![
+            let link_params = params![
                 link,
                 host,
                 page.depth + 1,
@@ -182,7 +186,28 @@ impl SqliteFrontier {
                 once,
                 before,
                 outcome.is_from_public
-            ])?;
+            ];
+            if !self.has_room(transaction, host)? {
+                // A host at its limit gets no new URL; the ones it has may
+                // still be due again in this round.
+                let known = transaction
+                    .prepare_cached("SELECT id FROM urls WHERE url = ?1")?
+                    .query_row([link], |row| row.get::<_, i64>(0))
+                    .optional()?;
+                if known.is_none() {
+                    effects.over_limit += 1;
+                    continue;
+                }
+                let changed = transaction
+                    .prepare_cached(&update_link())?
+                    .execute(link_params)?;
+                effects.discovered += changed as u64;
+                self.seen.insert(key);
+                effects.seen.push(key);
+                continue;
+            }
+            let last = transaction.last_insert_rowid();
+            let changed = upsert.execute(link_params)?;
             if transaction.last_insert_rowid() != last {
                 self.count_host(host);
             }

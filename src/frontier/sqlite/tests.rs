@@ -210,6 +210,22 @@ fn a_host_has_at_most_max_pages_per_host_urls() {
     let claims = store.claim_discovered(SystemTime::now(), 10).unwrap();
     assert_eq!(paths(&claims), ["/a", "/b"], "the seed is one of the three");
     assert_eq!(store.over_limit(), 2);
+    store
+        .commit(&[ok(&url("/a"), "a"), ok(&url("/b"), "b")])
+        .unwrap();
+    store.end_round().unwrap();
+
+    // The next run fetches the URLs the host has again, and no new one.
+    store.begin_round().unwrap();
+    let generation = store.begin_seeds().unwrap();
+    store
+        .list_and_claim(&[url("/")], generation, SystemTime::now())
+        .unwrap();
+    store
+        .commit(&[linking(&url("/"), &["/a", "/b", "/c", "/d"])])
+        .unwrap();
+    let claims = store.claim_discovered(SystemTime::now(), 10).unwrap();
+    assert_eq!(paths(&claims), ["/a", "/b"]);
 }
 
 #[test]
