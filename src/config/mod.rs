@@ -217,10 +217,11 @@ fn type_errors(tree: &Map<String, Value>, file: &str, first: &config::ConfigErro
             .and_then(|builder| builder.build())
             .and_then(config::Config::try_deserialize::<Settings>);
         if let Err(err) = alone {
+            let message = err.to_string();
             problems.push(Problem {
                 origin: origin_of(&tree[key], key, file),
-                key: Some(key.clone()),
-                message: explain_type_error(&err.to_string()),
+                key: Some(nested_key(&message, key).unwrap_or_else(|| key.clone())),
+                message: explain_type_error(&message),
             });
         }
     }
@@ -234,9 +235,29 @@ fn type_errors(tree: &Map<String, Value>, file: &str, first: &config::ConfigErro
     ConfigError::Invalid(problems)
 }
 
+/// The dotted key the config crate names in `message` ("… for key
+/// `crawl.scope`"), when it lies under `top`.
+fn nested_key(message: &str, top: &str) -> Option<String> {
+    let named = message.split(" for key `").nth(1)?.split('`').next()?;
+    named
+        .strip_prefix(top)
+        .is_some_and(|rest| rest.starts_with('.'))
+        .then(|| named.to_owned())
+}
+
+/// The values an enum-valued key takes, by the enum's name in serde's message.
+const ENUM_VALUES: [(&str, &str); 1] = [("ScopeSetting", "\"host\", \"domain\" or \"any\"")];
+
 /// Drops the config crate's trailing "for key …" (we name the key) and adds a hint.
 fn explain_type_error(message: &str) -> String {
     let message = message.split(" for key `").next().unwrap_or(message);
+    for (name, values) in ENUM_VALUES {
+        if let Some(got) =
+            message.strip_prefix(&format!("enum {name} does not have variant constructor "))
+        {
+            return format!("must be {values}, got \"{got}\"");
+        }
+    }
     let hint = if message.contains("expected a duration") {
         "; write a quoted duration such as \"30s\" or \"500ms\""
     } else if message.contains("expected parsable string") {
@@ -686,6 +707,31 @@ mod tests {
             "{message}"
         );
         assert!(!message.contains("for key"), "{message}");
+    }
+
+    #[test]
+    fn crawl_problems_name_the_nested_key() {
+        let message = problems(
+            "seeds = [\"http://127.0.0.1/\"]\n[crawl]\nscope = \"planet\"",
+            &[],
+        );
+        assert!(
+            message
+                .contains("`crawl.scope`: must be \"host\", \"domain\" or \"any\", got \"planet\""),
+            "{message}"
+        );
+        let message = problems(
+            "seeds = [\"http://127.0.0.1/\"]\n[crawl]\nexclude = [\"(\"]\nmax_pages_per_host = 0",
+            &[],
+        );
+        assert!(
+            message.contains("`crawl.exclude[0]`: is not a valid regex"),
+            "{message}"
+        );
+        assert!(
+            message.contains("`crawl.max_pages_per_host`: must be at least 1"),
+            "{message}"
+        );
     }
 
     #[test]
