@@ -142,32 +142,17 @@ impl SqliteFrontier {
         let Some(links) = outcome.links.as_ref().filter(|links| !links.is_empty()) else {
             return Ok(());
         };
-        let round = match self.round {
-            Some(number) => Round::Once(i64::try_from(number).unwrap_or(i64::MAX)),
-            None => Round::Since(
-                transaction
-                    .query_row("SELECT fetched_at FROM urls WHERE id = ?1", [root], |row| {
-                        row.get::<_, Option<i64>>(0)
-                    })
-                    .optional()?
-                    .flatten()
-                    .unwrap_or_else(|| unix_ms(outcome.fetched_at)),
-            ),
-        };
         let page = Page {
             id,
             root,
             depth,
-            round,
+            round: self.round_of(transaction, root, outcome)?,
         };
         if let Some(final_url) = &outcome.final_url
             && !self.take_final(transaction, outcome, final_url, &page)?
         {
             return Ok(()); // that page was fetched in this round already: its links too
         }
-        let interval = i64::try_from(self.interval.as_millis()).unwrap_or(i64::MAX);
-        let (once, before) = page.round.params(interval);
-        let mut upsert = transaction.prepare_cached(&upsert_link())?;
         for link in links {
             let key = fingerprint(link) ^ page.round.key();
             if self.seen.contains(&key) {
@@ -177,45 +162,91 @@ impl SqliteFrontier {
                 continue;
             };
             let host = url.host_str().unwrap_or_default();
-            let link_params = params![
-                link,
-                host,
-                page.depth + 1,
-                page.id,
-                page.root,
-                once,
-                before,
-                outcome.is_from_public
-            ];
-            if !self.has_room(transaction, host)? {
-                // A host at its limit gets no new URL; the ones it has may
-                // still be due again in this round.
-                let known = transaction
-                    .prepare_cached("SELECT id FROM urls WHERE url = ?1")?
-                    .query_row([link], |row| row.get::<_, i64>(0))
-                    .optional()?;
-                if known.is_none() {
-                    effects.over_limit += 1;
-                    continue;
-                }
-                let changed = transaction
-                    .prepare_cached(&update_link())?
-                    .execute(link_params)?;
-                effects.discovered += changed as u64;
+            if self.add_link(
+                transaction,
+                (link, host),
+                &page,
+                outcome.is_from_public,
+                effects,
+            )? {
                 self.seen.insert(key);
                 effects.seen.push(key);
-                continue;
             }
-            let last = transaction.last_insert_rowid();
-            let changed = upsert.execute(link_params)?;
-            if transaction.last_insert_rowid() != last {
-                self.count_host(host);
-            }
-            effects.discovered += changed as u64;
-            self.seen.insert(key);
-            effects.seen.push(key);
         }
         Ok(())
+    }
+
+    /// The round the links of a page descending from seed `root` belong to.
+    fn round_of(
+        &self,
+        transaction: &Transaction<'_>,
+        root: i64,
+        outcome: &Outcome,
+    ) -> rusqlite::Result<Round> {
+        if let Some(number) = self.round {
+            return Ok(Round::Once(i64::try_from(number).unwrap_or(i64::MAX)));
+        }
+        let started = transaction
+            .query_row("SELECT fetched_at FROM urls WHERE id = ?1", [root], |row| {
+                row.get::<_, Option<i64>>(0)
+            })
+            .optional()?
+            .flatten();
+        Ok(Round::Since(
+            started.unwrap_or_else(|| unix_ms(outcome.fetched_at)),
+        ))
+    }
+
+    /// Adds one link found on `page`, or makes it due again in this round;
+    /// `false` when its host is at `max_pages_per_host` and it is new (not
+    /// handled: a later limit may let it in).
+    fn add_link(
+        &mut self,
+        transaction: &Transaction<'_>,
+        (link, host): (&str, &str),
+        page: &Page,
+        is_from_public: bool,
+        effects: &mut Effects,
+    ) -> rusqlite::Result<bool> {
+        let interval = i64::try_from(self.interval.as_millis()).unwrap_or(i64::MAX);
+        let (once, before) = page.round.params(interval);
+        let link_params = params![
+            link,
+            host,
+            page.depth + 1,
+            page.id,
+            page.root,
+            once,
+            before,
+            is_from_public
+        ];
+        if !self.has_room(transaction, host)? {
+            // A host at its limit gets no new URL; the ones it has may
+            // still be due again in this round.
+            let is_known = transaction
+                .prepare_cached("SELECT id FROM urls WHERE url = ?1")?
+                .query_row([link], |row| row.get::<_, i64>(0))
+                .optional()?
+                .is_some();
+            if !is_known {
+                effects.over_limit += 1;
+                return Ok(false);
+            }
+            let changed = transaction
+                .prepare_cached(&update_link())?
+                .execute(link_params)?;
+            effects.discovered += changed as u64;
+            return Ok(true);
+        }
+        let last = transaction.last_insert_rowid();
+        let changed = transaction
+            .prepare_cached(&upsert_link())?
+            .execute(link_params)?;
+        if transaction.last_insert_rowid() != last {
+            self.count_host(host);
+        }
+        effects.discovered += changed as u64;
+        Ok(true)
     }
 
     /// Marks the final URL of a redirect fetched; `false` when it was
