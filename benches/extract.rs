@@ -1,4 +1,4 @@
-//! Title extraction and charset decoding, with criterion: over generated
+//! Title extraction, link extraction and charset decoding, with criterion: over generated
 //! pages (always) and over the real pages of `../shared/corpus/real` (or
 //! `$CRAWLER_CORPUS_DIR`) when that folder exists.
 //!
@@ -11,7 +11,7 @@ mod real;
 
 use std::hint::black_box;
 
-use crawler::extract::{self, charset};
+use crawler::extract::{self, charset, links};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 /// Generated pages benched: enough to cover every title placement.
@@ -53,6 +53,24 @@ fn bench_set(c: &mut Criterion, name: &str, bodies: &[Vec<u8>]) {
             }
         })
     });
+    group.finish();
+
+    let page = url::Url::parse("http://127.0.0.1:9/page.html").ok();
+    let mut group = c.benchmark_group(format!("links/{name}"));
+    group.throughput(Throughput::Elements(texts.len() as u64));
+    if let Some(page) = &page {
+        group.bench_function("document_links", |b| {
+            b.iter(|| {
+                for text in &texts {
+                    black_box(links::page_links(
+                        black_box(text),
+                        page,
+                        encoding_rs::UTF_8,
+                    ));
+                }
+            })
+        });
+    }
     group.finish();
 
     let mut group = c.benchmark_group(format!("charset/{name}"));
