@@ -62,11 +62,7 @@ fn bench_set(c: &mut Criterion, name: &str, bodies: &[Vec<u8>]) {
         group.bench_function("document_links", |b| {
             b.iter(|| {
                 for text in &texts {
-                    black_box(links::page_links(
-                        black_box(text),
-                        page,
-                        encoding_rs::UTF_8,
-                    ));
+                    black_box(links::page_links(black_box(text), page, encoding_rs::UTF_8));
                 }
             })
         });
