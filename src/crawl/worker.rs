@@ -183,10 +183,17 @@ pub async fn attempt(
 ) -> Attempt {
     let started = Instant::now();
     let fetched_at = SystemTime::now();
+    // A page whose links are followed is fetched whole: a 304 has no body,
+    // so its links could not be followed again in this round.
+    let wants_links = rules.wants_links(job);
     let known = job.known.as_deref();
     let validators = Validators {
-        etag: known.and_then(|known| known.etag.as_deref()),
-        last_modified: known.and_then(|known| known.last_modified.as_deref()),
+        etag: known
+            .and_then(|known| known.etag.as_deref())
+            .filter(|_| !wants_links),
+        last_modified: known
+            .and_then(|known| known.last_modified.as_deref())
+            .filter(|_| !wants_links),
     };
     let options = FetchOptions {
         validators,
@@ -197,7 +204,7 @@ pub async fn attempt(
         hops,
     };
     let mut page = fetcher.fetch_with(&job.url, options).await;
-    let is_conditional = known.is_some_and(Known::has_validators);
+    let is_conditional = !wants_links && known.is_some_and(Known::has_validators);
     let mut analysis = match (page.status, known) {
         (Some(304), Some(known)) if is_conditional && page.error.is_none() => Analysis {
             title: known.title.clone(),
@@ -206,7 +213,7 @@ pub async fn attempt(
             is_not_modified: true,
             links: None,
         },
-        _ => analyze_guarded(&page, rules.wants_links(job)),
+        _ => analyze_guarded(&page, wants_links),
     };
     let judged = analysis
         .links

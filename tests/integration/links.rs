@@ -627,3 +627,48 @@ fn a_reload_changes_max_depth_and_scope_mid_crawl() {
     daemon.signal(libc::SIGTERM);
     assert_eq!(daemon.wait_exit(), Some(0));
 }
+
+#[test]
+fn pages_whose_links_are_followed_are_fetched_whole_in_later_rounds() {
+    let site = TestServer::start(vec![
+        (
+            "/",
+            Reply::html_with_header(
+                "ETag: \"home\"",
+                "<title>home</title><a href=\"/leaf\">l</a>",
+            ),
+        ),
+        (
+            "/leaf",
+            Reply::html_with_header("ETag: \"leaf\"", "<title>leaf</title>"),
+        ),
+    ]);
+    let workspace = Workspace::new();
+    let config = workspace.config(
+        &[site.url("/")],
+        "recrawl_interval = \"1s\"\nstate_file = \"state.db\"\n[crawl]\nmax_depth = 1",
+    );
+    let mut daemon = Daemon::start({
+        let mut command = crawler();
+        command.arg("--config").arg(&config);
+        command
+    });
+    wait_for_hits(&site, "/leaf", 2);
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(), Some(0));
+    let conditional = |path: &str| {
+        site.heads(path)
+            .iter()
+            .filter(|head| head.contains("if-none-match"))
+            .count()
+    };
+    assert_eq!(
+        conditional("/"),
+        0,
+        "its links are needed: no 304 could carry them"
+    );
+    assert!(
+        conditional("/leaf") >= 1,
+        "a page at max_depth is asked conditionally"
+    );
+}
