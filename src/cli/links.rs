@@ -7,12 +7,12 @@ use std::path::Path;
 
 use url::Url;
 
-use super::{ExitCode, load_optional, report_config_error};
+use super::{ExitCode, one_url};
 use crate::crawl::follow::{Reason, Rules};
 use crate::crawl::politeness::robots::{self, Verdict};
 use crate::crawl::worker;
 use crate::fetch::Fetcher;
-use crate::frontier::{Job, seeds};
+use crate::frontier::Job;
 
 /// robots.txt files fetched by one `crawler links` at most; links to
 /// further hosts are judged without theirs.
@@ -20,23 +20,9 @@ const MAX_ROBOTS_FETCHES: usize = 100;
 
 /// Fetches `url` with the config at `path` and prints `URL<TAB>reason` lines.
 pub fn print(url: &str, path: &Path) -> ExitCode {
-    let config = match load_optional(path) {
-        Ok(config) => config,
-        Err(err) => return report_config_error(&err),
-    };
-    let url = match seeds::parse_seed(url) {
-        Ok(url) => url,
-        Err(message) => {
-            eprintln!("crawler: invalid_url: {message}");
-            return ExitCode::Usage;
-        }
-    };
-    let fetcher = match Fetcher::new(&config) {
-        Ok(fetcher) => fetcher,
-        Err(err) => {
-            eprintln!("crawler: cannot set up the HTTP client: {err}");
-            return ExitCode::Runtime;
-        }
+    let (config, url, fetcher) = match one_url(url, path) {
+        Ok(prepared) => prepared,
+        Err(code) => return code,
     };
     let rules = Rules::new(&config);
     let job = Job::new(url);

@@ -242,24 +242,26 @@ fn summary(config: &Config) -> String {
     )
 }
 
+/// What a command that fetches one URL needs: the config at `path` (or the
+/// defaults), the URL parsed as a seed, and the client. The error is the
+/// exit code, its message printed.
+fn one_url(url: &str, path: &Path) -> Result<(Config, url::Url, Fetcher), ExitCode> {
+    let config = load_optional(path).map_err(|err| report_config_error(&err))?;
+    let url = seeds::parse_seed(url).map_err(|message| {
+        eprintln!("crawler: invalid_url: {message}");
+        ExitCode::Usage
+    })?;
+    let fetcher = Fetcher::new(&config).map_err(|err| {
+        eprintln!("crawler: cannot set up the HTTP client: {err}");
+        ExitCode::Runtime
+    })?;
+    Ok((config, url, fetcher))
+}
+
 fn title(url: &str, path: &Path) -> ExitCode {
-    let config = match load_optional(path) {
-        Ok(config) => config,
-        Err(err) => return report_config_error(&err),
-    };
-    let url = match seeds::parse_seed(url) {
-        Ok(url) => url,
-        Err(message) => {
-            eprintln!("crawler: invalid_url: {message}");
-            return ExitCode::Usage;
-        }
-    };
-    let fetcher = match Fetcher::new(&config) {
-        Ok(fetcher) => fetcher,
-        Err(err) => {
-            eprintln!("crawler: cannot set up the HTTP client: {err}");
-            return ExitCode::Runtime;
-        }
+    let (config, url, fetcher) = match one_url(url, path) {
+        Ok(prepared) => prepared,
+        Err(code) => return code,
     };
     let rules = crate::crawl::follow::Rules::new(&config);
     let record = async_std::task::block_on(worker::process(&fetcher, &rules, &Job::new(url)));

@@ -57,6 +57,16 @@ fn linking(url: &Url, paths: &[&str]) -> Outcome {
     }
 }
 
+/// Starts a `--once` run of `seeds` (paths) and claims them.
+fn start_run(store: &mut SqliteFrontier, seeds: &[&str]) -> Vec<Claim> {
+    store.begin_round().unwrap();
+    let generation = store.begin_seeds().unwrap();
+    let urls: Vec<Url> = seeds.iter().map(|path| url(path)).collect();
+    store
+        .list_and_claim(&urls, generation, SystemTime::now())
+        .unwrap()
+}
+
 fn paths(claims: &[Claim]) -> Vec<String> {
     let mut paths: Vec<String> = claims
         .iter()
@@ -70,11 +80,7 @@ fn paths(claims: &[Claim]) -> Vec<String> {
 fn a_once_run_fetches_each_link_once_breadth_first() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = store(&dir, Duration::from_secs(3600));
-    store.begin_round().unwrap();
-    let generation = store.begin_seeds().unwrap();
-    let seeds = store
-        .list_and_claim(&[url("/")], generation, SystemTime::now())
-        .unwrap();
+    let seeds = start_run(&mut store, &["/"]);
     assert_eq!(seeds.len(), 1);
     store
         .commit(&[linking(&url("/"), &["/a", "/b", "/"])])
@@ -105,11 +111,7 @@ fn a_once_run_fetches_each_link_once_breadth_first() {
     store.end_round().unwrap();
 
     // The next run finds and fetches them again.
-    store.begin_round().unwrap();
-    let generation = store.begin_seeds().unwrap();
-    store
-        .list_and_claim(&[url("/")], generation, SystemTime::now())
-        .unwrap();
+    start_run(&mut store, &["/"]);
     store.commit(&[linking(&url("/"), &["/a"])]).unwrap();
     assert_eq!(
         paths(&store.claim_discovered(SystemTime::now(), 10).unwrap()),
@@ -122,11 +124,7 @@ fn discovered_urls_in_flight_at_a_crash_are_claimed_again_in_the_resumed_run() {
     let dir = tempfile::tempdir().unwrap();
     {
         let mut store = store(&dir, Duration::from_secs(3600));
-        store.begin_round().unwrap();
-        let generation = store.begin_seeds().unwrap();
-        store
-            .list_and_claim(&[url("/")], generation, SystemTime::now())
-            .unwrap();
+        start_run(&mut store, &["/"]);
         store.commit(&[linking(&url("/"), &["/a", "/b"])]).unwrap();
         assert_eq!(
             store.claim_discovered(SystemTime::now(), 10).unwrap().len(),
@@ -166,11 +164,7 @@ fn a_removed_seed_takes_its_pending_descendants_off_the_schedule() {
 fn a_redirect_target_fetched_once_has_its_links_followed_once() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = store(&dir, Duration::from_secs(3600));
-    store.begin_round().unwrap();
-    let generation = store.begin_seeds().unwrap();
-    store
-        .list_and_claim(&[url("/r1"), url("/r2")], generation, SystemTime::now())
-        .unwrap();
+    start_run(&mut store, &["/r1", "/r2"]);
     let redirected = |from: &str, link: &str| Outcome {
         final_url: Some(url("/target").to_string()),
         ..linking(&url(from), &[link])
@@ -199,11 +193,7 @@ fn a_host_has_at_most_max_pages_per_host_urls() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = store(&dir, Duration::from_secs(3600));
     store.set_max_pages_per_host(3);
-    store.begin_round().unwrap();
-    let generation = store.begin_seeds().unwrap();
-    store
-        .list_and_claim(&[url("/")], generation, SystemTime::now())
-        .unwrap();
+    start_run(&mut store, &["/"]);
     store
         .commit(&[linking(&url("/"), &["/a", "/b", "/c", "/d"])])
         .unwrap();
@@ -216,11 +206,7 @@ fn a_host_has_at_most_max_pages_per_host_urls() {
     store.end_round().unwrap();
 
     // The next run fetches the URLs the host has again, and no new one.
-    store.begin_round().unwrap();
-    let generation = store.begin_seeds().unwrap();
-    store
-        .list_and_claim(&[url("/")], generation, SystemTime::now())
-        .unwrap();
+    start_run(&mut store, &["/"]);
     store
         .commit(&[linking(&url("/"), &["/a", "/b", "/c", "/d"])])
         .unwrap();
