@@ -388,17 +388,11 @@ mod tests {
 
     fn page(content_type: Option<&str>, body: &[u8]) -> Page {
         Page {
-            final_url: Url::parse("http://127.0.0.1/").unwrap(),
             status: Some(200),
             content_type: content_type.map(str::to_owned),
             body: body.to_vec(),
             bytes: body.len() as u64,
-            retry_after: None,
-            etag: None,
-            last_modified: None,
-            robots_tags: Vec::new(),
-            is_from_public: false,
-            error: None,
+            ..Page::new(&Url::parse("http://127.0.0.1/").unwrap())
         }
     }
 

@@ -191,7 +191,8 @@ pub struct FetchOptions<'a> {
 }
 
 impl Page {
-    fn new(url: &Url) -> Self {
+    /// A page of `url` with nothing fetched yet.
+    pub fn new(url: &Url) -> Self {
         Self {
             final_url: url.clone(),
             status: None,
