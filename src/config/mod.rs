@@ -65,6 +65,15 @@ pub struct Config {
 pub const DEFAULT_STATE_FILE_NAME: &str = "crawler-state.db";
 
 impl Config {
+    /// This daemon's name in the cluster: `cluster.node`, or host name and pid.
+    pub fn node_name(&self) -> String {
+        self.settings
+            .cluster
+            .node
+            .clone()
+            .unwrap_or_else(default_node_name)
+    }
+
     /// The JSON state file an earlier version kept where the database now goes
     /// (`crawler-state.json` beside `crawler-state.db`), imported on first start.
     pub fn legacy_state_file(&self) -> Option<PathBuf> {
@@ -453,6 +462,7 @@ impl<'a> Validation<'a> {
             self.problem("user_agent", message);
         }
         self.check_crawl(&settings.crawl);
+        self.check_cluster(&settings.cluster);
         let retry = &settings.retry;
         if retry.initial_backoff > retry.max_backoff {
             let message = format!(
@@ -476,6 +486,22 @@ impl<'a> Validation<'a> {
                 "crawl.max_url_length",
                 format!("must be at least {MIN_URL_LENGTH} bytes"),
             );
+        }
+    }
+
+    fn check_cluster(&mut self, cluster: &ClusterSettings) {
+        if let Some(address) = &cluster.redis
+            && let Err(message) = check_redis_url(address)
+        {
+            self.problem("cluster.redis", message);
+        }
+        if let Err(message) = check_cluster_name(&cluster.name) {
+            self.problem("cluster.name", message);
+        }
+        if let Some(node) = &cluster.node
+            && let Err(message) = check_cluster_name(node)
+        {
+            self.problem("cluster.node", message);
         }
     }
 
@@ -744,4 +770,53 @@ mod tests {
         let message = problems("seeds = [\"http://127.0.0.1/\"]\nuser_agent = \"bé\"", &[]);
         assert!(message.contains("`user_agent`"), "{message}");
     }
+}
+
+/// Checks a `cluster.redis` address; the message says what is wrong.
+fn check_redis_url(address: &str) -> Result<(), String> {
+    let url = Url::parse(address).map_err(|err| {
+        format!("`{address}` is not a URL ({err}): write it as redis://host:port/db")
+    })?;
+    if !matches!(url.scheme(), "redis" | "rediss") {
+        return Err(format!(
+            "scheme `{}` is not supported: use redis:// (or rediss:// for TLS)",
+            url.scheme()
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("names no host: write it as redis://host:port/db".to_owned());
+    }
+    redis::Client::open(address)
+        .map(drop)
+        .map_err(|err| format!("is not a Redis address: {err}"))
+}
+
+/// Checks a cluster or node name: it becomes part of Redis keys and log lines.
+fn check_cluster_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 64 {
+        return Err("must be 1 to 64 characters".to_owned());
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
+        return Err(format!(
+            "may hold letters, digits, `-`, `_` and `.` only, not `{bad}`"
+        ));
+    }
+    Ok(())
+}
+
+/// The host name and pid: a node name unique on this machine.
+fn default_node_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned());
+    let host: String = host
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .collect();
+    format!("{host}-{}", std::process::id())
 }

@@ -170,6 +170,41 @@ pub struct Settings {
     /// Link following: depth, scope, patterns and limits.
     #[serde(default)]
     pub crawl: CrawlSettings,
+    /// Sharing one crawl among several daemons through Redis.
+    #[serde(default)]
+    pub cluster: ClusterSettings,
+}
+
+/// The `[cluster]` table: several daemons share one crawl through Redis
+/// (restart to change any of its keys).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSettings {
+    /// The Redis server holding the crawl (`redis://host:port/db`,
+    /// `rediss://` for TLS, a password as `redis://:secret@host`); unset:
+    /// the embedded store (`state_file`).
+    #[serde(default)]
+    pub redis: Option<String>,
+    /// The crawl's name: every key lives under `crawler:<name>:`.
+    #[serde(default = "default_cluster_name")]
+    pub name: String,
+    /// This daemon's name in the cluster; default: host name and pid.
+    #[serde(default)]
+    pub node: Option<String>,
+}
+
+impl Default for ClusterSettings {
+    fn default() -> Self {
+        Self {
+            redis: None,
+            name: default_cluster_name(),
+            node: None,
+        }
+    }
+}
+
+fn default_cluster_name() -> String {
+    "default".to_owned()
 }
 
 /// How far a link may lead from the seed it descends from (`crawl.scope`).
@@ -334,6 +369,7 @@ impl Default for Settings {
             politeness: PolitenessSettings::default(),
             metrics: MetricsSettings::default(),
             crawl: CrawlSettings::default(),
+            cluster: ClusterSettings::default(),
         }
     }
 }

@@ -232,5 +232,6 @@ fn refused_record(job: &Job, why: &str) -> Record {
         links: None,
         follow: None,
         is_from_public: false,
+        node: None,
     }
 }

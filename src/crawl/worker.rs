@@ -326,6 +326,7 @@ fn build_record(
         links: None,
         follow: None,
         is_from_public: page.is_from_public,
+        node: None,
     }
 }
 

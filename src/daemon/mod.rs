@@ -20,6 +20,7 @@ use url::Url;
 use crate::config::Config;
 use crate::fetch::Fetcher;
 use crate::frontier::backend::Frontier as _;
+use crate::frontier::redis::{MIN_LEASE, NodeSettings, RedisFrontier};
 use crate::frontier::sqlite::SqliteFrontier;
 use crate::frontier::store::{Store, StoreThread};
 use crate::frontier::{self, Job};
@@ -67,7 +68,12 @@ pub async fn run(
         let path = config.jsonl.as_deref().unwrap_or_else(|| "".as_ref());
         format!("cannot open output file `{}` for appending", path.display())
     })?;
-    let store = if mode == Mode::Service || config.is_state_file_explicit {
+    let store = if config.settings.cluster.redis.is_some() {
+        match open_cluster_store(&config, &metrics, &controls).await? {
+            Some(store) => Some(store),
+            None => return Ok(()),
+        }
+    } else if mode == Mode::Service || config.is_state_file_explicit {
         Some(open_store(&config, &metrics)?)
     } else if config.settings.crawl.max_depth > 0 {
         // Following links needs a frontier: a private one, gone at exit.
@@ -89,6 +95,9 @@ pub async fn run(
             .map(|(store, _)| format!(", state `{}`", store.path().display()))
             .unwrap_or_default()
     );
+    if config.settings.cluster.redis.is_some() {
+        output = output.with_node(&config.node_name());
+    }
     let client = (fetcher, metrics);
     let Some((store, thread)) = store else {
         if let Some(multi) = progress {
@@ -158,6 +167,109 @@ fn open_store(config: &Config, metrics: &Arc<Metrics>) -> anyhow::Result<(Store,
     }
     Store::start(Box::new(frontier), path, Arc::clone(metrics))
         .context("cannot start the state store thread")
+}
+
+/// Connects to the cluster's Redis (`cluster.redis`), waiting for it with
+/// backoff while it is unreachable (one WARN, then one INFO when it
+/// answers), publishes this node's config, and starts the store thread.
+/// `None` when a shutdown signal came while waiting.
+async fn open_cluster_store(
+    config: &Config,
+    metrics: &Arc<Metrics>,
+    controls: &Receiver<Control>,
+) -> anyhow::Result<Option<(Store, StoreThread)>> {
+    let mut frontier = RedisFrontier::new(cluster_settings(config))?;
+    let mut waiting_since = None;
+    loop {
+        match frontier.ping() {
+            Ok(()) => break,
+            Err(err) if err.is_transient() => {
+                if waiting_since.is_none() {
+                    log::warn!(
+                        "{err}; waiting for it (trying again every few seconds; Ctrl-C or SIGTERM stops)"
+                    );
+                    metrics.state_written(0, Some(err.to_string()));
+                    waiting_since = Some(std::time::Instant::now());
+                }
+                let wait = task::sleep(Duration::from_secs(1));
+                let stop = async {
+                    loop {
+                        if let Some(Control::Shutdown(_)) = next_control(controls).await {
+                            return;
+                        }
+                    }
+                };
+                if future::or(async { wait.await; false }, async { stop.await; true }).await {
+                    return Ok(None);
+                }
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+    if let Some(since) = waiting_since {
+        log::info!(
+            "Redis at `{}` answers again after {}s",
+            frontier.path().display(),
+            since.elapsed().as_secs()
+        );
+        metrics.state_written(0, None);
+    }
+    frontier.set_max_pages_per_host(config.settings.crawl.max_pages_per_host);
+    frontier.publish_config(&published_sections(config))?;
+    let path = frontier.path();
+    log::info!(
+        "cluster: node `{}` shares the crawl at {}",
+        config.node_name(),
+        path.display()
+    );
+    Store::start(Box::new(frontier), &path, Arc::clone(metrics))
+        .map(Some)
+        .context("cannot start the state store thread")
+}
+
+/// What a node is told about the cluster by its config.
+pub fn cluster_settings(config: &Config) -> NodeSettings {
+    let settings = &config.settings;
+    let lease = (settings.request_timeout * 2 + settings.retry.initial_backoff).max(MIN_LEASE);
+    NodeSettings {
+        address: settings.cluster.redis.clone().unwrap_or_default(),
+        name: settings.cluster.name.clone(),
+        node: config.node_name(),
+        lease,
+        handover: settings.politeness.per_host_delay,
+        interval: settings.recrawl_interval,
+    }
+}
+
+/// The config sections every node of a cluster should share, as JSON
+/// (`crawler check` compares them between nodes): the settings without
+/// what is node-local (output, metrics, state file, `[cluster]`), and the
+/// seed list's size and digest.
+pub fn published_sections(config: &Config) -> String {
+    let mut settings = serde_json::to_value(&config.settings).unwrap_or_default();
+    if let Some(table) = settings.as_object_mut() {
+        for local in ["output", "metrics", "state_file", "cluster", "seeds", "seeds_file"] {
+            table.remove(local);
+        }
+        let mut digest = 0u64;
+        let mut count = 0u64;
+        let mut seeds = frontier::seeds::SeedStream::new(config);
+        loop {
+            let batch = seeds.next_batch(10_000);
+            if batch.is_empty() {
+                break;
+            }
+            for url in &batch {
+                digest ^= xxhash_rust::xxh3::xxh3_64(url.as_str().as_bytes());
+                count += 1;
+            }
+        }
+        table.insert(
+            "seeds".to_owned(),
+            serde_json::json!({ "count": count, "digest": format!("{digest:016x}") }),
+        );
+    }
+    settings.to_string()
 }
 
 /// A store in a private temporary file (deleted when closed), for a

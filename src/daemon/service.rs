@@ -33,7 +33,7 @@ use crate::observe::metrics::Metrics;
 use crate::output::{Message, Output};
 
 /// Keys that take effect only at the next start.
-const RESTART_ONLY: [&str; 3] = ["queue_capacity", "state_file", "metrics.listen"];
+const RESTART_ONLY: [&str; 4] = ["queue_capacity", "state_file", "metrics.listen", "cluster"];
 /// Keys that change how the HTTP client is built (besides `[retry]`, `[network]`, `[tls]`).
 const CLIENT_KEYS: [&str; 5] = [
     "user_agent",
@@ -241,6 +241,12 @@ impl Service {
             );
             new.settings.metrics.listen = old.settings.metrics.listen;
         }
+        if new.settings.cluster != old.settings.cluster {
+            log::warn!(
+                "`[cluster]` changed but applies only after a restart; keeping the running cluster settings"
+            );
+            new.settings.cluster.clone_from(&old.settings.cluster);
+        }
         new.state_file.clone_from(&old.state_file);
         new.is_state_file_explicit = old.is_state_file_explicit;
     }
@@ -250,6 +256,14 @@ impl Service {
         let listing = Instant::now();
         let listed = frontier::list_seeds(&self.store, new).await;
         log::debug!("reload: seeds listed in {:?}", listing.elapsed());
+        let sections = daemon::published_sections(new);
+        let published = self
+            .store
+            .call(move |frontier, _| frontier.publish_config(&sections))
+            .await;
+        if let Some(Err(err)) = published {
+            log::warn!("reload: the config could not be published to the cluster: {err}");
+        }
         if new.settings.recrawl_interval.is_zero() {
             let all_due = self
                 .store
@@ -452,6 +466,11 @@ async fn claim_into(store: &Store, jobs: &Sender<Job>, room: usize) -> Claimed {
         .await;
     let (claims, next_due) = match claimed {
         Some(Ok(answer)) => answer,
+        Some(Err(err)) if err.is_transient() => {
+            // The store thread says once that Redis is away.
+            log::debug!("cannot read due URLs: {err}");
+            return Claimed::Failed;
+        }
         Some(Err(err)) => {
             log::error!("cannot read due URLs: {err}");
             return Claimed::Failed;

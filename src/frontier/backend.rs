@@ -142,6 +142,37 @@ pub struct Status {
     pub hosts: u64,
     /// Bytes on disk: the database and its write-ahead log.
     pub file_bytes: u64,
+    /// The nodes sharing the crawl, for a store on Redis.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterStatus>,
+}
+
+/// The nodes of a crawl shared through Redis.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ClusterStatus {
+    /// The crawl's name (`cluster.name`).
+    pub name: String,
+    /// Nodes that renewed their lease lately.
+    pub nodes: Vec<NodeStatus>,
+    /// URLs waiting in the shared queue (due now or later).
+    pub queued: u64,
+    /// Fingerprints in the seen-set of the current round.
+    pub seen: u64,
+    /// Bytes Redis uses in all (`used_memory`).
+    pub redis_bytes: u64,
+}
+
+/// One node of a cluster.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct NodeStatus {
+    /// Its name (`cluster.node`).
+    pub name: String,
+    /// Whether its lease is current.
+    pub alive: bool,
+    /// URLs it holds in flight.
+    pub in_flight: u64,
+    /// Partitions of the queue it crawls.
+    pub partitions: u64,
 }
 
 /// Why the store could not be used. Each message names the file and what to do.
@@ -198,6 +229,30 @@ pub enum StoreError {
         /// What failed.
         detail: String,
     },
+    /// The shared store (Redis) cannot be reached now; it is tried again.
+    #[error("Redis at `{address}` is unreachable: {detail}")]
+    Unreachable {
+        /// The server, without its password.
+        address: String,
+        /// Why.
+        detail: String,
+    },
+    /// The shared store refused a command (out of memory, a read-only replica, …).
+    #[error("Redis at `{address}` refused the crawl's writes: {detail}")]
+    Refused {
+        /// The server, without its password.
+        address: String,
+        /// What it said, and what to do.
+        detail: String,
+    },
+}
+
+impl StoreError {
+    /// Whether the store may work again by itself (a network failure):
+    /// callers wait and retry rather than stop.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Unreachable { .. })
+    }
 }
 
 /// The crawl's state: the seeds, the schedule, and what each fetch found.
@@ -343,6 +398,40 @@ pub trait Frontier: Send {
     /// # Errors
     /// The store cannot be read.
     fn status(&mut self, now: SystemTime) -> Result<Status, StoreError>;
+
+    /// Whether other processes share this store (Redis): its failures are
+    /// network ones, retried sooner.
+    fn is_shared(&self) -> bool {
+        false
+    }
+
+    /// Periodic upkeep, about once a second (a shared store renews this
+    /// node's leases here).
+    ///
+    /// # Errors
+    /// The store cannot be reached.
+    fn tick(&mut self, _now: SystemTime) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Whether nothing is left to do beyond this process's own work: no
+    /// other node holds URLs in flight and nothing waits (a `--once` run
+    /// ends when this is true and its own results are written).
+    ///
+    /// # Errors
+    /// The store cannot be read.
+    fn is_idle(&mut self, _now: SystemTime) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+
+    /// Publishes the config this node loaded (sections by name, as JSON),
+    /// so that `crawler check` can compare the nodes of a cluster.
+    ///
+    /// # Errors
+    /// The store cannot be written.
+    fn publish_config(&mut self, _sections: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// Milliseconds since the Unix epoch (0 before it).

@@ -174,6 +174,10 @@ async fn queue_claims(jobs: &Sender<Job>, claims: Vec<Claim>, queued: &mut u64) 
 /// are still being fetched.
 const DISCOVERY_POLL: Duration = Duration::from_millis(10);
 
+/// How often a `--once` node whose own work is done looks again while
+/// other nodes of its cluster still crawl.
+const OTHERS_POLL: Duration = Duration::from_millis(200);
+
 /// Queues discovered URLs as their pages' results are written, until all
 /// `queued` URLs have their result written and nothing is due. `false`
 /// when the store failed or the queue closed.
@@ -207,13 +211,35 @@ async fn feed_discovered(
                 continue;
             }
             Ok(_) => {}
+            // Redis is away: the store thread says so once; wait for it.
+            Err(err) if err.is_transient() => {
+                async_std::task::sleep(OTHERS_POLL).await;
+                continue;
+            }
             Err(err) => {
                 log::error!("{err}; the run stops here and resumes at the next start");
                 return false;
             }
         }
         if committed >= *queued {
-            return true;
+            // Other nodes of a cluster may still find links for this one.
+            match store
+                .call(|frontier, _| frontier.is_idle(SystemTime::now()))
+                .await
+            {
+                Some(Ok(true)) | None => return true,
+                Some(Ok(false)) => {}
+                Some(Err(err)) if err.is_transient() => {}
+                Some(Err(err)) => {
+                    log::error!("{err}; the run stops here and resumes at the next start");
+                    return false;
+                }
+            }
+            if jobs.is_closed() {
+                return false;
+            }
+            async_std::task::sleep(OTHERS_POLL).await;
+            continue;
         }
         // Nothing to claim until the finished pages' links are written: now.
         store.flush();
@@ -246,6 +272,7 @@ async fn claim_listed(store: &Store, batch: Vec<Url>, generation: u64) -> Option
             Ok(Some(claims)) => return Some(claims),
             // Results wait to be written: claim no more for now.
             Ok(None) => async_std::task::sleep(store::RETRY_INTERVAL).await,
+            Err(err) if err.is_transient() => async_std::task::sleep(OTHERS_POLL).await,
             Err(err) => {
                 log::error!("{err}; the run stops here and resumes at the next start");
                 return None;

@@ -23,6 +23,7 @@ pub mod backend;
 mod listing;
 pub mod scope;
 pub mod seeds;
+pub mod redis;
 pub mod sqlite;
 pub mod store;
 

@@ -74,6 +74,7 @@ impl Store {
         let (requests, receiver) = mpsc::channel();
         let results = Results::default();
         let mut writer = Writer::new(backend, path.to_owned(), Arc::clone(&results));
+        writer.is_shared = writer.backend.is_shared();
         writer.metrics = Some(metrics);
         let committed = Arc::clone(&writer.committed);
         let failing = Arc::clone(&writer.failing);
@@ -190,6 +191,10 @@ struct Writer {
     rounds_checked: Instant,
     /// Discovered and over-limit counts already reported to the metrics.
     reported: (u64, u64),
+    /// When the backend's upkeep last ran.
+    ticked: Instant,
+    /// Whether the backend is shared (Redis): failures are retried sooner.
+    is_shared: bool,
 }
 
 impl Writer {
@@ -206,12 +211,17 @@ impl Writer {
             failing: Arc::new(AtomicBool::new(false)),
             rounds_checked: Instant::now(),
             reported: (0, 0),
+            ticked: Instant::now(),
+            is_shared: false,
         }
     }
 
     fn run(mut self, requests: &mpsc::Receiver<Request>) {
         loop {
-            let wait = self.next_write.saturating_duration_since(Instant::now());
+            let wait = self
+                .next_write
+                .saturating_duration_since(Instant::now())
+                .min(ROUNDS_CHECK);
             match requests.recv_timeout(wait) {
                 Ok(Request::Write) if self.failing_since.is_none() => self.write(),
                 Ok(Request::Write) => {}
@@ -232,6 +242,7 @@ impl Writer {
             if Instant::now() >= self.next_write {
                 self.write();
             }
+            self.tick();
         }
     }
 
@@ -270,33 +281,77 @@ impl Writer {
         }
         match written {
             Ok(()) => {
-                if let Some(since) = self.failing_since.take() {
-                    log::info!(
-                        "crawl state `{}` is written again after {}: {} results saved",
-                        self.path.display(),
-                        humantime::format_duration(Duration::from_secs(since.elapsed().as_secs())),
-                        self.pending.len()
-                    );
-                }
+                self.recovered();
                 self.committed
                     .fetch_add(self.pending.len() as u64, Ordering::SeqCst);
-                self.failing.store(false, Ordering::SeqCst);
                 self.pending.clear();
                 self.after_write();
             }
-            Err(err) => {
-                if self.failing_since.is_none() {
-                    log::error!(
-                        "cannot write the crawl state: {err}; {} results are kept in memory (up to {MAX_BACKLOG}) and written again every {}s; the crawl goes on",
-                        self.pending.len(),
-                        RETRY_INTERVAL.as_secs()
-                    );
-                    self.failing_since = Some(Instant::now());
-                }
-                self.failing.store(true, Ordering::SeqCst);
-                self.next_write = Instant::now() + RETRY_INTERVAL;
-            }
+            Err(err) => self.write_failed(&err),
         }
+    }
+
+    /// Says once that writes fail (WARN when the store is unreachable,
+    /// ERROR when it refuses) and retries later.
+    fn write_failed(&mut self, err: &StoreError) {
+        if self.failing_since.is_none() {
+            let message = format!(
+                "cannot write the crawl state: {err}; {} results are kept in memory (up to {MAX_BACKLOG}) and written again every {}s; the crawl goes on",
+                self.pending.len(),
+                self.retry_interval().as_secs()
+            );
+            if err.is_transient() {
+                log::warn!("{message}");
+            } else {
+                log::error!("{message}");
+            }
+            self.failing_since = Some(Instant::now());
+        }
+        self.failing.store(true, Ordering::SeqCst);
+        self.next_write = Instant::now() + self.retry_interval();
+    }
+
+    /// How long to wait before writing again after a failure: a shared
+    /// store is tried sooner than a full disk.
+    fn retry_interval(&self) -> Duration {
+        if self.is_shared {
+            Duration::from_secs(1)
+        } else {
+            RETRY_INTERVAL
+        }
+    }
+
+    /// The backend's periodic upkeep (leases), once a second; a failure
+    /// counts as a failed write.
+    fn tick(&mut self) {
+        if self.ticked.elapsed() < ROUNDS_CHECK {
+            return;
+        }
+        self.ticked = Instant::now();
+        if let Err(err) = self.backend.tick(SystemTime::now()) {
+            if let Some(metrics) = &self.metrics {
+                metrics.state_written(self.pending.len(), Some(err.to_string()));
+            }
+            self.write_failed(&err);
+        } else if self.failing_since.is_some() && self.pending.is_empty() {
+            self.recovered();
+        }
+    }
+
+    /// Says that the state is written again.
+    fn recovered(&mut self) {
+        if let Some(since) = self.failing_since.take() {
+            log::info!(
+                "crawl state `{}` is written again after {}: {} results saved",
+                self.path.display(),
+                humantime::format_duration(Duration::from_secs(since.elapsed().as_secs())),
+                self.pending.len()
+            );
+        }
+        if let Some(metrics) = &self.metrics {
+            metrics.state_written(0, None);
+        }
+        self.failing.store(false, Ordering::SeqCst);
     }
 
     /// Reports what the links of the batch added, and schedules the next

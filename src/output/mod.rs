@@ -79,6 +79,8 @@ pub struct Record {
     /// Whether the page came from a public address (kept in the store, not written).
     #[serde(skip)]
     pub is_from_public: bool,
+    /// The node that fetched it (`cluster.node`); null without a cluster.
+    pub node: Option<Arc<str>>,
 }
 
 impl Record {
@@ -118,6 +120,8 @@ pub struct Output {
     line: Vec<u8>,
     written: Option<Written>,
     progress: Option<(ProgressBar, u64)>,
+    /// The node name every record carries, in a cluster.
+    node: Option<Arc<str>>,
     /// Records that could not be written.
     pub failed_writes: u64,
 }
@@ -142,7 +146,14 @@ impl Output {
             written: None,
             progress: None,
             failed_writes: 0,
+            node: None,
         })
+    }
+
+    /// Stamps every record with this node's name (a cluster).
+    pub fn with_node(mut self, node: &str) -> Self {
+        self.node = Some(node.into());
+        self
     }
 
     /// Calls `written` with each record after it is written.
@@ -198,7 +209,10 @@ impl Output {
 
     /// Logs the record (and a changed title), appends one JSON line, then
     /// hands the record on to `written`.
-    pub fn write(&mut self, record: Record) {
+    pub fn write(&mut self, mut record: Record) {
+        if record.node.is_none() {
+            record.node.clone_from(&self.node);
+        }
         if record.changed {
             log::info!(
                 "title changed url={} from={} to={}",

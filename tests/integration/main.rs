@@ -2,6 +2,7 @@
 //! binary against HTTP servers on 127.0.0.1 started by the tests.
 
 mod config;
+mod cluster;
 mod crawl;
 mod hostile;
 mod lifecycle;

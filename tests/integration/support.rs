@@ -569,3 +569,103 @@ pub fn by_url(records: &[Value]) -> HashMap<String, Value> {
         })
         .collect()
 }
+
+/// A `redis-server` of a test's own, on a free loopback port, stopped on drop.
+pub struct RedisServer {
+    child: Option<Child>,
+    pub port: u16,
+    dir: tempfile::TempDir,
+    appendonly: bool,
+}
+
+impl RedisServer {
+    /// Starts one without persistence.
+    pub fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    /// Starts one; with `appendonly` its data survives [`RedisServer::restart`].
+    pub fn start_with(appendonly: bool) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .expect("bind a free port")
+            .local_addr()
+            .expect("local addr")
+            .port();
+        let mut server = Self {
+            child: None,
+            port,
+            dir: tempfile::tempdir().expect("temp dir"),
+            appendonly,
+        };
+        server.launch();
+        server
+    }
+
+    fn launch(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", ""])
+            .args(["--appendonly", if self.appendonly { "yes" } else { "no" }])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start redis-server (CI installs Debian's redis-server; install it to run these tests)");
+        self.child = Some(child);
+        let started = Instant::now();
+        while self.query(&["PING"]).is_none() {
+            assert!(started.elapsed() < DEADLINE, "redis-server did not answer");
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The address for `cluster.redis`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// Runs one command; its reply as text, `None` when the server is away.
+    pub fn query(&self, args: &[&str]) -> Option<String> {
+        let client = redis::Client::open(self.url()).ok()?;
+        let mut connection = client
+            .get_connection_with_timeout(Duration::from_secs(1))
+            .ok()?;
+        let mut command = redis::cmd(args[0]);
+        for arg in &args[1..] {
+            command.arg(*arg);
+        }
+        let value: redis::Value = command.query(&mut connection).ok()?;
+        Some(match value {
+            redis::Value::BulkString(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            redis::Value::SimpleString(text) => text,
+            redis::Value::Int(number) => number.to_string(),
+            other => format!("{other:?}"),
+        })
+    }
+
+    /// Stops the server (SIGTERM: with append-only on, it writes its log first).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let pid = libc::pid_t::try_from(child.id()).expect("pid");
+            // SAFETY: signalling our own child process.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port and folder.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.launch();
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

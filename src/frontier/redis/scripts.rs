@@ -1,0 +1,418 @@
+//! The Lua scripts that change the shared frontier. Each runs atomically in
+//! Redis and handles a whole batch, so a batch costs one round trip and a
+//! few commands, whatever its size (Redis counts the commands a script
+//! calls in `INFO commandstats` too, so they are batched inside as well).
+//!
+//! Keys, under the crawl's prefix (`crawler:<name>:`):
+//! - `url`: hash, URL → its state (JSON: origin, lineage, title, validators, round);
+//! - `seen:<round>`: set of URL fingerprints queued in a round (0: the service);
+//! - `due:<p>`: sorted set of the URLs of partition `p` waiting, by due time
+//!   (a discovered URL's score is its depth: it comes before any time);
+//! - `lease:<p>`: the URLs of `p` in flight, scored as they were in `due:<p>`;
+//! - `ready`: partitions with something waiting, by their earliest score;
+//! - `owners`: hash, partition → `node|until` (or `~|released-at`);
+//! - `nodes`: hash, node → when its lease runs out; `busy`: node → URLs in flight;
+//! - `seeds`: hash, seed URL → the listing that named it last; `meta`: counters;
+//! - `hosts`: hash, host → URLs it has in the crawl (`max_pages_per_host`);
+//! - `configs`: hash, node → the config it published; `robots:<origin>`: a shared robots.txt.
+
+use std::sync::LazyLock;
+
+use redis::Script;
+
+/// Shared Lua helpers, prepended to every script.
+const PRELUDE: &str = r"
+local prefix = ARGV[1]
+local CHUNK = 1000
+local function each_chunk(list, action)
+  for first = 1, #list, CHUNK do
+    local last = math.min(first + CHUNK - 1, #list)
+    action(unpack(list, first, last))
+  end
+end
+local function call_chunked(command, key, list)
+  each_chunk(list, function(...) redis.call(command, key, ...) end)
+end
+local function hmget(key, fields)
+  local values = {}
+  each_chunk(fields, function(...)
+    local got = redis.call('HMGET', key, ...)
+    for i = 1, #got do values[#values + 1] = got[i] end
+  end)
+  return values
+end
+local function smismember(key, members)
+  local flags = {}
+  each_chunk(members, function(...)
+    local got = redis.call('SMISMEMBER', key, ...)
+    for i = 1, #got do flags[#flags + 1] = got[i] end
+  end)
+  return flags
+end
+-- Adds score/member pairs to due:<p> per partition, keeping `ready` up to date.
+local function enqueue(by_partition, flag)
+  for p, list in pairs(by_partition) do
+    local lowest = nil
+    for i = 1, #list, 2 do
+      local score = tonumber(list[i])
+      if lowest == nil or score < lowest then lowest = score end
+    end
+    if flag then
+      each_chunk(list, function(...) redis.call('ZADD', prefix .. 'due:' .. p, flag, ...) end)
+    else
+      call_chunked('ZADD', prefix .. 'due:' .. p, list)
+    end
+    redis.call('ZADD', prefix .. 'ready', 'LT', lowest, p)
+  end
+end
+local function push(map, key, ...)
+  local list = map[key]
+  if list == nil then list = {}; map[key] = list end
+  for _, value in ipairs({...}) do list[#list + 1] = value end
+end
+local function decode(text)
+  if text then return cjson.decode(text) end
+  return nil
+end
+";
+
+fn script(body: &str) -> Script {
+    Script::new(&format!("{PRELUDE}\n{body}"))
+}
+
+/// Claims up to ARGV[4] URLs due by ARGV[3] (ms) from the partitions in
+/// ARGV[5..] that node ARGV[2] owns. Returns flat (partition, url, score,
+/// state) quadruples.
+pub static CLAIM: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r"
+local node, now, left = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local wanted = {}
+for i = 5, #ARGV do wanted[ARGV[i]] = true end
+local out = {}
+local ready = redis.call('ZRANGEBYSCORE', prefix .. 'ready', '-inf', now)
+for _, p in ipairs(ready) do
+  if left <= 0 then break end
+  local owner = redis.call('HGET', prefix .. 'owners', p)
+  if wanted[p] and owner and string.sub(owner, 1, #node + 1) == node .. '|' then
+    local due = prefix .. 'due:' .. p
+    local items = redis.call('ZRANGEBYSCORE', due, '-inf', now, 'WITHSCORES', 'LIMIT', 0, left)
+    if #items > 0 then
+      local urls, leased = {}, {}
+      for i = 1, #items, 2 do
+        urls[#urls + 1] = items[i]
+        leased[#leased + 1] = items[i + 1]
+        leased[#leased + 1] = items[i]
+      end
+      call_chunked('ZREM', due, urls)
+      call_chunked('ZADD', prefix .. 'lease:' .. p, leased)
+      local states = hmget(prefix .. 'url', urls)
+      for i = 1, #urls do
+        out[#out + 1] = p
+        out[#out + 1] = urls[i]
+        out[#out + 1] = leased[2 * i - 1]
+        out[#out + 1] = states[i] or ''
+      end
+      left = left - #urls
+    end
+    local first = redis.call('ZRANGE', due, 0, 0, 'WITHSCORES')
+    if #first == 0 then
+      redis.call('ZREM', prefix .. 'ready', p)
+    else
+      redis.call('ZADD', prefix .. 'ready', first[2], p)
+    end
+  end
+end
+return out
+",
+    )
+});
+
+/// Commits a batch (ARGV[2], JSON): finished URLs (their state merged, their
+/// lease dropped, their next due time set) and the links found, which are
+/// queued when their fingerprint is new in the round and their host has
+/// room. ARGV[3] is the node, ARGV[4] its URLs still in flight. Returns
+/// {queued, over the host limit}.
+pub static COMMIT: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r"
+local batch = cjson.decode(ARGV[2])
+redis.call('HSET', prefix .. 'busy', ARGV[3], ARGV[4])
+local states = {}   -- url -> state table, written at the end
+local due = {}      -- partition -> score/url pairs
+local leases = {}   -- partition -> urls
+-- Finished URLs.
+local done_urls = {}
+for i, done in ipairs(batch.done) do done_urls[i] = done[2] end
+local old = hmget(prefix .. 'url', done_urls)
+for i, done in ipairs(batch.done) do
+  local p, url, score, page = done[1], done[2], done[3], done[4]
+  local state = decode(old[i]) or {o = 'd'}
+  if type(page) == 'table' then
+    state.k = 1
+    state.t = page.t; state.e = page.e; state.m = page.m
+  end
+  state.r = math.max(state.r or 0, batch.round)
+  state.at = batch.now
+  states[url] = state
+  push(leases, p, url)
+  if score >= 0 and (state.o == 'd' or state.a == 1) then push(due, p, score, url) end
+end
+-- Final URLs of redirects count as fetched in the round.
+if #batch.mark > 0 then call_chunked('SADD', prefix .. batch.seen, batch.mark) end
+-- Links.
+local queued, over = 0, 0
+local fps, links, hosts, host_list = {}, {}, {}, {}
+for _, group in ipairs(batch.groups) do
+  for _, link in ipairs(group.links) do
+    fps[#fps + 1] = link[1]
+    links[#links + 1] = {link, group}
+    if hosts[link[4]] == nil then hosts[link[4]] = 0; host_list[#host_list + 1] = link[4] end
+  end
+end
+if #fps > 0 then
+  local flags = smismember(prefix .. batch.seen, fps)
+  local counts = hmget(prefix .. 'hosts', host_list)
+  for i, host in ipairs(host_list) do hosts[host] = tonumber(counts[i]) or 0 end
+  local fresh, fresh_urls, fresh_groups, changed = {}, {}, {}, {}
+  for i, pair in ipairs(links) do
+    local link, group = pair[1], pair[2]
+    if flags[i] == 0 then
+      local host = link[4]
+      if hosts[host] < batch.max then
+        hosts[host] = hosts[host] + 1
+        changed[host] = true
+        fresh[#fresh + 1] = link
+        fresh_urls[#fresh_urls + 1] = link[3]
+        fresh_groups[#fresh_groups + 1] = group
+      else
+        over = over + 1
+      end
+    end
+  end
+  if #fresh > 0 then
+    local known = hmget(prefix .. 'url', fresh_urls)
+    local new_fps = {}
+    for i, link in ipairs(fresh) do
+      local group = fresh_groups[i]
+      local state = decode(known[i]) or {}
+      if state.o ~= 's' then
+        state.o = 'd'; state.d = group.d; state.s = group.s; state.f = group.f; state.p = group.p
+      end
+      if states[link[3]] == nil then states[link[3]] = state end
+      new_fps[#new_fps + 1] = link[1]
+      push(due, link[2], group.d, link[3])
+    end
+    call_chunked('SADD', prefix .. batch.seen, new_fps)
+    queued = #fresh
+    local host_counts = {}
+    for host, _ in pairs(changed) do
+      host_counts[#host_counts + 1] = host
+      host_counts[#host_counts + 1] = hosts[host]
+    end
+    call_chunked('HSET', prefix .. 'hosts', host_counts)
+  end
+end
+local fields = {}
+for url, state in pairs(states) do
+  fields[#fields + 1] = url
+  fields[#fields + 1] = cjson.encode(state)
+end
+if #fields > 0 then call_chunked('HSET', prefix .. 'url', fields) end
+for p, urls in pairs(leases) do call_chunked('ZREM', prefix .. 'lease:' .. p, urls) end
+enqueue(due, nil)
+return {queued, over}
+",
+    )
+});
+
+/// Lists a batch of seeds (ARGV[2], JSON: round, generation, now, seeds as
+/// [fingerprint, partition, url]): each becomes an active seed of this
+/// listing, and is queued when it is new to the round (a `--once` run) or
+/// new or listed again after its removal (the service). Returns how many
+/// were queued.
+pub static LIST_SEEDS: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r"
+local batch = cjson.decode(ARGV[2])
+local seen_key = prefix .. 'seen:' .. batch.round
+local fps, urls = {}, {}
+for i, seed in ipairs(batch.seeds) do fps[i] = seed[1]; urls[i] = seed[3] end
+local flags = smismember(seen_key, fps)
+local old = hmget(prefix .. 'url', urls)
+local fields, listed, new_fps, due = {}, {}, {}, {}
+local queued = 0
+for i, seed in ipairs(batch.seeds) do
+  local state = decode(old[i])
+  local queue
+  if batch.round > 0 then
+    queue = flags[i] == 0 and not (state and (state.r or 0) >= batch.round)
+  else
+    queue = flags[i] == 0 or state == nil or state.a ~= 1
+  end
+  if state == nil then state = {} end
+  local was_active = state.a == 1 and state.o == 's'
+  state.o = 's'; state.a = 1; state.d = nil; state.s = nil; state.f = nil
+  fields[#fields + 1] = seed[3]
+  fields[#fields + 1] = cjson.encode(state)
+  listed[#listed + 1] = seed[3]
+  listed[#listed + 1] = batch.generation
+  if flags[i] == 0 then new_fps[#new_fps + 1] = seed[1] end
+  if queue then
+    push(due, seed[2], batch.now, seed[3])
+  end
+  if queue or not was_active then queued = queued + 1 end
+end
+if #fields > 0 then
+  call_chunked('HSET', prefix .. 'url', fields)
+  call_chunked('HSET', prefix .. 'seeds', listed)
+end
+if #new_fps > 0 then call_chunked('SADD', seen_key, new_fps) end
+enqueue(due, 'NX')
+return queued
+",
+    )
+});
+
+/// The heartbeat of node ARGV[2] at ARGV[3] (ms): renews its lease (ARGV[4]
+/// ms), releases the partitions in ARGV[8..] (their URLs all finished),
+/// and takes free partitions up to its fair share. A partition released by
+/// another node is taken only ARGV[5] ms after its release (the per-host
+/// delay holds across the handover); one whose owner's lease ran out has
+/// its in-flight URLs queued again. ARGV[6] is 1 on the node's first beat
+/// (partitions still under its name are a previous process's: their
+/// leases are queued again too). ARGV[7] is the partition count. Returns
+/// {owned partitions..., -extra} where `extra` is how many the node holds
+/// beyond its share.
+pub static HEARTBEAT: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r"
+local node, now, lease = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local handover, first, count = tonumber(ARGV[5]), ARGV[6] == '1', tonumber(ARGV[7])
+local nodes_key, owners_key = prefix .. 'nodes', prefix .. 'owners'
+redis.call('HSET', nodes_key, node, now + lease)
+local live = 0
+local nodes = redis.call('HGETALL', nodes_key)
+for i = 1, #nodes, 2 do
+  local until_ms = tonumber(nodes[i + 1]) or 0
+  if until_ms > now then
+    live = live + 1
+  elseif until_ms < now - 10 * lease then
+    redis.call('HDEL', nodes_key, nodes[i])
+  end
+end
+local releasing = {}
+for i = 8, #ARGV do releasing[ARGV[i]] = true end
+local owners = {}
+local flat = redis.call('HGETALL', owners_key)
+for i = 1, #flat, 2 do owners[flat[i]] = flat[i + 1] end
+local fair = math.ceil(count / math.max(live, 1))
+local mine, takeable, updates = {}, {}, {}
+local function requeue(p)
+  local lease_key = prefix .. 'lease:' .. p
+  local items = redis.call('ZRANGE', lease_key, 0, -1, 'WITHSCORES')
+  if #items == 0 then return end
+  local pairs_list = {}
+  for i = 1, #items, 2 do
+    pairs_list[#pairs_list + 1] = items[i + 1]
+    pairs_list[#pairs_list + 1] = items[i]
+  end
+  enqueue({[p] = pairs_list}, nil)
+  redis.call('DEL', lease_key)
+end
+for p = 0, count - 1 do
+  local key = tostring(p)
+  local owner = owners[key]
+  local bar = owner and string.find(owner, '|', 1, true)
+  local who = bar and string.sub(owner, 1, bar - 1)
+  local at = bar and tonumber(string.sub(owner, bar + 1)) or 0
+  if who == node then
+    if releasing[key] then
+      updates[#updates + 1] = key
+      updates[#updates + 1] = '~|' .. now
+    else
+      if first then requeue(key) end
+      mine[#mine + 1] = key
+    end
+  elseif owner == nil then
+    takeable[#takeable + 1] = {key, false}
+  elseif who == '~' then
+    if now >= at + handover then takeable[#takeable + 1] = {key, false} end
+  elseif at <= now then
+    takeable[#takeable + 1] = {key, true}
+  end
+end
+for _, entry in ipairs(takeable) do
+  if #mine >= fair then break end
+  if entry[2] then requeue(entry[1]) end
+  mine[#mine + 1] = entry[1]
+end
+for _, key in ipairs(mine) do
+  updates[#updates + 1] = key
+  updates[#updates + 1] = node .. '|' .. (now + lease)
+end
+if #updates > 0 then redis.call('HSET', owners_key, unpack(updates)) end
+local out = {}
+for i, key in ipairs(mine) do out[i] = tonumber(key) end
+out[#out + 1] = -(math.max(#mine - fair, 0))
+return out
+",
+    )
+});
+
+/// Whether the whole crawl is idle: nothing waiting, no live node with URLs
+/// in flight, and no partition of a dead node still holding leases.
+/// ARGV[2] is now (ms). Returns 1 when idle.
+pub static IDLE: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r"
+local now = tonumber(ARGV[2])
+if redis.call('ZCARD', prefix .. 'ready') > 0 then return 0 end
+local nodes = {}
+local flat = redis.call('HGETALL', prefix .. 'nodes')
+for i = 1, #flat, 2 do nodes[flat[i]] = tonumber(flat[i + 1]) or 0 end
+local busy = redis.call('HGETALL', prefix .. 'busy')
+for i = 1, #busy, 2 do
+  if (tonumber(busy[i + 1]) or 0) > 0 then
+    if (nodes[busy[i]] or 0) > now then return 0 end
+    local owners = redis.call('HGETALL', prefix .. 'owners')
+    for j = 1, #owners, 2 do
+      if string.sub(owners[j + 1], 1, #busy[i] + 1) == busy[i] .. '|' then return 0 end
+    end
+    redis.call('HDEL', prefix .. 'busy', busy[i])
+  end
+end
+return 1
+",
+    )
+});
+
+/// Gives node ARGV[2]'s in-flight URLs (ARGV[3], JSON: [partition, url,
+/// score]) back to their queues and releases its partitions at ARGV[4]
+/// (ms): the node stops. Returns how many URLs were given back.
+pub static RELEASE: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r"
+local node, items, now = ARGV[2], cjson.decode(ARGV[3]), ARGV[4]
+local back, leases = {}, {}
+for _, item in ipairs(items) do
+  push(back, item[1], item[3], item[2])
+  push(leases, item[1], item[2])
+end
+for p, urls in pairs(leases) do call_chunked('ZREM', prefix .. 'lease:' .. p, urls) end
+enqueue(back, nil)
+local flat = redis.call('HGETALL', prefix .. 'owners')
+local updates = {}
+for i = 1, #flat, 2 do
+  if string.sub(flat[i + 1], 1, #node + 1) == node .. '|' then
+    updates[#updates + 1] = flat[i]
+    updates[#updates + 1] = '~|' .. now
+  end
+end
+if #updates > 0 then redis.call('HSET', prefix .. 'owners', unpack(updates)) end
+redis.call('HDEL', prefix .. 'nodes', node)
+redis.call('HDEL', prefix .. 'busy', node)
+return #items
+",
+    )
+});

@@ -1,0 +1,191 @@
+//! What the shared frontier keeps per URL, and the batches sent to its scripts.
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::PARTITIONS;
+use crate::frontier::backend::Known;
+
+/// A URL's state in the `url` hash, as the scripts read and write it (JSON,
+/// short names: a million URLs keep it small).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UrlState {
+    /// Origin: `s` a seed, `d` discovered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub o: Option<String>,
+    /// 1 while a seed is listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub a: Option<u8>,
+    /// Depth (discovered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub d: Option<u32>,
+    /// The seed it descends from (discovered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s: Option<String>,
+    /// The page it was found on (discovered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub f: Option<String>,
+    /// Whether that page came from a public address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p: Option<bool>,
+    /// 1 once a fetch succeeded: `t`, `e` and `m` are then its title and validators.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub k: Option<u8>,
+    /// The last title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub t: Option<String>,
+    /// The last `ETag`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
+    /// The last `Last-Modified`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub m: Option<String>,
+    /// The last `--once` run it was recorded in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r: Option<u64>,
+    /// When its last record was written (ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<i64>,
+}
+
+impl UrlState {
+    /// Reads a stored state; an empty or damaged one reads as unknown.
+    pub fn parse(text: &str) -> Self {
+        if text.is_empty() {
+            return Self::default();
+        }
+        serde_json::from_str(text).unwrap_or_else(|err| {
+            log::warn!("cluster: a stored URL state does not parse ({err}); treated as new");
+            Self::default()
+        })
+    }
+
+    /// The state as stored.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// A URL this node claimed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flight {
+    /// Its partition.
+    pub partition: u16,
+    /// Its score in the queue, restored if it is given back.
+    pub score: f64,
+    /// Its depth and seed, when discovered.
+    pub lineage: Option<(u32, String)>,
+}
+
+/// A finished URL in a commit batch: `[partition, url, next score, page]`.
+#[derive(Debug, Serialize)]
+pub struct Done<'a> {
+    pub partition: u16,
+    pub url: &'a str,
+    /// Its next due time (ms), or -1.
+    pub score: i64,
+    /// The title and validators of a page; `None` for an error.
+    pub page: Option<Page<'a>>,
+}
+
+/// A page's title and validators, as the commit script stores them.
+#[derive(Debug, Serialize)]
+pub struct Page<'a> {
+    pub t: Option<&'a str>,
+    pub e: Option<&'a str>,
+    pub m: Option<&'a str>,
+}
+
+impl<'a> Page<'a> {
+    /// The parts of `known` the store keeps.
+    pub fn of(known: &'a Known) -> Self {
+        Self {
+            t: known.title.as_deref(),
+            e: known.etag.as_deref(),
+            m: known.last_modified.as_deref(),
+        }
+    }
+}
+
+/// The links found on one page (or listed by one sitemap).
+#[derive(Debug, Serialize)]
+pub struct Group<'a> {
+    /// Their depth.
+    pub d: u32,
+    /// The seed they descend from.
+    pub s: &'a str,
+    /// The page they were found on.
+    pub f: &'a str,
+    /// Whether that page came from a public address.
+    pub p: bool,
+    /// `[fingerprint, partition, url, host]` each.
+    pub links: Vec<(String, u16, &'a str, String)>,
+}
+
+/// One commit: what the script `COMMIT` reads.
+#[derive(Debug, Serialize)]
+pub struct Batch<'a> {
+    pub now: i64,
+    pub round: u64,
+    /// `crawl.max_pages_per_host`.
+    pub max: u64,
+    /// The seen-set key (under the prefix).
+    pub seen: &'a str,
+    #[serde(serialize_with = "done_as_arrays")]
+    pub done: Vec<Done<'a>>,
+    /// Fingerprints to mark as seen (the final URLs of redirects).
+    pub mark: Vec<String>,
+    pub groups: Vec<Group<'a>>,
+}
+
+/// Finished URLs go as arrays, the shape the script indexes.
+fn done_as_arrays<S: serde::Serializer>(done: &[Done<'_>], serializer: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq as _;
+    let mut seq = serializer.serialize_seq(Some(done.len()))?;
+    for item in done {
+        seq.serialize_element(&(item.partition, item.url, item.score, &item.page))?;
+    }
+    seq.end()
+}
+
+/// The links of `urls` as a group lists them; unparsable ones are dropped
+/// (the worker only hands over links it resolved).
+pub fn links_of(urls: &[String]) -> Vec<(String, u16, &str, String)> {
+    urls.iter()
+        .filter_map(|text| {
+            let url = Url::parse(text).ok()?;
+            Some((fingerprint(text), partition_of(&url), text.as_str(), host_of(&url)))
+        })
+        .collect()
+}
+
+/// The host a URL counts against for `max_pages_per_host`.
+fn host_of(url: &Url) -> String {
+    url.host_str().unwrap_or_default().to_owned()
+}
+
+/// A URL's fingerprint in the seen-set: XXH3-64 (a fixed algorithm, the
+/// same on every node and version) in 11 characters of base 64.
+pub fn fingerprint(url: &str) -> String {
+    const DIGITS: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut value = xxh3_64(url.as_bytes());
+    let mut text = String::with_capacity(11);
+    for _ in 0..11 {
+        text.push(char::from(DIGITS[(value & 63) as usize]));
+        value >>= 6;
+    }
+    text
+}
+
+/// The partition of `url`'s host (scheme, host and port, as politeness
+/// tells hosts apart): all its URLs are crawled by one node at a time.
+pub fn partition_of(url: &Url) -> u16 {
+    let origin = format!(
+        "{}://{}:{}",
+        url.scheme(),
+        url.host_str().unwrap_or_default(),
+        url.port_or_known_default().unwrap_or(0)
+    );
+    (xxh3_64(origin.as_bytes()) % u64::from(PARTITIONS)) as u16
+}
