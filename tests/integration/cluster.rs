@@ -10,9 +10,9 @@ use serde_json::Value;
 
 use crate::support::{DEADLINE, Daemon, RedisServer, Reply, TestServer, Workspace, crawler};
 
-/// A site of `pages` pages on `ip`: page i links to 2i+1 and 2i+2 (a
-/// binary tree), back to the root and to its parent.
-fn tree_site(ip: &str, pages: usize) -> TestServer {
+/// A site of `pages` pages on `ip`, each answered after `delay`: page i
+/// links to 2i+1 and 2i+2 (a binary tree), back to the root and to its parent.
+fn tree_site(ip: &str, pages: usize, delay: Duration) -> TestServer {
     let server = TestServer::start_on(ip, vec![]);
     for i in 0..pages {
         let mut body = format!("<title>Page {i}</title><a href=\"/p/0\">home</a>");
@@ -24,7 +24,8 @@ fn tree_site(ip: &str, pages: usize) -> TestServer {
         if i > 0 {
             body.push_str(&format!("<a href=\"/p/{}\">parent</a>", (i - 1) / 2));
         }
-        server.set(&format!("/p/{i}"), Reply::html(&body));
+        let reply = Reply::Slow(delay, Box::new(Reply::html(&body)));
+        server.set(&format!("/p/{i}"), reply);
     }
     server
 }
@@ -93,9 +94,10 @@ fn wait_exit_ok(daemon: &mut Daemon, name: &str) {
 #[test]
 fn three_nodes_crawl_a_site_each_page_once() {
     let redis = RedisServer::start();
-    let sites: Vec<TestServer> = ["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"]
-        .iter()
-        .map(|ip| tree_site(ip, 500))
+    // Eight hosts (the queue is shared out by host), pages answered slowly
+    // enough that all three nodes take part.
+    let sites: Vec<TestServer> = (1..=8)
+        .map(|last| tree_site(&format!("127.0.0.{last}"), 250, Duration::from_millis(20)))
         .collect();
     let seeds: Vec<String> = sites.iter().map(|site| site.url("/p/0")).collect();
     let workspace = Workspace::new();
@@ -106,10 +108,14 @@ fn three_nodes_crawl_a_site_each_page_once() {
         .collect();
     for (daemon, node) in daemons.iter_mut().zip(nodes) {
         wait_exit_ok(daemon, node);
+        if std::env::var("SHOW").is_ok() {
+            let _ = daemon.wait_for("stopped");
+            eprintln!("=== {node}\n{}", daemon.seen.iter().filter(|l| !l.contains("title url")).cloned().collect::<Vec<_>>().join("\n"));
+        }
     }
     for site in &sites {
         let hits = page_hits(site);
-        assert_eq!(hits.len(), 500, "every page fetched");
+        assert_eq!(hits.len(), 250, "every page fetched");
         assert!(
             hits.values().all(|count| *count == 1),
             "a page was fetched twice: {:?}",
@@ -123,6 +129,11 @@ fn three_nodes_crawl_a_site_each_page_once() {
         assert_eq!(record["error"], Value::Null, "{record}");
         *urls.entry(record["url"].as_str().unwrap().to_owned()).or_default() += 1;
     }
+    let mut per_node: BTreeMap<&str, usize> = BTreeMap::new();
+    for (node, _) in &records {
+        *per_node.entry(node.as_str()).or_default() += 1;
+    }
+    eprintln!("records per node: {per_node:?}");
     assert_eq!(urls.len(), 2000, "one record per page");
     assert!(urls.values().all(|count| *count == 1), "one record per page, on one node");
 }

@@ -149,46 +149,55 @@ impl RedisFrontier {
         }
         let answer: Vec<i64> = self.link.run(|connection| invocation.invoke(connection))?;
         self.last_beat = Some(Instant::now());
-        let extra = answer.last().copied().unwrap_or(0).unsigned_abs();
-        let owned: BTreeSet<u16> = answer[..answer.len().saturating_sub(1)]
-            .iter()
-            .filter_map(|p| u16::try_from(*p).ok())
-            .collect();
+        let Some((counts, lists)) = answer.split_at_checked(2) else {
+            return Ok(());
+        };
+        let (owned, active) = lists
+            .split_at(lists.iter().position(|p| *p < 0).unwrap_or(lists.len()));
+        let partitions = |list: &[i64]| -> BTreeSet<u16> {
+            list.iter().filter_map(|p| u16::try_from(*p).ok()).collect()
+        };
+        let (owned, active) = (partitions(owned), partitions(active));
         if owned != self.owned {
             log::debug!(
-                "cluster: node {} crawls {} of {PARTITIONS} partitions",
+                "cluster: node {} crawls {} of {PARTITIONS} partitions ({} with URLs waiting)",
                 self.settings.node,
-                owned.len()
+                owned.len(),
+                active.len()
             );
         }
         self.owned = owned;
         self.releasing.retain(|p| self.owned.contains(p));
-        self.choose_releases(usize::try_from(extra).unwrap_or(0));
+        let extra = |count: i64| usize::try_from(count).unwrap_or(0);
+        self.choose_releases(extra(counts[0]), extra(counts[1]), &active);
         Ok(())
     }
 
-    /// Marks `extra` partitions (those with the fewest URLs in flight) to be released.
-    fn choose_releases(&mut self, extra: usize) {
-        let wanted = extra.saturating_sub(self.releasing.len());
-        if wanted == 0 {
-            return;
-        }
-        let mut load: Vec<(usize, u16)> = self
-            .owned
-            .iter()
-            .filter(|p| !self.releasing.contains(p))
-            .map(|p| {
-                let busy = self
-                    .in_flight
-                    .values()
-                    .filter(|flight| flight.partition == *p)
-                    .count();
-                (busy, *p)
-            })
-            .collect();
-        load.sort_unstable();
-        self.releasing
-            .extend(load.into_iter().take(wanted).map(|(_, p)| p));
+    /// Marks partitions to give up: `extra_active` of those with URLs
+    /// waiting, and idle ones up to `extra` in all; the ones with the
+    /// fewest URLs in flight first (they are released when none is left).
+    fn choose_releases(&mut self, extra: usize, extra_active: usize, active: &BTreeSet<u16>) {
+        let releasing_active = self.releasing.intersection(active).count();
+        let pick = |wanted: usize, from_active: bool, this: &mut Self| {
+            let mut load: Vec<(usize, u16)> = this
+                .owned
+                .iter()
+                .filter(|p| !this.releasing.contains(p) && active.contains(p) == from_active)
+                .map(|p| {
+                    let busy = this
+                        .in_flight
+                        .values()
+                        .filter(|flight| flight.partition == *p)
+                        .count();
+                    (busy, *p)
+                })
+                .collect();
+            load.sort_unstable();
+            this.releasing
+                .extend(load.into_iter().take(wanted).map(|(_, p)| p));
+        };
+        pick(extra_active.saturating_sub(releasing_active), true, self);
+        pick(extra.saturating_sub(self.releasing.len()), false, self);
     }
 
     /// Claims up to `limit` URLs due at `now` from this node's partitions.

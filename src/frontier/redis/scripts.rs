@@ -276,14 +276,17 @@ return queued
 
 /// The heartbeat of node ARGV[2] at ARGV[3] (ms): renews its lease (ARGV[4]
 /// ms), releases the partitions in ARGV[8..] (their URLs all finished),
-/// and takes free partitions up to its fair share. A partition released by
-/// another node is taken only ARGV[5] ms after its release (the per-host
-/// delay holds across the handover); one whose owner's lease ran out has
-/// its in-flight URLs queued again. ARGV[6] is 1 on the node's first beat
-/// (partitions still under its name are a previous process's: their
-/// leases are queued again too). ARGV[7] is the partition count. Returns
-/// {owned partitions..., -extra} where `extra` is how many the node holds
-/// beyond its share.
+/// and takes free partitions up to its fair share, of all partitions and
+/// of the active ones (those with URLs waiting), active ones first. A
+/// partition released by another node is taken only ARGV[5] ms after its
+/// release (the per-host delay holds across the handover); one whose
+/// owner's lease ran out has its in-flight URLs queued again. ARGV[6] is 1
+/// on the node's first beat (partitions still under its name are a
+/// previous process's: their leases are queued again too). ARGV[7] is the
+/// partition count. It costs a command per partition (a lease check),
+/// once a second per node. Returns {extra, extra active, owned..., -1, owned
+/// active...}: the node gives up `extra` partitions, `extra active` of
+/// them active.
 pub static HEARTBEAT: LazyLock<Script> = LazyLock::new(|| {
     script(
         r"
@@ -301,23 +304,38 @@ for i = 1, #nodes, 2 do
     redis.call('HDEL', nodes_key, nodes[i])
   end
 end
+live = math.max(live, 1)
+-- Active partitions: URLs waiting, or in flight.
+local active, active_count = {}, 0
+for _, p in ipairs(redis.call('ZRANGE', prefix .. 'ready', 0, -1)) do
+  active[p] = true
+  active_count = active_count + 1
+end
+for p = 0, count - 1 do
+  local key = tostring(p)
+  if not active[key] and redis.call('EXISTS', prefix .. 'lease:' .. key) == 1 then
+    active[key] = true
+    active_count = active_count + 1
+  end
+end
 local releasing = {}
 for i = 8, #ARGV do releasing[ARGV[i]] = true end
 local owners = {}
 local flat = redis.call('HGETALL', owners_key)
 for i = 1, #flat, 2 do owners[flat[i]] = flat[i + 1] end
-local fair = math.ceil(count / math.max(live, 1))
-local mine, takeable, updates = {}, {}, {}
+local fair = math.ceil(count / live)
+local fair_active = math.ceil(active_count / live)
+local mine, active_mine, takeable, updates = {}, 0, {}, {}
 local function requeue(p)
   local lease_key = prefix .. 'lease:' .. p
   local items = redis.call('ZRANGE', lease_key, 0, -1, 'WITHSCORES')
   if #items == 0 then return end
-  local pairs_list = {}
+  local list = {}
   for i = 1, #items, 2 do
-    pairs_list[#pairs_list + 1] = items[i + 1]
-    pairs_list[#pairs_list + 1] = items[i]
+    list[#list + 1] = items[i + 1]
+    list[#list + 1] = items[i]
   end
-  enqueue({[p] = pairs_list}, nil)
+  enqueue({[p] = list}, nil)
   redis.call('DEL', lease_key)
 end
 for p = 0, count - 1 do
@@ -333,6 +351,7 @@ for p = 0, count - 1 do
     else
       if first then requeue(key) end
       mine[#mine + 1] = key
+      if active[key] then active_mine = active_mine + 1 end
     end
   elseif owner == nil then
     takeable[#takeable + 1] = {key, false}
@@ -342,19 +361,32 @@ for p = 0, count - 1 do
     takeable[#takeable + 1] = {key, true}
   end
 end
+-- Partitions with work first, so that a node that joins gets some.
+local function has_work(entry) return active[entry[1]] or entry[2] end
+table.sort(takeable, function(a, b)
+  local wa, wb = has_work(a), has_work(b)
+  if wa ~= wb then return wa end
+  return tonumber(a[1]) < tonumber(b[1])
+end)
 for _, entry in ipairs(takeable) do
-  if #mine >= fair then break end
-  if entry[2] then requeue(entry[1]) end
-  mine[#mine + 1] = entry[1]
+  local work = has_work(entry)
+  if #mine < fair or (work and active_mine < fair_active) then
+    if entry[2] then requeue(entry[1]) end
+    mine[#mine + 1] = entry[1]
+    if active[entry[1]] then active_mine = active_mine + 1 end
+  end
 end
 for _, key in ipairs(mine) do
   updates[#updates + 1] = key
   updates[#updates + 1] = node .. '|' .. (now + lease)
 end
 if #updates > 0 then redis.call('HSET', owners_key, unpack(updates)) end
-local out = {}
-for i, key in ipairs(mine) do out[i] = tonumber(key) end
-out[#out + 1] = -(math.max(#mine - fair, 0))
+local out = {math.max(#mine - fair, 0), math.max(active_mine - fair_active, 0)}
+for _, key in ipairs(mine) do out[#out + 1] = tonumber(key) end
+out[#out + 1] = -1
+for _, key in ipairs(mine) do
+  if active[key] then out[#out + 1] = tonumber(key) end
+end
 return out
 ",
     )
