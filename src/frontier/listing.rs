@@ -243,7 +243,7 @@ async fn feed_discovered(
         }
         // Nothing to claim until the finished pages' links are written: now.
         store.flush();
-        if store.is_failing() && committed + backlog as u64 >= *queued {
+        if store.is_failing() && !store.is_shared() && committed + backlog as u64 >= *queued {
             // Every result is in, but cannot be written: nothing more can be found.
             return false;
         }

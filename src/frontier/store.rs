@@ -53,6 +53,8 @@ pub struct Store {
     committed: Arc<AtomicU64>,
     /// Whether writes fail now.
     failing: Arc<AtomicBool>,
+    /// Whether the backend is shared (Redis): a failure passes.
+    is_shared: bool,
     path: PathBuf,
 }
 
@@ -75,6 +77,7 @@ impl Store {
         let results = Results::default();
         let mut writer = Writer::new(backend, path.to_owned(), Arc::clone(&results));
         writer.is_shared = writer.backend.is_shared();
+        let is_shared = writer.is_shared;
         writer.metrics = Some(metrics);
         let committed = Arc::clone(&writer.committed);
         let failing = Arc::clone(&writer.failing);
@@ -86,6 +89,7 @@ impl Store {
             results,
             committed,
             failing,
+            is_shared,
             path: path.to_owned(),
         };
         Ok((store, StoreThread(Some(thread))))
@@ -99,6 +103,12 @@ impl Store {
     /// Whether writes fail now (a full disk): results wait in memory.
     pub fn is_failing(&self) -> bool {
         self.failing.load(Ordering::SeqCst)
+    }
+
+    /// Whether other processes share the store (Redis): when it fails,
+    /// it comes back by itself.
+    pub fn is_shared(&self) -> bool {
+        self.is_shared
     }
 
     /// How many results were written so far (by this process).

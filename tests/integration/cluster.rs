@@ -137,3 +137,211 @@ fn three_nodes_crawl_a_site_each_page_once() {
     assert_eq!(urls.len(), 2000, "one record per page");
     assert!(urls.values().all(|count| *count == 1), "one record per page, on one node");
 }
+
+/// Waits until `node`'s output has at least `count` records.
+fn wait_records(workspace: &Workspace, node: &str, count: usize) {
+    let started = Instant::now();
+    while workspace.records(&format!("{node}.jsonl")).len() < count {
+        assert!(started.elapsed() < DEADLINE, "{node} wrote fewer than {count} records");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_node_killed_mid_crawl_leaves_its_work_to_the_others() {
+    let redis = RedisServer::start();
+    let sites: Vec<TestServer> = (1..=6)
+        .map(|last| tree_site(&format!("127.0.0.{last}"), 200, Duration::from_millis(20)))
+        .collect();
+    let seeds: Vec<String> = sites.iter().map(|site| site.url("/p/0")).collect();
+    let workspace = Workspace::new();
+    let nodes = ["n1", "n2", "n3"];
+    let mut daemons: Vec<Daemon> = nodes
+        .iter()
+        .map(|node| start_node(&node_config(&workspace, node, &seeds, &redis, ""), true))
+        .collect();
+    // Once the victim has shown work, note what it holds and kill it.
+    wait_records(&workspace, "n1", 50);
+    let held: usize = redis
+        .query(&["HGET", "crawler:default:busy", "n1"])
+        .and_then(|count| count.parse().ok())
+        .unwrap_or(0);
+    daemons[0].signal(libc::SIGKILL);
+    assert_eq!(daemons[0].wait_exit(), None, "killed by a signal");
+    for (daemon, node) in daemons.iter_mut().zip(nodes).skip(1) {
+        wait_exit_ok(daemon, node);
+    }
+    let mut twice = 0;
+    for site in &sites {
+        let hits = page_hits(site);
+        assert_eq!(hits.len(), 200, "every page fetched");
+        assert!(hits.values().all(|count| *count <= 2), "{hits:?}");
+        twice += hits.values().filter(|count| **count == 2).count();
+    }
+    assert!(
+        twice <= held,
+        "{twice} pages fetched twice, but the killed node held only {held}"
+    );
+    let records = records_of(&workspace, &nodes);
+    let urls: std::collections::HashSet<&str> = records
+        .iter()
+        .map(|(_, record)| record["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(urls.len(), 1200, "every page has a record");
+    let survivors = records.iter().filter(|(node, _)| node != "n1").count();
+    assert!(survivors > 0, "the other nodes took part");
+}
+
+#[test]
+fn politeness_holds_across_three_nodes() {
+    let redis = RedisServer::start();
+    let site = TestServer::start(vec![(
+        "/robots.txt",
+        Reply::with_type("text/plain", b"User-agent: *\nAllow: /\n"),
+    )]);
+    let pages = 24;
+    for i in 0..pages {
+        let links: String = (0..pages)
+            .map(|j| format!("<a href=\"/p/{j}\">{j}</a>"))
+            .collect();
+        let reply = Reply::Slow(
+            Duration::from_millis(50),
+            Box::new(Reply::html(&format!("<title>{i}</title>{links}"))),
+        );
+        site.set(&format!("/p/{i}"), reply);
+    }
+    let seeds = vec![site.url("/p/0")];
+    let workspace = Workspace::new();
+    let politeness = "[politeness]\nrespect_robots_txt = true\nper_host_concurrency = 2\nper_host_delay = \"200ms\"\n";
+    let nodes = ["n1", "n2", "n3"];
+    let mut daemons: Vec<Daemon> = nodes
+        .iter()
+        .map(|node| {
+            let config = node_config(&workspace, node, &seeds, &redis, "")
+                .to_string_lossy()
+                .into_owned();
+            let text = std::fs::read_to_string(&config).unwrap();
+            let text = text.replace(
+                "[politeness]\nrespect_robots_txt = false\nper_host_concurrency = 0\nper_host_delay = \"0s\"\n",
+                politeness,
+            );
+            std::fs::write(&config, text).unwrap();
+            start_node(&PathBuf::from(config), true)
+        })
+        .collect();
+    for (daemon, node) in daemons.iter_mut().zip(nodes) {
+        wait_exit_ok(daemon, node);
+    }
+    let hits = page_hits(&site);
+    assert_eq!(hits.len(), pages, "every page fetched");
+    assert!(hits.values().all(|count| *count == 1), "{hits:?}");
+    assert_eq!(site.hits("/robots.txt"), 1, "robots.txt once for the cluster");
+    assert!(site.max_concurrent() <= 2, "{} at once", site.max_concurrent());
+    let arrivals = site.page_arrivals();
+    let smallest = arrivals
+        .windows(2)
+        .map(|pair| pair[1] - pair[0])
+        .min()
+        .unwrap();
+    assert!(
+        smallest >= Duration::from_millis(190),
+        "two requests {smallest:?} apart"
+    );
+}
+
+#[test]
+fn redis_restarted_mid_crawl_loses_nothing() {
+    let mut redis = RedisServer::start_with(true);
+    let sites: Vec<TestServer> = (1..=4)
+        .map(|last| tree_site(&format!("127.0.0.{last}"), 150, Duration::from_millis(20)))
+        .collect();
+    let seeds: Vec<String> = sites.iter().map(|site| site.url("/p/0")).collect();
+    let workspace = Workspace::new();
+    let nodes = ["n1", "n2"];
+    let mut daemons: Vec<Daemon> = nodes
+        .iter()
+        .map(|node| start_node(&node_config(&workspace, node, &seeds, &redis, ""), true))
+        .collect();
+    let started = Instant::now();
+    while records_of(&workspace, &nodes).len() < 40 {
+        assert!(started.elapsed() < DEADLINE, "no records");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    redis.stop();
+    for daemon in &mut daemons {
+        daemon.wait_for("is unreachable");
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    redis.restart();
+    for daemon in &mut daemons {
+        daemon.wait_for("written again");
+    }
+    for (daemon, node) in daemons.iter_mut().zip(nodes) {
+        wait_exit_ok(daemon, node);
+        let _ = daemon.wait_for("stopped");
+        let warnings = daemon
+            .seen
+            .iter()
+            .filter(|line| line.contains("WARN") && line.contains("unreachable"))
+            .count();
+        assert!(warnings <= 1, "one WARN at most per outage:\n{}", daemon.seen.join("\n"));
+    }
+    let records = records_of(&workspace, &nodes);
+    let urls: std::collections::HashSet<&str> = records
+        .iter()
+        .map(|(_, record)| record["url"].as_str().unwrap())
+        .collect();
+    if urls.len() != 600 {
+        let leased: Vec<String> = (0..64).map(|p| redis.query(&["ZCARD", &format!("crawler:default:lease:{p}")]).unwrap_or_default()).collect();
+        let due: Vec<String> = (0..64).map(|p| redis.query(&["ZCARD", &format!("crawler:default:due:{p}")]).unwrap_or_default()).collect();
+        eprintln!("leased {leased:?}\ndue {due:?}\nseen {:?} urls {:?}", redis.query(&["SCARD", "crawler:default:seen:1"]), redis.query(&["HLEN", "crawler:default:url"]));
+    }
+    assert_eq!(urls.len(), 600, "every page has a record");
+    for site in &sites {
+        assert_eq!(page_hits(site).len(), 150, "every page fetched");
+    }
+}
+
+#[test]
+fn a_seed_added_to_one_nodes_config_is_crawled_once() {
+    let redis = RedisServer::start();
+    let site = TestServer::start(vec![
+        ("/a", Reply::html("<title>A</title>")),
+        ("/b", Reply::html("<title>B</title>")),
+    ]);
+    let workspace = Workspace::new();
+    let first = vec![site.url("/a")];
+    let configs: Vec<PathBuf> = ["n1", "n2"]
+        .iter()
+        .map(|node| node_config(&workspace, node, &first, &redis, ""))
+        .collect();
+    let mut daemons: Vec<Daemon> = configs.iter().map(|config| start_node(config, false)).collect();
+    let started = Instant::now();
+    while site.hits("/a") == 0 {
+        assert!(started.elapsed() < DEADLINE, "seed a not fetched");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let both = vec![site.url("/a"), site.url("/b")];
+    let text = std::fs::read_to_string(&configs[0]).unwrap();
+    let edited = text.replace(&format!("seeds = [{:?}]", first[0]), &format!("seeds = [{:?}, {:?}]", both[0], both[1]));
+    assert_ne!(text, edited);
+    std::fs::write(&configs[0], edited).unwrap();
+    daemons[0].wait_for("reloaded");
+    let started = Instant::now();
+    while records_of(&workspace, &["n1", "n2"]).len() < 2 {
+        assert!(started.elapsed() < DEADLINE, "seed b not recorded");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Give a second fetch every chance to happen before counting.
+    std::thread::sleep(Duration::from_secs(2));
+    for daemon in &daemons {
+        daemon.signal(libc::SIGTERM);
+    }
+    for daemon in &mut daemons {
+        assert_eq!(daemon.wait_exit(), Some(0));
+    }
+    assert_eq!(site.hits("/a"), 1);
+    assert_eq!(site.hits("/b"), 1);
+    let records = records_of(&workspace, &["n1", "n2"]);
+    assert_eq!(records.len(), 2, "{records:?}");
+}

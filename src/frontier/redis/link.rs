@@ -24,6 +24,9 @@ pub struct Link {
     shown: String,
     next_attempt: Instant,
     backoff: Duration,
+    /// Whether a connection was lost (and its last reply with it) since
+    /// [`Link::take_reconnected`] was last asked.
+    was_lost: bool,
 }
 
 impl Link {
@@ -43,12 +46,24 @@ impl Link {
             shown,
             next_attempt: Instant::now(),
             backoff: FIRST_RECONNECT,
+            was_lost: false,
         })
     }
 
     /// The address as shown in messages (no password).
     pub fn shown(&self) -> &str {
         &self.shown
+    }
+
+    /// Whether the connection broke since the last time this was asked
+    /// and is open again: a command sent then may have run without its
+    /// reply arriving.
+    pub fn take_reconnected(&mut self) -> bool {
+        let reconnected = self.was_lost && self.connection.is_some();
+        if reconnected {
+            self.was_lost = false;
+        }
+        reconnected
     }
 
     /// Runs `work` on the connection, connecting first if needed.
@@ -106,6 +121,7 @@ impl Link {
             };
         }
         if is_network(err) {
+            self.was_lost |= self.connection.is_some();
             self.connection = None;
             self.next_attempt = Instant::now() + self.backoff;
             self.backoff = (self.backoff * 2).min(MAX_RECONNECT);

@@ -149,6 +149,9 @@ impl RedisFrontier {
         }
         let answer: Vec<i64> = self.link.run(|connection| invocation.invoke(connection))?;
         self.last_beat = Some(Instant::now());
+        if self.link.take_reconnected() {
+            self.reclaim_orphans()?;
+        }
         let Some((counts, lists)) = answer.split_at_checked(2) else {
             return Ok(());
         };
@@ -170,6 +173,61 @@ impl RedisFrontier {
         self.releasing.retain(|p| self.owned.contains(p));
         let extra = |count: i64| usize::try_from(count).unwrap_or(0);
         self.choose_releases(extra(counts[0]), extra(counts[1]), &active);
+        Ok(())
+    }
+
+    /// After a lost connection: URLs leased in this node's partitions that
+    /// it does not hold (a claim ran but its reply was lost) are queued again.
+    fn reclaim_orphans(&mut self) -> Result<(), StoreError> {
+        let owned: Vec<u16> = self.owned.iter().copied().collect();
+        if owned.is_empty() {
+            return Ok(());
+        }
+        let prefix = self.prefix.clone();
+        let leased: Vec<Vec<(String, f64)>> = self.link.run(|connection| {
+            let mut pipe = redis::pipe();
+            for p in &owned {
+                pipe.zrange_withscores(format!("{prefix}lease:{p}"), 0, -1);
+            }
+            pipe.query(connection)
+        })?;
+        let orphans: Vec<(u16, Vec<(f64, String)>)> = owned
+            .iter()
+            .zip(leased)
+            .map(|(p, items)| {
+                let lost = items
+                    .into_iter()
+                    .filter(|(url, _)| !self.in_flight.contains_key(url))
+                    .map(|(url, score)| (score, url))
+                    .collect::<Vec<_>>();
+                (*p, lost)
+            })
+            .filter(|(_, lost)| !lost.is_empty())
+            .collect();
+        let count: usize = orphans.iter().map(|(_, lost)| lost.len()).sum();
+        if count == 0 {
+            return Ok(());
+        }
+        self.link.run(|connection| {
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            for (p, lost) in &orphans {
+                let urls: Vec<&str> = lost.iter().map(|(_, url)| url.as_str()).collect();
+                pipe.zrem(format!("{prefix}lease:{p}"), urls).ignore();
+                pipe.zadd_multiple(format!("{prefix}due:{p}"), lost).ignore();
+                let lowest = lost.iter().map(|(score, _)| *score).fold(f64::INFINITY, f64::min);
+                pipe.cmd("ZADD")
+                    .arg(format!("{prefix}ready"))
+                    .arg("LT")
+                    .arg(lowest)
+                    .arg(*p)
+                    .ignore();
+            }
+            pipe.query::<()>(connection)
+        })?;
+        log::info!(
+            "cluster: {count} URLs claimed just as the connection to Redis broke are queued again"
+        );
         Ok(())
     }
 
@@ -217,7 +275,8 @@ impl RedisFrontier {
             .arg(&self.prefix)
             .arg(&self.settings.node)
             .arg(unix_ms(now))
-            .arg(limit);
+            .arg(limit)
+            .arg(self.in_flight.len());
         for p in &partitions {
             invocation.arg(*p);
         }
@@ -252,12 +311,6 @@ impl RedisFrontier {
                 known: state.known(),
                 lineage,
             });
-        }
-        if !claims.is_empty() {
-            let busy = self.in_flight.len();
-            let (key, node) = (self.key("busy"), self.settings.node.clone());
-            self.link
-                .run(|connection| connection.hset::<_, _, _, ()>(key, node, busy))?;
         }
         Ok(claims)
     }
@@ -379,6 +432,9 @@ impl Frontier for RedisFrontier {
                     let urls: Vec<&str> = items.iter().map(|(url, _)| url.as_str()).collect();
                     pipe.zrem(format!("{prefix}due:{p}"), urls).ignore();
                 }
+            }
+            if pipe.is_empty() {
+                return Ok(());
             }
             pipe.query::<()>(connection)
         })?;
@@ -647,6 +703,9 @@ impl Frontier for RedisFrontier {
                     .arg(now_ms)
                     .arg(*p)
                     .ignore();
+            }
+            if pipe.is_empty() {
+                return Ok(());
             }
             pipe.query::<()>(connection)
         })

@@ -81,14 +81,17 @@ fn script(body: &str) -> Script {
 }
 
 /// Claims up to ARGV[4] URLs due by ARGV[3] (ms) from the partitions in
-/// ARGV[5..] that node ARGV[2] owns. Returns flat (partition, url, score,
-/// state) quadruples.
+/// ARGV[6..] that node ARGV[2] owns, and records that the node now holds
+/// ARGV[5] more in flight (in the same step, so that no other node sees
+/// the crawl idle in between). Returns flat (partition, url, score, state)
+/// quadruples.
 pub static CLAIM: LazyLock<Script> = LazyLock::new(|| {
     script(
         r"
 local node, now, left = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local held = tonumber(ARGV[5])
 local wanted = {}
-for i = 5, #ARGV do wanted[ARGV[i]] = true end
+for i = 6, #ARGV do wanted[ARGV[i]] = true end
 local out = {}
 local ready = redis.call('ZRANGEBYSCORE', prefix .. 'ready', '-inf', now)
 for _, p in ipairs(ready) do
@@ -123,6 +126,7 @@ for _, p in ipairs(ready) do
     end
   end
 end
+if #out > 0 then redis.call('HSET', prefix .. 'busy', node, held + #out / 4) end
 return out
 ",
     )
@@ -240,6 +244,8 @@ local fps, urls = {}, {}
 for i, seed in ipairs(batch.seeds) do fps[i] = seed[1]; urls[i] = seed[3] end
 local flags = smismember(seen_key, fps)
 local old = hmget(prefix .. 'url', urls)
+-- Two nodes may list at once: a seed keeps the newest listing that named it.
+local listings = hmget(prefix .. 'seeds', urls)
 local fields, listed, new_fps, due = {}, {}, {}, {}
 local queued = 0
 for i, seed in ipairs(batch.seeds) do
@@ -256,7 +262,7 @@ for i, seed in ipairs(batch.seeds) do
   fields[#fields + 1] = seed[3]
   fields[#fields + 1] = cjson.encode(state)
   listed[#listed + 1] = seed[3]
-  listed[#listed + 1] = batch.generation
+  listed[#listed + 1] = math.max(tonumber(listings[i]) or 0, batch.generation)
   if flags[i] == 0 then new_fps[#new_fps + 1] = seed[1] end
   if queue then
     push(due, seed[2], batch.now, seed[3])
