@@ -18,9 +18,10 @@ use futures_lite::future;
 use url::Url;
 
 use crate::crawl::politeness::robots::{self, Verdict};
-use crate::crawl::politeness::{Action, HostKey, Hosts, Policy, Refusal, Signal};
+use crate::crawl::politeness::{Action, HostKey, Hosts, Policy, ROBOTS_TTL, Refusal, Signal};
 use crate::fetch::Fetcher;
 use crate::frontier::Job;
+use crate::frontier::backend::SharedRobots;
 use crate::observe::metrics::Metrics;
 use crate::output::{Message, Record};
 
@@ -58,6 +59,8 @@ pub struct Dispatcher {
     pub finished: Sender<Url>,
     /// Where queue depth and hosts are reported.
     pub metrics: Arc<Metrics>,
+    /// robots.txt answers shared with the other nodes of a cluster.
+    pub shared_robots: Option<Arc<dyn SharedRobots>>,
 }
 
 /// What woke the dispatcher.
@@ -180,8 +183,9 @@ impl Dispatcher {
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
         let events = self.event_sender.clone();
+        let shared = self.shared_robots.clone();
         task::spawn(async move {
-            let response = fetcher.fetch_robots(&url).await;
+            let response = fetch_shared_robots(&fetcher, &url, shared).await;
             let verdict = robots::judge(&token, &url, &response);
             log::debug!(
                 "robots url={url} status={} verdict={}",
@@ -234,4 +238,37 @@ fn refused_record(job: &Job, why: &str) -> Record {
         is_from_public: false,
         node: None,
     }
+}
+
+/// The robots.txt at `url`: from the cluster's shared copy when one is
+/// current, else fetched (and then shared with its expiry).
+async fn fetch_shared_robots(
+    fetcher: &Fetcher,
+    url: &Url,
+    shared: Option<Arc<dyn SharedRobots>>,
+) -> crate::fetch::RobotsResponse {
+    let Some(shared) = shared else {
+        return fetcher.fetch_robots(url).await;
+    };
+    let key = url.to_string();
+    let cached = {
+        let (shared, key) = (Arc::clone(&shared), key.clone());
+        task::spawn_blocking(move || shared.get(&key)).await
+    };
+    if let Some(response) = cached {
+        log::debug!("robots url={url}: the cluster's shared copy");
+        return response;
+    }
+    let response = fetcher.fetch_robots(url).await;
+    // Answers are shared; a server error is tried again by whoever needs it.
+    if response.status.is_some_and(|status| status < 500) {
+        let stored = crate::fetch::RobotsResponse {
+            status: response.status,
+            body: response.body.clone(),
+            is_from_public: response.is_from_public,
+            error: None,
+        };
+        task::spawn_blocking(move || shared.put(&key, &stored, ROBOTS_TTL)).await;
+    }
+    response
 }

@@ -75,6 +75,7 @@ impl Pipeline {
             output: template.output.clone(),
             finished: template.finished.clone(),
             metrics: Arc::clone(&metrics),
+            shared_robots: shared_robots(config),
         };
         task::spawn(dispatcher.run(policy));
         let mut pipeline = Self {
@@ -169,6 +170,19 @@ impl Pipeline {
     pub(super) async fn join_retries(&self) {
         while self.template.pending_retries.load(Ordering::SeqCst) > 0 {
             task::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+/// The cluster's shared robots.txt answers, when `cluster.redis` is set.
+fn shared_robots(config: &Config) -> Option<Arc<dyn crate::frontier::backend::SharedRobots>> {
+    let cluster = &config.settings.cluster;
+    let address = cluster.redis.as_deref()?;
+    match crate::frontier::redis::RedisRobots::new(address, &cluster.name) {
+        Ok(robots) => Some(Arc::new(robots)),
+        Err(err) => {
+            log::warn!("robots.txt is not shared with the cluster: {err}");
+            None
         }
     }
 }

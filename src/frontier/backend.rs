@@ -434,6 +434,16 @@ pub trait Frontier: Send {
     }
 }
 
+/// robots.txt answers shared by the nodes of a cluster. Calls may block
+/// (run them off the executor); a store that cannot answer says `None`.
+pub trait SharedRobots: Send + Sync {
+    /// The stored answer for the robots.txt at `url`, if one is current.
+    fn get(&self, url: &str) -> Option<crate::fetch::RobotsResponse>;
+
+    /// Stores the answer for `url` for `ttl`.
+    fn put(&self, url: &str, response: &crate::fetch::RobotsResponse, ttl: Duration);
+}
+
 /// Milliseconds since the Unix epoch (0 before it).
 pub fn unix_ms(time: SystemTime) -> i64 {
     time.duration_since(UNIX_EPOCH).map_or(0, |since| {

@@ -345,3 +345,49 @@ fn a_seed_added_to_one_nodes_config_is_crawled_once() {
     let records = records_of(&workspace, &["n1", "n2"]);
     assert_eq!(records.len(), 2, "{records:?}");
 }
+
+#[test]
+fn robots_txt_is_fetched_once_when_a_host_changes_hands() {
+    let redis = RedisServer::start();
+    let site = TestServer::start(vec![(
+        "/robots.txt",
+        Reply::with_type("text/plain", b"User-agent: *\nDisallow: /private\n"),
+    )]);
+    let pages = 30;
+    for i in 0..pages {
+        let links: String = (0..pages)
+            .map(|j| format!("<a href=\"/p/{j}\">{j}</a>"))
+            .collect();
+        let body = format!("<title>{i}</title>{links}<a href=\"/private\">no</a>");
+        site.set(&format!("/p/{i}"), Reply::html(&body));
+    }
+    let seeds = vec![site.url("/p/0")];
+    let workspace = Workspace::new();
+    let politeness = "[politeness]\nrespect_robots_txt = true\nper_host_concurrency = 1\nper_host_delay = \"150ms\"\n";
+    let nodes = ["n1", "n2"];
+    let mut daemons: Vec<Daemon> = nodes
+        .iter()
+        .map(|node| start_node(&node_config(&workspace, node, &seeds, &redis, politeness), true))
+        .collect();
+    // Kill whichever node crawls the host once it has shown some pages.
+    let started = Instant::now();
+    let victim = loop {
+        if let Some(index) = nodes
+            .iter()
+            .position(|node| workspace.records(&format!("{node}.jsonl")).len() >= 5)
+        {
+            break index;
+        }
+        assert!(started.elapsed() < DEADLINE, "no records");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    daemons[victim].signal(libc::SIGKILL);
+    let _ = daemons[victim].wait_exit();
+    let survivor = 1 - victim;
+    wait_exit_ok(&mut daemons[survivor], nodes[survivor]);
+    let survivor_records = workspace.records(&format!("{}.jsonl", nodes[survivor]));
+    assert!(!survivor_records.is_empty(), "the survivor took the host over");
+    assert_eq!(site.hits("/robots.txt"), 1, "robots.txt once for the cluster");
+    assert_eq!(site.hits("/private"), 0, "the shared robots.txt was obeyed");
+    assert_eq!(page_hits(&site).len(), pages, "every page fetched");
+}

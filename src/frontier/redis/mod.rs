@@ -26,10 +26,12 @@ use crate::frontier::backend::{
 };
 
 mod link;
+mod robots;
 pub mod scripts;
 mod state;
 
 pub use link::shown_address;
+pub use robots::RedisRobots;
 use link::Link;
 pub use state::{fingerprint, partition_of};
 use state::{Flight, UrlState};

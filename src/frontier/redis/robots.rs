@@ -1,0 +1,107 @@
+//! robots.txt shared by the nodes of a cluster: the first node to fetch a
+//! host's robots.txt stores the answer in Redis with its expiry, and the
+//! node that crawls the host next (after a handover) reads it from there.
+
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use crate::fetch::RobotsResponse;
+use crate::frontier::backend::SharedRobots;
+
+use super::link::Link;
+
+/// The robots.txt answers of one cluster, in Redis under `robots:<url>`.
+pub struct RedisRobots {
+    link: Mutex<Link>,
+    prefix: String,
+}
+
+impl RedisRobots {
+    /// Shares robots.txt through the Redis at `address`, for the crawl `name`.
+    ///
+    /// # Errors
+    /// The address is not a Redis URL.
+    pub fn new(address: &str, name: &str) -> Result<Self, crate::frontier::backend::StoreError> {
+        Ok(Self {
+            link: Mutex::new(Link::new(address)?),
+            prefix: format!("crawler:{name}:robots:"),
+        })
+    }
+}
+
+/// A stored answer: status, whether it came from a public address, then the body.
+fn encode(response: &RobotsResponse) -> Option<Vec<u8>> {
+    let status = response.status?;
+    let mut value = format!("{status}|{}|", u8::from(response.is_from_public)).into_bytes();
+    value.extend_from_slice(&response.body);
+    Some(value)
+}
+
+fn decode(value: &[u8]) -> Option<RobotsResponse> {
+    let mut parts = value.splitn(3, |byte| *byte == b'|');
+    let status = std::str::from_utf8(parts.next()?).ok()?.parse().ok()?;
+    let is_from_public = parts.next()? == b"1";
+    Some(RobotsResponse {
+        status: Some(status),
+        body: parts.next()?.to_vec(),
+        is_from_public,
+        error: None,
+    })
+}
+
+impl SharedRobots for RedisRobots {
+    fn get(&self, url: &str) -> Option<RobotsResponse> {
+        let key = format!("{}{url}", self.prefix);
+        let mut link = self.link.lock().unwrap_or_else(PoisonError::into_inner);
+        let value: Option<Vec<u8>> = link
+            .run(|connection| redis::cmd("GET").arg(&key).query(connection))
+            .map_err(|err| log::debug!("shared robots.txt: {err}"))
+            .ok()?;
+        decode(&value?)
+    }
+
+    fn put(&self, url: &str, response: &RobotsResponse, ttl: Duration) {
+        // Only answers are shared; a failed fetch is tried again by whoever needs it.
+        let Some(value) = encode(response) else {
+            return;
+        };
+        let key = format!("{}{url}", self.prefix);
+        let ttl = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let mut link = self.link.lock().unwrap_or_else(PoisonError::into_inner);
+        let stored = link.run(|connection| {
+            redis::cmd("SET")
+                .arg(&key)
+                .arg(value)
+                .arg("PX")
+                .arg(ttl)
+                .query::<()>(connection)
+        });
+        if let Err(err) = stored {
+            log::debug!("shared robots.txt: {err}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_round_trip_and_failures_are_not_stored() {
+        let response = RobotsResponse {
+            status: Some(200),
+            body: b"User-agent: *\nDisallow: /a|b\n".to_vec(),
+            is_from_public: true,
+            error: None,
+        };
+        let back = decode(&encode(&response).unwrap()).unwrap();
+        assert_eq!(back.status, Some(200));
+        assert_eq!(back.body, response.body);
+        assert!(back.is_from_public);
+        let failed = RobotsResponse {
+            status: None,
+            ..response
+        };
+        assert!(encode(&failed).is_none());
+    }
+}
