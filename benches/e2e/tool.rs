@@ -8,7 +8,7 @@
 //! cargo run --release --example e2e -- measure -- COMMAND [ARGS...]
 //! cargo run --release --example e2e -- verify RESULTS.jsonl COUNT
 //! cargo run --release --example e2e -- generate-site DIR PAGES
-//! cargo run --release --example e2e -- verify-site RESULTS.jsonl PAGES
+//! cargo run --release --example e2e -- verify-site RESULTS.jsonl PAGES [HOSTS]
 //! cargo run --release --example e2e -- verify-tsv OUT.tsv PAGES
 //! cargo run --release --example e2e -- requests ACCESS.log
 //! ```
@@ -41,11 +41,14 @@ fn main() -> ExitCode {
         ["measure", "--", command @ ..] if !command.is_empty() => measure(command),
         ["verify", results, count] => verify(Path::new(results), parse(count)),
         ["generate-site", dir, pages] => generate_site(Path::new(dir), parse(pages)),
-        ["verify-site", results, pages] => verify_site(Path::new(results), parse(pages)),
+        ["verify-site", results, pages] => verify_site(Path::new(results), parse(pages), 1),
+        ["verify-site", results, pages, hosts] => {
+            verify_site(Path::new(results), parse(pages), parse(hosts))
+        }
         ["verify-tsv", results, pages] => verify_tsv(Path::new(results), parse(pages)),
         ["requests", log] => requests(Path::new(log)),
         _ => Err(anyhow::anyhow!(
-            "usage: e2e generate DIR PAGES | seeds BASE_URL PAGES COUNT | measure -- COMMAND... | verify RESULTS.jsonl COUNT | generate-site DIR PAGES | verify-site RESULTS.jsonl PAGES | verify-tsv OUT.tsv PAGES | requests ACCESS.log"
+            "usage: e2e generate DIR PAGES | seeds BASE_URL PAGES COUNT | measure -- COMMAND... | verify RESULTS.jsonl COUNT | generate-site DIR PAGES | verify-site RESULTS.jsonl PAGES [HOSTS] | verify-tsv OUT.tsv PAGES | requests ACCESS.log"
         )),
     };
     match outcome {
@@ -216,7 +219,7 @@ fn generate_site(dir: &Path, pages: u64) -> anyhow::Result<ExitCode> {
 
 /// Checks a crawl of the site: one record for each of its pages and index
 /// pages, nothing else, every page's title right.
-fn verify_site(results: &Path, pages: u64) -> anyhow::Result<ExitCode> {
+fn verify_site(results: &Path, pages: u64, hosts: u64) -> anyhow::Result<ExitCode> {
     let file =
         std::fs::File::open(results).with_context(|| format!("opening {}", results.display()))?;
     let mut seen = HashSet::new();
@@ -242,9 +245,9 @@ fn verify_site(results: &Path, pages: u64) -> anyhow::Result<ExitCode> {
         }
     }
     let found = seen.len() as u64 - indexes;
-    let missing = pages.saturating_sub(found);
+    let missing = (pages * hosts).saturating_sub(found);
     println!("verified {found} pages and {indexes} index pages: {wrong} wrong, {missing} missing");
-    let all_indexes = indexes == corpus::index_pages(pages) + 1;
+    let all_indexes = indexes == (corpus::index_pages(pages) + 1) * hosts;
     Ok(if wrong == 0 && missing == 0 && all_indexes {
         ExitCode::SUCCESS
     } else {

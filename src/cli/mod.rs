@@ -13,6 +13,7 @@ use crate::daemon::{self, Mode};
 use crate::fetch::Fetcher;
 use crate::frontier::Job;
 use crate::frontier::backend::{Frontier as _, StoreError};
+use crate::frontier::redis::RedisFrontier;
 use crate::frontier::seeds;
 use crate::frontier::sqlite::SqliteFrontier;
 
@@ -140,6 +141,10 @@ fn check(path: &Path) -> ExitCode {
         Ok(config) => config,
         Err(err) => return report_config_error(&err),
     };
+    if config.settings.cluster.redis.is_some() {
+        println!("{}", summary(&config));
+        return check_cluster(&config);
+    }
     if config.state_file.exists()
         && let Err(err) = SqliteFrontier::validate(&config.state_file)
     {
@@ -147,6 +152,29 @@ fn check(path: &Path) -> ExitCode {
         return ExitCode::Usage;
     }
     println!("{}", summary(&config));
+    ExitCode::Ok
+}
+
+/// `crawler check` with `cluster.redis`: Redis answers, and how the
+/// configs the nodes published compare with this one.
+fn check_cluster(config: &Config) -> ExitCode {
+    let opened = RedisFrontier::new(crate::daemon::cluster_settings(config));
+    let published = opened.and_then(|mut frontier| {
+        frontier.ping()?;
+        Ok((frontier.path(), frontier.published_configs()?))
+    });
+    let (path, published) = match published {
+        Ok(answer) => answer,
+        Err(err) => {
+            eprintln!("crawler: cluster: {err}");
+            return ExitCode::Runtime;
+        }
+    };
+    println!("cluster: Redis at {} answers", path.display());
+    let mine = crate::daemon::published_sections(config);
+    for line in status::compare_configs(&mine, &published) {
+        println!("{line}");
+    }
     ExitCode::Ok
 }
 
@@ -164,8 +192,13 @@ fn status(path: &Path, json: bool) -> ExitCode {
         Ok(config) => config,
         Err(err) => return report_config_error(&err),
     };
-    let summary = SqliteFrontier::open_existing(&config.state_file)
-        .and_then(|mut store| store.status(std::time::SystemTime::now()));
+    let summary = if config.settings.cluster.redis.is_some() {
+        RedisFrontier::new(crate::daemon::cluster_settings(&config))
+            .and_then(|mut store| store.status(std::time::SystemTime::now()))
+    } else {
+        SqliteFrontier::open_existing(&config.state_file)
+            .and_then(|mut store| store.status(std::time::SystemTime::now()))
+    };
     match summary {
         Ok(summary) if json => match serde_json::to_string_pretty(&summary) {
             Ok(text) => {
@@ -184,7 +217,12 @@ fn status(path: &Path, json: bool) -> ExitCode {
             );
             ExitCode::Ok
         }
-        Err(err @ StoreError::Missing(_)) | Err(err @ StoreError::Io { .. }) => {
+        Err(
+            err @ (StoreError::Missing(_)
+            | StoreError::Io { .. }
+            | StoreError::Unreachable { .. }
+            | StoreError::Refused { .. }),
+        ) => {
             eprintln!("crawler: {err}");
             ExitCode::Runtime
         }
@@ -226,19 +264,30 @@ fn summary(config: &Config) -> String {
             }
         )
     };
+    let state = match &settings.cluster.redis {
+        Some(address) => format!(
+            "cluster `{}` on {} as node `{}`",
+            settings.cluster.name,
+            crate::frontier::redis::shown_address(address),
+            config.node_name()
+        ),
+        None => format!(
+            "state `{}`{}",
+            config.state_file.display(),
+            if config.state_file.exists() {
+                ""
+            } else {
+                " (not created yet)"
+            }
+        ),
+    };
     format!(
-        "{}: ok: {} seeds{file}, {links}, {} workers, queue {}, request_timeout {}, output {output}, state `{}`{}",
+        "{}: ok: {} seeds{file}, {links}, {} workers, queue {}, request_timeout {}, output {output}, {state}",
         config.path.display(),
         config.seed_count,
         settings.workers,
         settings.queue_capacity,
         humantime::format_duration(settings.request_timeout),
-        config.state_file.display(),
-        if config.state_file.exists() {
-            ""
-        } else {
-            " (not created yet)"
-        },
     )
 }
 

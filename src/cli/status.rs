@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
-use crate::frontier::backend::Status;
+use crate::frontier::backend::{ClusterStatus, Status};
 
 /// The status as a few lines of text for a terminal.
 pub fn describe(status: &Status, now: SystemTime) -> String {
@@ -52,5 +52,107 @@ pub fn describe(status: &Status, now: SystemTime) -> String {
     };
     let _ = writeln!(text, "last outcomes: {outcomes}");
     let _ = writeln!(text, "hosts: {}", status.hosts);
+    if let Some(cluster) = &status.cluster {
+        describe_cluster(&mut text, cluster);
+    }
     text
+}
+
+/// The cluster's lines: its nodes, the shared queue, the seen-set.
+fn describe_cluster(text: &mut String, cluster: &ClusterStatus) {
+    let alive = cluster.nodes.iter().filter(|node| node.alive).count();
+    let _ = writeln!(
+        text,
+        "cluster `{}`: {alive} nodes alive, {} URLs queued, {} in the seen-set, Redis uses {}",
+        cluster.name,
+        cluster.queued,
+        cluster.seen,
+        bytesize::ByteSize::b(cluster.redis_bytes).display().iec()
+    );
+    for node in &cluster.nodes {
+        let _ = writeln!(
+            text,
+            "  node {}: {}, {} in flight, {} partitions",
+            node.name,
+            if node.alive { "alive" } else { "lease ran out" },
+            node.in_flight,
+            node.partitions
+        );
+    }
+}
+
+/// How the configs other nodes published (node, JSON sections, alive)
+/// compare with `mine`: one line per node, naming the keys that differ.
+pub fn compare_configs(mine: &str, published: &[(String, String, bool)]) -> Vec<String> {
+    let mine: serde_json::Value = serde_json::from_str(mine).unwrap_or_default();
+    if published.is_empty() {
+        return vec!["cluster: no node has published its config yet".to_owned()];
+    }
+    published
+        .iter()
+        .map(|(node, sections, alive)| {
+            let theirs: serde_json::Value = serde_json::from_str(sections).unwrap_or_default();
+            let state = if *alive { "alive" } else { "not running" };
+            let differing = differing_keys(&mine, &theirs);
+            if differing.is_empty() {
+                format!("node {node} ({state}): same config")
+            } else {
+                format!(
+                    "node {node} ({state}): config differs in {}",
+                    differing.join(", ")
+                )
+            }
+        })
+        .collect()
+}
+
+/// The dotted keys whose values differ between two JSON objects.
+fn differing_keys(mine: &serde_json::Value, theirs: &serde_json::Value) -> Vec<String> {
+    let empty = serde_json::Map::new();
+    let (a, b) = (
+        mine.as_object().unwrap_or(&empty),
+        theirs.as_object().unwrap_or(&empty),
+    );
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let mut differing = Vec::new();
+    for key in keys {
+        match (a.get(key), b.get(key)) {
+            (Some(x), Some(y)) if x.is_object() && y.is_object() => {
+                differing.extend(
+                    differing_keys(x, y)
+                        .into_iter()
+                        .map(|inner| format!("{key}.{inner}")),
+                );
+            }
+            (x, y) if x != y => differing.push(key.clone()),
+            _ => {}
+        }
+    }
+    differing
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn differing_configs_name_their_keys() {
+        let mine = r#"{"workers":8,"crawl":{"max_depth":2,"scope":"host"},"seeds":{"count":2,"digest":"a"}}"#;
+        let published = vec![
+            ("n1".to_owned(), mine.to_owned(), true),
+            (
+                "n2".to_owned(),
+                r#"{"workers":8,"crawl":{"max_depth":3,"scope":"host"},"seeds":{"count":3,"digest":"b"}}"#.to_owned(),
+                false,
+            ),
+        ];
+        let lines = compare_configs(mine, &published);
+        assert_eq!(lines[0], "node n1 (alive): same config");
+        assert_eq!(
+            lines[1],
+            "node n2 (not running): config differs in crawl.max_depth, seeds.count, seeds.digest"
+        );
+    }
 }

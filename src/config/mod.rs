@@ -619,6 +619,61 @@ fn check_user_agent(agent: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks a `cluster.redis` address; the message says what is wrong.
+fn check_redis_url(address: &str) -> Result<(), String> {
+    let url = Url::parse(address).map_err(|err| {
+        format!("`{address}` is not a URL ({err}): write it as redis://host:port/db")
+    })?;
+    if !matches!(url.scheme(), "redis" | "rediss") {
+        return Err(format!(
+            "scheme `{}` is not supported: use redis:// (or rediss:// for TLS)",
+            url.scheme()
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("names no host: write it as redis://host:port/db".to_owned());
+    }
+    redis::Client::open(address)
+        .map(drop)
+        .map_err(|err| format!("is not a Redis address: {err}"))
+}
+
+/// Checks a cluster or node name: it becomes part of Redis keys and log lines.
+fn check_cluster_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 64 {
+        return Err("must be 1 to 64 characters".to_owned());
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
+        return Err(format!(
+            "may hold letters, digits, `-`, `_` and `.` only, not `{bad}`"
+        ));
+    }
+    Ok(())
+}
+
+/// The host name and pid: a node name unique on this machine.
+fn default_node_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned());
+    let host: String = host
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{host}-{}", std::process::id())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -770,53 +825,4 @@ mod tests {
         let message = problems("seeds = [\"http://127.0.0.1/\"]\nuser_agent = \"bé\"", &[]);
         assert!(message.contains("`user_agent`"), "{message}");
     }
-}
-
-/// Checks a `cluster.redis` address; the message says what is wrong.
-fn check_redis_url(address: &str) -> Result<(), String> {
-    let url = Url::parse(address).map_err(|err| {
-        format!("`{address}` is not a URL ({err}): write it as redis://host:port/db")
-    })?;
-    if !matches!(url.scheme(), "redis" | "rediss") {
-        return Err(format!(
-            "scheme `{}` is not supported: use redis:// (or rediss:// for TLS)",
-            url.scheme()
-        ));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err("names no host: write it as redis://host:port/db".to_owned());
-    }
-    redis::Client::open(address)
-        .map(drop)
-        .map_err(|err| format!("is not a Redis address: {err}"))
-}
-
-/// Checks a cluster or node name: it becomes part of Redis keys and log lines.
-fn check_cluster_name(name: &str) -> Result<(), String> {
-    if name.is_empty() || name.len() > 64 {
-        return Err("must be 1 to 64 characters".to_owned());
-    }
-    if let Some(bad) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-    {
-        return Err(format!(
-            "may hold letters, digits, `-`, `_` and `.` only, not `{bad}`"
-        ));
-    }
-    Ok(())
-}
-
-/// The host name and pid: a node name unique on this machine.
-fn default_node_name() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|name| name.trim().to_owned())
-        .filter(|name| !name.is_empty())
-        .unwrap_or_else(|| "localhost".to_owned());
-    let host: String = host
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
-        .collect();
-    format!("{host}-{}", std::process::id())
 }

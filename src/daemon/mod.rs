@@ -199,7 +199,18 @@ async fn open_cluster_store(
                         }
                     }
                 };
-                if future::or(async { wait.await; false }, async { stop.await; true }).await {
+                if future::or(
+                    async {
+                        wait.await;
+                        false
+                    },
+                    async {
+                        stop.await;
+                        true
+                    },
+                )
+                .await
+                {
                     return Ok(None);
                 }
             }
@@ -248,7 +259,14 @@ pub fn cluster_settings(config: &Config) -> NodeSettings {
 pub fn published_sections(config: &Config) -> String {
     let mut settings = serde_json::to_value(&config.settings).unwrap_or_default();
     if let Some(table) = settings.as_object_mut() {
-        for local in ["output", "metrics", "state_file", "cluster", "seeds", "seeds_file"] {
+        for local in [
+            "output",
+            "metrics",
+            "state_file",
+            "cluster",
+            "seeds",
+            "seeds_file",
+        ] {
             table.remove(local);
         }
         let mut digest = 0u64;

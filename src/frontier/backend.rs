@@ -156,6 +156,9 @@ pub struct ClusterStatus {
     pub nodes: Vec<NodeStatus>,
     /// URLs waiting in the shared queue (due now or later).
     pub queued: u64,
+    /// Of those, due now.
+    #[serde(skip)]
+    pub due_now: u64,
     /// Fingerprints in the seen-set of the current round.
     pub seen: u64,
     /// Bytes Redis uses in all (`used_memory`).

@@ -21,9 +21,9 @@ pub use listing::{feed_from_store, list_seeds, outcome_of};
 
 pub mod backend;
 mod listing;
+pub mod redis;
 pub mod scope;
 pub mod seeds;
-pub mod redis;
 pub mod sqlite;
 pub mod store;
 

@@ -300,6 +300,7 @@ mod tests {
             links: None,
             follow: None,
             is_from_public: false,
+            node: None,
         }
     }
 

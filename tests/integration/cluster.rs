@@ -8,6 +8,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+/// One cluster test at a time: each runs several daemons, and the other
+/// tests' timing windows must not starve beside them.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 use crate::support::{DEADLINE, Daemon, RedisServer, Reply, TestServer, Workspace, crawler};
 
 /// A site of `pages` pages on `ip`, each answered after `delay`: page i
@@ -88,11 +98,17 @@ fn page_hits(server: &TestServer) -> BTreeMap<String, usize> {
 
 fn wait_exit_ok(daemon: &mut Daemon, name: &str) {
     let code = daemon.wait_exit();
-    assert_eq!(code, Some(0), "{name} exited with {code:?}:\n{}", daemon.seen.join("\n"));
+    assert_eq!(
+        code,
+        Some(0),
+        "{name} exited with {code:?}:\n{}",
+        daemon.seen.join("\n")
+    );
 }
 
 #[test]
 fn three_nodes_crawl_a_site_each_page_once() {
+    let _serial = serial();
     let redis = RedisServer::start();
     // Eight hosts (the queue is shared out by host), pages answered slowly
     // enough that all three nodes take part.
@@ -110,7 +126,16 @@ fn three_nodes_crawl_a_site_each_page_once() {
         wait_exit_ok(daemon, node);
         if std::env::var("SHOW").is_ok() {
             let _ = daemon.wait_for("stopped");
-            eprintln!("=== {node}\n{}", daemon.seen.iter().filter(|l| !l.contains("title url")).cloned().collect::<Vec<_>>().join("\n"));
+            eprintln!(
+                "=== {node}\n{}",
+                daemon
+                    .seen
+                    .iter()
+                    .filter(|l| !l.contains("title url"))
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
         }
     }
     for site in &sites {
@@ -119,7 +144,9 @@ fn three_nodes_crawl_a_site_each_page_once() {
         assert!(
             hits.values().all(|count| *count == 1),
             "a page was fetched twice: {:?}",
-            hits.iter().filter(|(_, count)| **count > 1).collect::<Vec<_>>()
+            hits.iter()
+                .filter(|(_, count)| **count > 1)
+                .collect::<Vec<_>>()
         );
     }
     let records = records_of(&workspace, &nodes);
@@ -127,7 +154,9 @@ fn three_nodes_crawl_a_site_each_page_once() {
     for (node, record) in &records {
         assert_eq!(record["node"], Value::from(node.as_str()), "{record}");
         assert_eq!(record["error"], Value::Null, "{record}");
-        *urls.entry(record["url"].as_str().unwrap().to_owned()).or_default() += 1;
+        *urls
+            .entry(record["url"].as_str().unwrap().to_owned())
+            .or_default() += 1;
     }
     let mut per_node: BTreeMap<&str, usize> = BTreeMap::new();
     for (node, _) in &records {
@@ -135,20 +164,27 @@ fn three_nodes_crawl_a_site_each_page_once() {
     }
     eprintln!("records per node: {per_node:?}");
     assert_eq!(urls.len(), 2000, "one record per page");
-    assert!(urls.values().all(|count| *count == 1), "one record per page, on one node");
+    assert!(
+        urls.values().all(|count| *count == 1),
+        "one record per page, on one node"
+    );
 }
 
 /// Waits until `node`'s output has at least `count` records.
 fn wait_records(workspace: &Workspace, node: &str, count: usize) {
     let started = Instant::now();
     while workspace.records(&format!("{node}.jsonl")).len() < count {
-        assert!(started.elapsed() < DEADLINE, "{node} wrote fewer than {count} records");
+        assert!(
+            started.elapsed() < DEADLINE,
+            "{node} wrote fewer than {count} records"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
 
 #[test]
 fn a_node_killed_mid_crawl_leaves_its_work_to_the_others() {
+    let _serial = serial();
     let redis = RedisServer::start();
     let sites: Vec<TestServer> = (1..=6)
         .map(|last| tree_site(&format!("127.0.0.{last}"), 200, Duration::from_millis(20)))
@@ -194,6 +230,7 @@ fn a_node_killed_mid_crawl_leaves_its_work_to_the_others() {
 
 #[test]
 fn politeness_holds_across_three_nodes() {
+    let _serial = serial();
     let redis = RedisServer::start();
     let site = TestServer::start(vec![(
         "/robots.txt",
@@ -235,8 +272,16 @@ fn politeness_holds_across_three_nodes() {
     let hits = page_hits(&site);
     assert_eq!(hits.len(), pages, "every page fetched");
     assert!(hits.values().all(|count| *count == 1), "{hits:?}");
-    assert_eq!(site.hits("/robots.txt"), 1, "robots.txt once for the cluster");
-    assert!(site.max_concurrent() <= 2, "{} at once", site.max_concurrent());
+    assert_eq!(
+        site.hits("/robots.txt"),
+        1,
+        "robots.txt once for the cluster"
+    );
+    assert!(
+        site.max_concurrent() <= 2,
+        "{} at once",
+        site.max_concurrent()
+    );
     let arrivals = site.page_arrivals();
     let smallest = arrivals
         .windows(2)
@@ -251,6 +296,7 @@ fn politeness_holds_across_three_nodes() {
 
 #[test]
 fn redis_restarted_mid_crawl_loses_nothing() {
+    let _serial = serial();
     let mut redis = RedisServer::start_with(true);
     let sites: Vec<TestServer> = (1..=4)
         .map(|last| tree_site(&format!("127.0.0.{last}"), 150, Duration::from_millis(20)))
@@ -284,18 +330,17 @@ fn redis_restarted_mid_crawl_loses_nothing() {
             .iter()
             .filter(|line| line.contains("WARN") && line.contains("unreachable"))
             .count();
-        assert!(warnings <= 1, "one WARN at most per outage:\n{}", daemon.seen.join("\n"));
+        assert!(
+            warnings <= 1,
+            "one WARN at most per outage:\n{}",
+            daemon.seen.join("\n")
+        );
     }
     let records = records_of(&workspace, &nodes);
     let urls: std::collections::HashSet<&str> = records
         .iter()
         .map(|(_, record)| record["url"].as_str().unwrap())
         .collect();
-    if urls.len() != 600 {
-        let leased: Vec<String> = (0..64).map(|p| redis.query(&["ZCARD", &format!("crawler:default:lease:{p}")]).unwrap_or_default()).collect();
-        let due: Vec<String> = (0..64).map(|p| redis.query(&["ZCARD", &format!("crawler:default:due:{p}")]).unwrap_or_default()).collect();
-        eprintln!("leased {leased:?}\ndue {due:?}\nseen {:?} urls {:?}", redis.query(&["SCARD", "crawler:default:seen:1"]), redis.query(&["HLEN", "crawler:default:url"]));
-    }
     assert_eq!(urls.len(), 600, "every page has a record");
     for site in &sites {
         assert_eq!(page_hits(site).len(), 150, "every page fetched");
@@ -304,6 +349,7 @@ fn redis_restarted_mid_crawl_loses_nothing() {
 
 #[test]
 fn a_seed_added_to_one_nodes_config_is_crawled_once() {
+    let _serial = serial();
     let redis = RedisServer::start();
     let site = TestServer::start(vec![
         ("/a", Reply::html("<title>A</title>")),
@@ -315,15 +361,21 @@ fn a_seed_added_to_one_nodes_config_is_crawled_once() {
         .iter()
         .map(|node| node_config(&workspace, node, &first, &redis, ""))
         .collect();
-    let mut daemons: Vec<Daemon> = configs.iter().map(|config| start_node(config, false)).collect();
+    let mut daemons: Vec<Daemon> = configs
+        .iter()
+        .map(|config| start_node(config, false))
+        .collect();
     let started = Instant::now();
     while site.hits("/a") == 0 {
         assert!(started.elapsed() < DEADLINE, "seed a not fetched");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let both = vec![site.url("/a"), site.url("/b")];
+    let both = [site.url("/a"), site.url("/b")];
     let text = std::fs::read_to_string(&configs[0]).unwrap();
-    let edited = text.replace(&format!("seeds = [{:?}]", first[0]), &format!("seeds = [{:?}, {:?}]", both[0], both[1]));
+    let edited = text.replace(
+        &format!("seeds = [{:?}]", first[0]),
+        &format!("seeds = [{:?}, {:?}]", both[0], both[1]),
+    );
     assert_ne!(text, edited);
     std::fs::write(&configs[0], edited).unwrap();
     daemons[0].wait_for("reloaded");
@@ -348,6 +400,7 @@ fn a_seed_added_to_one_nodes_config_is_crawled_once() {
 
 #[test]
 fn robots_txt_is_fetched_once_when_a_host_changes_hands() {
+    let _serial = serial();
     let redis = RedisServer::start();
     let site = TestServer::start(vec![(
         "/robots.txt",
@@ -367,7 +420,12 @@ fn robots_txt_is_fetched_once_when_a_host_changes_hands() {
     let nodes = ["n1", "n2"];
     let mut daemons: Vec<Daemon> = nodes
         .iter()
-        .map(|node| start_node(&node_config(&workspace, node, &seeds, &redis, politeness), true))
+        .map(|node| {
+            start_node(
+                &node_config(&workspace, node, &seeds, &redis, politeness),
+                true,
+            )
+        })
         .collect();
     // Kill whichever node crawls the host once it has shown some pages.
     let started = Instant::now();
@@ -386,8 +444,107 @@ fn robots_txt_is_fetched_once_when_a_host_changes_hands() {
     let survivor = 1 - victim;
     wait_exit_ok(&mut daemons[survivor], nodes[survivor]);
     let survivor_records = workspace.records(&format!("{}.jsonl", nodes[survivor]));
-    assert!(!survivor_records.is_empty(), "the survivor took the host over");
-    assert_eq!(site.hits("/robots.txt"), 1, "robots.txt once for the cluster");
+    assert!(
+        !survivor_records.is_empty(),
+        "the survivor took the host over"
+    );
+    assert_eq!(
+        site.hits("/robots.txt"),
+        1,
+        "robots.txt once for the cluster"
+    );
     assert_eq!(site.hits("/private"), 0, "the shared robots.txt was obeyed");
     assert_eq!(page_hits(&site).len(), pages, "every page fetched");
+}
+
+#[test]
+fn check_and_status_speak_for_the_cluster() {
+    let _serial = serial();
+    let redis = RedisServer::start();
+    let site = TestServer::start(vec![
+        ("/a", Reply::html("<title>A</title><a href=\"/b\">b</a>")),
+        ("/b", Reply::html("<title>B</title>")),
+    ]);
+    let workspace = Workspace::new();
+    let seeds = vec![site.url("/a")];
+    let n1 = node_config(&workspace, "n1", &seeds, &redis, "");
+    let n2 = node_config(&workspace, "n2", &seeds, &redis, "");
+    let mut node = start_node(&n1, true);
+    wait_exit_ok(&mut node, "n1");
+    // A second node whose config differs in one key, which it published.
+    let text = std::fs::read_to_string(&n2)
+        .unwrap()
+        .replace("workers = 8", "workers = 9");
+    std::fs::write(&n2, text).unwrap();
+    let mut other = start_node(&n2, true);
+    wait_exit_ok(&mut other, "n2");
+
+    let check = crawler()
+        .arg("check")
+        .arg("--config")
+        .arg(&n1)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    assert_eq!(check.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("answers"), "{stdout}");
+    assert!(
+        stdout.contains("node n1 (not running): same config"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("node n2 (not running): config differs in workers"),
+        "{stdout}"
+    );
+
+    let status = crawler()
+        .args(["status", "--json", "--config"])
+        .arg(&n1)
+        .output()
+        .unwrap();
+    assert_eq!(status.status.code(), Some(0));
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["known"], 2, "{status}");
+    assert_eq!(status["cluster"]["name"], "default", "{status}");
+    assert_eq!(status["cluster"]["seen"], 2, "{status}");
+
+    // Redis away: both say so and exit 1.
+    let gone = workspace.write(
+        "gone.toml",
+        &std::fs::read_to_string(&n1)
+            .unwrap()
+            .replace(&redis.url(), "redis://127.0.0.1:9/0"),
+    );
+    for command in ["check", "status"] {
+        let output = crawler()
+            .arg(command)
+            .arg("--config")
+            .arg(&gone)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{command}: {stderr}");
+        assert!(stderr.contains("unreachable"), "{command}: {stderr}");
+    }
+}
+
+#[test]
+fn a_node_started_before_redis_waits_for_it() {
+    let _serial = serial();
+    let mut redis = RedisServer::start();
+    let site = TestServer::start(vec![("/a", Reply::html("<title>A</title>"))]);
+    let workspace = Workspace::new();
+    let config = node_config(&workspace, "n1", &[site.url("/a")], &redis, "");
+    redis.stop();
+    let mut node = start_node(&config, true);
+    let line = node.wait_for("waiting for it");
+    assert!(
+        line.contains("WARN") && line.contains("unreachable"),
+        "{line}"
+    );
+    redis.restart();
+    node.wait_for("answers again");
+    wait_exit_ok(&mut node, "n1");
+    assert_eq!(site.hits("/a"), 1);
+    assert_eq!(workspace.records("n1.jsonl").len(), 1);
 }

@@ -106,10 +106,12 @@ impl Link {
                 Err(err) => return Err(self.failed(&err)),
             }
         }
-        self.connection.as_mut().ok_or_else(|| StoreError::Unreachable {
-            address: self.shown.clone(),
-            detail: "not connected".to_owned(),
-        })
+        self.connection
+            .as_mut()
+            .ok_or_else(|| StoreError::Unreachable {
+                address: self.shown.clone(),
+                detail: "not connected".to_owned(),
+            })
     }
 
     /// Classifies `err`; a network failure drops the connection.
@@ -152,15 +154,15 @@ fn refusal_advice(err: &RedisError) -> Option<&'static str> {
         "OOM" => Some(
             "Redis is at its `maxmemory`: raise it, or give the crawl a server of its own (an eviction policy would lose crawl state; use `maxmemory-policy noeviction`)",
         ),
-        "READONLY" => Some(
-            "this server is a read-only replica: point `cluster.redis` at the primary",
-        ),
+        "READONLY" => {
+            Some("this server is a read-only replica: point `cluster.redis` at the primary")
+        }
         "MISCONF" => Some(
             "Redis cannot save its snapshot (see its log: disk full or permissions); fix that, or turn `stop-writes-on-bgsave-error` off",
         ),
-        "NOAUTH" | "WRONGPASS" => Some(
-            "put the right password in `cluster.redis` (redis://:password@host:port/db)",
-        ),
+        "NOAUTH" | "WRONGPASS" => {
+            Some("put the right password in `cluster.redis` (redis://:password@host:port/db)")
+        }
         _ => None,
     }
 }
@@ -197,7 +199,10 @@ mod tests {
         // Port 9 on loopback: nothing listens there in the test environment.
         let mut link = Link::new("redis://127.0.0.1:9/0").unwrap();
         let first = link.run(|connection| redis::cmd("PING").query::<String>(connection));
-        assert!(matches!(first, Err(StoreError::Unreachable { .. })), "{first:?}");
+        assert!(
+            matches!(first, Err(StoreError::Unreachable { .. })),
+            "{first:?}"
+        );
         let second = link.run(|connection| redis::cmd("PING").query::<String>(connection));
         let Err(StoreError::Unreachable { detail, .. }) = second else {
             panic!("{second:?}");

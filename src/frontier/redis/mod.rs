@@ -30,11 +30,14 @@ mod robots;
 pub mod scripts;
 mod state;
 
+use link::Link;
 pub use link::shown_address;
 pub use robots::RedisRobots;
-use link::Link;
-pub use state::{fingerprint, partition_of};
 use state::{Flight, UrlState};
+pub use state::{fingerprint, partition_of};
+
+/// URLs with their scores, as a sorted set lists them.
+type Scored = Vec<(String, f64)>;
 
 /// Partitions of the queue: the most nodes that can share a crawl.
 pub const PARTITIONS: u16 = 64;
@@ -107,7 +110,11 @@ impl RedisFrontier {
 
     /// Where the store is, for messages: the server and the crawl's name.
     pub fn path(&self) -> PathBuf {
-        PathBuf::from(format!("{} (cluster `{}`)", self.link.shown(), self.settings.name))
+        PathBuf::from(format!(
+            "{} (cluster `{}`)",
+            self.link.shown(),
+            self.settings.name
+        ))
     }
 
     /// Checks that Redis answers (`PING`).
@@ -157,8 +164,8 @@ impl RedisFrontier {
         let Some((counts, lists)) = answer.split_at_checked(2) else {
             return Ok(());
         };
-        let (owned, active) = lists
-            .split_at(lists.iter().position(|p| *p < 0).unwrap_or(lists.len()));
+        let (owned, active) =
+            lists.split_at(lists.iter().position(|p| *p < 0).unwrap_or(lists.len()));
         let partitions = |list: &[i64]| -> BTreeSet<u16> {
             list.iter().filter_map(|p| u16::try_from(*p).ok()).collect()
         };
@@ -216,8 +223,12 @@ impl RedisFrontier {
             for (p, lost) in &orphans {
                 let urls: Vec<&str> = lost.iter().map(|(_, url)| url.as_str()).collect();
                 pipe.zrem(format!("{prefix}lease:{p}"), urls).ignore();
-                pipe.zadd_multiple(format!("{prefix}due:{p}"), lost).ignore();
-                let lowest = lost.iter().map(|(score, _)| *score).fold(f64::INFINITY, f64::min);
+                pipe.zadd_multiple(format!("{prefix}due:{p}"), lost)
+                    .ignore();
+                let lowest = lost
+                    .iter()
+                    .map(|(score, _)| *score)
+                    .fold(f64::INFINITY, f64::min);
                 pipe.cmd("ZADD")
                     .arg(format!("{prefix}ready"))
                     .arg("LT")
@@ -291,10 +302,7 @@ impl RedisFrontier {
             };
             let state = UrlState::parse(&item[3]);
             let Ok(url) = Url::parse(&item[1]) else {
-                log::error!(
-                    "cluster: stored URL `{}` does not parse; skipped",
-                    item[1]
-                );
+                log::error!("cluster: stored URL `{}` does not parse; skipped", item[1]);
                 continue;
             };
             let lineage = state.lineage();
@@ -377,11 +385,7 @@ impl RedisFrontier {
     }
 
     /// Every partition's due queue, with the URLs whose score is in `range`.
-    fn due_in(
-        &mut self,
-        min: f64,
-        max: f64,
-    ) -> Result<Vec<(u16, Vec<(String, f64)>)>, StoreError> {
+    fn due_in(&mut self, min: f64, max: f64) -> Result<Vec<(u16, Scored)>, StoreError> {
         let prefix = self.prefix.clone();
         self.link.run(|connection| {
             let mut pipe = redis::pipe();
@@ -508,8 +512,7 @@ impl Frontier for RedisFrontier {
             return Ok(SeedChanges { added, removed: 0 });
         }
         let key = self.key("seeds");
-        let listed: HashMap<String, u64> =
-            self.link.run(|connection| connection.hgetall(key))?;
+        let listed: HashMap<String, u64> = self.link.run(|connection| connection.hgetall(key))?;
         let removed: Vec<String> = listed
             .into_iter()
             .filter(|(_, listing)| *listing < generation)
@@ -557,8 +560,7 @@ impl Frontier for RedisFrontier {
         };
         if !is_resumed {
             let old = self.key(&format!("seen:{last}"));
-            self.link
-                .run(|connection| connection.del::<_, ()>(old))?;
+            self.link.run(|connection| connection.del::<_, ()>(old))?;
         }
         self.set_meta("round", number)?;
         self.set_meta("round_done", 0)?;
@@ -645,10 +647,7 @@ impl Frontier for RedisFrontier {
         // Finished URLs leave the in-flight count the script records.
         let finished: Vec<(String, Flight)> = outcomes
             .iter()
-            .filter_map(|outcome| {
-                self.in_flight
-                    .remove_entry(&outcome.url)
-            })
+            .filter_map(|outcome| self.in_flight.remove_entry(&outcome.url))
             .collect();
         match self.run_commit(&batch) {
             Ok((queued, over)) => {
@@ -739,17 +738,22 @@ impl Frontier for RedisFrontier {
 
     fn status(&mut self, now: SystemTime) -> Result<Status, StoreError> {
         let (url_key, seeds_key) = (self.key("url"), self.key("seeds"));
-        let (known, seeds): (u64, u64) = self.link.run(|connection| {
-            Ok((connection.hlen(&url_key)?, connection.hlen(&seeds_key)?))
-        })?;
+        let (known, seeds): (u64, u64) = self
+            .link
+            .run(|connection| Ok((connection.hlen(&url_key)?, connection.hlen(&seeds_key)?)))?;
         let cluster = cluster_status(self, now)?;
-        let in_flight = cluster.nodes.iter().filter(|node| node.alive).map(|node| node.in_flight).sum();
+        let in_flight = cluster
+            .nodes
+            .iter()
+            .filter(|node| node.alive)
+            .map(|node| node.in_flight)
+            .sum();
         Ok(Status {
             path: self.path(),
             known,
             seeds,
             discovered: known.saturating_sub(seeds),
-            due_now: cluster.queued,
+            due_now: cluster.due_now,
             in_flight,
             cluster: Some(cluster),
             ..Status::default()
@@ -800,7 +804,8 @@ impl RedisFrontier {
 
     /// Takes `seeds` off the schedule: their last record stays.
     fn retire(&mut self, seeds: &[String]) -> Result<(), StoreError> {
-        let (url_key, seeds_key, prefix) = (self.key("url"), self.key("seeds"), self.prefix.clone());
+        let (url_key, seeds_key, prefix) =
+            (self.key("url"), self.key("seeds"), self.prefix.clone());
         self.link.run(|connection| {
             let states: Vec<Option<String>> = connection.hmget(&url_key, seeds)?;
             let mut pipe = redis::pipe();
@@ -828,7 +833,10 @@ impl RedisFrontier {
         let now = unix_ms(SystemTime::now());
         let (configs, nodes): (HashMap<String, String>, HashMap<String, i64>) =
             self.link.run(|connection| {
-                Ok((connection.hgetall(&configs_key)?, connection.hgetall(&nodes_key)?))
+                Ok((
+                    connection.hgetall(&configs_key)?,
+                    connection.hgetall(&nodes_key)?,
+                ))
             })?;
         let mut list: Vec<(String, String, bool)> = configs
             .into_iter()
@@ -842,55 +850,65 @@ impl RedisFrontier {
     }
 }
 
+/// What `crawler status` reads from Redis in one go.
+struct Snapshot {
+    nodes: HashMap<String, i64>,
+    busy: HashMap<String, u64>,
+    owners: HashMap<String, String>,
+    queued: u64,
+    due_now: u64,
+    seen: u64,
+    memory: String,
+}
+
 /// Reads the cluster's summary for `crawler status`.
-fn cluster_status(frontier: &mut RedisFrontier, now: SystemTime) -> Result<ClusterStatus, StoreError> {
+fn cluster_status(
+    frontier: &mut RedisFrontier,
+    now: SystemTime,
+) -> Result<ClusterStatus, StoreError> {
     let prefix = frontier.prefix.clone();
-    let seen = frontier.key(&frontier.seen_key());
     let round_key = frontier.key("meta");
     let now_ms = unix_ms(now);
-    let (nodes, busy, owners, queued, seen_count, memory): (
-        HashMap<String, i64>,
-        HashMap<String, u64>,
-        HashMap<String, String>,
-        u64,
-        u64,
-        String,
-    ) = frontier.link.run(|connection| {
+    let snapshot = frontier.link.run(|connection| {
+        // The service's seen-set and the last `--once` run's.
         let round: Option<u64> = connection.hget(&round_key, "round")?;
-        let done: Option<u64> = connection.hget(&round_key, "round_done")?;
-        let seen = if done == Some(0) {
-            format!("{prefix}seen:{}", round.unwrap_or(0))
-        } else {
-            seen
+        let last_run: u64 = match round {
+            Some(round) if round > 0 => connection.scard(format!("{prefix}seen:{round}"))?,
+            _ => 0,
         };
         let mut pipe = redis::pipe();
         for p in 0..PARTITIONS {
             pipe.zcard(format!("{prefix}due:{p}"));
+            pipe.zcount(format!("{prefix}due:{p}"), "-inf", now_ms);
         }
         let counts: Vec<u64> = pipe.query(connection)?;
-        Ok((
-            connection.hgetall(format!("{prefix}nodes"))?,
-            connection.hgetall(format!("{prefix}busy"))?,
-            connection.hgetall(format!("{prefix}owners"))?,
-            counts.iter().sum(),
-            connection.scard(seen)?,
-            redis::cmd("INFO").arg("memory").query(connection)?,
-        ))
+        Ok(Snapshot {
+            nodes: connection.hgetall(format!("{prefix}nodes"))?,
+            busy: connection.hgetall(format!("{prefix}busy"))?,
+            owners: connection.hgetall(format!("{prefix}owners"))?,
+            queued: counts.iter().step_by(2).sum(),
+            due_now: counts.iter().skip(1).step_by(2).sum(),
+            seen: connection.scard::<_, u64>(format!("{prefix}seen:0"))? + last_run,
+            memory: redis::cmd("INFO").arg("memory").query(connection)?,
+        })
     })?;
-    let mut list: Vec<NodeStatus> = nodes
+    let mut list: Vec<NodeStatus> = snapshot
+        .nodes
         .iter()
         .map(|(name, until)| NodeStatus {
             name: name.clone(),
             alive: *until > now_ms,
-            in_flight: busy.get(name).copied().unwrap_or(0),
-            partitions: owners
+            in_flight: snapshot.busy.get(name).copied().unwrap_or(0),
+            partitions: snapshot
+                .owners
                 .values()
                 .filter(|owner| owner.split('|').next() == Some(name.as_str()))
                 .count() as u64,
         })
         .collect();
     list.sort_by(|a, b| a.name.cmp(&b.name));
-    let redis_bytes = memory
+    let redis_bytes = snapshot
+        .memory
         .lines()
         .find_map(|line| line.strip_prefix("used_memory:"))
         .and_then(|value| value.trim().parse().ok())
@@ -898,8 +916,9 @@ fn cluster_status(frontier: &mut RedisFrontier, now: SystemTime) -> Result<Clust
     Ok(ClusterStatus {
         name: frontier.settings.name.clone(),
         nodes: list,
-        queued,
-        seen: seen_count,
+        queued: snapshot.queued,
+        due_now: snapshot.due_now,
+        seen: snapshot.seen,
         redis_bytes,
     })
 }
@@ -931,6 +950,3 @@ impl UrlState {
         })
     }
 }
-
-#[cfg(test)]
-mod tests;

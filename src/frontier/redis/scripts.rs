@@ -80,9 +80,9 @@ fn script(body: &str) -> Script {
     Script::new(&format!("{PRELUDE}\n{body}"))
 }
 
-/// Claims up to ARGV[4] URLs due by ARGV[3] (ms) from the partitions in
-/// ARGV[6..] that node ARGV[2] owns, and records that the node now holds
-/// ARGV[5] more in flight (in the same step, so that no other node sees
+/// Claims up to `ARGV[4]` URLs due by `ARGV[3]` (ms) from the partitions in
+/// `ARGV[6..]` that node `ARGV[2]` owns, and records that the node now holds
+/// `ARGV[5]` more in flight (in the same step, so that no other node sees
 /// the crawl idle in between). Returns flat (partition, url, score, state)
 /// quadruples.
 pub static CLAIM: LazyLock<Script> = LazyLock::new(|| {
@@ -132,10 +132,10 @@ return out
     )
 });
 
-/// Commits a batch (ARGV[2], JSON): finished URLs (their state merged, their
+/// Commits a batch (`ARGV[2]`, JSON): finished URLs (their state merged, their
 /// lease dropped, their next due time set) and the links found, which are
 /// queued when their fingerprint is new in the round and their host has
-/// room. ARGV[3] is the node, ARGV[4] its URLs still in flight. Returns
+/// room. `ARGV[3]` is the node, `ARGV[4]` its URLs still in flight. Returns
 /// {queued, over the host limit}.
 pub static COMMIT: LazyLock<Script> = LazyLock::new(|| {
     script(
@@ -230,7 +230,7 @@ return {queued, over}
     )
 });
 
-/// Lists a batch of seeds (ARGV[2], JSON: round, generation, now, seeds as
+/// Lists a batch of seeds (`ARGV[2]`, JSON: round, generation, now, seeds as
 /// [fingerprint, partition, url]): each becomes an active seed of this
 /// listing, and is queued when it is new to the round (a `--once` run) or
 /// new or listed again after its removal (the service). Returns how many
@@ -280,18 +280,18 @@ return queued
     )
 });
 
-/// The heartbeat of node ARGV[2] at ARGV[3] (ms): renews its lease (ARGV[4]
-/// ms), releases the partitions in ARGV[8..] (their URLs all finished),
+/// The heartbeat of node `ARGV[2]` at `ARGV[3]` (ms): renews its lease (`ARGV[4]`
+/// ms), releases the partitions in `ARGV[8..]` (their URLs all finished),
 /// and takes free partitions up to its fair share, of all partitions and
 /// of the active ones (those with URLs waiting), active ones first. A
-/// partition released by another node is taken only ARGV[5] ms after its
+/// partition released by another node is taken only `ARGV[5]` ms after its
 /// release (the per-host delay holds across the handover); one whose
-/// owner's lease ran out has its in-flight URLs queued again. ARGV[6] is 1
+/// owner's lease ran out has its in-flight URLs queued again. `ARGV[6]` is 1
 /// on the node's first beat (partitions still under its name are a
-/// previous process's: their leases are queued again too). ARGV[7] is the
+/// previous process's: their leases are queued again too). `ARGV[7]` is the
 /// partition count. It costs a command per partition (a lease check),
-/// once a second per node. Returns {extra, extra active, owned..., -1, owned
-/// active...}: the node gives up `extra` partitions, `extra active` of
+/// once a second per node. Returns (extra, extra active, owned…, -1, owned
+/// active…): the node gives up `extra` partitions, `extra active` of
 /// them active.
 pub static HEARTBEAT: LazyLock<Script> = LazyLock::new(|| {
     script(
@@ -400,7 +400,7 @@ return out
 
 /// Whether the whole crawl is idle: nothing waiting, no live node with URLs
 /// in flight, and no partition of a dead node still holding leases.
-/// ARGV[2] is now (ms). Returns 1 when idle.
+/// `ARGV[2]` is now (ms). Returns 1 when idle.
 pub static IDLE: LazyLock<Script> = LazyLock::new(|| {
     script(
         r"
@@ -425,8 +425,8 @@ return 1
     )
 });
 
-/// Gives node ARGV[2]'s in-flight URLs (ARGV[3], JSON: [partition, url,
-/// score]) back to their queues and releases its partitions at ARGV[4]
+/// Gives node `ARGV[2]`'s in-flight URLs (`ARGV[3]`, JSON: [partition, url,
+/// score]) back to their queues and releases its partitions at `ARGV[4]`
 /// (ms): the node stops. Returns how many URLs were given back.
 pub static RELEASE: LazyLock<Script> = LazyLock::new(|| {
     script(

@@ -140,7 +140,10 @@ pub struct Batch<'a> {
 }
 
 /// Finished URLs go as arrays, the shape the script indexes.
-fn done_as_arrays<S: serde::Serializer>(done: &[Done<'_>], serializer: S) -> Result<S::Ok, S::Error> {
+fn done_as_arrays<S: serde::Serializer>(
+    done: &[Done<'_>],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeSeq as _;
     let mut seq = serializer.serialize_seq(Some(done.len()))?;
     for item in done {
@@ -155,7 +158,12 @@ pub fn links_of(urls: &[String]) -> Vec<(String, u16, &str, String)> {
     urls.iter()
         .filter_map(|text| {
             let url = Url::parse(text).ok()?;
-            Some((fingerprint(text), partition_of(&url), text.as_str(), host_of(&url)))
+            Some((
+                fingerprint(text),
+                partition_of(&url),
+                text.as_str(),
+                host_of(&url),
+            ))
         })
         .collect()
 }
@@ -188,4 +196,39 @@ pub fn partition_of(url: &Url) -> u16 {
         url.port_or_known_default().unwrap_or(0)
     );
     (xxh3_64(origin.as_bytes()) % u64::from(PARTITIONS)) as u16
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_and_partitions_are_fixed_functions_of_the_url() {
+        // XXH3-64 is specified: these values hold on every node and version.
+        assert_eq!(
+            fingerprint("http://127.0.0.1/"),
+            fingerprint("http://127.0.0.1/")
+        );
+        assert_eq!(fingerprint("http://127.0.0.1/").len(), 11);
+        assert_ne!(
+            fingerprint("http://127.0.0.1/a"),
+            fingerprint("http://127.0.0.1/b")
+        );
+        assert_eq!(xxh3_64(b""), 0x2d06_8005_38d3_94c2);
+        let url = |text: &str| Url::parse(text).unwrap();
+        assert_eq!(
+            partition_of(&url("http://127.0.0.1:8080/a")),
+            partition_of(&url("http://127.0.0.1:8080/b?x"))
+        );
+        assert!(partition_of(&url("https://example.com/")) < PARTITIONS);
+    }
+
+    #[test]
+    fn a_damaged_state_reads_as_new() {
+        assert_eq!(UrlState::parse("{not json"), UrlState::default());
+        let state = UrlState::parse(r#"{"o":"d","d":2,"s":"http://a/","k":1,"t":null}"#);
+        assert_eq!(state.d, Some(2));
+        assert_eq!(state.k, Some(1));
+        assert_eq!(state.t, None);
+    }
 }
