@@ -136,8 +136,9 @@ run_variant() { # VARIANT NODES
     records=$(wc -l < "$dir/all.jsonl")
     wall=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')
     rate=$(awk -v n="$records" -v t="$wall" 'BEGIN { printf "%.0f", n / t }')
+    # The bench's own commands (config resetstat, flushall, info) left out.
     commands=$(redis-cli -p "$redis_port" info commandstats | sed -n 's/^cmdstat_\([^:]*\):calls=\([0-9]*\).*/\1 \2/p' |
-        grep -v -e '^config' -e '^info' -e '^flushall' | awk '{ s += $2 } END { print s + 0 }')
+        awk '$1 !~ /^(config|info|flushall)/ { s += $2 } END { print s + 0 }')
     per_page=$(awk -v c="$commands" -v n="$records" 'BEGIN { printf "%.2f", c / n }')
     local share=""
     if [ "$variant" = redis ]; then

@@ -183,7 +183,7 @@ async fn open_cluster_store(
     loop {
         match frontier.ping() {
             Ok(()) => break,
-            Err(err) if err.is_transient() => {
+            Err(err) if err.is_unreachable() => {
                 if waiting_since.is_none() {
                     log::warn!(
                         "{err}; waiting for it (trying again every few seconds; Ctrl-C or SIGTERM stops)"

@@ -466,7 +466,7 @@ async fn claim_into(store: &Store, jobs: &Sender<Job>, room: usize) -> Claimed {
         .await;
     let (claims, next_due) = match claimed {
         Some(Ok(answer)) => answer,
-        Some(Err(err)) if err.is_transient() => {
+        Some(Err(err)) if err.is_unreachable() => {
             // The store thread says once that Redis is away.
             log::debug!("cannot read due URLs: {err}");
             return Claimed::Failed;

@@ -251,9 +251,15 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// Whether the store may work again by itself (a network failure):
-    /// callers wait and retry rather than stop.
+    /// Whether the store may work again without a restart (Redis away, or
+    /// refusing writes until its operator acts): callers wait and retry
+    /// rather than stop.
     pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Unreachable { .. } | Self::Refused { .. })
+    }
+
+    /// Whether the store cannot be reached now (a WARN: it comes back by itself).
+    pub fn is_unreachable(&self) -> bool {
         matches!(self, Self::Unreachable { .. })
     }
 }

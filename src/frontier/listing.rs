@@ -174,6 +174,15 @@ async fn queue_claims(jobs: &Sender<Job>, claims: Vec<Claim>, queued: &mut u64) 
 /// are still being fetched.
 const DISCOVERY_POLL: Duration = Duration::from_millis(10);
 
+/// Logs a refusal of the shared store once per wait (an unreachable one is
+/// reported by the store thread).
+fn report_once(err: &StoreError, reported: &mut bool) {
+    if !err.is_unreachable() && !*reported {
+        log::error!("{err}; waiting for it to take writes again");
+        *reported = true;
+    }
+}
+
 /// How often a `--once` node whose own work is done looks again while
 /// other nodes of its cluster still crawl.
 const OTHERS_POLL: Duration = Duration::from_millis(200);
@@ -187,6 +196,7 @@ async fn feed_discovered(
     queued: &mut u64,
     bar: Option<&ProgressBar>,
 ) -> bool {
+    let mut reported = false;
     loop {
         let committed = store.committed();
         let claimed = store
@@ -211,8 +221,9 @@ async fn feed_discovered(
                 continue;
             }
             Ok(_) => {}
-            // Redis is away: the store thread says so once; wait for it.
+            // Redis is away or refuses: wait for it (said once).
             Err(err) if err.is_transient() => {
+                report_once(&err, &mut reported);
                 async_std::task::sleep(OTHERS_POLL).await;
                 continue;
             }
@@ -229,7 +240,7 @@ async fn feed_discovered(
             {
                 Some(Ok(true)) | None => return true,
                 Some(Ok(false)) => {}
-                Some(Err(err)) if err.is_transient() => {}
+                Some(Err(err)) if err.is_transient() => report_once(&err, &mut reported),
                 Some(Err(err)) => {
                     log::error!("{err}; the run stops here and resumes at the next start");
                     return false;
@@ -259,6 +270,7 @@ async fn feed_discovered(
 /// store failed (logged) or stopped.
 async fn claim_listed(store: &Store, batch: Vec<Url>, generation: u64) -> Option<Vec<Claim>> {
     let batch = Arc::new(batch);
+    let mut reported = false;
     loop {
         let urls = Arc::clone(&batch);
         let claimed = store
@@ -272,7 +284,10 @@ async fn claim_listed(store: &Store, batch: Vec<Url>, generation: u64) -> Option
             Ok(Some(claims)) => return Some(claims),
             // Results wait to be written: claim no more for now.
             Ok(None) => async_std::task::sleep(store::RETRY_INTERVAL).await,
-            Err(err) if err.is_transient() => async_std::task::sleep(OTHERS_POLL).await,
+            Err(err) if err.is_transient() => {
+                report_once(&err, &mut reported);
+                async_std::task::sleep(OTHERS_POLL).await;
+            }
             Err(err) => {
                 log::error!("{err}; the run stops here and resumes at the next start");
                 return None;

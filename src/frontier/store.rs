@@ -310,7 +310,7 @@ impl Writer {
                 self.pending.len(),
                 self.retry_interval().as_secs()
             );
-            if err.is_transient() {
+            if err.is_unreachable() {
                 log::warn!("{message}");
             } else {
                 log::error!("{message}");

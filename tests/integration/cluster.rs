@@ -548,3 +548,38 @@ fn a_node_started_before_redis_waits_for_it() {
     assert_eq!(site.hits("/a"), 1);
     assert_eq!(workspace.records("n1.jsonl").len(), 1);
 }
+
+#[test]
+fn redis_refusing_writes_is_an_error_that_says_what_to_do() {
+    let _serial = serial();
+    let redis = RedisServer::start();
+    let sites: Vec<TestServer> = (1..=2)
+        .map(|last| tree_site(&format!("127.0.0.{last}"), 300, Duration::from_millis(5)))
+        .collect();
+    let seeds: Vec<String> = sites.iter().map(|site| site.url("/p/0")).collect();
+    let workspace = Workspace::new();
+    let config = node_config(&workspace, "n1", &seeds, &redis, "");
+    // Room for a few hundred URLs' state, not for the crawl.
+    let info = redis.query(&["INFO", "memory"]).expect("INFO memory");
+    let used: u64 = info
+        .lines()
+        .find_map(|line| line.strip_prefix("used_memory:"))
+        .and_then(|value| value.trim().parse().ok())
+        .expect("used_memory");
+    let limit = (used + 150_000).to_string();
+    let set = |value: &str| redis.query(&["CONFIG", "SET", "maxmemory", value]);
+    assert!(set(&limit).is_some_and(|reply| reply.eq_ignore_ascii_case("ok")));
+    let mut node = start_node(&config, true);
+    let line = node.wait_for("maxmemory");
+    assert!(line.contains("ERROR"), "{line}");
+    assert!(line.contains("raise it"), "{line}");
+    // The operator raises the limit: the crawl goes on and completes.
+    assert!(set("0").is_some_and(|reply| reply.eq_ignore_ascii_case("ok")));
+    wait_exit_ok(&mut node, "n1");
+    let records = workspace.records("n1.jsonl");
+    let urls: std::collections::HashSet<&str> = records
+        .iter()
+        .map(|record| record["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(urls.len(), 600, "every page has a record");
+}

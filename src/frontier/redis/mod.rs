@@ -13,7 +13,7 @@
 //! batch ([`scripts`]), so a page costs a few Redis commands, not one per
 //! link. Calls run on the store thread, with the synchronous client.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -82,7 +82,18 @@ pub struct RedisFrontier {
     over_limit: u64,
     /// Seeds queued by the current listing.
     listed_added: usize,
+    /// Fingerprints this node knows are in the round's seen-set (links it
+    /// committed): links to them are not sent again. Redis's set never
+    /// shrinks within a round, so skipping them is safe.
+    seen_here: SeenHere,
 }
+
+/// Fingerprints known to be seen, by this node.
+type SeenHere = HashSet<u64, std::hash::BuildHasherDefault<crate::frontier::IdentityHasher>>;
+
+/// The most fingerprints a node remembers as seen (8 MB or so per million);
+/// past it the memory starts afresh (Redis still answers for the rest).
+const MAX_SEEN_HERE: usize = 5_000_000;
 
 impl RedisFrontier {
     /// A frontier for `settings` (it connects on first use: an unreachable
@@ -105,6 +116,7 @@ impl RedisFrontier {
             discovered: 0,
             over_limit: 0,
             listed_added: 0,
+            seen_here: SeenHere::default(),
         })
     }
 
@@ -412,6 +424,10 @@ impl Frontier for RedisFrontier {
     }
 
     fn set_max_pages_per_host(&mut self, limit: u64) {
+        if limit != self.max_pages_per_host {
+            // Links skipped at the old limit may be taken now.
+            self.seen_here.clear();
+        }
         self.max_pages_per_host = limit;
     }
 
@@ -468,7 +484,7 @@ impl Frontier for RedisFrontier {
         is_from_public: bool,
     ) -> Result<u64, StoreError> {
         let seen = self.seen_key();
-        let links = state::links_of(urls);
+        let links = state::links_of(urls, |_| false);
         let batch = state::Batch {
             now: unix_ms(SystemTime::now()),
             round: self.round,
@@ -565,6 +581,7 @@ impl Frontier for RedisFrontier {
         self.set_meta("round", number)?;
         self.set_meta("round_done", 0)?;
         self.round = number;
+        self.seen_here.clear();
         Ok(Round {
             number,
             is_resumed,
@@ -589,6 +606,7 @@ impl Frontier for RedisFrontier {
             self.set_meta("round_done", 1)?;
         }
         self.round = 0;
+        self.seen_here.clear();
         Ok(())
     }
 
@@ -600,7 +618,8 @@ impl Frontier for RedisFrontier {
         let mut done = Vec::with_capacity(outcomes.len());
         let mut groups = Vec::new();
         let mut mark = Vec::new();
-        let mut seed_urls = Vec::new();
+        // Fingerprints in this batch: each link once.
+        let mut sent = SeenHere::default();
         for outcome in outcomes {
             let flight = self.in_flight.get(&outcome.url);
             let partition = flight.map_or_else(
@@ -615,10 +634,14 @@ impl Frontier for RedisFrontier {
             });
             if let Some(final_url) = &outcome.final_url {
                 mark.push(fingerprint(final_url));
+                sent.insert(state::fingerprint_value(final_url));
             }
             if let Some(links) = &outcome.links {
-                seed_urls.push(outcome.url.as_str());
-                groups.push((outcome, state::links_of(links)));
+                let seen_here = &self.seen_here;
+                let links = state::links_of(links, |value| {
+                    seen_here.contains(&value) || !sent.insert(value)
+                });
+                groups.push((outcome, links));
             }
         }
         let lineages: Vec<(u32, String)> = groups
@@ -653,6 +676,10 @@ impl Frontier for RedisFrontier {
             Ok((queued, over)) => {
                 self.discovered += queued;
                 self.over_limit += over;
+                if self.seen_here.len() + sent.len() > MAX_SEEN_HERE {
+                    self.seen_here.clear();
+                }
+                self.seen_here.extend(sent);
                 Ok(())
             }
             Err(err) => {

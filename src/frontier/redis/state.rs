@@ -152,14 +152,22 @@ fn done_as_arrays<S: serde::Serializer>(
     seq.end()
 }
 
-/// The links of `urls` as a group lists them; unparsable ones are dropped
-/// (the worker only hands over links it resolved).
-pub fn links_of(urls: &[String]) -> Vec<(String, u16, &str, String)> {
+/// The links of `urls` as a group lists them, leaving out those `skip`
+/// says this node knows to be seen already (it records the others);
+/// unparsable ones are dropped (the worker only hands over links it resolved).
+pub fn links_of<'a>(
+    urls: &'a [String],
+    mut skip: impl FnMut(u64) -> bool,
+) -> Vec<(String, u16, &'a str, String)> {
     urls.iter()
         .filter_map(|text| {
+            let value = fingerprint_value(text);
+            if skip(value) {
+                return None;
+            }
             let url = Url::parse(text).ok()?;
             Some((
-                fingerprint(text),
+                encode(value),
                 partition_of(&url),
                 text.as_str(),
                 host_of(&url),
@@ -176,8 +184,17 @@ fn host_of(url: &Url) -> String {
 /// A URL's fingerprint in the seen-set: XXH3-64 (a fixed algorithm, the
 /// same on every node and version) in 11 characters of base 64.
 pub fn fingerprint(url: &str) -> String {
+    encode(fingerprint_value(url))
+}
+
+/// A URL's 64-bit fingerprint.
+pub fn fingerprint_value(url: &str) -> u64 {
+    xxh3_64(url.as_bytes())
+}
+
+/// A fingerprint as the seen-set stores it: 11 characters of base 64.
+fn encode(mut value: u64) -> String {
     const DIGITS: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut value = xxh3_64(url.as_bytes());
     let mut text = String::with_capacity(11);
     for _ in 0..11 {
         text.push(char::from(DIGITS[(value & 63) as usize]));
