@@ -155,10 +155,10 @@ fn done_as_arrays<S: serde::Serializer>(
 /// The links of `urls` as a group lists them, leaving out those `skip`
 /// says this node knows to be seen already (it records the others);
 /// unparsable ones are dropped (the worker only hands over links it resolved).
-pub fn links_of<'a>(
-    urls: &'a [String],
+pub fn links_of(
+    urls: &[String],
     mut skip: impl FnMut(u64) -> bool,
-) -> Vec<(String, u16, &'a str, String)> {
+) -> Vec<(String, u16, &str, String)> {
     urls.iter()
         .filter_map(|text| {
             let value = fingerprint_value(text);
