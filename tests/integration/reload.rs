@@ -57,6 +57,9 @@ fn edits_add_and_remove_seeds_live() {
     save_by_rename(&config, &config_text(&[&a, &c], extra));
     let line = daemon.wait_for("reloaded");
     assert!(line.contains("seeds +0 -1"), "{line}");
+    // A fetch of /b claimed before the reload still finishes: count after
+    // the next round of the remaining seeds.
+    daemon.wait_for(&format!("title url={a} "));
     let hits_of_b = server.hits("/b");
     // Two more rounds of the remaining seeds: /b is no longer fetched.
     daemon.wait_for_n(&format!("title url={a} "), 2);
