@@ -18,6 +18,7 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+use crate::observability::{free_address, get};
 use crate::support::{DEADLINE, Daemon, RedisServer, Reply, TestServer, Workspace, crawler};
 
 /// A site of `pages` pages on `ip`, each answered after `delay`: page i
@@ -304,10 +305,22 @@ fn redis_restarted_mid_crawl_loses_nothing() {
     let seeds: Vec<String> = sites.iter().map(|site| site.url("/p/0")).collect();
     let workspace = Workspace::new();
     let nodes = ["n1", "n2"];
+    let health_at = free_address();
     let mut daemons: Vec<Daemon> = nodes
         .iter()
-        .map(|node| start_node(&node_config(&workspace, node, &seeds, &redis, ""), true))
+        .map(|node| {
+            let extra = if *node == "n1" {
+                format!("[metrics]\nlisten = \"{health_at}\"\n")
+            } else {
+                String::new()
+            };
+            start_node(&node_config(&workspace, node, &seeds, &redis, &extra), true)
+        })
         .collect();
+    let health = || -> Value {
+        let (_, body) = get(health_at, "/healthz");
+        serde_json::from_str(body.trim()).expect("one JSON line")
+    };
     let started = Instant::now();
     while records_of(&workspace, &nodes).len() < 40 {
         assert!(started.elapsed() < DEADLINE, "no records");
@@ -317,11 +330,16 @@ fn redis_restarted_mid_crawl_loses_nothing() {
     for daemon in &mut daemons {
         daemon.wait_for("is unreachable");
     }
+    let degraded = health();
+    assert_eq!(degraded["status"], "degraded", "{degraded}");
+    let error = degraded["state"]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("unreachable"), "{degraded}");
     std::thread::sleep(Duration::from_millis(500));
     redis.restart();
     for daemon in &mut daemons {
         daemon.wait_for("written again");
     }
+    assert_eq!(health()["status"], "ok");
     for (daemon, node) in daemons.iter_mut().zip(nodes) {
         wait_exit_ok(daemon, node);
         let _ = daemon.wait_for("stopped");
