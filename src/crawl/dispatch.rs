@@ -10,7 +10,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use async_channel::{Receiver, Sender};
 use async_std::task;
@@ -21,7 +21,7 @@ use crate::crawl::politeness::robots::{self, Verdict};
 use crate::crawl::politeness::{Action, HostKey, Hosts, Policy, ROBOTS_TTL, Refusal, Signal};
 use crate::fetch::Fetcher;
 use crate::frontier::Job;
-use crate::frontier::backend::SharedRobots;
+use crate::frontier::backend::SharedHosts;
 use crate::observe::metrics::Metrics;
 use crate::output::{Message, Record};
 
@@ -33,8 +33,9 @@ pub const MAX_WAITING: usize = 100_000;
 pub enum Event {
     /// A worker finished a request to this host.
     Done(HostKey, Signal),
-    /// A robots.txt fetch finished.
-    Robots(HostKey, Verdict),
+    /// A robots.txt fetch finished (with the backoff the cluster shares
+    /// for the host: delay, and wait before the next request).
+    Robots(HostKey, Verdict, Option<(Duration, Duration)>),
     /// The politeness settings changed (reload).
     Policy(Policy),
 }
@@ -59,8 +60,8 @@ pub struct Dispatcher {
     pub finished: Sender<Url>,
     /// Where queue depth and hosts are reported.
     pub metrics: Arc<Metrics>,
-    /// robots.txt answers shared with the other nodes of a cluster.
-    pub shared_robots: Option<Arc<dyn SharedRobots>>,
+    /// What the other nodes of a cluster share about hosts.
+    pub shared: Option<Arc<dyn SharedHosts>>,
 }
 
 /// What woke the dispatcher.
@@ -120,9 +121,15 @@ impl Dispatcher {
                 Wake::Event(Event::Done(key, signal)) => {
                     running = running.saturating_sub(1);
                     hosts.completed(key, signal, now);
+                    if matches!(signal, Signal::SlowDown(_)) {
+                        self.share_backoff(&hosts, key, now);
+                    }
                 }
-                Wake::Event(Event::Robots(key, verdict)) => {
+                Wake::Event(Event::Robots(key, verdict, backoff)) => {
                     running = running.saturating_sub(1);
+                    if let Some((delay, wait)) = backoff {
+                        hosts.share_backoff(key, delay, wait, now);
+                    }
                     for refusal in hosts.robots_fetched(key, verdict, now) {
                         self.refuse(refusal).await;
                     }
@@ -183,8 +190,15 @@ impl Dispatcher {
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
         let events = self.event_sender.clone();
-        let shared = self.shared_robots.clone();
+        let shared = self.shared.clone();
         task::spawn(async move {
+            let backoff = match &shared {
+                Some(shared) => {
+                    let (shared, origin) = (Arc::clone(shared), url.origin().ascii_serialization());
+                    task::spawn_blocking(move || shared.backoff(&origin)).await
+                }
+                None => None,
+            };
             let response = fetch_shared_robots(&fetcher, &url, shared).await;
             let verdict = robots::judge(&token, &url, &response);
             log::debug!(
@@ -196,8 +210,19 @@ impl Dispatcher {
                     Verdict::DisallowAll(_) => "disallow-all",
                 }
             );
-            let _ = events.send(Event::Robots(key, verdict)).await;
+            let _ = events.send(Event::Robots(key, verdict, backoff)).await;
         });
+    }
+
+    /// Tells the cluster the backoff `key` is under now (a 429/503 came).
+    fn share_backoff(&self, hosts: &Hosts, key: HostKey, now: Instant) {
+        let (Some(shared), Some((origin, delay, wait))) =
+            (&self.shared, hosts.backoff_of(key, now))
+        else {
+            return;
+        };
+        let shared = Arc::clone(shared);
+        task::spawn_blocking(move || shared.put_backoff(&origin, delay, wait));
     }
 
     /// Records a job robots.txt forbids: no request is made.
@@ -245,7 +270,7 @@ fn refused_record(job: &Job, why: &str) -> Record {
 async fn fetch_shared_robots(
     fetcher: &Fetcher,
     url: &Url,
-    shared: Option<Arc<dyn SharedRobots>>,
+    shared: Option<Arc<dyn SharedHosts>>,
 ) -> crate::fetch::RobotsResponse {
     let Some(shared) = shared else {
         return fetcher.fetch_robots(url).await;
@@ -253,7 +278,7 @@ async fn fetch_shared_robots(
     let key = url.to_string();
     let cached = {
         let (shared, key) = (Arc::clone(&shared), key.clone());
-        task::spawn_blocking(move || shared.get(&key)).await
+        task::spawn_blocking(move || shared.robots(&key)).await
     };
     if let Some(response) = cached {
         log::debug!("robots url={url}: the cluster's shared copy");
@@ -268,7 +293,7 @@ async fn fetch_shared_robots(
             is_from_public: response.is_from_public,
             error: None,
         };
-        task::spawn_blocking(move || shared.put(&key, &stored, ROBOTS_TTL)).await;
+        task::spawn_blocking(move || shared.put_robots(&key, &stored, ROBOTS_TTL)).await;
     }
     response
 }

@@ -75,7 +75,7 @@ impl Pipeline {
             output: template.output.clone(),
             finished: template.finished.clone(),
             metrics: Arc::clone(&metrics),
-            shared_robots: shared_robots(config),
+            shared: shared_hosts(config),
         };
         task::spawn(dispatcher.run(policy));
         let mut pipeline = Self {
@@ -174,14 +174,15 @@ impl Pipeline {
     }
 }
 
-/// The cluster's shared robots.txt answers, when `cluster.redis` is set.
-fn shared_robots(config: &Config) -> Option<Arc<dyn crate::frontier::backend::SharedRobots>> {
+/// What the cluster shares about hosts (robots.txt, backoff), when
+/// `cluster.redis` is set.
+fn shared_hosts(config: &Config) -> Option<Arc<dyn crate::frontier::backend::SharedHosts>> {
     let cluster = &config.settings.cluster;
     let address = cluster.redis.as_deref()?;
-    match crate::frontier::redis::RedisRobots::new(address, &cluster.name) {
-        Ok(robots) => Some(Arc::new(robots)),
+    match crate::frontier::redis::RedisHosts::new(address, &cluster.name) {
+        Ok(hosts) => Some(Arc::new(hosts)),
         Err(err) => {
-            log::warn!("robots.txt is not shared with the cluster: {err}");
+            log::warn!("robots.txt and backoff are not shared with the cluster: {err}");
             None
         }
     }

@@ -443,14 +443,22 @@ pub trait Frontier: Send {
     }
 }
 
-/// robots.txt answers shared by the nodes of a cluster. Calls may block
-/// (run them off the executor); a store that cannot answer says `None`.
-pub trait SharedRobots: Send + Sync {
+/// What the nodes of a cluster share about each host: its robots.txt and
+/// its 429/503 backoff. Calls may block (run them off the executor); a
+/// store that cannot answer says `None`.
+pub trait SharedHosts: Send + Sync {
     /// The stored answer for the robots.txt at `url`, if one is current.
-    fn get(&self, url: &str) -> Option<crate::fetch::RobotsResponse>;
+    fn robots(&self, url: &str) -> Option<crate::fetch::RobotsResponse>;
 
     /// Stores the answer for `url` for `ttl`.
-    fn put(&self, url: &str, response: &crate::fetch::RobotsResponse, ttl: Duration);
+    fn put_robots(&self, url: &str, response: &crate::fetch::RobotsResponse, ttl: Duration);
+
+    /// The backoff `origin` is under, if any: the delay between requests
+    /// and how long until its `Retry-After` ends.
+    fn backoff(&self, origin: &str) -> Option<(Duration, Duration)>;
+
+    /// Shares the backoff `origin` is under now.
+    fn put_backoff(&self, origin: &str, backoff: Duration, wait: Duration);
 }
 
 /// Milliseconds since the Unix epoch (0 before it).

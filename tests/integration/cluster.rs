@@ -601,3 +601,72 @@ fn redis_refusing_writes_is_an_error_that_says_what_to_do() {
         .collect();
     assert_eq!(urls.len(), 600, "every page has a record");
 }
+
+#[test]
+fn a_hosts_backoff_holds_when_it_changes_hands() {
+    let _serial = serial();
+    let redis = RedisServer::start();
+    let site = TestServer::start(vec![(
+        "/robots.txt",
+        Reply::with_type("text/plain", b"User-agent: *\nAllow: /\n"),
+    )]);
+    let pages = 12;
+    for i in 0..pages {
+        let links: String = (0..pages)
+            .map(|j| format!("<a href=\"/p/{j}\">{j}</a>"))
+            .collect();
+        let page = Reply::html(&format!("<title>{i}</title>{links}"));
+        let reply = if i == 3 {
+            // The host asks for a pause, once.
+            let busy = Reply::Page {
+                status: 503,
+                headers: vec![b"Retry-After: 8".to_vec()],
+                body: Vec::new(),
+            };
+            Reply::Sequence(vec![busy, page])
+        } else {
+            page
+        };
+        site.set(&format!("/p/{i}"), reply);
+    }
+    let seeds = vec![site.url("/p/0")];
+    let workspace = Workspace::new();
+    let politeness = "[politeness]\nrespect_robots_txt = true\nper_host_concurrency = 1\nper_host_delay = \"50ms\"\n";
+    let nodes = ["n1", "n2"];
+    let mut daemons: Vec<Daemon> = nodes
+        .iter()
+        .map(|node| {
+            start_node(
+                &node_config(&workspace, node, &seeds, &redis, politeness),
+                true,
+            )
+        })
+        .collect();
+    let started = Instant::now();
+    while site.hits("/p/3") == 0 {
+        assert!(started.elapsed() < DEADLINE, "/p/3 not fetched");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // The node that got the 503 dies; the other takes the host over.
+    let victim = nodes
+        .iter()
+        .position(|node| !workspace.records(&format!("{node}.jsonl")).is_empty())
+        .unwrap_or(0);
+    daemons[victim].signal(libc::SIGKILL);
+    let _ = daemons[victim].wait_exit();
+    let survivor = 1 - victim;
+    wait_exit_ok(&mut daemons[survivor], nodes[survivor]);
+    let busy_at = site.arrivals("/p/3")[0];
+    let next = site
+        .page_arrivals()
+        .into_iter()
+        .filter(|at| *at > busy_at)
+        .min()
+        .expect("pages after the 503");
+    assert!(
+        next - busy_at >= Duration::from_millis(7500),
+        "the next request came {:?} after the 503 with Retry-After: 8",
+        next - busy_at
+    );
+    assert_eq!(page_hits(&site).len(), pages, "every page fetched");
+}

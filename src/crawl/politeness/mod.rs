@@ -314,6 +314,30 @@ impl Hosts {
         self.place(key, now);
     }
 
+    /// The backoff `key` is under, to share with other nodes: its origin,
+    /// the delay between its requests, and the wait its `Retry-After` still asks.
+    pub fn backoff_of(&self, key: HostKey, now: Instant) -> Option<(String, Duration, Duration)> {
+        let host = self.hosts.get(&key)?;
+        let wait = host
+            .not_before
+            .map_or(Duration::ZERO, |at| at.saturating_duration_since(now));
+        (!host.backoff.is_zero() || !wait.is_zero())
+            .then(|| (host.origin.to_string(), host.backoff, wait))
+    }
+
+    /// Applies a backoff another node saw for `key` (the larger one holds).
+    pub fn share_backoff(&mut self, key: HostKey, backoff: Duration, wait: Duration, now: Instant) {
+        let cap = self.policy.max_crawl_delay.max(self.policy.per_host_delay);
+        let Some(host) = self.hosts.get_mut(&key) else {
+            return;
+        };
+        host.backoff = host.backoff.max(backoff.min(cap));
+        if !wait.is_zero() {
+            let until = now + wait.min(cap);
+            host.not_before = Some(host.not_before.map_or(until, |at| at.max(until)));
+        }
+    }
+
     /// The robots.txt of `key` was fetched; returns the queued jobs it now forbids.
     pub fn robots_fetched(&mut self, key: HostKey, verdict: Verdict, now: Instant) -> Vec<Refusal> {
         self.robots_fetching = self.robots_fetching.saturating_sub(1);

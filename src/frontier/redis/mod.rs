@@ -32,7 +32,7 @@ mod state;
 
 use link::Link;
 pub use link::shown_address;
-pub use robots::RedisRobots;
+pub use robots::RedisHosts;
 use state::{Flight, UrlState};
 pub use state::{fingerprint, partition_of};
 

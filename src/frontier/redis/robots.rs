@@ -1,22 +1,24 @@
-//! robots.txt shared by the nodes of a cluster: the first node to fetch a
-//! host's robots.txt stores the answer in Redis with its expiry, and the
-//! node that crawls the host next (after a handover) reads it from there.
+//! What the nodes of a cluster share about a host: the first node to fetch
+//! a host's robots.txt stores the answer in Redis with its expiry, and the
+//! node that crawls the host next (after a handover) reads it from there,
+//! with the 429/503 backoff the host was under.
 
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use crate::fetch::RobotsResponse;
-use crate::frontier::backend::SharedRobots;
+use crate::frontier::backend::{SharedHosts, unix_ms};
+use std::time::SystemTime;
 
 use super::link::Link;
 
 /// The robots.txt answers of one cluster, in Redis under `robots:<url>`.
-pub struct RedisRobots {
+pub struct RedisHosts {
     link: Mutex<Link>,
     prefix: String,
 }
 
-impl RedisRobots {
+impl RedisHosts {
     /// Shares robots.txt through the Redis at `address`, for the crawl `name`.
     ///
     /// # Errors
@@ -24,7 +26,7 @@ impl RedisRobots {
     pub fn new(address: &str, name: &str) -> Result<Self, crate::frontier::backend::StoreError> {
         Ok(Self {
             link: Mutex::new(Link::new(address)?),
-            prefix: format!("crawler:{name}:robots:"),
+            prefix: format!("crawler:{name}:"),
         })
     }
 }
@@ -49,9 +51,9 @@ fn decode(value: &[u8]) -> Option<RobotsResponse> {
     })
 }
 
-impl SharedRobots for RedisRobots {
-    fn get(&self, url: &str) -> Option<RobotsResponse> {
-        let key = format!("{}{url}", self.prefix);
+impl SharedHosts for RedisHosts {
+    fn robots(&self, url: &str) -> Option<RobotsResponse> {
+        let key = format!("{}robots:{url}", self.prefix);
         let mut link = self.link.lock().unwrap_or_else(PoisonError::into_inner);
         let value: Option<Vec<u8>> = link
             .run(|connection| redis::cmd("GET").arg(&key).query(connection))
@@ -60,12 +62,12 @@ impl SharedRobots for RedisRobots {
         decode(&value?)
     }
 
-    fn put(&self, url: &str, response: &RobotsResponse, ttl: Duration) {
+    fn put_robots(&self, url: &str, response: &RobotsResponse, ttl: Duration) {
         // Only answers are shared; a failed fetch is tried again by whoever needs it.
         let Some(value) = encode(response) else {
             return;
         };
-        let key = format!("{}{url}", self.prefix);
+        let key = format!("{}robots:{url}", self.prefix);
         let ttl = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         let mut link = self.link.lock().unwrap_or_else(PoisonError::into_inner);
         let stored = link.run(|connection| {
@@ -78,6 +80,45 @@ impl SharedRobots for RedisRobots {
         });
         if let Err(err) = stored {
             log::debug!("shared robots.txt: {err}");
+        }
+    }
+
+    fn backoff(&self, origin: &str) -> Option<(Duration, Duration)> {
+        let key = format!("{}backoff:{origin}", self.prefix);
+        let mut link = self.link.lock().unwrap_or_else(PoisonError::into_inner);
+        let value: Option<String> = link
+            .run(|connection| redis::cmd("GET").arg(&key).query(connection))
+            .map_err(|err| log::debug!("shared backoff: {err}"))
+            .ok()?;
+        let (backoff, until) = value?
+            .split_once('|')
+            .map(|(a, b)| (a.parse().ok(), b.parse().ok()))?;
+        let until: i64 = until?;
+        let wait = until.saturating_sub(unix_ms(SystemTime::now())).max(0);
+        Some((
+            Duration::from_millis(backoff?),
+            Duration::from_millis(u64::try_from(wait).unwrap_or(0)),
+        ))
+    }
+
+    fn put_backoff(&self, origin: &str, backoff: Duration, wait: Duration) {
+        let key = format!("{}backoff:{origin}", self.prefix);
+        let until = unix_ms(SystemTime::now() + wait);
+        let value = format!("{}|{until}", backoff.as_millis());
+        // Kept while it matters: the wait, and a while at the backoff's pace.
+        let ttl = (wait + backoff * 8).max(Duration::from_secs(10));
+        let ttl = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+        let mut link = self.link.lock().unwrap_or_else(PoisonError::into_inner);
+        let stored = link.run(|connection| {
+            redis::cmd("SET")
+                .arg(&key)
+                .arg(value)
+                .arg("PX")
+                .arg(ttl)
+                .query::<()>(connection)
+        });
+        if let Err(err) = stored {
+            log::debug!("shared backoff: {err}");
         }
     }
 }
