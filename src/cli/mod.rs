@@ -110,6 +110,17 @@ impl Cli {
 
     /// Runs the chosen command to completion; `progress` draws the `--once` bar.
     pub fn run(self, progress: Option<MultiProgress>) -> ExitCode {
+        if matches!(
+            self.command,
+            Some(
+                Command::Check(_)
+                    | Command::Title { .. }
+                    | Command::Links { .. }
+                    | Command::Status { .. }
+            )
+        ) {
+            quit_quietly_on_closed_pipe();
+        }
         match self.command {
             None => run(&self.run, progress),
             Some(Command::Run(args)) => run(&args, progress),
@@ -118,6 +129,17 @@ impl Cli {
             Some(Command::Links { url, config }) => links::print(&url, &config.config),
             Some(Command::Status { config, json }) => status(&config.config, json),
         }
+    }
+}
+
+/// The one-shot commands end quietly, as `cat` does, when the reader of
+/// their output goes away (`crawler status | head`), rather than panicking
+/// on a write to a closed pipe. The daemon keeps ignoring SIGPIPE.
+fn quit_quietly_on_closed_pipe() {
+    // SAFETY: restoring the default disposition of SIGPIPE before any
+    // thread is started; no handler runs.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
