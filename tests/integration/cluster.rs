@@ -647,7 +647,14 @@ fn a_hosts_backoff_holds_when_it_changes_hands() {
         assert!(started.elapsed() < DEADLINE, "/p/3 not fetched");
         std::thread::sleep(Duration::from_millis(5));
     }
-    // The node that got the 503 dies; the other takes the host over.
+    // Once the node that got the 503 has shared it, it dies; the other
+    // takes the host over.
+    let origin = site.url("");
+    let key = format!("crawler:default:backoff:{}", origin.trim_end_matches('/'));
+    while redis.query(&["EXISTS", &key]).as_deref() != Some("1") {
+        assert!(started.elapsed() < DEADLINE, "the backoff was not shared");
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let victim = nodes
         .iter()
         .position(|node| !workspace.records(&format!("{node}.jsonl")).is_empty())
