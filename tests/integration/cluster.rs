@@ -41,6 +41,30 @@ fn tree_site(ip: &str, pages: usize, delay: Duration) -> TestServer {
     server
 }
 
+/// `count` tree sites of `pages` pages on 127.0.0.1, 127.0.0.2, …, each page
+/// answered after 20 ms (the queue is shared out by host); their roots.
+fn tree_sites(count: u8, pages: usize) -> (Vec<TestServer>, Vec<String>) {
+    let sites: Vec<TestServer> = (1..=count)
+        .map(|last| tree_site(&format!("127.0.0.{last}"), pages, Duration::from_millis(20)))
+        .collect();
+    let seeds = sites.iter().map(|site| site.url("/p/0")).collect();
+    (sites, seeds)
+}
+
+/// Starts `--once` nodes named `nodes` on `seeds` with `extra` settings.
+fn start_nodes(
+    workspace: &Workspace,
+    nodes: &[&str],
+    seeds: &[String],
+    redis: &RedisServer,
+    extra: &str,
+) -> Vec<Daemon> {
+    nodes
+        .iter()
+        .map(|node| start_node(&node_config(workspace, node, seeds, redis, extra), true))
+        .collect()
+}
+
 /// Writes `<node>.toml` for a node of the cluster at `redis`.
 fn node_config(
     workspace: &Workspace,
@@ -113,31 +137,12 @@ fn three_nodes_crawl_a_site_each_page_once() {
     let redis = RedisServer::start();
     // Eight hosts (the queue is shared out by host), pages answered slowly
     // enough that all three nodes take part.
-    let sites: Vec<TestServer> = (1..=8)
-        .map(|last| tree_site(&format!("127.0.0.{last}"), 250, Duration::from_millis(20)))
-        .collect();
-    let seeds: Vec<String> = sites.iter().map(|site| site.url("/p/0")).collect();
+    let (sites, seeds) = tree_sites(8, 250);
     let workspace = Workspace::new();
     let nodes = ["n1", "n2", "n3"];
-    let mut daemons: Vec<Daemon> = nodes
-        .iter()
-        .map(|node| start_node(&node_config(&workspace, node, &seeds, &redis, ""), true))
-        .collect();
+    let mut daemons = start_nodes(&workspace, &nodes, &seeds, &redis, "");
     for (daemon, node) in daemons.iter_mut().zip(nodes) {
         wait_exit_ok(daemon, node);
-        if std::env::var("SHOW").is_ok() {
-            let _ = daemon.wait_for("stopped");
-            eprintln!(
-                "=== {node}\n{}",
-                daemon
-                    .seen
-                    .iter()
-                    .filter(|l| !l.contains("title url"))
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            );
-        }
     }
     for site in &sites {
         let hits = page_hits(site);
@@ -187,16 +192,10 @@ fn wait_records(workspace: &Workspace, node: &str, count: usize) {
 fn a_node_killed_mid_crawl_leaves_its_work_to_the_others() {
     let _serial = serial();
     let redis = RedisServer::start();
-    let sites: Vec<TestServer> = (1..=6)
-        .map(|last| tree_site(&format!("127.0.0.{last}"), 200, Duration::from_millis(20)))
-        .collect();
-    let seeds: Vec<String> = sites.iter().map(|site| site.url("/p/0")).collect();
+    let (sites, seeds) = tree_sites(6, 200);
     let workspace = Workspace::new();
     let nodes = ["n1", "n2", "n3"];
-    let mut daemons: Vec<Daemon> = nodes
-        .iter()
-        .map(|node| start_node(&node_config(&workspace, node, &seeds, &redis, ""), true))
-        .collect();
+    let mut daemons = start_nodes(&workspace, &nodes, &seeds, &redis, "");
     // Once the victim has shown work, note what it holds and kill it.
     wait_records(&workspace, "n1", 50);
     let held: usize = redis
@@ -273,11 +272,18 @@ fn politeness_holds_across_three_nodes() {
     let hits = page_hits(&site);
     assert_eq!(hits.len(), pages, "every page fetched");
     assert!(hits.values().all(|count| *count == 1), "{hits:?}");
-    assert_eq!(
-        site.hits("/robots.txt"),
-        1,
-        "robots.txt once for the cluster"
-    );
+    if site.hits("/robots.txt") != 1 {
+        let logs: Vec<String> = daemons
+            .iter_mut()
+            .flat_map(Daemon::all_lines)
+            .filter(|line| !line.contains("title url="))
+            .collect();
+        panic!(
+            "robots.txt fetched {} times:\n{}",
+            site.hits("/robots.txt"),
+            logs.join("\n")
+        );
+    }
     assert!(
         site.max_concurrent() <= 2,
         "{} at once",
@@ -299,10 +305,7 @@ fn politeness_holds_across_three_nodes() {
 fn redis_restarted_mid_crawl_loses_nothing() {
     let _serial = serial();
     let mut redis = RedisServer::start_with(true);
-    let sites: Vec<TestServer> = (1..=4)
-        .map(|last| tree_site(&format!("127.0.0.{last}"), 150, Duration::from_millis(20)))
-        .collect();
-    let seeds: Vec<String> = sites.iter().map(|site| site.url("/p/0")).collect();
+    let (sites, seeds) = tree_sites(4, 150);
     let workspace = Workspace::new();
     let nodes = ["n1", "n2"];
     let health_at = free_address();
@@ -466,11 +469,18 @@ fn robots_txt_is_fetched_once_when_a_host_changes_hands() {
         !survivor_records.is_empty(),
         "the survivor took the host over"
     );
-    assert_eq!(
-        site.hits("/robots.txt"),
-        1,
-        "robots.txt once for the cluster"
-    );
+    if site.hits("/robots.txt") != 1 {
+        let logs: Vec<String> = daemons
+            .iter_mut()
+            .flat_map(Daemon::all_lines)
+            .filter(|line| !line.contains("title url="))
+            .collect();
+        panic!(
+            "robots.txt fetched {} times:\n{}",
+            site.hits("/robots.txt"),
+            logs.join("\n")
+        );
+    }
     assert_eq!(site.hits("/private"), 0, "the shared robots.txt was obeyed");
     assert_eq!(page_hits(&site).len(), pages, "every page fetched");
 }

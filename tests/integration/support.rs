@@ -509,6 +509,14 @@ impl Daemon {
         );
     }
 
+    /// Every line written so far (after the daemon exited: all of them).
+    pub fn all_lines(&mut self) -> Vec<String> {
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+            self.seen.push(line);
+        }
+        self.seen.clone()
+    }
+
     pub fn signal(&self, signal: libc::c_int) {
         let pid = libc::pid_t::try_from(self.child.id()).expect("pid");
         // SAFETY: sending a signal to our own child process.

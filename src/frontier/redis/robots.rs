@@ -31,6 +31,36 @@ impl RedisHosts {
     }
 }
 
+impl RedisHosts {
+    /// The value at `name` (under the crawl's prefix); `None` when absent
+    /// or Redis cannot answer (the caller then does without).
+    fn get(&self, name: &str) -> Option<Vec<u8>> {
+        let key = format!("{}{name}", self.prefix);
+        let mut link = self.link.lock().unwrap_or_else(PoisonError::into_inner);
+        link.run(|connection| redis::cmd("GET").arg(&key).query(connection))
+            .map_err(|err| log::debug!("shared host state: {err}"))
+            .ok()?
+    }
+
+    /// Stores `value` at `name` for `ttl`; a failure only costs sharing.
+    fn set(&self, name: &str, value: Vec<u8>, ttl: Duration) {
+        let key = format!("{}{name}", self.prefix);
+        let ttl = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let mut link = self.link.lock().unwrap_or_else(PoisonError::into_inner);
+        let stored = link.run(|connection| {
+            redis::cmd("SET")
+                .arg(&key)
+                .arg(value)
+                .arg("PX")
+                .arg(ttl)
+                .query::<()>(connection)
+        });
+        if let Err(err) = stored {
+            log::debug!("shared host state: {err}");
+        }
+    }
+}
+
 /// A stored answer: status, whether it came from a public address, then the body.
 fn encode(response: &RobotsResponse) -> Option<Vec<u8>> {
     let status = response.status?;
@@ -53,13 +83,7 @@ fn decode(value: &[u8]) -> Option<RobotsResponse> {
 
 impl SharedHosts for RedisHosts {
     fn robots(&self, url: &str) -> Option<RobotsResponse> {
-        let key = format!("{}robots:{url}", self.prefix);
-        let mut link = self.link.lock().unwrap_or_else(PoisonError::into_inner);
-        let value: Option<Vec<u8>> = link
-            .run(|connection| redis::cmd("GET").arg(&key).query(connection))
-            .map_err(|err| log::debug!("shared robots.txt: {err}"))
-            .ok()?;
-        decode(&value?)
+        decode(&self.get(&format!("robots:{url}"))?)
     }
 
     fn put_robots(&self, url: &str, response: &RobotsResponse, ttl: Duration) {
@@ -67,30 +91,12 @@ impl SharedHosts for RedisHosts {
         let Some(value) = encode(response) else {
             return;
         };
-        let key = format!("{}robots:{url}", self.prefix);
-        let ttl = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-        let mut link = self.link.lock().unwrap_or_else(PoisonError::into_inner);
-        let stored = link.run(|connection| {
-            redis::cmd("SET")
-                .arg(&key)
-                .arg(value)
-                .arg("PX")
-                .arg(ttl)
-                .query::<()>(connection)
-        });
-        if let Err(err) = stored {
-            log::debug!("shared robots.txt: {err}");
-        }
+        self.set(&format!("robots:{url}"), value, ttl);
     }
 
     fn backoff(&self, origin: &str) -> Option<(Duration, Duration)> {
-        let key = format!("{}backoff:{origin}", self.prefix);
-        let mut link = self.link.lock().unwrap_or_else(PoisonError::into_inner);
-        let value: Option<String> = link
-            .run(|connection| redis::cmd("GET").arg(&key).query(connection))
-            .map_err(|err| log::debug!("shared backoff: {err}"))
-            .ok()?;
-        let (backoff, until) = value?
+        let value = String::from_utf8(self.get(&format!("backoff:{origin}"))?).ok()?;
+        let (backoff, until) = value
             .split_once('|')
             .map(|(a, b)| (a.parse().ok(), b.parse().ok()))?;
         let until: i64 = until?;
@@ -102,24 +108,11 @@ impl SharedHosts for RedisHosts {
     }
 
     fn put_backoff(&self, origin: &str, backoff: Duration, wait: Duration) {
-        let key = format!("{}backoff:{origin}", self.prefix);
         let until = unix_ms(SystemTime::now() + wait);
         let value = format!("{}|{until}", backoff.as_millis());
         // Kept while it matters: the wait, and a while at the backoff's pace.
         let ttl = (wait + backoff * 8).max(Duration::from_secs(10));
-        let ttl = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
-        let mut link = self.link.lock().unwrap_or_else(PoisonError::into_inner);
-        let stored = link.run(|connection| {
-            redis::cmd("SET")
-                .arg(&key)
-                .arg(value)
-                .arg("PX")
-                .arg(ttl)
-                .query::<()>(connection)
-        });
-        if let Err(err) = stored {
-            log::debug!("shared backoff: {err}");
-        }
+        self.set(&format!("backoff:{origin}"), value.into_bytes(), ttl);
     }
 }
 
