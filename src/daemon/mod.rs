@@ -328,10 +328,9 @@ async fn run_once_stored(
     progress: Option<MultiProgress>,
     controls: &Receiver<Control>,
 ) -> anyhow::Result<bool> {
-    let round = store
-        .call(|frontier, _| frontier.begin_round())
-        .await
-        .context("the state store stopped")??;
+    let Some(round) = begin_round(store, controls).await? else {
+        return Ok(false);
+    };
     let recorded = usize::try_from(round.recorded).unwrap_or(usize::MAX);
     let remaining = config.seed_count.saturating_sub(recorded);
     if round.is_resumed {
@@ -360,6 +359,50 @@ async fn run_once_stored(
         ))
     };
     run_once(config, client, output, controls, feeder).await
+}
+
+/// Starts or resumes the `--once` run in the store; a shared store that
+/// is away or refuses writes is waited for (said once). `None` when a
+/// shutdown signal came while waiting.
+async fn begin_round(
+    store: &Store,
+    controls: &Receiver<Control>,
+) -> anyhow::Result<Option<frontier::backend::Round>> {
+    let mut reported = false;
+    loop {
+        match store
+            .call(|frontier, _| frontier.begin_round())
+            .await
+            .context("the state store stopped")?
+        {
+            Ok(round) => return Ok(Some(round)),
+            Err(err) if err.is_transient() => {
+                if !reported {
+                    if err.is_unreachable() {
+                        log::warn!("{err}; waiting for it");
+                    } else {
+                        log::error!("{err}; waiting for it to take writes again");
+                    }
+                    reported = true;
+                }
+                let stop = async {
+                    loop {
+                        if let Some(Control::Shutdown(_)) = next_control(controls).await {
+                            return true;
+                        }
+                    }
+                };
+                let wait = async {
+                    task::sleep(Duration::from_secs(1)).await;
+                    false
+                };
+                if future::or(wait, stop).await {
+                    return Ok(None);
+                }
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
 }
 
 /// Whether `crawl.sitemaps` applies: their entries are at depth 1, so

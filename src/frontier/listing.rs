@@ -116,10 +116,29 @@ pub async fn feed_from_store(
     jobs: Sender<Job>,
     (bar, sitemaps): (Option<ProgressBar>, Option<Fetcher>),
 ) -> bool {
-    let Some(Ok(generation)) = store.call(|frontier, _| frontier.begin_seeds()).await else {
-        log::error!("cannot list the seeds in the crawl state; the run stops here");
-        jobs.close();
-        return false;
+    let mut reported = false;
+    let generation = loop {
+        match store.call(|frontier, _| frontier.begin_seeds()).await {
+            Some(Ok(generation)) => break generation,
+            // A shared store away or refusing: wait for it (said once).
+            Some(Err(err)) if err.is_transient() => {
+                if err.is_unreachable() && !reported {
+                    log::warn!("{err}; waiting for it");
+                    reported = true;
+                }
+                report_once(&err, &mut reported);
+                async_std::task::sleep(OTHERS_POLL).await;
+            }
+            answer => {
+                let why = answer.and_then(Result::err).map_or_else(
+                    || "the store thread stopped".to_owned(),
+                    |err| err.to_string(),
+                );
+                log::error!("cannot list the seeds in the crawl state ({why}); the run stops here");
+                jobs.close();
+                return false;
+            }
+        }
     };
     let mut queued = 0u64;
     let mut seeds = SeedStream::new(&config);

@@ -384,12 +384,6 @@ impl RedisFrontier {
         next_due_after(finished, self.settings.interval).map_or(-1, unix_ms)
     }
 
-    fn meta(&mut self, field: &str) -> Result<Option<u64>, StoreError> {
-        let key = self.key("meta");
-        self.link
-            .run(|connection| connection.hget::<_, _, Option<u64>>(key, field))
-    }
-
     fn set_meta(&mut self, field: &str, value: u64) -> Result<(), StoreError> {
         let key = self.key("meta");
         self.link
@@ -567,24 +561,15 @@ impl Frontier for RedisFrontier {
     }
 
     fn begin_round(&mut self) -> Result<Round, StoreError> {
-        let last = self.meta("round")?.unwrap_or(0);
-        let is_done = self.meta("round_done")?.unwrap_or(1) != 0;
-        let (number, is_resumed) = if last == 0 || is_done {
-            (last + 1, false)
-        } else {
-            (last, true)
-        };
-        if !is_resumed {
-            let old = self.key(&format!("seen:{last}"));
-            self.link.run(|connection| connection.del::<_, ()>(old))?;
-        }
-        self.set_meta("round", number)?;
-        self.set_meta("round_done", 0)?;
+        let mut invocation = scripts::BEGIN_ROUND.prepare_invoke();
+        invocation.arg(&self.prefix);
+        let (number, joined): (u64, u8) =
+            self.link.run(|connection| invocation.invoke(connection))?;
         self.round = number;
         self.seen_here.clear();
         Ok(Round {
             number,
-            is_resumed,
+            is_resumed: joined == 1,
             recorded: 0,
         })
     }

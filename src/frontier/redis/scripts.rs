@@ -454,3 +454,20 @@ return #items
 ",
     )
 });
+
+/// Starts a `--once` run, or joins the one in progress (nodes started
+/// together join one run), in one step: returns {run number, 1 if joined}.
+/// A new run drops the last run's seen-set.
+pub static BEGIN_ROUND: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r"
+local meta = prefix .. 'meta'
+local last = tonumber(redis.call('HGET', meta, 'round') or '0') or 0
+local done = redis.call('HGET', meta, 'round_done')
+if last > 0 and done == '0' then return {last, 1} end
+redis.call('DEL', prefix .. 'seen:' .. last)
+redis.call('HSET', meta, 'round', last + 1, 'round_done', 0)
+return {last + 1, 0}
+",
+    )
+});
