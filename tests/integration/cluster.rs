@@ -65,6 +65,37 @@ fn start_nodes(
         .collect()
 }
 
+/// One host whose `pages` pages all link to each other (and hold `extra`
+/// HTML), with `robots` as its robots.txt; `reply` makes page i's reply
+/// from its HTML.
+fn linked_site(
+    robots: &[u8],
+    pages: usize,
+    extra: &str,
+    reply: impl Fn(usize, Reply) -> Reply,
+) -> TestServer {
+    let site = TestServer::start(vec![(
+        "/robots.txt",
+        Reply::with_type("text/plain", robots),
+    )]);
+    let links: String = (0..pages)
+        .map(|j| format!("<a href=\"/p/{j}\">{j}</a>"))
+        .collect();
+    for i in 0..pages {
+        let html = Reply::html(&format!("<title>{i}</title>{links}{extra}"));
+        site.set(&format!("/p/{i}"), reply(i, html));
+    }
+    site
+}
+
+/// The distinct URLs of `records`.
+fn recorded_urls(records: &[(String, Value)]) -> std::collections::HashSet<&str> {
+    records
+        .iter()
+        .map(|(_, record)| record["url"].as_str().unwrap())
+        .collect()
+}
+
 /// Writes `<node>.toml` for a node of the cluster at `redis`.
 fn node_config(
     workspace: &Workspace,
@@ -219,10 +250,7 @@ fn a_node_killed_mid_crawl_leaves_its_work_to_the_others() {
         "{twice} pages fetched twice, but the killed node held only {held}"
     );
     let records = records_of(&workspace, &nodes);
-    let urls: std::collections::HashSet<&str> = records
-        .iter()
-        .map(|(_, record)| record["url"].as_str().unwrap())
-        .collect();
+    let urls = recorded_urls(&records);
     assert_eq!(urls.len(), 1200, "every page has a record");
     let survivors = records.iter().filter(|(node, _)| node != "n1").count();
     assert!(survivors > 0, "the other nodes took part");
@@ -232,40 +260,15 @@ fn a_node_killed_mid_crawl_leaves_its_work_to_the_others() {
 fn politeness_holds_across_three_nodes() {
     let _serial = serial();
     let redis = RedisServer::start();
-    let site = TestServer::start(vec![(
-        "/robots.txt",
-        Reply::with_type("text/plain", b"User-agent: *\nAllow: /\n"),
-    )]);
     let pages = 24;
-    for i in 0..pages {
-        let links: String = (0..pages)
-            .map(|j| format!("<a href=\"/p/{j}\">{j}</a>"))
-            .collect();
-        let reply = Reply::Slow(
-            Duration::from_millis(50),
-            Box::new(Reply::html(&format!("<title>{i}</title>{links}"))),
-        );
-        site.set(&format!("/p/{i}"), reply);
-    }
+    let site = linked_site(b"User-agent: *\nAllow: /\n", pages, "", |_, html| {
+        Reply::Slow(Duration::from_millis(50), Box::new(html))
+    });
     let seeds = vec![site.url("/p/0")];
     let workspace = Workspace::new();
     let politeness = "[politeness]\nrespect_robots_txt = true\nper_host_concurrency = 2\nper_host_delay = \"200ms\"\n";
     let nodes = ["n1", "n2", "n3"];
-    let mut daemons: Vec<Daemon> = nodes
-        .iter()
-        .map(|node| {
-            let config = node_config(&workspace, node, &seeds, &redis, "")
-                .to_string_lossy()
-                .into_owned();
-            let text = std::fs::read_to_string(&config).unwrap();
-            let text = text.replace(
-                "[politeness]\nrespect_robots_txt = false\nper_host_concurrency = 0\nper_host_delay = \"0s\"\n",
-                politeness,
-            );
-            std::fs::write(&config, text).unwrap();
-            start_node(&PathBuf::from(config), true)
-        })
-        .collect();
+    let mut daemons = start_nodes(&workspace, &nodes, &seeds, &redis, politeness);
     for (daemon, node) in daemons.iter_mut().zip(nodes) {
         wait_exit_ok(daemon, node);
     }
@@ -358,10 +361,7 @@ fn redis_restarted_mid_crawl_loses_nothing() {
         );
     }
     let records = records_of(&workspace, &nodes);
-    let urls: std::collections::HashSet<&str> = records
-        .iter()
-        .map(|(_, record)| record["url"].as_str().unwrap())
-        .collect();
+    let urls = recorded_urls(&records);
     assert_eq!(urls.len(), 600, "every page has a record");
     for site in &sites {
         assert_eq!(page_hits(site).len(), 150, "every page fetched");
@@ -423,31 +423,18 @@ fn a_seed_added_to_one_nodes_config_is_crawled_once() {
 fn robots_txt_is_fetched_once_when_a_host_changes_hands() {
     let _serial = serial();
     let redis = RedisServer::start();
-    let site = TestServer::start(vec![(
-        "/robots.txt",
-        Reply::with_type("text/plain", b"User-agent: *\nDisallow: /private\n"),
-    )]);
     let pages = 30;
-    for i in 0..pages {
-        let links: String = (0..pages)
-            .map(|j| format!("<a href=\"/p/{j}\">{j}</a>"))
-            .collect();
-        let body = format!("<title>{i}</title>{links}<a href=\"/private\">no</a>");
-        site.set(&format!("/p/{i}"), Reply::html(&body));
-    }
+    let site = linked_site(
+        b"User-agent: *\nDisallow: /private\n",
+        pages,
+        "<a href=\"/private\">no</a>",
+        |_, html| html,
+    );
     let seeds = vec![site.url("/p/0")];
     let workspace = Workspace::new();
     let politeness = "[politeness]\nrespect_robots_txt = true\nper_host_concurrency = 1\nper_host_delay = \"150ms\"\n";
     let nodes = ["n1", "n2"];
-    let mut daemons: Vec<Daemon> = nodes
-        .iter()
-        .map(|node| {
-            start_node(
-                &node_config(&workspace, node, &seeds, &redis, politeness),
-                true,
-            )
-        })
-        .collect();
+    let mut daemons = start_nodes(&workspace, &nodes, &seeds, &redis, politeness);
     // Kill whichever node crawls the host once it has shown some pages.
     let started = Instant::now();
     let victim = loop {
@@ -616,42 +603,24 @@ fn redis_refusing_writes_is_an_error_that_says_what_to_do() {
 fn a_hosts_backoff_holds_when_it_changes_hands() {
     let _serial = serial();
     let redis = RedisServer::start();
-    let site = TestServer::start(vec![(
-        "/robots.txt",
-        Reply::with_type("text/plain", b"User-agent: *\nAllow: /\n"),
-    )]);
     let pages = 12;
-    for i in 0..pages {
-        let links: String = (0..pages)
-            .map(|j| format!("<a href=\"/p/{j}\">{j}</a>"))
-            .collect();
-        let page = Reply::html(&format!("<title>{i}</title>{links}"));
-        let reply = if i == 3 {
-            // The host asks for a pause, once.
-            let busy = Reply::Page {
-                status: 503,
-                headers: vec![b"Retry-After: 8".to_vec()],
-                body: Vec::new(),
-            };
-            Reply::Sequence(vec![busy, page])
-        } else {
-            page
+    let site = linked_site(b"User-agent: *\nAllow: /\n", pages, "", |i, page| {
+        if i != 3 {
+            return page;
+        }
+        // The host asks for a pause, once.
+        let busy = Reply::Page {
+            status: 503,
+            headers: vec![b"Retry-After: 8".to_vec()],
+            body: Vec::new(),
         };
-        site.set(&format!("/p/{i}"), reply);
-    }
+        Reply::Sequence(vec![busy, page])
+    });
     let seeds = vec![site.url("/p/0")];
     let workspace = Workspace::new();
     let politeness = "[politeness]\nrespect_robots_txt = true\nper_host_concurrency = 1\nper_host_delay = \"50ms\"\n";
     let nodes = ["n1", "n2"];
-    let mut daemons: Vec<Daemon> = nodes
-        .iter()
-        .map(|node| {
-            start_node(
-                &node_config(&workspace, node, &seeds, &redis, politeness),
-                true,
-            )
-        })
-        .collect();
+    let mut daemons = start_nodes(&workspace, &nodes, &seeds, &redis, politeness);
     let started = Instant::now();
     while site.hits("/p/3") == 0 {
         assert!(started.elapsed() < DEADLINE, "/p/3 not fetched");
