@@ -333,7 +333,14 @@ async fn run_once_stored(
     };
     let recorded = usize::try_from(round.recorded).unwrap_or(usize::MAX);
     let remaining = config.seed_count.saturating_sub(recorded);
-    if round.is_resumed {
+    if round.is_resumed && store.is_shared() {
+        // The cluster does not count its seeds' records per run.
+        log::info!(
+            "joining run {} of the cluster ({} seeds); seeds recorded in it already are not fetched again",
+            round.number,
+            config.seed_count
+        );
+    } else if round.is_resumed {
         log::info!(
             "resuming run {}: {remaining} of {} seeds have no record yet",
             round.number,
