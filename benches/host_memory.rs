@@ -5,9 +5,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+use crawler::crawl::Job;
 use crawler::crawl::politeness::robots::{Rules, Verdict};
 use crawler::crawl::politeness::{Action, HostKey, Hosts, Policy, Signal};
-use crawler::frontier::Job;
 use url::Url;
 
 /// Counts the bytes currently allocated.

@@ -5,9 +5,25 @@
 //! the way a browser would, log it, and hand it to one output task that writes
 //! JSON lines. `main.rs` only wires the command line to [`cli::Cli::run`].
 //!
-//! The modules follow the data: [`config`] → [`frontier`] → [`crawl`] →
-//! [`fetch`] → [`extract`] → [`output`], with [`daemon`] driving them and
-//! [`observe`] watching.
+//! Imports point down the flow, never up (a test in
+//! `tests/integration/architecture.rs` holds them to it):
+//!
+//! ```text
+//! cli → daemon → crawl → fetch → extract
+//!                  │       └──→ config → urls
+//!                  ├──→ frontier → config, observe, record, urls
+//!                  └──→ output → observe, record
+//! ```
+//!
+//! [`cli`] parses the command line; [`daemon`] runs the lifecycle (`--once`,
+//! the service, signals, reloads); [`crawl`] moves the work (feeding,
+//! politeness, workers, retries, links); [`fetch`] gets one URL over HTTP;
+//! [`extract`] turns bytes into titles and links, with no I/O. Beside them,
+//! used from above: [`frontier`] (the store behind one door), [`output`]
+//! (log lines and JSON Lines), [`observe`] (metrics, progress) and
+//! [`config`] (data only). At the bottom, the shared vocabulary every
+//! stage may use: [`urls`] (normalization, seeds, scope, fingerprints) and
+//! [`record`] (what each URL ends as).
 
 #![warn(missing_docs)]
 #![deny(clippy::unwrap_used, clippy::expect_used)]
@@ -21,3 +37,5 @@ pub mod fetch;
 pub mod frontier;
 pub mod observe;
 pub mod output;
+pub mod record;
+pub mod urls;

@@ -8,11 +8,11 @@ use std::path::Path;
 use url::Url;
 
 use super::{ExitCode, one_url};
+use crate::crawl::Job;
 use crate::crawl::follow::{Reason, Rules};
 use crate::crawl::politeness::robots::{self, Verdict};
 use crate::crawl::worker;
 use crate::fetch::Fetcher;
-use crate::frontier::Job;
 
 /// robots.txt files fetched by one `crawler links` at most; links to
 /// further hosts are judged without theirs.

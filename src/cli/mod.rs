@@ -8,14 +8,14 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::MultiProgress;
 
 use crate::config::{Config, ConfigError, Need};
+use crate::crawl::Job;
 use crate::crawl::worker;
 use crate::daemon::{self, Mode};
 use crate::fetch::Fetcher;
-use crate::frontier::Job;
 use crate::frontier::backend::{Frontier as _, StoreError};
 use crate::frontier::redis::RedisFrontier;
-use crate::frontier::seeds;
 use crate::frontier::sqlite::SqliteFrontier;
+use crate::urls;
 
 mod links;
 mod status;
@@ -318,7 +318,7 @@ fn summary(config: &Config) -> String {
 /// exit code, its message printed.
 fn one_url(url: &str, path: &Path) -> Result<(Config, url::Url, Fetcher), ExitCode> {
     let config = load_optional(path).map_err(|err| report_config_error(&err))?;
-    let url = seeds::parse_seed(url).map_err(|message| {
+    let url = urls::parse_seed(url).map_err(|message| {
         eprintln!("crawler: invalid_url: {message}");
         ExitCode::Usage
     })?;

@@ -10,12 +10,12 @@ use std::path::{Path, PathBuf};
 use config::{Environment, File, FileFormat, Map, Source, Value, ValueKind};
 use url::Url;
 
-use crate::frontier::DistinctCount;
-use crate::frontier::scope::Scope;
+use crate::urls::scope::{PatternError, Reach, Scope};
+use crate::urls::{DistinctCount, SeedStream};
 
 mod settings;
 
-use crate::frontier::seeds::{self, SeedFile, SeedLine};
+use crate::urls::{self, SeedFile, SeedLine};
 pub use settings::*;
 
 /// The largest worker pool accepted; beyond it a typo is likelier than intent.
@@ -64,7 +64,27 @@ pub struct Config {
 /// File name of the default state file, beside the JSONL output or in the working directory.
 pub const DEFAULT_STATE_FILE_NAME: &str = "crawler-state.db";
 
+impl CrawlSettings {
+    /// The rules links are judged by.
+    ///
+    /// # Errors
+    /// A pattern is not a valid regex: the error names its key and index.
+    pub fn scope(&self) -> Result<Scope, PatternError> {
+        let reach = match self.scope {
+            ScopeSetting::Host => Reach::Host,
+            ScopeSetting::Domain => Reach::Domain,
+            ScopeSetting::Any => Reach::Any,
+        };
+        Scope::new(reach, &self.include, &self.exclude, self.max_url_length)
+    }
+}
+
 impl Config {
+    /// Every seed, inline ones first, then the seeds file streamed.
+    pub fn seed_stream(&self) -> SeedStream<'_> {
+        SeedStream::new(&self.seeds, self.seeds_file.as_ref())
+    }
+
     /// This daemon's name in the cluster: `cluster.node`, or host name and pid.
     pub fn node_name(&self) -> String {
         self.settings
@@ -408,7 +428,7 @@ impl<'a> Validation<'a> {
             let message = format!("cannot read `{}`: {err}", ca_file.display());
             self.problem("tls.ca_file", message);
         }
-        let scope = match Scope::of(&settings.crawl) {
+        let scope = match settings.crawl.scope() {
             Ok(scope) if self.problems.is_empty() => scope,
             _ => return Err(ConfigError::Invalid(self.problems)),
         };
@@ -475,7 +495,7 @@ impl<'a> Validation<'a> {
     }
 
     fn check_crawl(&mut self, crawl: &CrawlSettings) {
-        if let Err(err) = Scope::of(crawl) {
+        if let Err(err) = crawl.scope() {
             self.problem(&err.key, format!("is not a valid regex: {}", err.message));
         }
         if crawl.max_pages_per_host == 0 {
@@ -508,7 +528,7 @@ impl<'a> Validation<'a> {
     fn parse_inline_seeds(&mut self, texts: &[String]) -> Vec<Url> {
         let mut urls = Vec::with_capacity(texts.len());
         for (index, text) in texts.iter().enumerate() {
-            match seeds::parse_seed(text) {
+            match urls::parse_seed(text) {
                 Ok(url) => urls.push(url),
                 Err(message) => {
                     let message = match line_of(self.text, text) {

@@ -19,11 +19,11 @@ use url::Url;
 
 use crate::crawl::politeness::robots::{self, Verdict};
 use crate::crawl::politeness::{Action, HostKey, Hosts, Policy, ROBOTS_TTL, Refusal, Signal};
-use crate::fetch::Fetcher;
-use crate::frontier::Job;
-use crate::frontier::backend::SharedHosts;
+use crate::crawl::{Job, Message};
+use crate::fetch::{Fetcher, RobotsResponse};
+use crate::frontier::backend::{PageFacts, RobotsAnswer, SharedHosts};
 use crate::observe::metrics::Metrics;
-use crate::output::{Message, Record};
+use crate::record::Record;
 
 /// Jobs held in host queues at most; past this the producers wait.
 pub const MAX_WAITING: usize = 100_000;
@@ -229,7 +229,11 @@ impl Dispatcher {
     async fn refuse(&self, (job, why): Refusal) {
         let record = refused_record(&job, &why);
         let _ = self.finished.send(job.url).await;
-        let _ = self.output.send(Message::Record(Box::new(record))).await;
+        let facts = PageFacts::default();
+        let _ = self
+            .output
+            .send(Message::Record(Box::new(record), facts))
+            .await;
     }
 }
 
@@ -239,30 +243,12 @@ fn hosts_token(hosts: &Hosts) -> String {
 
 /// The record of a job not fetched because robots.txt forbids it.
 fn refused_record(job: &Job, why: &str) -> Record {
-    Record {
-        url: job.url.to_string(),
-        final_url: job.url.to_string(),
-        status: None,
-        title: None,
-        error: Some(format!("robots: {why}")),
-        content_type: None,
-        encoding: None,
-        bytes: 0,
-        elapsed_ms: 0,
-        fetched_at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
-        attempts: job.attempt,
-        changed: false,
-        previous_title: None,
-        not_modified: false,
-        etag: None,
-        last_modified: None,
-        depth: job.depth(),
-        found_on: job.found_on().map(str::to_owned),
-        links: None,
-        follow: None,
-        is_from_public: false,
-        node: None,
-    }
+    let mut record = Record::new(&job.url, SystemTime::now());
+    record.error = Some(format!("robots: {why}"));
+    record.attempts = job.attempt;
+    record.depth = job.depth();
+    record.found_on = job.found_on().map(str::to_owned);
+    record
 }
 
 /// The robots.txt at `url`: from the cluster's shared copy when one is
@@ -271,7 +257,7 @@ async fn fetch_shared_robots(
     fetcher: &Fetcher,
     url: &Url,
     shared: Option<Arc<dyn SharedHosts>>,
-) -> crate::fetch::RobotsResponse {
+) -> RobotsResponse {
     let Some(shared) = shared else {
         return fetcher.fetch_robots(url).await;
     };
@@ -280,20 +266,24 @@ async fn fetch_shared_robots(
         let (shared, key) = (Arc::clone(&shared), key.clone());
         task::spawn_blocking(move || shared.robots(&key)).await
     };
-    if let Some(response) = cached {
+    if let Some(answer) = cached {
         log::debug!("robots url={url}: the cluster's shared copy");
-        return response;
+        return RobotsResponse {
+            status: Some(answer.status),
+            body: answer.body,
+            is_from_public: answer.is_from_public,
+            error: None,
+        };
     }
     let response = fetcher.fetch_robots(url).await;
     // Answers are shared; a server error is tried again by whoever needs it.
-    if response.status.is_some_and(|status| status < 500) {
-        let stored = crate::fetch::RobotsResponse {
-            status: response.status,
+    if let Some(status) = response.status.filter(|status| *status < 500) {
+        let answer = RobotsAnswer {
+            status,
             body: response.body.clone(),
             is_from_public: response.is_from_public,
-            error: None,
         };
-        task::spawn_blocking(move || shared.put_robots(&key, &stored, ROBOTS_TTL)).await;
+        task::spawn_blocking(move || shared.put_robots(&key, &answer, ROBOTS_TTL)).await;
     }
     response
 }

@@ -5,10 +5,10 @@
 use url::Url;
 
 use crate::config::Config;
+use crate::crawl::Job;
 use crate::crawl::politeness::robots;
 use crate::extract::links::PageLinks;
-use crate::frontier::Job;
-use crate::frontier::scope::{Scope, Verdict};
+use crate::urls::scope::{Scope, Verdict};
 
 /// Why a link is followed or not, as `crawler links` prints it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

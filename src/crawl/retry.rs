@@ -5,7 +5,7 @@
 //! exponential backoff and full jitter. `Retry-After` on 429/503 is honoured up
 //! to `max_backoff`; a longer one means giving up at once. Other 4xx never retry.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use crate::config::RetrySettings;
 
@@ -75,16 +75,6 @@ impl RetryPolicy {
             .min(self.settings.max_backoff);
         ceiling.mul_f64(fastrand::f64())
     }
-}
-
-/// Parses `Retry-After`: delay-seconds or an HTTP date (RFC 9110 §10.2.3).
-pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 #[cfg(test)]
@@ -168,14 +158,5 @@ mod tests {
             policy.decide(0, None, Some(503), long),
             Decision::GiveUp(_)
         ));
-    }
-
-    #[test]
-    fn retry_after_parses_seconds_and_dates() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777);
-        assert_eq!(parse_retry_after(" 7 ", now), Some(Duration::from_secs(7)));
-        let date = "Sun, 06 Nov 1994 08:49:47 GMT"; // now + 10 s
-        assert_eq!(parse_retry_after(date, now), Some(Duration::from_secs(10)));
-        assert_eq!(parse_retry_after("soon", now), None);
     }
 }

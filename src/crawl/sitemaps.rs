@@ -11,9 +11,9 @@ use crate::config::Config;
 use crate::crawl::politeness::robots;
 use crate::extract::sitemap::{self, MAX_BYTES, Sitemap};
 use crate::fetch::Fetcher;
-use crate::frontier::scope::Verdict;
-use crate::frontier::seeds::{SeedStream, parse_seed};
 use crate::frontier::store::Store;
+use crate::urls::parse_seed;
+use crate::urls::scope::Verdict;
 
 /// Hosts whose sitemaps are read at most (the first seed of each).
 const MAX_HOSTS: usize = 1000;
@@ -34,7 +34,7 @@ pub async fn discover(store: &Store, config: &Config, fetcher: &Fetcher) -> u64 
 fn seed_per_host(config: &Config) -> Vec<Url> {
     let mut hosts = HashSet::new();
     let mut seeds = Vec::new();
-    let mut stream = SeedStream::new(config);
+    let mut stream = config.seed_stream();
     loop {
         let batch = stream.next_batch(10_000);
         if batch.is_empty() {

@@ -14,15 +14,15 @@ use crate::crawl::dispatch::Event;
 use crate::crawl::follow::{self, Reason, Rules};
 use crate::crawl::politeness::redirects::RedirectRobots;
 use crate::crawl::politeness::{HostKey, Signal};
-use crate::crawl::retry::Decision;
+use crate::crawl::retry::{Decision, RetryPolicy};
+use crate::crawl::{Job, Message};
 use crate::extract::charset;
 use crate::extract::links::{self, PageLinks};
 use crate::extract::{self, MediaType};
 use crate::fetch::{FetchError, FetchOptions, Fetcher, HopGate, Page, Validators};
-use crate::frontier::Job;
-use crate::frontier::backend::Known;
+use crate::frontier::backend::{Known, PageFacts};
 use crate::observe::metrics::Metrics;
-use crate::output::{Message, Record};
+use crate::record::Record;
 
 /// What the extraction step found in a fetched page.
 struct Analysis {
@@ -50,6 +50,8 @@ pub struct Context {
     pub retire: Receiver<()>,
     /// The current client; replaced when a reload changes client settings.
     pub fetcher: Arc<RwLock<Fetcher>>,
+    /// When failed attempts are tried again; replaced when a reload changes `[retry]`.
+    pub retry_policy: Arc<RwLock<RetryPolicy>>,
     /// The current link rules; replaced when a reload changes `[crawl]`.
     pub rules: Arc<RwLock<Arc<Rules>>>,
     /// robots.txt of the hosts redirects lead to.
@@ -92,12 +94,20 @@ pub async fn run(context: Context) {
         let rules = Arc::clone(&context.rules.read().unwrap_or_else(PoisonError::into_inner));
         context.metrics.fetch_started();
         let started = Instant::now();
+        let mut attempt = attempt(&fetcher, &rules, Some(&*context.redirects), &job).await;
+        let policy = context
+            .retry_policy
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let decision = decide(&policy, &job, &mut attempt);
         let Attempt {
             record,
-            decision,
+            facts,
             signal,
             reasons,
-        } = attempt(&fetcher, &rules, Some(&*context.redirects), &job).await;
+            ..
+        } = attempt;
         if let Some(reasons) = &reasons {
             context
                 .metrics
@@ -110,10 +120,10 @@ pub async fn run(context: Context) {
             .await;
         match decision {
             Decision::RetryIn(delay) if !context.stop.is_closed() => {
-                retry_later(&context, job, delay, record);
+                retry_later(&context, job, delay, (record, facts));
             }
             _ => {
-                if !finish(&context, job.url, record).await {
+                if !finish(&context, job.url, (record, facts)).await {
                     return;
                 }
             }
@@ -122,24 +132,24 @@ pub async fn run(context: Context) {
 }
 
 /// Hands a final record to the output and tells the producer; `false` once the output is gone.
-async fn finish(context: &Context, url: Url, record: Record) -> bool {
+async fn finish(context: &Context, url: Url, (record, facts): (Record, PageFacts)) -> bool {
     let _ = context.finished.send(url).await;
     context
         .output
-        .send(Message::Record(Box::new(record)))
+        .send(Message::Record(Box::new(record), facts))
         .await
         .is_ok()
 }
 
 /// Queues `job` again after `delay` without holding this worker. On shutdown
 /// (stop closed, or the queue closed) the last failure becomes the final record.
-fn retry_later(context: &Context, job: Job, delay: Duration, record: Record) {
+fn retry_later(context: &Context, job: Job, delay: Duration, last: (Record, PageFacts)) {
     log::debug!(
         "retry url={} attempt={} in {:?}: {}",
         job.url,
         job.attempt + 2,
         delay,
-        record.error.as_deref().unwrap_or_default()
+        last.0.error.as_deref().unwrap_or_default()
     );
     let context = context.clone();
     context.metrics.retried();
@@ -155,7 +165,7 @@ fn retry_later(context: &Context, job: Job, delay: Duration, record: Record) {
         };
         let next = job.retried();
         if !future::or(stopped, waited).await || context.retry.send(next).await.is_err() {
-            finish(&context, job.url, record).await;
+            finish(&context, job.url, last).await;
         }
         context.pending_retries.fetch_sub(1, Ordering::SeqCst);
     });
@@ -165,12 +175,44 @@ fn retry_later(context: &Context, job: Job, delay: Duration, record: Record) {
 pub struct Attempt {
     /// The record, final unless the decision is to retry.
     pub record: Record,
-    /// Whether to try again.
-    pub decision: Decision,
+    /// What the store keeps of the page besides the record.
+    pub facts: PageFacts,
+    /// How it failed, when it did: what decides whether to try again.
+    pub failure: Option<Failure>,
     /// How the host answered, for its pace.
     pub signal: Signal,
     /// Why each link of `record.links` is followed or not, when they were extracted.
     pub reasons: Option<Vec<Reason>>,
+}
+
+/// What a failed attempt tells the retry policy.
+#[derive(Debug, Clone, Copy)]
+pub struct Failure {
+    /// The fetch error's kind, when the fetch itself failed.
+    pub fetch_error: Option<&'static str>,
+    /// The final HTTP status, when one came.
+    pub status: Option<u16>,
+    /// The server's `Retry-After`.
+    pub retry_after: Option<Duration>,
+}
+
+/// Whether to try `job` again after `attempt`, by `policy`; a server that
+/// asks for too long a wait gets its reason added to the record's error.
+fn decide(policy: &RetryPolicy, job: &Job, attempt: &mut Attempt) -> Decision {
+    let Some(failure) = attempt.failure else {
+        return Decision::Done;
+    };
+    let decision = policy.decide(
+        job.attempt,
+        failure.fetch_error,
+        failure.status,
+        failure.retry_after,
+    );
+    if let (Decision::GiveUp(why), Some(error)) = (&decision, &mut attempt.record.error) {
+        error.push_str("; ");
+        error.push_str(why);
+    }
+    decision
 }
 
 /// One attempt at a job, its links judged by `rules`, redirects to other
@@ -219,36 +261,30 @@ pub async fn attempt(
         .links
         .take()
         .map(|found| rules.judge(job, &page.final_url, found, &page.robots_tags));
-    let decision = match &analysis.error {
-        None => Decision::Done,
-        Some(_) => fetcher.retry_policy().decide(
-            job.attempt,
-            page.error.as_ref().map(FetchError::kind),
-            page.status,
-            page.retry_after,
-        ),
-    };
+    let failure = analysis.error.is_some().then(|| Failure {
+        fetch_error: page.error.as_ref().map(FetchError::kind),
+        status: page.status,
+        retry_after: page.retry_after,
+    });
     page.body = Vec::new();
     let signal = match page.status {
         Some(429 | 503) => Signal::SlowDown(page.retry_after),
         Some(_) => Signal::Answered,
         None => Signal::NoAnswer,
     };
+    let mut facts = page_facts(job, &mut page, analysis.is_not_modified);
     let mut record = build_record(job, page, analysis, started, fetched_at);
     let reasons = judged.map(|judged| {
         let (all, follow, reasons) = judged.into_lists();
         record.links = Some(all);
-        record.follow = Some(follow);
+        facts.follow = Some(follow);
         reasons
     });
     mark_change(job, &mut record);
-    if let (Decision::GiveUp(why), Some(error)) = (&decision, &mut record.error) {
-        error.push_str("; ");
-        error.push_str(why);
-    }
     Attempt {
         record,
-        decision,
+        facts,
+        failure,
         signal,
         reasons,
     }
@@ -287,6 +323,26 @@ fn analyze_guarded(page: &Page, wants_links: bool) -> Analysis {
     })
 }
 
+/// What the store keeps of `page` besides its record: its validators
+/// (taken out of `page`) and where it came from.
+fn page_facts(job: &Job, page: &mut Page, is_not_modified: bool) -> PageFacts {
+    // A 304 may omit the validators; the stored ones then still hold.
+    let known = job.known.as_deref().filter(|_| is_not_modified);
+    let kept = |fresh: Option<String>, stored: Option<&String>| fresh.or_else(|| stored.cloned());
+    PageFacts {
+        etag: kept(
+            page.etag.take(),
+            known.and_then(|known| known.etag.as_ref()),
+        ),
+        last_modified: kept(
+            page.last_modified.take(),
+            known.and_then(|known| known.last_modified.as_ref()),
+        ),
+        follow: None,
+        is_from_public: page.is_from_public,
+    }
+}
+
 fn build_record(
     job: &Job,
     page: Page,
@@ -294,40 +350,24 @@ fn build_record(
     started: Instant,
     fetched_at: SystemTime,
 ) -> Record {
-    // A 304 may omit the validators; the stored ones then still hold.
-    let known = job.known.as_deref().filter(|_| analysis.is_not_modified);
-    let kept = |fresh: Option<String>, stored: Option<&String>| fresh.or_else(|| stored.cloned());
-    Record {
-        etag: kept(page.etag, known.and_then(|known| known.etag.as_ref())),
-        last_modified: kept(
-            page.last_modified,
-            known.and_then(|known| known.last_modified.as_ref()),
-        ),
-        not_modified: analysis.is_not_modified,
-        url: job.url.to_string(),
-        final_url: page.final_url.to_string(),
-        status: page.status,
-        title: analysis.title,
-        error: analysis.error,
-        content_type: page.content_type,
-        encoding: analysis.encoding,
-        bytes: if analysis.is_not_modified {
-            0
-        } else {
-            page.bytes
-        },
-        elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        fetched_at: humantime::format_rfc3339_millis(fetched_at).to_string(),
-        attempts: job.attempt + 1,
-        changed: false,
-        previous_title: None,
-        depth: job.depth(),
-        found_on: job.found_on().map(str::to_owned),
-        links: None,
-        follow: None,
-        is_from_public: page.is_from_public,
-        node: None,
-    }
+    let mut record = Record::new(&job.url, fetched_at);
+    record.final_url = page.final_url.to_string();
+    record.status = page.status;
+    record.title = analysis.title;
+    record.error = analysis.error;
+    record.content_type = page.content_type;
+    record.encoding = analysis.encoding;
+    record.not_modified = analysis.is_not_modified;
+    record.bytes = if analysis.is_not_modified {
+        0
+    } else {
+        page.bytes
+    };
+    record.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    record.attempts = job.attempt + 1;
+    record.depth = job.depth();
+    record.found_on = job.found_on().map(str::to_owned);
+    record
 }
 
 /// Decides the outcome of a fetched page and extracts its title (and its

@@ -18,16 +18,17 @@ use indicatif::MultiProgress;
 use url::Url;
 
 use crate::config::Config;
+use crate::crawl::Output;
+use crate::crawl::{self, Job};
 use crate::fetch::Fetcher;
 use crate::frontier::backend::Frontier as _;
 use crate::frontier::redis::{MIN_LEASE, NodeSettings, RedisFrontier};
 use crate::frontier::sqlite::SqliteFrontier;
 use crate::frontier::store::{Store, StoreThread};
-use crate::frontier::{self, Job};
+use crate::frontier::{self, backend::Outcome};
 use crate::observe::metrics::Metrics;
 use crate::observe::metrics::server::MetricsServer;
 use crate::observe::progress;
-use crate::output::Output;
 use control::Control;
 
 pub mod control;
@@ -109,8 +110,8 @@ pub async fn run(
             .map(drop);
     };
     let committer = store.clone();
-    output = output.with_written(Box::new(move |record| {
-        committer.commit(frontier::outcome_of(record));
+    output = output.with_written(Box::new(move |record, facts| {
+        committer.commit(Outcome::of(record, facts));
     }));
     let result = match mode {
         Mode::Service => {
@@ -271,7 +272,7 @@ pub fn published_sections(config: &Config) -> String {
         }
         let mut digest = 0u64;
         let mut count = 0u64;
-        let mut seeds = frontier::seeds::SeedStream::new(config);
+        let mut seeds = config.seed_stream();
         loop {
             let batch = seeds.next_batch(10_000);
             if batch.is_empty() {
@@ -309,7 +310,7 @@ fn stateless_feeder(
 ) -> impl FnOnce(Sender<Job>, Receiver<Url>) -> task::JoinHandle<bool> {
     move |jobs, finished| {
         task::spawn(async move {
-            let queued = frontier::feed(&config, &jobs, &finished).await;
+            let queued = crawl::feed::feed(&config, &jobs, &finished).await;
             log::debug!("feeder done: {queued} seeds queued and finished");
             true
         })
@@ -358,7 +359,7 @@ async fn run_once_stored(
     let feeder = move |jobs, finished: Receiver<Url>| {
         // Results are counted as the store writes them, not as they finish.
         drop(finished);
-        task::spawn(frontier::feed_from_store(
+        task::spawn(crawl::listing::feed_from_store(
             store,
             seeds,
             jobs,
@@ -437,7 +438,7 @@ async fn run_once<F>(
 where
     F: FnOnce(Sender<Job>, Receiver<Url>) -> task::JoinHandle<bool>,
 {
-    let (job_sender, jobs) = frontier::queue(config.settings.queue_capacity);
+    let (job_sender, jobs) = crawl::queue(config.settings.queue_capacity);
     let (finished_sender, finished) = async_channel::unbounded();
     let mut pipeline = Pipeline::start(
         &config,

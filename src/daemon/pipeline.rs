@@ -14,11 +14,12 @@ use crate::crawl::dispatch::{Dispatcher, Event};
 use crate::crawl::follow::Rules;
 use crate::crawl::politeness::Policy;
 use crate::crawl::politeness::redirects::RedirectRobots;
+use crate::crawl::retry::RetryPolicy;
 use crate::crawl::worker;
+use crate::crawl::{Job, Message, Output};
 use crate::fetch::Fetcher;
-use crate::frontier::Job;
 use crate::observe::metrics::Metrics;
-use crate::output::{self, Message, Output};
+use crate::output;
 
 /// The dispatcher, the worker pool and the output task.
 pub struct Pipeline {
@@ -58,6 +59,7 @@ impl Pipeline {
             stop: stop_receiver,
             retire: retire_receiver,
             fetcher: Arc::new(RwLock::new(fetcher)),
+            retry_policy: Arc::new(RwLock::new(RetryPolicy::new(&config.settings.retry))),
             rules: Arc::new(RwLock::new(Arc::new(Rules::new(config)))),
             redirects: Arc::new(RedirectRobots::new(&policy)),
             output: messages,
@@ -125,6 +127,16 @@ impl Pipeline {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         *current = fetcher;
+    }
+
+    /// Replaces the retry policy of attempts that end from now on.
+    pub fn set_retry_policy(&self, policy: RetryPolicy) {
+        let mut current = self
+            .template
+            .retry_policy
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *current = policy;
     }
 
     /// The client in use now.

@@ -23,14 +23,14 @@ use futures_lite::future;
 use crate::config::{Config, Need, Settings};
 use crate::crawl::follow::Rules;
 use crate::crawl::politeness::Policy;
+use crate::crawl::retry::RetryPolicy;
+use crate::crawl::{self, Job, Message, Output};
 use crate::daemon::control::{Control, FileWatcher};
 use crate::daemon::{self, Pipeline};
 use crate::fetch::Fetcher;
 use crate::frontier::backend::{Reschedule, SeedChanges, StoreError};
 use crate::frontier::store::{self, Store};
-use crate::frontier::{self, Job};
 use crate::observe::metrics::Metrics;
-use crate::output::{Message, Output};
 
 /// Keys that take effect only at the next start.
 const RESTART_ONLY: [&str; 4] = ["queue_capacity", "state_file", "metrics.listen", "cluster"];
@@ -67,7 +67,7 @@ pub async fn run(
     controls: Receiver<Control>,
 ) -> anyhow::Result<()> {
     schedule_seeds(&store, &config).await?;
-    let (job_sender, jobs) = frontier::queue(config.settings.queue_capacity);
+    let (job_sender, jobs) = crawl::queue(config.settings.queue_capacity);
     // Nobody waits for single URLs to finish: the store reschedules them.
     let (finished_sender, _) = async_channel::bounded(1);
     let metrics = Arc::clone(&client.1);
@@ -132,7 +132,7 @@ fn spawn_sitemaps(store: &Store, config: &Config, fetcher: &Fetcher) {
 async fn schedule_seeds(store: &Store, config: &Config) -> anyhow::Result<()> {
     let interval = config.settings.recrawl_interval;
     let listing = Instant::now();
-    let changes = frontier::list_seeds(store, config).await?;
+    let changes = crawl::listing::list_seeds(store, config).await?;
     store
         .call(move |frontier, _| {
             frontier.set_interval(interval);
@@ -254,7 +254,7 @@ impl Service {
     /// Lists the new seeds in the store; a zero interval makes everything due again.
     async fn apply_seeds(&self, new: &Config) -> SeedChanges {
         let listing = Instant::now();
-        let listed = frontier::list_seeds(&self.store, new).await;
+        let listed = crawl::listing::list_seeds(&self.store, new).await;
         log::debug!("reload: seeds listed in {:?}", listing.elapsed());
         let sections = daemon::published_sections(new);
         let published = self
@@ -290,6 +290,10 @@ impl Service {
                     .iter()
                     .any(|table| key.starts_with(table))
         });
+        if changes.keys().any(|key| key.starts_with("retry.")) {
+            self.pipeline
+                .set_retry_policy(RetryPolicy::new(&new.settings.retry));
+        }
         if client_changed {
             match Fetcher::new(new) {
                 Ok(fetcher) => self.pipeline.set_fetcher(fetcher),
@@ -411,7 +415,7 @@ async fn drive_schedule(store: Store, jobs: Sender<Job>, capacity: usize, pokes:
     loop {
         let room = capacity
             .saturating_sub(jobs.len())
-            .min(frontier::CLAIM_BATCH);
+            .min(crawl::listing::CLAIM_BATCH);
         let wait = if room == 0 {
             QUEUE_POLL
         } else {

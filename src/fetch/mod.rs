@@ -16,17 +16,22 @@ use surf::http::Method;
 use url::Url;
 
 use crate::config::Config;
-use crate::crawl::politeness::robots::{MAX_ROBOTS_REDIRECTS, MAX_ROBOTS_SIZE};
-use crate::crawl::retry::{self, RetryPolicy};
 use crate::extract::MediaType;
-use crate::frontier::seeds::{check_crawlable, shorten};
+use crate::urls::{check_crawlable, shorten};
 
 mod guard;
+mod retry_after;
 
 use guard::{
     DENIED_FROM_PUBLIC_MARKER, DENIED_MARKER, FROM_PUBLIC, Guard, NO_CONTENT_TYPE, PUBLIC_ONLY,
 };
 pub use guard::{PUBLIC_OVERRIDE_VAR, is_public, private_kind};
+pub use retry_after::parse_retry_after;
+
+/// At most this much of a robots.txt is read (RFC 9309 §2.5: at least 500 KiB).
+pub const MAX_ROBOTS_SIZE: usize = 500 * 1024;
+/// Redirects followed for robots.txt (RFC 9309 §2.3.1.2: at least five).
+pub const MAX_ROBOTS_REDIRECTS: u32 = 5;
 
 /// What we accept, as a browser would ask for a page.
 const ACCEPT: &str = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8";
@@ -242,7 +247,6 @@ pub struct Fetcher {
     connect_timeout: Duration,
     max_body_size: usize,
     max_redirects: u32,
-    retry: RetryPolicy,
 }
 
 impl Fetcher {
@@ -268,18 +272,12 @@ impl Fetcher {
         }
         let http = builder.build()?;
         Ok(Self {
-            retry: RetryPolicy::new(&settings.retry),
             client: surf::Client::with_http_client(IsahcClient::from_client(http)),
             request_timeout: settings.request_timeout,
             connect_timeout: settings.connect_timeout,
             max_body_size: usize::try_from(settings.max_body_size.as_u64()).unwrap_or(usize::MAX),
             max_redirects: settings.max_redirects,
         })
-    }
-
-    /// When a failed attempt is tried again.
-    pub fn retry_policy(&self) -> &RetryPolicy {
-        &self.retry
     }
 
     /// Fetches `url`, following redirects, within `request_timeout`.
@@ -354,9 +352,9 @@ impl Fetcher {
                 .collect();
         }
         if matches!(status, 429 | 503) {
-            page.retry_after = response.header("retry-after").and_then(|values| {
-                retry::parse_retry_after(values.last().as_str(), SystemTime::now())
-            });
+            page.retry_after = response
+                .header("retry-after")
+                .and_then(|values| parse_retry_after(values.last().as_str(), SystemTime::now()));
         }
         let media = MediaType::of(page.content_type.as_deref());
         if !page.is_success() || media == MediaType::Other {

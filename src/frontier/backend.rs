@@ -14,6 +14,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use url::Url;
 
+use crate::record::Record;
+
 /// What is known about a URL from its last successful fetch.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Known {
@@ -79,6 +81,58 @@ pub struct Outcome {
     pub links: Option<Vec<String>>,
     /// Whether the page came from a public address.
     pub is_from_public: bool,
+}
+
+/// What the store keeps of a page beyond its [`Record`]: the validators
+/// to send next time, which of its links the crawl follows, and where it
+/// was served from. The worker hands it on with the record.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageFacts {
+    /// The page's `ETag`.
+    pub etag: Option<String>,
+    /// The page's `Last-Modified`.
+    pub last_modified: Option<String>,
+    /// Of the record's links, the ones the crawl follows, by index; `None`
+    /// when its links were not judged.
+    pub follow: Option<Vec<usize>>,
+    /// Whether the page came from a public address.
+    pub is_from_public: bool,
+}
+
+impl Outcome {
+    /// What the store keeps of a written `record` and its `facts`, finished now.
+    pub fn of(mut record: Record, facts: PageFacts) -> Self {
+        let now = SystemTime::now();
+        // The followed links move out of the written record: no copy.
+        let links = match (facts.follow, record.links.as_mut()) {
+            (Some(follow), Some(all)) => Some(
+                follow
+                    .into_iter()
+                    .filter_map(|index| all.get_mut(index).map(std::mem::take))
+                    .collect(),
+            ),
+            (Some(_), None) => Some(Vec::new()),
+            (None, _) => None,
+        };
+        let fetched_at = humantime::parse_rfc3339(&record.fetched_at).unwrap_or(now);
+        let error_kind = record.error_kind().map(str::to_owned);
+        let page = record.error.is_none().then_some(Known {
+            title: record.title,
+            etag: facts.etag,
+            last_modified: facts.last_modified,
+        });
+        Self {
+            final_url: (record.final_url != record.url).then_some(record.final_url),
+            url: record.url,
+            fetched_at,
+            finished_at: now,
+            status: record.status,
+            error_kind,
+            page,
+            links,
+            is_from_public: facts.is_from_public,
+        }
+    }
 }
 
 /// Where a `--once` run stands.
@@ -443,15 +497,26 @@ pub trait Frontier: Send {
     }
 }
 
+/// A host's answer to its robots.txt request, as the cluster shares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RobotsAnswer {
+    /// The final HTTP status.
+    pub status: u16,
+    /// The body (cut at robots.txt's size limit).
+    pub body: Vec<u8>,
+    /// Whether it came from a public address.
+    pub is_from_public: bool,
+}
+
 /// What the nodes of a cluster share about each host: its robots.txt and
 /// its 429/503 backoff. Calls may block (run them off the executor); a
 /// store that cannot answer says `None`.
 pub trait SharedHosts: Send + Sync {
     /// The stored answer for the robots.txt at `url`, if one is current.
-    fn robots(&self, url: &str) -> Option<crate::fetch::RobotsResponse>;
+    fn robots(&self, url: &str) -> Option<RobotsAnswer>;
 
     /// Stores the answer for `url` for `ttl`.
-    fn put_robots(&self, url: &str, response: &crate::fetch::RobotsResponse, ttl: Duration);
+    fn put_robots(&self, url: &str, answer: &RobotsAnswer, ttl: Duration);
 
     /// The backoff `origin` is under, if any: the delay between requests
     /// and how long until its `Retry-After` ends.

@@ -18,8 +18,6 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 
-use crate::output::Record;
-
 pub mod server;
 
 /// Upper bounds of the fetch duration buckets, in seconds.
@@ -246,15 +244,12 @@ impl Metrics {
         text
     }
 
-    /// Counts a final record: its outcome, error kind and bytes.
-    pub fn record(&self, record: &Record) {
-        let outcome = if record.error.is_some() {
-            "failed"
-        } else {
-            "ok"
-        };
+    /// Counts a final record by its error kind (`None`: a page) and the
+    /// body bytes it read.
+    pub fn record(&self, error_kind: Option<&str>, bytes: u64) {
+        let outcome = if error_kind.is_some() { "failed" } else { "ok" };
         self.pages.get_or_create(&OutcomeLabel { outcome }).inc();
-        if let Some(kind) = record.error_kind() {
+        if let Some(kind) = error_kind {
             if kind == "robots" {
                 self.robots_denied.inc();
             }
@@ -267,7 +262,7 @@ impl Metrics {
                 .or_default() += 1;
             self.fetch_errors.get_or_create(&KindLabel { kind }).inc();
         }
-        self.fetched_bytes.inc_by(record.bytes);
+        self.fetched_bytes.inc_by(bytes);
     }
 
     /// A page's links were judged: `found` in all, `skipped` by reason.

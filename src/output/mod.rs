@@ -11,98 +11,36 @@ use std::sync::Arc;
 
 use async_channel::Receiver;
 use indicatif::ProgressBar;
-use serde::Serialize;
 
 use crate::observe::metrics::Metrics;
 use crate::observe::progress;
+use crate::record::Record;
 
-/// What the output task is asked to do.
+/// What the output task is asked to do. `T` travels with each record and
+/// is handed, with it, to the [`Written`] hook once the record is written
+/// (the store's own data about the page).
 #[derive(Debug)]
-pub enum Message {
+pub enum Message<T> {
     /// Log and write one record.
-    Record(Box<Record>),
+    Record(Box<Record>, T),
     /// Reopen the JSON Lines file at the same path (log rotation).
     Reopen,
     /// Write to another file from now on, or to none (a reload changed `output.jsonl`).
     SetPath(Option<PathBuf>),
 }
 
-/// One URL's outcome; the JSON Lines schema (field names are a stable contract).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Record {
-    /// The URL as queued (normalized).
-    pub url: String,
-    /// The URL after redirects.
-    pub final_url: String,
-    /// The final HTTP status, or null when no response arrived.
-    pub status: Option<u16>,
-    /// `document.title`, or null when there is none or the page was not parsed.
-    pub title: Option<String>,
-    /// Null, or `"<kind>: <message>"`.
-    pub error: Option<String>,
-    /// The `Content-Type` header, or null when absent.
-    pub content_type: Option<String>,
-    /// The encoding the body was decoded with, when it was decoded.
-    pub encoding: Option<&'static str>,
-    /// Body bytes read.
-    pub bytes: u64,
-    /// Time from the first request to the record, in milliseconds.
-    pub elapsed_ms: u64,
-    /// When the fetch started, RFC 3339 in UTC.
-    pub fetched_at: String,
-    /// Requests made for this record: 1, plus one per retry (0 when robots.txt forbade it).
-    pub attempts: u32,
-    /// Whether the title differs from the one seen last time for this URL.
-    pub changed: bool,
-    /// The title seen last time, present only when `changed` is true.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub previous_title: Option<Option<String>>,
-    /// The server answered `304 Not Modified` to a conditional request: the
-    /// title is the one stored from the last fetch.
-    pub not_modified: bool,
-    /// The page's `ETag` (kept in the store, not written).
-    #[serde(skip)]
-    pub etag: Option<String>,
-    /// The page's `Last-Modified` (kept in the store, not written).
-    #[serde(skip)]
-    pub last_modified: Option<String>,
-    /// Links followed from the seed to reach this page: 0 for a seed.
-    pub depth: u32,
-    /// The page the link was found on (the sitemap, for a sitemap entry); null for a seed.
-    pub found_on: Option<String>,
-    /// The page's distinct `http`/`https` links in document order; null when
-    /// they were not extracted (beyond `crawl.max_depth`, or not a page).
-    pub links: Option<Vec<String>>,
-    /// Of those, the ones the crawl follows, by index (they go to the store, not written).
-    #[serde(skip)]
-    pub follow: Option<Vec<usize>>,
-    /// Whether the page came from a public address (kept in the store, not written).
-    #[serde(skip)]
-    pub is_from_public: bool,
-    /// The node that fetched it (`cluster.node`); null without a cluster.
-    pub node: Option<Arc<str>>,
-}
-
-impl Record {
-    /// The error kind (`timeout`, `robots`, …), when the record is a failure.
-    pub fn error_kind(&self) -> Option<&str> {
-        let error = self.error.as_deref()?;
-        Some(error.split_once(':').map_or(error, |(kind, _)| kind))
-    }
-
-    /// Logs the record: INFO `title …` for a page, WARN `failed …` for an error.
-    pub fn log(&self) {
-        let status = self
-            .status
-            .map_or_else(|| "-".to_owned(), |code| code.to_string());
-        match &self.error {
-            None => log::info!(
-                "title url={} status={status} title={}",
-                self.url,
-                quoted(self.title.as_deref())
-            ),
-            Some(error) => log::warn!("failed url={} status={status} error={error:?}", self.url),
-        }
+/// Logs `record`: INFO `title …` for a page, WARN `failed …` for an error.
+fn log_record(record: &Record) {
+    let status = record
+        .status
+        .map_or_else(|| "-".to_owned(), |code| code.to_string());
+    match &record.error {
+        None => log::info!(
+            "title url={} status={status} title={}",
+            record.url,
+            quoted(record.title.as_deref())
+        ),
+        Some(error) => log::warn!("failed url={} status={status} error={error:?}", record.url),
     }
 }
 
@@ -111,14 +49,15 @@ fn quoted(text: Option<&str>) -> String {
     text.map_or_else(|| "null".to_owned(), |text| format!("{text:?}"))
 }
 
-/// Given each record once it is written (the store commits it).
-pub type Written = Box<dyn FnMut(Record) + Send>;
+/// Given each record, and what travelled with it, once it is written (the
+/// store commits it).
+pub type Written<T> = Box<dyn FnMut(Record, T) + Send>;
 
 /// The JSON Lines sink; without a path, records are only logged.
-pub struct Output {
+pub struct Output<T> {
     file: Option<(PathBuf, File)>,
     line: Vec<u8>,
-    written: Option<Written>,
+    written: Option<Written<T>>,
     progress: Option<(ProgressBar, u64)>,
     /// The node name every record carries, in a cluster.
     node: Option<Arc<str>>,
@@ -130,7 +69,7 @@ fn open_append(path: &Path) -> io::Result<File> {
     OpenOptions::new().create(true).append(true).open(path)
 }
 
-impl Output {
+impl<T> Output<T> {
     /// Opens `path` for appending (creating it), or logs only when `None`.
     ///
     /// # Errors
@@ -157,7 +96,7 @@ impl Output {
     }
 
     /// Calls `written` with each record after it is written.
-    pub fn with_written(mut self, written: Written) -> Self {
+    pub fn with_written(mut self, written: Written<T>) -> Self {
         self.written = Some(written);
         self
     }
@@ -209,7 +148,7 @@ impl Output {
 
     /// Logs the record (and a changed title), appends one JSON line, then
     /// hands the record on to `written`.
-    pub fn write(&mut self, mut record: Record) {
+    pub fn write(&mut self, mut record: Record, receipt: T) {
         if record.node.is_none() {
             record.node.clone_from(&self.node);
         }
@@ -221,12 +160,12 @@ impl Output {
                 quoted(record.title.as_deref())
             );
         }
-        record.log();
+        log_record(&record);
         self.advance_progress(&record);
         if self.append(&record)
             && let Some(written) = &mut self.written
         {
-            written(record);
+            written(record, receipt);
         }
     }
 
@@ -256,12 +195,16 @@ impl Output {
 }
 
 /// Handles messages until the channel closes; returns the sink.
-pub async fn run(messages: Receiver<Message>, mut output: Output, metrics: Arc<Metrics>) -> Output {
+pub async fn run<T>(
+    messages: Receiver<Message<T>>,
+    mut output: Output<T>,
+    metrics: Arc<Metrics>,
+) -> Output<T> {
     while let Ok(message) = messages.recv().await {
         match message {
-            Message::Record(record) => {
-                metrics.record(&record);
-                output.write(*record);
+            Message::Record(record, receipt) => {
+                metrics.record(record.error_kind(), record.bytes);
+                output.write(*record, receipt);
             }
             Message::Reopen => output.reopen(),
             Message::SetPath(path) => output.set_path(path),
@@ -278,30 +221,11 @@ mod tests {
     use super::*;
 
     fn record() -> Record {
-        Record {
-            url: "http://127.0.0.1/".to_owned(),
-            final_url: "http://127.0.0.1/".to_owned(),
-            status: Some(200),
-            title: Some("say \"hi\"\n".to_owned()),
-            error: None,
-            content_type: Some("text/html".to_owned()),
-            encoding: Some("UTF-8"),
-            bytes: 10,
-            elapsed_ms: 1,
-            fetched_at: "2026-01-01T00:00:00Z".to_owned(),
-            attempts: 1,
-            changed: false,
-            previous_title: None,
-            not_modified: false,
-            etag: None,
-            last_modified: None,
-            depth: 0,
-            found_on: None,
-            links: None,
-            follow: None,
-            is_from_public: false,
-            node: None,
-        }
+        let url = url::Url::parse("http://127.0.0.1/").unwrap();
+        let mut record = Record::new(&url, std::time::SystemTime::now());
+        record.status = Some(200);
+        record.title = Some("say \"hi\"\n".to_owned());
+        record
     }
 
     #[test]
@@ -315,9 +239,9 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("crawler-output-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("out.jsonl");
-        let mut output = Output::open(Some(&path)).unwrap();
-        output.write(record());
-        output.write(record());
+        let mut output = Output::<()>::open(Some(&path)).unwrap();
+        output.write(record(), ());
+        output.write(record(), ());
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2);

@@ -1,6 +1,7 @@
 //! Integration tests: one crate, one link step. They run the real `crawler`
 //! binary against HTTP servers on 127.0.0.1 started by the tests.
 
+mod architecture;
 mod cluster;
 mod config;
 mod crawl;

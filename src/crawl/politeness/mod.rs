@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 use url::Url;
 
 use crate::config::PolitenessSettings;
-use crate::frontier::{IdentityHasher, Job};
+use crate::crawl::Job;
+use crate::urls::IdentityHasher;
 
 pub mod redirects;
 pub mod robots;

@@ -10,12 +10,8 @@ use std::time::Duration;
 use texting_robots::Robot;
 use url::Url;
 
+pub use crate::fetch::MAX_ROBOTS_SIZE;
 use crate::fetch::RobotsResponse;
-
-/// At most this much of a robots.txt is parsed (RFC 9309 §2.5: at least 500 KiB).
-pub const MAX_ROBOTS_SIZE: usize = 500 * 1024;
-/// Redirects followed for robots.txt (RFC 9309 §2.3.1.2: at least five).
-pub const MAX_ROBOTS_REDIRECTS: u32 = 5;
 
 /// The product token matched against `User-agent` lines: the leading
 /// letters, `-` and `_` of `user_agent` (`crawler` for `crawler/0.1 (+…)`).

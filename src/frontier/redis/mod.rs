@@ -89,7 +89,7 @@ pub struct RedisFrontier {
 }
 
 /// Fingerprints known to be seen, by this node.
-type SeenHere = HashSet<u64, std::hash::BuildHasherDefault<crate::frontier::IdentityHasher>>;
+type SeenHere = HashSet<u64, std::hash::BuildHasherDefault<crate::urls::IdentityHasher>>;
 
 /// The most fingerprints a node remembers as seen (8 MB or so per million);
 /// past it the memory starts afresh (Redis still answers for the rest).

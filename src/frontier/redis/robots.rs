@@ -6,8 +6,7 @@
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use crate::fetch::RobotsResponse;
-use crate::frontier::backend::{SharedHosts, unix_ms};
+use crate::frontier::backend::{RobotsAnswer, SharedHosts, unix_ms};
 use std::time::SystemTime;
 
 use super::link::Link;
@@ -62,36 +61,30 @@ impl RedisHosts {
 }
 
 /// A stored answer: status, whether it came from a public address, then the body.
-fn encode(response: &RobotsResponse) -> Option<Vec<u8>> {
-    let status = response.status?;
-    let mut value = format!("{status}|{}|", u8::from(response.is_from_public)).into_bytes();
-    value.extend_from_slice(&response.body);
-    Some(value)
+fn encode(answer: &RobotsAnswer) -> Vec<u8> {
+    let mut value = format!("{}|{}|", answer.status, u8::from(answer.is_from_public)).into_bytes();
+    value.extend_from_slice(&answer.body);
+    value
 }
 
-fn decode(value: &[u8]) -> Option<RobotsResponse> {
+fn decode(value: &[u8]) -> Option<RobotsAnswer> {
     let mut parts = value.splitn(3, |byte| *byte == b'|');
     let status = std::str::from_utf8(parts.next()?).ok()?.parse().ok()?;
     let is_from_public = parts.next()? == b"1";
-    Some(RobotsResponse {
-        status: Some(status),
+    Some(RobotsAnswer {
+        status,
         body: parts.next()?.to_vec(),
         is_from_public,
-        error: None,
     })
 }
 
 impl SharedHosts for RedisHosts {
-    fn robots(&self, url: &str) -> Option<RobotsResponse> {
+    fn robots(&self, url: &str) -> Option<RobotsAnswer> {
         decode(&self.get(&format!("robots:{url}"))?)
     }
 
-    fn put_robots(&self, url: &str, response: &RobotsResponse, ttl: Duration) {
-        // Only answers are shared; a failed fetch is tried again by whoever needs it.
-        let Some(value) = encode(response) else {
-            return;
-        };
-        self.set(&format!("robots:{url}"), value, ttl);
+    fn put_robots(&self, url: &str, answer: &RobotsAnswer, ttl: Duration) {
+        self.set(&format!("robots:{url}"), encode(answer), ttl);
     }
 
     fn backoff(&self, origin: &str) -> Option<(Duration, Duration)> {
@@ -121,21 +114,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn answers_round_trip_and_failures_are_not_stored() {
-        let response = RobotsResponse {
-            status: Some(200),
+    fn answers_round_trip() {
+        let answer = RobotsAnswer {
+            status: 200,
             body: b"User-agent: *\nDisallow: /a|b\n".to_vec(),
             is_from_public: true,
-            error: None,
         };
-        let back = decode(&encode(&response).unwrap()).unwrap();
-        assert_eq!(back.status, Some(200));
-        assert_eq!(back.body, response.body);
-        assert!(back.is_from_public);
-        let failed = RobotsResponse {
-            status: None,
-            ..response
-        };
-        assert!(encode(&failed).is_none());
+        assert_eq!(decode(&encode(&answer)), Some(answer));
+        assert_eq!(decode(b"garbage"), None);
     }
 }

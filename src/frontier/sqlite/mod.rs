@@ -44,7 +44,7 @@ pub struct SqliteFrontier {
     /// URLs per host, for the hosts links were found to.
     host_counts: HashMap<String, u64>,
     /// Links already handled in their round (fingerprints with the round's).
-    seen: HashSet<u64, std::hash::BuildHasherDefault<crate::frontier::IdentityHasher>>,
+    seen: HashSet<u64, std::hash::BuildHasherDefault<crate::urls::IdentityHasher>>,
     /// URLs added by links so far.
     discovered: u64,
     /// Links not added because of `max_pages_per_host` so far.

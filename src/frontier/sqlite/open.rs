@@ -328,7 +328,7 @@ fn import_json(
     let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX);
     let mut count = 0;
     for (text, seed) in &state.seeds {
-        let Ok(url) = crate::frontier::seeds::parse_seed(text) else {
+        let Ok(url) = crate::urls::parse_seed(text) else {
             log::warn!(
                 "old state file `{}`: `{text}` is not a valid seed; skipped",
                 legacy.display()

@@ -10,8 +10,6 @@ use std::net::IpAddr;
 use regex::RegexSet;
 use url::Url;
 
-use crate::config::{CrawlSettings, ScopeSetting};
-
 /// How far from its seed a link may lead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reach {
@@ -81,24 +79,6 @@ impl Scope {
             exclude: pattern_set(exclude, "exclude")?,
             max_url_length,
         })
-    }
-
-    /// The rules of a `[crawl]` table.
-    ///
-    /// # Errors
-    /// As [`Scope::new`].
-    pub fn of(settings: &CrawlSettings) -> Result<Self, PatternError> {
-        let reach = match settings.scope {
-            ScopeSetting::Host => Reach::Host,
-            ScopeSetting::Domain => Reach::Domain,
-            ScopeSetting::Any => Reach::Any,
-        };
-        Self::new(
-            reach,
-            &settings.include,
-            &settings.exclude,
-            settings.max_url_length,
-        )
     }
 
     /// Whether `link`, found on a page that descends from `seed`, is followed.

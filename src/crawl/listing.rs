@@ -1,5 +1,6 @@
-//! The seeds in the store: listing them (at start, on reload, as a `--once`
-//! run feeds them) and what the store keeps of each written record.
+//! The seeds in the store: listing them (at start, on reload) and feeding a
+//! `--once` run from the store as they are listed, then the links its
+//! pages lead to, with the progress bar growing as they are found.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -8,50 +9,16 @@ use async_channel::Sender;
 use indicatif::ProgressBar;
 use url::Url;
 
-use super::backend::{Claim, Frontier, Known, Outcome, SeedChanges, StoreError};
-use super::seeds::SeedStream;
-use super::store::{self, MAX_BACKLOG, Store};
-use super::{CLAIM_BATCH, Job};
+use super::Job;
 use crate::config::Config;
 use crate::fetch::Fetcher;
-use crate::output::Record;
+use crate::frontier::backend::{Claim, Frontier, SeedChanges, StoreError};
+use crate::frontier::store::{self, MAX_BACKLOG, Store};
 
+/// URLs claimed from the store at once at most.
+pub const CLAIM_BATCH: usize = 1000;
 /// Seeds written to the store in one transaction.
 const SEED_BATCH: usize = 10_000;
-
-/// What the store keeps of a written record.
-pub fn outcome_of(mut record: Record) -> Outcome {
-    let now = SystemTime::now();
-    // The followed links move out of the written record: no copy.
-    let links = match (record.follow.take(), record.links.as_mut()) {
-        (Some(follow), Some(all)) => Some(
-            follow
-                .into_iter()
-                .filter_map(|index| all.get_mut(index).map(std::mem::take))
-                .collect(),
-        ),
-        (Some(_), None) => Some(Vec::new()),
-        (None, _) => None,
-    };
-    let fetched_at = humantime::parse_rfc3339(&record.fetched_at).unwrap_or(now);
-    let error_kind = record.error_kind().map(str::to_owned);
-    let page = record.error.is_none().then_some(Known {
-        title: record.title,
-        etag: record.etag,
-        last_modified: record.last_modified,
-    });
-    Outcome {
-        final_url: (record.final_url != record.url).then_some(record.final_url),
-        url: record.url,
-        fetched_at,
-        finished_at: now,
-        status: record.status,
-        error_kind,
-        page,
-        links,
-        is_from_public: record.is_from_public,
-    }
-}
 
 /// Lists `config`'s seeds in the store: new ones are due now, unlisted ones
 /// are retired. Each batch is its own call on the store thread, so results
@@ -70,7 +37,7 @@ pub async fn list_seeds(store: &Store, config: &Config) -> Result<SeedChanges, S
         .call(|frontier, _| frontier.begin_seeds())
         .await
         .ok_or_else(stopped)??;
-    let mut seeds = SeedStream::new(config);
+    let mut seeds = config.seed_stream();
     loop {
         let batch = seeds.next_batch(SEED_BATCH);
         if batch.is_empty() {
@@ -141,7 +108,7 @@ pub async fn feed_from_store(
         }
     };
     let mut queued = 0u64;
-    let mut seeds = SeedStream::new(&config);
+    let mut seeds = config.seed_stream();
     let mut is_complete = true;
     loop {
         let batch = seeds.next_batch(CLAIM_BATCH);
@@ -170,7 +137,7 @@ pub async fn feed_from_store(
         }
     }
     if let Some(fetcher) = sitemaps {
-        let added = crate::crawl::sitemaps::discover(&store, &config, &fetcher).await;
+        let added = super::sitemaps::discover(&store, &config, &fetcher).await;
         log::info!("sitemaps: {added} URLs to crawl");
     }
     let discovered = feed_discovered(&store, &jobs, &mut queued, bar.as_ref()).await;
