@@ -12,9 +12,7 @@ use crate::crawl::Job;
 use crate::crawl::worker;
 use crate::daemon::{self, Mode};
 use crate::fetch::Fetcher;
-use crate::frontier::backend::{Frontier as _, StoreError};
-use crate::frontier::redis::RedisFrontier;
-use crate::frontier::sqlite::SqliteFrontier;
+use crate::frontier::{self, Access};
 use crate::urls;
 
 mod links;
@@ -163,13 +161,11 @@ fn check(path: &Path) -> ExitCode {
         Ok(config) => config,
         Err(err) => return report_config_error(&err),
     };
-    if config.settings.cluster.redis.is_some() {
+    if frontier::Backend::of(&config).is_shared() {
         println!("{}", summary(&config));
         return check_cluster(&config);
     }
-    if config.state_file.exists()
-        && let Err(err) = SqliteFrontier::validate(&config.state_file)
-    {
+    if let Err(err) = frontier::validate(&config) {
         eprintln!("crawler: state error: {err}");
         return ExitCode::Usage;
     }
@@ -180,10 +176,10 @@ fn check(path: &Path) -> ExitCode {
 /// `crawler check` with `cluster.redis`: Redis answers, and how the
 /// configs the nodes published compare with this one.
 fn check_cluster(config: &Config) -> ExitCode {
-    let opened = RedisFrontier::new(crate::daemon::cluster_settings(config));
+    let opened = frontier::open(config, Access::Inspect);
     let published = opened.and_then(|mut frontier| {
         frontier.ping()?;
-        Ok((frontier.path(), frontier.published_configs()?))
+        Ok((frontier.location(), frontier.published_configs()?))
     });
     let (path, published) = match published {
         Ok(answer) => answer,
@@ -193,7 +189,7 @@ fn check_cluster(config: &Config) -> ExitCode {
         }
     };
     println!("cluster: Redis at {} answers", path.display());
-    let mine = crate::daemon::published_sections(config);
+    let mine = frontier::published_sections(config);
     for line in status::compare_configs(&mine, &published) {
         println!("{line}");
     }
@@ -214,13 +210,8 @@ fn status(path: &Path, json: bool) -> ExitCode {
         Ok(config) => config,
         Err(err) => return report_config_error(&err),
     };
-    let summary = if config.settings.cluster.redis.is_some() {
-        RedisFrontier::new(crate::daemon::cluster_settings(&config))
-            .and_then(|mut store| store.status(std::time::SystemTime::now()))
-    } else {
-        SqliteFrontier::open_existing(&config.state_file)
-            .and_then(|mut store| store.status(std::time::SystemTime::now()))
-    };
+    let summary = frontier::open(&config, Access::Inspect)
+        .and_then(|mut store| store.status(std::time::SystemTime::now()));
     match summary {
         Ok(summary) if json => match serde_json::to_string_pretty(&summary) {
             Ok(text) => {
@@ -239,12 +230,7 @@ fn status(path: &Path, json: bool) -> ExitCode {
             );
             ExitCode::Ok
         }
-        Err(
-            err @ (StoreError::Missing(_)
-            | StoreError::Io { .. }
-            | StoreError::Unreachable { .. }
-            | StoreError::Refused { .. }),
-        ) => {
+        Err(err) if !err.is_unusable_file() => {
             eprintln!("crawler: {err}");
             ExitCode::Runtime
         }
@@ -286,23 +272,7 @@ fn summary(config: &Config) -> String {
             }
         )
     };
-    let state = match &settings.cluster.redis {
-        Some(address) => format!(
-            "cluster `{}` on {} as node `{}`",
-            settings.cluster.name,
-            crate::frontier::redis::shown_address(address),
-            config.node_name()
-        ),
-        None => format!(
-            "state `{}`{}",
-            config.state_file.display(),
-            if config.state_file.exists() {
-                ""
-            } else {
-                " (not created yet)"
-            }
-        ),
-    };
+    let state = frontier::Backend::of(config).describe();
     format!(
         "{}: ok: {} seeds{file}, {links}, {} workers, queue {}, request_timeout {}, output {output}, {state}",
         config.path.display(),

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
-use crate::frontier::backend::{ClusterStatus, Status};
+use crate::frontier::{ClusterStatus, PublishedConfig, Status};
 
 /// The status as a few lines of text for a terminal.
 pub fn describe(status: &Status, now: SystemTime) -> String {
@@ -83,16 +83,22 @@ fn describe_cluster(text: &mut String, cluster: &ClusterStatus) {
 
 /// How the configs other nodes published (node, JSON sections, alive)
 /// compare with `mine`: one line per node, naming the keys that differ.
-pub fn compare_configs(mine: &str, published: &[(String, String, bool)]) -> Vec<String> {
+pub fn compare_configs(mine: &str, published: &[PublishedConfig]) -> Vec<String> {
     let mine: serde_json::Value = serde_json::from_str(mine).unwrap_or_default();
     if published.is_empty() {
         return vec!["cluster: no node has published its config yet".to_owned()];
     }
     published
         .iter()
-        .map(|(node, sections, alive)| {
-            let theirs: serde_json::Value = serde_json::from_str(sections).unwrap_or_default();
-            let state = if *alive { "alive" } else { "not running" };
+        .map(|published| {
+            let theirs: serde_json::Value =
+                serde_json::from_str(&published.sections).unwrap_or_default();
+            let state = if published.is_alive {
+                "alive"
+            } else {
+                "not running"
+            };
+            let node = &published.node;
             let differing = differing_keys(&mine, &theirs);
             if differing.is_empty() {
                 format!("node {node} ({state}): same config")
@@ -141,12 +147,16 @@ mod tests {
     fn differing_configs_name_their_keys() {
         let mine = r#"{"workers":8,"crawl":{"max_depth":2,"scope":"host"},"seeds":{"count":2,"digest":"a"}}"#;
         let published = vec![
-            ("n1".to_owned(), mine.to_owned(), true),
-            (
-                "n2".to_owned(),
-                r#"{"workers":8,"crawl":{"max_depth":3,"scope":"host"},"seeds":{"count":3,"digest":"b"}}"#.to_owned(),
-                false,
-            ),
+            PublishedConfig {
+                node: "n1".to_owned(),
+                sections: mine.to_owned(),
+                is_alive: true,
+            },
+            PublishedConfig {
+                node: "n2".to_owned(),
+                sections: r#"{"workers":8,"crawl":{"max_depth":3,"scope":"host"},"seeds":{"count":3,"digest":"b"}}"#.to_owned(),
+                is_alive: false,
+            },
         ];
         let lines = compare_configs(mine, &published);
         assert_eq!(lines[0], "node n1 (alive): same config");

@@ -21,7 +21,7 @@ use crate::crawl::politeness::robots::{self, Verdict};
 use crate::crawl::politeness::{Action, HostKey, Hosts, Policy, ROBOTS_TTL, Refusal, Signal};
 use crate::crawl::{Job, Message};
 use crate::fetch::{Fetcher, RobotsResponse};
-use crate::frontier::backend::{PageFacts, RobotsAnswer, SharedHosts};
+use crate::frontier::{PageFacts, RobotsAnswer, SharedHosts};
 use crate::observe::metrics::Metrics;
 use crate::record::Record;
 

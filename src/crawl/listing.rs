@@ -12,8 +12,8 @@ use url::Url;
 use super::Job;
 use crate::config::Config;
 use crate::fetch::Fetcher;
-use crate::frontier::backend::{Claim, Frontier, SeedChanges, StoreError};
 use crate::frontier::store::{self, MAX_BACKLOG, Store};
+use crate::frontier::{Claim, Frontier, SeedChanges, StoreError};
 
 /// URLs claimed from the store at once at most.
 pub const CLAIM_BATCH: usize = 1000;
@@ -29,10 +29,7 @@ const SEED_BATCH: usize = 10_000;
 /// # Errors
 /// The store cannot be written, or its thread stopped.
 pub async fn list_seeds(store: &Store, config: &Config) -> Result<SeedChanges, StoreError> {
-    let stopped = || StoreError::Io {
-        path: store.path().to_owned(),
-        detail: "the store thread stopped".to_owned(),
-    };
+    let stopped = || StoreError::Stopped(store.path().to_owned());
     let generation = store
         .call(|frontier, _| frontier.begin_seeds())
         .await

@@ -16,6 +16,6 @@ pub use job::{Job, queue};
 
 /// What the workers send the output task: each record with what the store
 /// keeps of its page.
-pub type Message = crate::output::Message<crate::frontier::backend::PageFacts>;
+pub type Message = crate::output::Message<crate::frontier::PageFacts>;
 /// The output task's sink, as the crawl uses it.
-pub type Output = crate::output::Output<crate::frontier::backend::PageFacts>;
+pub type Output = crate::output::Output<crate::frontier::PageFacts>;

@@ -20,7 +20,7 @@ use crate::extract::charset;
 use crate::extract::links::{self, PageLinks};
 use crate::extract::{self, MediaType};
 use crate::fetch::{FetchError, FetchOptions, Fetcher, HopGate, Page, Validators};
-use crate::frontier::backend::{Known, PageFacts};
+use crate::frontier::{Known, PageFacts};
 use crate::observe::metrics::Metrics;
 use crate::record::Record;
 

@@ -8,7 +8,7 @@
 //! to `shutdown_timeout`, then let the output task write and save everything.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use async_channel::{Receiver, Sender};
@@ -21,11 +21,9 @@ use crate::config::Config;
 use crate::crawl::Output;
 use crate::crawl::{self, Job};
 use crate::fetch::Fetcher;
-use crate::frontier::backend::Frontier as _;
-use crate::frontier::redis::{MIN_LEASE, NodeSettings, RedisFrontier};
-use crate::frontier::sqlite::SqliteFrontier;
 use crate::frontier::store::{Store, StoreThread};
-use crate::frontier::{self, backend::Outcome};
+use crate::frontier::{self, Outcome};
+use crate::frontier::{Access, Backend, Frontier};
 use crate::observe::metrics::Metrics;
 use crate::observe::metrics::server::MetricsServer;
 use crate::observe::progress;
@@ -69,18 +67,21 @@ pub async fn run(
         let path = config.jsonl.as_deref().unwrap_or_else(|| "".as_ref());
         format!("cannot open output file `{}` for appending", path.display())
     })?;
-    let store = if config.settings.cluster.redis.is_some() {
-        match open_cluster_store(&config, &metrics, &controls).await? {
-            Some(store) => Some(store),
-            None => return Ok(()),
-        }
-    } else if mode == Mode::Service || config.is_state_file_explicit {
-        Some(open_store(&config, &metrics)?)
+    let is_shared = Backend::of(&config).is_shared();
+    let access = if is_shared || mode == Mode::Service || config.is_state_file_explicit {
+        Some(Access::Crawl)
     } else if config.settings.crawl.max_depth > 0 {
         // Following links needs a frontier: a private one, gone at exit.
-        Some(open_temporary_store(&config, &metrics)?)
+        Some(Access::Temporary)
     } else {
         None
+    };
+    let store = match access {
+        Some(access) => match open_store(&config, access, &metrics, &controls).await? {
+            Some(store) => Some(store),
+            None => return Ok(()),
+        },
+        None => None,
     };
     let fetcher = Fetcher::new(&config).context("cannot set up the HTTP client")?;
     log::info!(
@@ -96,7 +97,7 @@ pub async fn run(
             .map(|(store, _)| format!(", state `{}`", store.path().display()))
             .unwrap_or_default()
     );
-    if config.settings.cluster.redis.is_some() {
+    if is_shared {
         output = output.with_node(&config.node_name());
     }
     let client = (fetcher, metrics);
@@ -143,43 +144,41 @@ fn start_metrics_server(
     Ok(Some(server))
 }
 
-/// Opens the state database (importing an earlier version's JSON state),
-/// releases the claims a crash left behind, and starts the store thread.
-fn open_store(config: &Config, metrics: &Arc<Metrics>) -> anyhow::Result<(Store, StoreThread)> {
-    let path = &config.state_file;
-    let legacy = config.legacy_state_file();
-    let interval = config.settings.recrawl_interval;
-    let (mut frontier, imported) = SqliteFrontier::open(path, legacy.as_deref(), interval)?;
-    if let Some(import) = imported {
-        log::info!(
-            "imported {} URLs (last titles and fetch times) from `{}` into `{}`; the old file is now `{}`",
-            import.count,
-            import.from.display(),
-            path.display(),
-            import.kept_as.display()
-        );
-    }
-    frontier.set_max_pages_per_host(config.settings.crawl.max_pages_per_host);
-    let released = frontier.release_claims(SystemTime::now())?;
-    if released > 0 {
-        log::info!(
-            "{released} URLs were in flight when the crawl last stopped; they are due again"
-        );
-    }
-    Store::start(Box::new(frontier), path, Arc::clone(metrics))
-        .context("cannot start the state store thread")
-}
-
-/// Connects to the cluster's Redis (`cluster.redis`), waiting for it with
-/// backoff while it is unreachable (one WARN, then one INFO when it
-/// answers), publishes this node's config, and starts the store thread.
-/// `None` when a shutdown signal came while waiting.
-async fn open_cluster_store(
+/// Opens the store for `access` and starts its thread. A shared store is
+/// waited for while Redis is unreachable (one WARN, then one INFO when it
+/// answers), then this node's config is published. `None` when a shutdown
+/// signal came while waiting.
+async fn open_store(
     config: &Config,
+    access: Access,
     metrics: &Arc<Metrics>,
     controls: &Receiver<Control>,
 ) -> anyhow::Result<Option<(Store, StoreThread)>> {
-    let mut frontier = RedisFrontier::new(cluster_settings(config))?;
+    let mut frontier = frontier::open(config, access)?;
+    if frontier.is_shared() {
+        if !wait_for_store(&mut *frontier, metrics, controls).await? {
+            return Ok(None);
+        }
+        frontier.publish_config(&frontier::published_sections(config))?;
+        log::info!(
+            "cluster: node `{}` shares the crawl at {}",
+            config.node_name(),
+            frontier.location().display()
+        );
+    }
+    let path = frontier.location();
+    Store::start(frontier, &path, Arc::clone(metrics))
+        .map(Some)
+        .context("cannot start the state store thread")
+}
+
+/// Waits until the store answers, trying again every second; `false` when
+/// a shutdown signal came first.
+async fn wait_for_store(
+    frontier: &mut dyn Frontier,
+    metrics: &Arc<Metrics>,
+    controls: &Receiver<Control>,
+) -> anyhow::Result<bool> {
     let mut waiting_since = None;
     loop {
         match frontier.ping() {
@@ -192,27 +191,8 @@ async fn open_cluster_store(
                     metrics.state_written(0, Some(err.to_string()));
                     waiting_since = Some(std::time::Instant::now());
                 }
-                let wait = task::sleep(Duration::from_secs(1));
-                let stop = async {
-                    loop {
-                        if let Some(Control::Shutdown(_)) = next_control(controls).await {
-                            return;
-                        }
-                    }
-                };
-                if future::or(
-                    async {
-                        wait.await;
-                        false
-                    },
-                    async {
-                        stop.await;
-                        true
-                    },
-                )
-                .await
-                {
-                    return Ok(None);
+                if sleep_or_shutdown(Duration::from_secs(1), controls).await {
+                    return Ok(false);
                 }
             }
             Err(err) => return Err(err.into()),
@@ -221,87 +201,28 @@ async fn open_cluster_store(
     if let Some(since) = waiting_since {
         log::info!(
             "Redis at `{}` answers again after {}s",
-            frontier.path().display(),
+            frontier.location().display(),
             since.elapsed().as_secs()
         );
         metrics.state_written(0, None);
     }
-    frontier.set_max_pages_per_host(config.settings.crawl.max_pages_per_host);
-    frontier.publish_config(&published_sections(config))?;
-    let path = frontier.path();
-    log::info!(
-        "cluster: node `{}` shares the crawl at {}",
-        config.node_name(),
-        path.display()
-    );
-    Store::start(Box::new(frontier), &path, Arc::clone(metrics))
-        .map(Some)
-        .context("cannot start the state store thread")
+    Ok(true)
 }
 
-/// What a node is told about the cluster by its config.
-pub fn cluster_settings(config: &Config) -> NodeSettings {
-    let settings = &config.settings;
-    let lease = (settings.request_timeout * 2 + settings.retry.initial_backoff).max(MIN_LEASE);
-    NodeSettings {
-        address: settings.cluster.redis.clone().unwrap_or_default(),
-        name: settings.cluster.name.clone(),
-        node: config.node_name(),
-        lease,
-        handover: settings.politeness.per_host_delay,
-        interval: settings.recrawl_interval,
-    }
-}
-
-/// The config sections every node of a cluster should share, as JSON
-/// (`crawler check` compares them between nodes): the settings without
-/// what is node-local (output, metrics, state file, `[cluster]`), and the
-/// seed list's size and digest.
-pub fn published_sections(config: &Config) -> String {
-    let mut settings = serde_json::to_value(&config.settings).unwrap_or_default();
-    if let Some(table) = settings.as_object_mut() {
-        for local in [
-            "output",
-            "metrics",
-            "state_file",
-            "cluster",
-            "seeds",
-            "seeds_file",
-        ] {
-            table.remove(local);
-        }
-        let mut digest = 0u64;
-        let mut count = 0u64;
-        let mut seeds = config.seed_stream();
+/// Sleeps `wait`; `true` when a shutdown signal came first.
+async fn sleep_or_shutdown(wait: Duration, controls: &Receiver<Control>) -> bool {
+    let stop = async {
         loop {
-            let batch = seeds.next_batch(10_000);
-            if batch.is_empty() {
-                break;
-            }
-            for url in &batch {
-                digest ^= xxhash_rust::xxh3::xxh3_64(url.as_str().as_bytes());
-                count += 1;
+            if let Some(Control::Shutdown(_)) = next_control(controls).await {
+                return true;
             }
         }
-        table.insert(
-            "seeds".to_owned(),
-            serde_json::json!({ "count": count, "digest": format!("{digest:016x}") }),
-        );
-    }
-    settings.to_string()
-}
-
-/// A store in a private temporary file (deleted when closed), for a
-/// `--once` run that follows links without a `state_file`.
-fn open_temporary_store(
-    config: &Config,
-    metrics: &Arc<Metrics>,
-) -> anyhow::Result<(Store, StoreThread)> {
-    let mut frontier = SqliteFrontier::temporary(config.settings.recrawl_interval)?;
-    frontier.set_max_pages_per_host(config.settings.crawl.max_pages_per_host);
-    let path = frontier.path().to_owned();
-    Store::start(Box::new(frontier), &path, Arc::clone(metrics))
-        .context("cannot start the state store thread")
+    };
+    let slept = async {
+        task::sleep(wait).await;
+        false
+    };
+    future::or(slept, stop).await
 }
 
 /// `--once` without a state file: stream the seeds through a seen-set.
@@ -375,7 +296,7 @@ async fn run_once_stored(
 async fn begin_round(
     store: &Store,
     controls: &Receiver<Control>,
-) -> anyhow::Result<Option<frontier::backend::Round>> {
+) -> anyhow::Result<Option<frontier::Round>> {
     let mut reported = false;
     loop {
         match store
@@ -393,18 +314,7 @@ async fn begin_round(
                     }
                     reported = true;
                 }
-                let stop = async {
-                    loop {
-                        if let Some(Control::Shutdown(_)) = next_control(controls).await {
-                            return true;
-                        }
-                    }
-                };
-                let wait = async {
-                    task::sleep(Duration::from_secs(1)).await;
-                    false
-                };
-                if future::or(wait, stop).await {
+                if sleep_or_shutdown(Duration::from_secs(1), controls).await {
                     return Ok(None);
                 }
             }

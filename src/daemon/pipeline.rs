@@ -18,6 +18,7 @@ use crate::crawl::retry::RetryPolicy;
 use crate::crawl::worker;
 use crate::crawl::{Job, Message, Output};
 use crate::fetch::Fetcher;
+use crate::frontier;
 use crate::observe::metrics::Metrics;
 use crate::output;
 
@@ -77,7 +78,7 @@ impl Pipeline {
             output: template.output.clone(),
             finished: template.finished.clone(),
             metrics: Arc::clone(&metrics),
-            shared: shared_hosts(config),
+            shared: frontier::shared_hosts(config),
         };
         task::spawn(dispatcher.run(policy));
         let mut pipeline = Self {
@@ -182,20 +183,6 @@ impl Pipeline {
     pub(super) async fn join_retries(&self) {
         while self.template.pending_retries.load(Ordering::SeqCst) > 0 {
             task::sleep(Duration::from_millis(5)).await;
-        }
-    }
-}
-
-/// What the cluster shares about hosts (robots.txt, backoff), when
-/// `cluster.redis` is set.
-fn shared_hosts(config: &Config) -> Option<Arc<dyn crate::frontier::backend::SharedHosts>> {
-    let cluster = &config.settings.cluster;
-    let address = cluster.redis.as_deref()?;
-    match crate::frontier::redis::RedisHosts::new(address, &cluster.name) {
-        Ok(hosts) => Some(Arc::new(hosts)),
-        Err(err) => {
-            log::warn!("robots.txt and backoff are not shared with the cluster: {err}");
-            None
         }
     }
 }

@@ -28,8 +28,9 @@ use crate::crawl::{self, Job, Message, Output};
 use crate::daemon::control::{Control, FileWatcher};
 use crate::daemon::{self, Pipeline};
 use crate::fetch::Fetcher;
-use crate::frontier::backend::{Reschedule, SeedChanges, StoreError};
+use crate::frontier;
 use crate::frontier::store::{self, Store};
+use crate::frontier::{Reschedule, SeedChanges, StoreError};
 use crate::observe::metrics::Metrics;
 
 /// Keys that take effect only at the next start.
@@ -256,7 +257,7 @@ impl Service {
         let listing = Instant::now();
         let listed = crawl::listing::list_seeds(&self.store, new).await;
         log::debug!("reload: seeds listed in {:?}", listing.elapsed());
-        let sections = daemon::published_sections(new);
+        let sections = frontier::published_sections(new);
         let published = self
             .store
             .call(move |frontier, _| frontier.publish_config(&sections))

@@ -1,10 +1,26 @@
-//! What the crawl knows per URL and what is due: the [`backend::Frontier`]
-//! interface, its embedded backend ([`sqlite`]) and its shared one
-//! ([`redis`]), and the store thread ([`store`]) that owns the backend.
+//! The crawl's state behind one door: [`open`] reads the config and opens
+//! its backend, the embedded one ([`sqlite`]) or the shared one
+//! ([`redis`]); the contract they keep is a few small traits
+//! ([`contract`]), held to one test suite; the store thread ([`store`])
+//! owns the opened backend so the async executor never waits on it.
 
-pub mod backend;
+pub mod contract;
+mod error;
+mod model;
+mod open;
 pub mod redis;
 pub mod sqlite;
+mod status;
 pub mod store;
+pub mod time;
 
-pub use backend::{Claim, Known, Lineage};
+pub use contract::{Frontier, Membership, Rounds, Schedule, Seeds, SharedHosts, Summary};
+pub use error::{RedisError, SqliteError, StoreError};
+pub use model::{
+    Claim, Known, Lineage, Outcome, PageFacts, PublishedConfig, Reschedule, RobotsAnswer, Round,
+    SeedChanges,
+};
+pub use open::validate;
+pub use open::{Access, Backend, open, published_sections, shared_hosts};
+pub use status::{ClusterStatus, NodeStatus, Status};
+pub use time::{from_unix_ms, jitter, next_due_after, unix_ms};

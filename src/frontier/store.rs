@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::frontier::backend::{Frontier, Outcome, StoreError};
+use crate::frontier::{Frontier, Outcome, StoreError};
 use crate::observe::metrics::Metrics;
 
 /// The longest a finished URL waits before its result is committed.

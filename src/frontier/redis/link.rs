@@ -3,9 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use redis::{Client, Connection, RedisError};
+use redis::{Client, Connection};
 
-use crate::frontier::backend::StoreError;
+use crate::frontier::{RedisError, StoreError};
 
 /// How long connecting may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -36,9 +36,11 @@ impl Link {
     /// The address is not a Redis URL.
     pub fn new(address: &str) -> Result<Self, StoreError> {
         let shown = shown_address(address);
-        let client = Client::open(address).map_err(|err| StoreError::Unreachable {
-            address: shown.clone(),
-            detail: err.to_string(),
+        let client = Client::open(address).map_err(|err| {
+            StoreError::Redis(RedisError::Unreachable {
+                address: shown.clone(),
+                detail: err.to_string(),
+            })
         })?;
         Ok(Self {
             client,
@@ -85,10 +87,10 @@ impl Link {
     fn connect(&mut self) -> Result<&mut Connection, StoreError> {
         if self.connection.is_none() {
             if Instant::now() < self.next_attempt {
-                return Err(StoreError::Unreachable {
+                return Err(StoreError::Redis(RedisError::Unreachable {
                     address: self.shown.clone(),
                     detail: "not connected; trying again shortly".to_owned(),
-                });
+                }));
             }
             let opened = self
                 .client
@@ -106,41 +108,41 @@ impl Link {
                 Err(err) => return Err(self.failed(&err)),
             }
         }
-        self.connection
-            .as_mut()
-            .ok_or_else(|| StoreError::Unreachable {
+        self.connection.as_mut().ok_or_else(|| {
+            StoreError::Redis(RedisError::Unreachable {
                 address: self.shown.clone(),
                 detail: "not connected".to_owned(),
             })
+        })
     }
 
     /// Classifies `err`; a network failure drops the connection.
-    fn failed(&mut self, err: &RedisError) -> StoreError {
+    fn failed(&mut self, err: &redis::RedisError) -> StoreError {
         if let Some(advice) = refusal_advice(err) {
-            return StoreError::Refused {
+            return StoreError::Redis(RedisError::Refused {
                 address: self.shown.clone(),
                 detail: format!("{err}; {advice}"),
-            };
+            });
         }
         if is_network(err) {
             self.was_lost |= self.connection.is_some();
             self.connection = None;
             self.next_attempt = Instant::now() + self.backoff;
             self.backoff = (self.backoff * 2).min(MAX_RECONNECT);
-            return StoreError::Unreachable {
+            return StoreError::Redis(RedisError::Unreachable {
                 address: self.shown.clone(),
                 detail: err.to_string(),
-            };
+            });
         }
-        StoreError::Refused {
+        StoreError::Redis(RedisError::Refused {
             address: self.shown.clone(),
             detail: err.to_string(),
-        }
+        })
     }
 }
 
 /// Whether `err` means the server could not be reached or the connection broke.
-fn is_network(err: &RedisError) -> bool {
+fn is_network(err: &redis::RedisError) -> bool {
     err.is_io_error()
         || err.is_connection_dropped()
         || err.is_connection_refusal()
@@ -149,7 +151,7 @@ fn is_network(err: &RedisError) -> bool {
 }
 
 /// What to do about a server that refuses to take writes.
-fn refusal_advice(err: &RedisError) -> Option<&'static str> {
+fn refusal_advice(err: &redis::RedisError) -> Option<&'static str> {
     match err.code()? {
         "OOM" => Some(
             "Redis is at its `maxmemory`: raise it, or give the crawl a server of its own (an eviction policy would lose crawl state; use `maxmemory-policy noeviction`)",
@@ -200,11 +202,14 @@ mod tests {
         let mut link = Link::new("redis://127.0.0.1:9/0").unwrap();
         let first = link.run(|connection| redis::cmd("PING").query::<String>(connection));
         assert!(
-            matches!(first, Err(StoreError::Unreachable { .. })),
+            matches!(
+                first,
+                Err(StoreError::Redis(RedisError::Unreachable { .. }))
+            ),
             "{first:?}"
         );
         let second = link.run(|connection| redis::cmd("PING").query::<String>(connection));
-        let Err(StoreError::Unreachable { detail, .. }) = second else {
+        let Err(StoreError::Redis(RedisError::Unreachable { detail, .. })) = second else {
             panic!("{second:?}");
         };
         assert!(detail.contains("trying again"), "{detail}");

@@ -20,16 +20,19 @@ use std::time::{Duration, Instant, SystemTime};
 use redis::Commands as _;
 use url::Url;
 
-use crate::frontier::backend::{
-    Claim, ClusterStatus, Frontier, Known, Lineage, NodeStatus, Outcome, Reschedule, Round,
-    SeedChanges, Status, StoreError, next_due_after, unix_ms,
+use crate::frontier::{
+    Claim, ClusterStatus, Known, Lineage, Membership, NodeStatus, Outcome, PublishedConfig,
+    Reschedule, Round, Rounds, Schedule, SeedChanges, Seeds, Status, StoreError, Summary,
+    next_due_after, unix_ms,
 };
 
+mod error;
 mod link;
 mod robots;
 pub mod scripts;
 mod state;
 
+pub use error::RedisError;
 use link::Link;
 pub use link::shown_address;
 pub use robots::RedisHosts;
@@ -127,16 +130,6 @@ impl RedisFrontier {
             self.link.shown(),
             self.settings.name
         ))
-    }
-
-    /// Checks that Redis answers (`PING`).
-    ///
-    /// # Errors
-    /// It cannot be reached or refuses.
-    pub fn ping(&mut self) -> Result<(), StoreError> {
-        self.link
-            .run(|connection| redis::cmd("PING").query::<String>(connection))
-            .map(drop)
     }
 
     fn key(&self, name: &str) -> String {
@@ -339,9 +332,11 @@ impl RedisFrontier {
 
     /// Runs the commit script on `batch`; returns (queued, over the host limit).
     fn run_commit(&mut self, batch: &state::Batch<'_>) -> Result<(u64, u64), StoreError> {
-        let json = serde_json::to_string(batch).map_err(|err| StoreError::Refused {
-            address: self.link.shown().to_owned(),
-            detail: format!("cannot encode a batch: {err}"),
+        let json = serde_json::to_string(batch).map_err(|err| {
+            StoreError::Redis(RedisError::Refused {
+                address: self.link.shown().to_owned(),
+                detail: format!("cannot encode a batch: {err}"),
+            })
         })?;
         let busy = self.in_flight.len();
         let mut invocation = scripts::COMMIT.prepare_invoke();
@@ -412,7 +407,7 @@ fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
-impl Frontier for RedisFrontier {
+impl Schedule for RedisFrontier {
     fn set_interval(&mut self, interval: Duration) {
         self.settings.interval = interval;
     }
@@ -423,118 +418,6 @@ impl Frontier for RedisFrontier {
             self.seen_here.clear();
         }
         self.max_pages_per_host = limit;
-    }
-
-    fn claim_discovered(
-        &mut self,
-        now: SystemTime,
-        limit: usize,
-    ) -> Result<Vec<Claim>, StoreError> {
-        // A `--once` run takes whatever waits in its partitions: seeds
-        // listed by other nodes too.
-        self.claim(now, limit)
-    }
-
-    fn drop_deeper(&mut self, max_depth: u32) -> Result<usize, StoreError> {
-        // A waiting discovered URL's score is its depth.
-        let deeper = self.due_in(f64::from(max_depth) + 1.0, f64::from(u32::MAX))?;
-        let prefix = self.prefix.clone();
-        let mut dropped = 0;
-        self.link.run(|connection| {
-            let mut pipe = redis::pipe();
-            for (p, items) in &deeper {
-                if !items.is_empty() {
-                    dropped += items.len();
-                    let urls: Vec<&str> = items.iter().map(|(url, _)| url.as_str()).collect();
-                    pipe.zrem(format!("{prefix}due:{p}"), urls).ignore();
-                }
-            }
-            if pipe.is_empty() {
-                return Ok(());
-            }
-            pipe.query::<()>(connection)
-        })?;
-        Ok(dropped)
-    }
-
-    fn close_rounds(&mut self, _now: SystemTime) -> Result<usize, StoreError> {
-        // Every URL is due again on its own schedule (see `commit`).
-        Ok(0)
-    }
-
-    fn discovered(&self) -> u64 {
-        self.discovered
-    }
-
-    fn over_limit(&self) -> u64 {
-        self.over_limit
-    }
-
-    fn add_sitemap(
-        &mut self,
-        seed: &Url,
-        sitemap: &str,
-        urls: &[String],
-        is_from_public: bool,
-    ) -> Result<u64, StoreError> {
-        let seen = self.seen_key();
-        let links = state::links_of(urls, |_| false);
-        let batch = state::Batch {
-            now: unix_ms(SystemTime::now()),
-            round: self.round,
-            max: self.max_pages_per_host,
-            seen: &seen,
-            done: Vec::new(),
-            mark: Vec::new(),
-            groups: vec![state::Group {
-                d: 1,
-                s: seed.as_str(),
-                f: sitemap,
-                p: is_from_public,
-                links,
-            }],
-        };
-        let (queued, over) = self.run_commit(&batch)?;
-        self.discovered += queued;
-        self.over_limit += over;
-        Ok(queued)
-    }
-
-    fn begin_seeds(&mut self) -> Result<u64, StoreError> {
-        self.listed_added = 0;
-        let key = self.key("meta");
-        self.link
-            .run(|connection| connection.hincr::<_, _, _, u64>(key, "generation", 1))
-    }
-
-    fn add_seeds(
-        &mut self,
-        urls: &[Url],
-        generation: u64,
-        now: SystemTime,
-    ) -> Result<(), StoreError> {
-        self.list(urls, generation, now).map(drop)
-    }
-
-    fn end_seeds(&mut self, generation: u64) -> Result<SeedChanges, StoreError> {
-        let added = std::mem::take(&mut self.listed_added);
-        if generation == 0 {
-            return Ok(SeedChanges { added, removed: 0 });
-        }
-        let key = self.key("seeds");
-        let listed: HashMap<String, u64> = self.link.run(|connection| connection.hgetall(key))?;
-        let removed: Vec<String> = listed
-            .into_iter()
-            .filter(|(_, listing)| *listing < generation)
-            .map(|(url, _)| url)
-            .collect();
-        if !removed.is_empty() {
-            self.retire(&removed)?;
-        }
-        Ok(SeedChanges {
-            added,
-            removed: removed.len(),
-        })
     }
 
     fn claim_due(&mut self, now: SystemTime, limit: usize) -> Result<Vec<Claim>, StoreError> {
@@ -556,43 +439,8 @@ impl Frontier for RedisFrontier {
         // Partitions may change hands: look again within a heartbeat or so.
         let soon = SystemTime::now() + HEARTBEAT;
         Ok(Some(earliest.map_or(soon, |score| {
-            crate::frontier::backend::from_unix_ms(score as i64).min(soon)
+            crate::frontier::from_unix_ms(score as i64).min(soon)
         })))
-    }
-
-    fn begin_round(&mut self) -> Result<Round, StoreError> {
-        let mut invocation = scripts::BEGIN_ROUND.prepare_invoke();
-        invocation.arg(&self.prefix);
-        let (number, joined): (u64, u8) =
-            self.link.run(|connection| invocation.invoke(connection))?;
-        self.round = number;
-        self.seen_here.clear();
-        Ok(Round {
-            number,
-            is_resumed: joined == 1,
-            recorded: 0,
-        })
-    }
-
-    fn list_and_claim(
-        &mut self,
-        urls: &[Url],
-        generation: u64,
-        now: SystemTime,
-    ) -> Result<Vec<Claim>, StoreError> {
-        // Seeds go to the shared queue; this node claims from its own
-        // partitions only (its hosts), whoever listed them.
-        self.list(urls, generation, now)?;
-        self.claim(now, urls.len().max(1))
-    }
-
-    fn end_round(&mut self) -> Result<(), StoreError> {
-        if self.is_idle(SystemTime::now())? {
-            self.set_meta("round_done", 1)?;
-        }
-        self.round = 0;
-        self.seen_here.clear();
-        Ok(())
     }
 
     fn commit(&mut self, outcomes: &[Outcome]) -> Result<(), StoreError> {
@@ -748,32 +596,171 @@ impl Frontier for RedisFrontier {
         Ok(released)
     }
 
-    fn status(&mut self, now: SystemTime) -> Result<Status, StoreError> {
-        let (url_key, seeds_key) = (self.key("url"), self.key("seeds"));
-        let (known, seeds): (u64, u64) = self
-            .link
-            .run(|connection| Ok((connection.hlen(&url_key)?, connection.hlen(&seeds_key)?)))?;
-        let cluster = cluster_status(self, now)?;
-        let in_flight = cluster
-            .nodes
-            .iter()
-            .filter(|node| node.alive)
-            .map(|node| node.in_flight)
-            .sum();
-        Ok(Status {
-            path: self.path(),
-            known,
-            seeds,
-            discovered: known.saturating_sub(seeds),
-            due_now: cluster.due_now,
-            in_flight,
-            cluster: Some(cluster),
-            ..Status::default()
+    fn drop_deeper(&mut self, max_depth: u32) -> Result<usize, StoreError> {
+        // A waiting discovered URL's score is its depth.
+        let deeper = self.due_in(f64::from(max_depth) + 1.0, f64::from(u32::MAX))?;
+        let prefix = self.prefix.clone();
+        let mut dropped = 0;
+        self.link.run(|connection| {
+            let mut pipe = redis::pipe();
+            for (p, items) in &deeper {
+                if !items.is_empty() {
+                    dropped += items.len();
+                    let urls: Vec<&str> = items.iter().map(|(url, _)| url.as_str()).collect();
+                    pipe.zrem(format!("{prefix}due:{p}"), urls).ignore();
+                }
+            }
+            if pipe.is_empty() {
+                return Ok(());
+            }
+            pipe.query::<()>(connection)
+        })?;
+        Ok(dropped)
+    }
+
+    fn discovered(&self) -> u64 {
+        self.discovered
+    }
+
+    fn over_limit(&self) -> u64 {
+        self.over_limit
+    }
+}
+
+impl Seeds for RedisFrontier {
+    fn begin_seeds(&mut self) -> Result<u64, StoreError> {
+        self.listed_added = 0;
+        let key = self.key("meta");
+        self.link
+            .run(|connection| connection.hincr::<_, _, _, u64>(key, "generation", 1))
+    }
+
+    fn add_seeds(
+        &mut self,
+        urls: &[Url],
+        generation: u64,
+        now: SystemTime,
+    ) -> Result<(), StoreError> {
+        self.list(urls, generation, now).map(drop)
+    }
+
+    fn end_seeds(&mut self, generation: u64) -> Result<SeedChanges, StoreError> {
+        let added = std::mem::take(&mut self.listed_added);
+        if generation == 0 {
+            return Ok(SeedChanges { added, removed: 0 });
+        }
+        let key = self.key("seeds");
+        let listed: HashMap<String, u64> = self.link.run(|connection| connection.hgetall(key))?;
+        let removed: Vec<String> = listed
+            .into_iter()
+            .filter(|(_, listing)| *listing < generation)
+            .map(|(url, _)| url)
+            .collect();
+        if !removed.is_empty() {
+            self.retire(&removed)?;
+        }
+        Ok(SeedChanges {
+            added,
+            removed: removed.len(),
         })
     }
 
+    fn add_sitemap(
+        &mut self,
+        seed: &Url,
+        sitemap: &str,
+        urls: &[String],
+        is_from_public: bool,
+    ) -> Result<u64, StoreError> {
+        let seen = self.seen_key();
+        let links = state::links_of(urls, |_| false);
+        let batch = state::Batch {
+            now: unix_ms(SystemTime::now()),
+            round: self.round,
+            max: self.max_pages_per_host,
+            seen: &seen,
+            done: Vec::new(),
+            mark: Vec::new(),
+            groups: vec![state::Group {
+                d: 1,
+                s: seed.as_str(),
+                f: sitemap,
+                p: is_from_public,
+                links,
+            }],
+        };
+        let (queued, over) = self.run_commit(&batch)?;
+        self.discovered += queued;
+        self.over_limit += over;
+        Ok(queued)
+    }
+}
+
+impl Rounds for RedisFrontier {
+    fn begin_round(&mut self) -> Result<Round, StoreError> {
+        let mut invocation = scripts::BEGIN_ROUND.prepare_invoke();
+        invocation.arg(&self.prefix);
+        let (number, joined): (u64, u8) =
+            self.link.run(|connection| invocation.invoke(connection))?;
+        self.round = number;
+        self.seen_here.clear();
+        Ok(Round {
+            number,
+            is_resumed: joined == 1,
+            recorded: 0,
+        })
+    }
+
+    fn list_and_claim(
+        &mut self,
+        urls: &[Url],
+        generation: u64,
+        now: SystemTime,
+    ) -> Result<Vec<Claim>, StoreError> {
+        // Seeds go to the shared queue; this node claims from its own
+        // partitions only (its hosts), whoever listed them.
+        self.list(urls, generation, now)?;
+        self.claim(now, urls.len().max(1))
+    }
+
+    fn claim_discovered(
+        &mut self,
+        now: SystemTime,
+        limit: usize,
+    ) -> Result<Vec<Claim>, StoreError> {
+        // A `--once` run takes whatever waits in its partitions: seeds
+        // listed by other nodes too.
+        self.claim(now, limit)
+    }
+
+    fn end_round(&mut self) -> Result<(), StoreError> {
+        if self.is_idle(SystemTime::now())? {
+            self.set_meta("round_done", 1)?;
+        }
+        self.round = 0;
+        self.seen_here.clear();
+        Ok(())
+    }
+
+    fn close_rounds(&mut self, _now: SystemTime) -> Result<usize, StoreError> {
+        // Every URL is due again on its own schedule (see `commit`).
+        Ok(0)
+    }
+}
+
+impl Membership for RedisFrontier {
     fn is_shared(&self) -> bool {
         true
+    }
+
+    /// Checks that Redis answers (`PING`).
+    ///
+    /// # Errors
+    /// It cannot be reached or refuses.
+    fn ping(&mut self) -> Result<(), StoreError> {
+        self.link
+            .run(|connection| redis::cmd("PING").query::<String>(connection))
+            .map(drop)
     }
 
     fn tick(&mut self, now: SystemTime) -> Result<(), StoreError> {
@@ -799,6 +786,62 @@ impl Frontier for RedisFrontier {
         let value = sections.to_owned();
         self.link
             .run(|connection| connection.hset::<_, _, _, ()>(key, node, value))
+    }
+
+    /// The node names and crawl settings published to the cluster.
+    ///
+    /// # Errors
+    /// Redis cannot be read.
+    fn published_configs(&mut self) -> Result<Vec<PublishedConfig>, StoreError> {
+        let (configs_key, nodes_key) = (self.key("configs"), self.key("nodes"));
+        let now = unix_ms(SystemTime::now());
+        let (configs, nodes): (HashMap<String, String>, HashMap<String, i64>) =
+            self.link.run(|connection| {
+                Ok((
+                    connection.hgetall(&configs_key)?,
+                    connection.hgetall(&nodes_key)?,
+                ))
+            })?;
+        let mut list: Vec<PublishedConfig> = configs
+            .into_iter()
+            .map(|(node, sections)| PublishedConfig {
+                is_alive: nodes.get(&node).is_some_and(|until| *until > now),
+                node,
+                sections,
+            })
+            .collect();
+        list.sort();
+        Ok(list)
+    }
+}
+
+impl Summary for RedisFrontier {
+    fn location(&self) -> PathBuf {
+        self.path()
+    }
+
+    fn status(&mut self, now: SystemTime) -> Result<Status, StoreError> {
+        let (url_key, seeds_key) = (self.key("url"), self.key("seeds"));
+        let (known, seeds): (u64, u64) = self
+            .link
+            .run(|connection| Ok((connection.hlen(&url_key)?, connection.hlen(&seeds_key)?)))?;
+        let cluster = cluster_status(self, now)?;
+        let in_flight = cluster
+            .nodes
+            .iter()
+            .filter(|node| node.alive)
+            .map(|node| node.in_flight)
+            .sum();
+        Ok(Status {
+            path: self.path(),
+            known,
+            seeds,
+            discovered: known.saturating_sub(seeds),
+            due_now: cluster.due_now,
+            in_flight,
+            cluster: Some(cluster),
+            ..Status::default()
+        })
     }
 }
 
@@ -834,31 +877,6 @@ impl RedisFrontier {
             pipe.hdel(&seeds_key, seeds).ignore();
             pipe.query::<()>(connection)
         })
-    }
-
-    /// The node names and crawl settings published to the cluster.
-    ///
-    /// # Errors
-    /// Redis cannot be read.
-    pub fn published_configs(&mut self) -> Result<Vec<(String, String, bool)>, StoreError> {
-        let (configs_key, nodes_key) = (self.key("configs"), self.key("nodes"));
-        let now = unix_ms(SystemTime::now());
-        let (configs, nodes): (HashMap<String, String>, HashMap<String, i64>) =
-            self.link.run(|connection| {
-                Ok((
-                    connection.hgetall(&configs_key)?,
-                    connection.hgetall(&nodes_key)?,
-                ))
-            })?;
-        let mut list: Vec<(String, String, bool)> = configs
-            .into_iter()
-            .map(|(node, sections)| {
-                let alive = nodes.get(&node).is_some_and(|until| *until > now);
-                (node, sections, alive)
-            })
-            .collect();
-        list.sort();
-        Ok(list)
     }
 }
 

@@ -6,7 +6,7 @@
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use crate::frontier::backend::{RobotsAnswer, SharedHosts, unix_ms};
+use crate::frontier::{RobotsAnswer, SharedHosts, unix_ms};
 use std::time::SystemTime;
 
 use super::link::Link;
@@ -22,7 +22,7 @@ impl RedisHosts {
     ///
     /// # Errors
     /// The address is not a Redis URL.
-    pub fn new(address: &str, name: &str) -> Result<Self, crate::frontier::backend::StoreError> {
+    pub fn new(address: &str, name: &str) -> Result<Self, crate::frontier::StoreError> {
         Ok(Self {
             link: Mutex::new(Link::new(address)?),
             prefix: format!("crawler:{name}:"),

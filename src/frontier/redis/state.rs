@@ -5,7 +5,7 @@ use url::Url;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::PARTITIONS;
-use crate::frontier::backend::Known;
+use crate::frontier::Known;
 
 /// A URL's state in the `url` hash, as the scripts read and write it (JSON,
 /// short names: a million URLs keep it small).

@@ -21,7 +21,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use url::Url;
 
 use super::SqliteFrontier;
-use crate::frontier::backend::{Outcome, unix_ms};
+use crate::frontier::{Outcome, unix_ms};
 
 /// Due times at or below this are the depths of discovered URLs.
 pub const DISCOVERED_DUE_MAX: i64 = u32::MAX as i64;

@@ -9,8 +9,8 @@ use url::Url;
 
 use super::{SqliteFrontier, open};
 #[cfg(doc)]
-use crate::frontier::backend::Frontier;
-use crate::frontier::backend::{Claim, Known, StoreError, unix_ms};
+use crate::frontier::Frontier;
+use crate::frontier::{Claim, Known, StoreError, unix_ms};
 
 impl SqliteFrontier {
     /// Lists `urls` as seeds of `generation` ([`Frontier::add_seeds`]).

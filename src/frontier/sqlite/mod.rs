@@ -14,15 +14,18 @@ use std::time::{Duration, SystemTime};
 use rusqlite::{Connection, OptionalExtension, params};
 use url::Url;
 
-use crate::frontier::backend::{
-    Claim, Frontier, Known, Lineage, Outcome, Reschedule, Round, SeedChanges, Status, StoreError,
-    from_unix_ms, next_due_after, unix_ms,
+use crate::frontier::{
+    Claim, Known, Lineage, Membership, Outcome, Reschedule, Round, Rounds, Schedule, SeedChanges,
+    Seeds, Status, StoreError, Summary, from_unix_ms, next_due_after, unix_ms,
 };
 
+mod error;
 mod links;
 mod listing;
 mod open;
 mod status;
+
+pub use error::SqliteError;
 
 pub use open::{Import, SCHEMA_VERSION, imported_name, wal_path};
 
@@ -472,57 +475,17 @@ impl SqliteFrontier {
     }
 }
 
-impl Frontier for SqliteFrontier {
+impl Schedule for SqliteFrontier {
     fn set_interval(&mut self, interval: Duration) {
         self.interval = interval;
     }
 
-    fn begin_seeds(&mut self) -> Result<u64, StoreError> {
-        self.listed_before = self.active_seeds()?;
-        let generation = self.meta(META_GENERATION)?.unwrap_or(0) + 1;
-        self.set_meta(META_GENERATION, generation)?;
-        Ok(u64::try_from(generation).unwrap_or(0))
-    }
-
-    fn add_seeds(
-        &mut self,
-        urls: &[Url],
-        generation: u64,
-        now: SystemTime,
-    ) -> Result<(), StoreError> {
-        self.list(urls, generation, now)
-    }
-
-    fn end_seeds(&mut self, generation: u64) -> Result<SeedChanges, StoreError> {
-        let generation = i64::try_from(generation).unwrap_or(i64::MAX);
-        let listed_after = self.active_seeds()?;
-        let removed = self
-            .connection
-            .execute(
-                "UPDATE urls SET is_active = 0, due_at = NULL
-                 WHERE origin = 'seed' AND is_active = 1 AND seed_generation < ?1",
-                [generation],
-            )
-            .map_err(self.fail())?;
-        if removed > 0 {
-            // What a removed seed's round still had to fetch is dropped with it.
-            let dropped = self
-                .connection
-                .execute(
-                    "UPDATE urls SET due_at = NULL
-                     WHERE origin = 'discovered' AND claimed_at IS NULL AND due_at IS NOT NULL
-                       AND root IN (SELECT id FROM urls WHERE origin = 'seed' AND is_active = 0)",
-                    [],
-                )
-                .map_err(self.fail())?;
-            if dropped > 0 {
-                log::info!("{dropped} discovered URLs of removed seeds are no longer due");
-            }
+    fn set_max_pages_per_host(&mut self, limit: u64) {
+        if limit != self.max_pages_per_host {
+            self.host_counts.clear();
+            self.seen.clear();
         }
-        Ok(SeedChanges {
-            added: listed_after.saturating_sub(self.listed_before),
-            removed,
-        })
+        self.max_pages_per_host = limit;
     }
 
     fn claim_due(&mut self, now: SystemTime, limit: usize) -> Result<Vec<Claim>, StoreError> {
@@ -533,73 +496,6 @@ impl Frontier for SqliteFrontier {
             params![unix_ms(now), asked],
         )?;
         Ok(self.take_claims(rows, now, limit))
-    }
-
-    fn claim_discovered(
-        &mut self,
-        now: SystemTime,
-        limit: usize,
-    ) -> Result<Vec<Claim>, StoreError> {
-        let asked = i64::try_from(limit + self.unwritten.len()).unwrap_or(i64::MAX);
-        let rows = self.claim_rows(
-            &format!(
-                "SELECT {CLAIM_COLUMNS} WHERE u.due_at <= ?1 AND u.origin = 'discovered'
-                 ORDER BY u.due_at LIMIT ?2"
-            ),
-            params![links::DISCOVERED_DUE_MAX, asked],
-        )?;
-        Ok(self.take_claims(rows, now, limit))
-    }
-
-    fn drop_deeper(&mut self, max_depth: u32) -> Result<usize, StoreError> {
-        self.connection
-            .execute(
-                "UPDATE urls SET due_at = NULL
-                 WHERE due_at <= ?1 AND origin = 'discovered' AND depth > ?2
-                   AND claimed_at IS NULL",
-                params![links::DISCOVERED_DUE_MAX, max_depth],
-            )
-            .map_err(self.fail())
-    }
-
-    fn close_rounds(&mut self, now: SystemTime) -> Result<usize, StoreError> {
-        if self.interval.is_zero() || self.round.is_some() || !self.has_open_rounds {
-            return Ok(0);
-        }
-        let interval = i64::try_from(self.interval.as_millis()).unwrap_or(i64::MAX);
-        let spread = i64::try_from(jitter_bound(self.interval).as_millis())
-            .unwrap_or(1)
-            .max(1);
-        self.connection
-            .execute(links::CLOSE_ROUNDS, params![unix_ms(now), interval, spread])
-            .map_err(self.fail())
-    }
-
-    fn discovered(&self) -> u64 {
-        self.discovered
-    }
-
-    fn over_limit(&self) -> u64 {
-        self.over_limit
-    }
-
-    fn add_sitemap(
-        &mut self,
-        seed: &Url,
-        sitemap: &str,
-        urls: &[String],
-        is_from_public: bool,
-    ) -> Result<u64, StoreError> {
-        self.add_sitemap_entries(seed, sitemap, urls, is_from_public)
-            .map_err(|err| open::classify(&self.path, &err))
-    }
-
-    fn set_max_pages_per_host(&mut self, limit: u64) {
-        if limit != self.max_pages_per_host {
-            self.host_counts.clear();
-            self.seen.clear();
-        }
-        self.max_pages_per_host = limit;
     }
 
     fn next_due(&mut self) -> Result<Option<SystemTime>, StoreError> {
@@ -614,43 +510,6 @@ impl Frontier for SqliteFrontier {
             .optional()
             .map_err(self.fail())?;
         Ok(due.map(from_unix_ms))
-    }
-
-    fn begin_round(&mut self) -> Result<Round, StoreError> {
-        let last = self.meta(META_ROUND)?.unwrap_or(0);
-        let is_done = self.meta(META_ROUND_DONE)?.unwrap_or(1) != 0;
-        let (number, is_resumed) = if last == 0 || is_done {
-            (last + 1, false)
-        } else {
-            (last, true)
-        };
-        self.set_meta(META_ROUND, number)?;
-        self.set_meta(META_ROUND_DONE, 0)?;
-        let recorded = self.count(
-            "SELECT COUNT(*) FROM urls WHERE origin = 'seed' AND is_active = 1 AND once_round >= ?1",
-            &[&number],
-        )?;
-        self.round = Some(u64::try_from(number).unwrap_or(0));
-        Ok(Round {
-            number: u64::try_from(number).unwrap_or(0),
-            is_resumed,
-            recorded,
-        })
-    }
-
-    fn list_and_claim(
-        &mut self,
-        urls: &[Url],
-        generation: u64,
-        now: SystemTime,
-    ) -> Result<Vec<Claim>, StoreError> {
-        self.list_claiming(urls, generation, now)
-    }
-
-    fn end_round(&mut self) -> Result<(), StoreError> {
-        self.set_meta(META_ROUND_DONE, 1)?;
-        self.round = None;
-        Ok(())
     }
 
     fn commit(&mut self, outcomes: &[Outcome]) -> Result<(), StoreError> {
@@ -710,6 +569,162 @@ impl Frontier for SqliteFrontier {
             .map_err(self.fail())
     }
 
+    fn drop_deeper(&mut self, max_depth: u32) -> Result<usize, StoreError> {
+        self.connection
+            .execute(
+                "UPDATE urls SET due_at = NULL
+                 WHERE due_at <= ?1 AND origin = 'discovered' AND depth > ?2
+                   AND claimed_at IS NULL",
+                params![links::DISCOVERED_DUE_MAX, max_depth],
+            )
+            .map_err(self.fail())
+    }
+
+    fn discovered(&self) -> u64 {
+        self.discovered
+    }
+
+    fn over_limit(&self) -> u64 {
+        self.over_limit
+    }
+}
+
+impl Seeds for SqliteFrontier {
+    fn begin_seeds(&mut self) -> Result<u64, StoreError> {
+        self.listed_before = self.active_seeds()?;
+        let generation = self.meta(META_GENERATION)?.unwrap_or(0) + 1;
+        self.set_meta(META_GENERATION, generation)?;
+        Ok(u64::try_from(generation).unwrap_or(0))
+    }
+
+    fn add_seeds(
+        &mut self,
+        urls: &[Url],
+        generation: u64,
+        now: SystemTime,
+    ) -> Result<(), StoreError> {
+        self.list(urls, generation, now)
+    }
+
+    fn end_seeds(&mut self, generation: u64) -> Result<SeedChanges, StoreError> {
+        let generation = i64::try_from(generation).unwrap_or(i64::MAX);
+        let listed_after = self.active_seeds()?;
+        let removed = self
+            .connection
+            .execute(
+                "UPDATE urls SET is_active = 0, due_at = NULL
+                 WHERE origin = 'seed' AND is_active = 1 AND seed_generation < ?1",
+                [generation],
+            )
+            .map_err(self.fail())?;
+        if removed > 0 {
+            // What a removed seed's round still had to fetch is dropped with it.
+            let dropped = self
+                .connection
+                .execute(
+                    "UPDATE urls SET due_at = NULL
+                     WHERE origin = 'discovered' AND claimed_at IS NULL AND due_at IS NOT NULL
+                       AND root IN (SELECT id FROM urls WHERE origin = 'seed' AND is_active = 0)",
+                    [],
+                )
+                .map_err(self.fail())?;
+            if dropped > 0 {
+                log::info!("{dropped} discovered URLs of removed seeds are no longer due");
+            }
+        }
+        Ok(SeedChanges {
+            added: listed_after.saturating_sub(self.listed_before),
+            removed,
+        })
+    }
+
+    fn add_sitemap(
+        &mut self,
+        seed: &Url,
+        sitemap: &str,
+        urls: &[String],
+        is_from_public: bool,
+    ) -> Result<u64, StoreError> {
+        self.add_sitemap_entries(seed, sitemap, urls, is_from_public)
+            .map_err(|err| open::classify(&self.path, &err))
+    }
+}
+
+impl Rounds for SqliteFrontier {
+    fn begin_round(&mut self) -> Result<Round, StoreError> {
+        let last = self.meta(META_ROUND)?.unwrap_or(0);
+        let is_done = self.meta(META_ROUND_DONE)?.unwrap_or(1) != 0;
+        let (number, is_resumed) = if last == 0 || is_done {
+            (last + 1, false)
+        } else {
+            (last, true)
+        };
+        self.set_meta(META_ROUND, number)?;
+        self.set_meta(META_ROUND_DONE, 0)?;
+        let recorded = self.count(
+            "SELECT COUNT(*) FROM urls WHERE origin = 'seed' AND is_active = 1 AND once_round >= ?1",
+            &[&number],
+        )?;
+        self.round = Some(u64::try_from(number).unwrap_or(0));
+        Ok(Round {
+            number: u64::try_from(number).unwrap_or(0),
+            is_resumed,
+            recorded,
+        })
+    }
+
+    fn list_and_claim(
+        &mut self,
+        urls: &[Url],
+        generation: u64,
+        now: SystemTime,
+    ) -> Result<Vec<Claim>, StoreError> {
+        self.list_claiming(urls, generation, now)
+    }
+
+    fn claim_discovered(
+        &mut self,
+        now: SystemTime,
+        limit: usize,
+    ) -> Result<Vec<Claim>, StoreError> {
+        let asked = i64::try_from(limit + self.unwritten.len()).unwrap_or(i64::MAX);
+        let rows = self.claim_rows(
+            &format!(
+                "SELECT {CLAIM_COLUMNS} WHERE u.due_at <= ?1 AND u.origin = 'discovered'
+                 ORDER BY u.due_at LIMIT ?2"
+            ),
+            params![links::DISCOVERED_DUE_MAX, asked],
+        )?;
+        Ok(self.take_claims(rows, now, limit))
+    }
+
+    fn end_round(&mut self) -> Result<(), StoreError> {
+        self.set_meta(META_ROUND_DONE, 1)?;
+        self.round = None;
+        Ok(())
+    }
+
+    fn close_rounds(&mut self, now: SystemTime) -> Result<usize, StoreError> {
+        if self.interval.is_zero() || self.round.is_some() || !self.has_open_rounds {
+            return Ok(0);
+        }
+        let interval = i64::try_from(self.interval.as_millis()).unwrap_or(i64::MAX);
+        let spread = i64::try_from(jitter_bound(self.interval).as_millis())
+            .unwrap_or(1)
+            .max(1);
+        self.connection
+            .execute(links::CLOSE_ROUNDS, params![unix_ms(now), interval, spread])
+            .map_err(self.fail())
+    }
+}
+
+impl Membership for SqliteFrontier {}
+
+impl Summary for SqliteFrontier {
+    fn location(&self) -> PathBuf {
+        self.path.clone()
+    }
+
     fn status(&mut self, now: SystemTime) -> Result<Status, StoreError> {
         status::of(self, now)
     }
@@ -725,7 +740,7 @@ const FILL_DUE: &str = "UPDATE urls SET due_at = MAX(?1, COALESCE(finished_at + 
 const PULL_IN: &str = "UPDATE urls SET due_at = ?1 + abs(random() % ?3)
      WHERE due_at > ?1 + ?2 AND ?2 > 0";
 
-/// The largest jitter for `interval`, as [`crate::frontier::backend::jitter`] draws it.
+/// The largest jitter for `interval`, as [`crate::frontier::jitter`] draws it.
 fn jitter_bound(interval: Duration) -> Duration {
     (interval / 10).min(Duration::from_secs(300))
 }

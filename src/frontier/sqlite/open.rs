@@ -12,7 +12,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 use serde::Deserialize;
 
-use crate::frontier::backend::StoreError;
+use crate::frontier::{SqliteError, StoreError};
 
 /// The schema version written in `PRAGMA user_version`.
 pub const SCHEMA_VERSION: i64 = 2;
@@ -82,8 +82,8 @@ const MAGIC: &[u8; 16] = b"SQLite format 3\0";
 /// with `verify`, sound (`PRAGMA quick_check` reads the whole file).
 ///
 /// # Errors
-/// [`StoreError::Missing`], [`StoreError::NotOurs`], [`StoreError::Corrupt`],
-/// [`StoreError::Newer`], or [`StoreError::Io`].
+/// [`SqliteError::Missing`], [`SqliteError::NotOurs`], [`SqliteError::Corrupt`],
+/// [`SqliteError::Newer`], or [`SqliteError::Io`].
 pub fn open_existing(path: &Path, verify: bool) -> Result<Connection, StoreError> {
     check_file(path)?;
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -135,7 +135,8 @@ pub fn open_or_create(
     let imported = create(&temp, legacy, interval).map_err(|err| {
         let _ = fs::remove_file(&temp);
         match err {
-            StoreError::Io { detail, .. } | StoreError::Corrupt { detail, .. } => {
+            StoreError::Sqlite(SqliteError::Io { detail, .. })
+            | StoreError::Sqlite(SqliteError::Corrupt { detail, .. }) => {
                 io_error(path, &format!("cannot create it: {detail}"))
             }
             other => other,
@@ -312,9 +313,11 @@ fn import_json(
     legacy: &Path,
     interval: Duration,
 ) -> Result<usize, StoreError> {
-    let failed = |detail: String| StoreError::Import {
-        path: legacy.to_owned(),
-        detail,
+    let failed = |detail: String| {
+        StoreError::Sqlite(SqliteError::Import {
+            path: legacy.to_owned(),
+            detail,
+        })
     };
     let bytes = fs::read(legacy).map_err(|err| failed(err.to_string()))?;
     let state: LegacyState =
@@ -357,13 +360,15 @@ fn check_file(path: &Path) -> Result<(), StoreError> {
     let metadata = match fs::metadata(path) {
         Ok(metadata) => metadata,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            return Err(StoreError::Missing(path.to_owned()));
+            return Err(StoreError::Sqlite(SqliteError::Missing(path.to_owned())));
         }
         Err(err) => return Err(io_error(path, &format!("cannot read it: {err}"))),
     };
-    let not_ours = |why: &str| StoreError::NotOurs {
-        path: path.to_owned(),
-        why: why.to_owned(),
+    let not_ours = |why: &str| {
+        StoreError::Sqlite(SqliteError::NotOurs {
+            path: path.to_owned(),
+            why: why.to_owned(),
+        })
     };
     if !metadata.is_file() {
         return Err(not_ours(
@@ -401,13 +406,13 @@ fn check_file(path: &Path) -> Result<(), StoreError> {
     let has_wal = fs::metadata(&wal).is_ok_and(|meta| meta.len() > 0);
     let expected = u64::from(page_size) * u64::from(page_count);
     if is_count_valid && !has_wal && metadata.len() < expected {
-        return Err(StoreError::Corrupt {
+        return Err(StoreError::Sqlite(SqliteError::Corrupt {
             path: path.to_owned(),
             detail: format!(
                 "it is truncated: {} bytes where its header says {expected}",
                 metadata.len()
             ),
-        });
+        }));
     }
     Ok(())
 }
@@ -454,20 +459,20 @@ fn check_identity(path: &Path, connection: &Connection) -> Result<(), StoreError
     };
     let application_id = pragma("application_id")?;
     if application_id != APPLICATION_ID {
-        return Err(StoreError::NotOurs {
+        return Err(StoreError::Sqlite(SqliteError::NotOurs {
             path: path.to_owned(),
             why: format!(
                 "is a SQLite database, but not a crawler state (application_id {application_id}): set `state_file` to another path"
             ),
-        });
+        }));
     }
     let version = pragma("user_version")?;
     if version > SCHEMA_VERSION {
-        return Err(StoreError::Newer {
+        return Err(StoreError::Sqlite(SqliteError::Newer {
             path: path.to_owned(),
             found: version,
             supported: SCHEMA_VERSION,
-        });
+        }));
     }
     Ok(())
 }
@@ -521,24 +526,24 @@ fn check_integrity(path: &Path, connection: &Connection) -> Result<(), StoreErro
         .map(str::trim)
         .filter(|line| !line.is_empty() && !line.starts_with("***"))
         .collect();
-    Err(StoreError::Corrupt {
+    Err(StoreError::Sqlite(SqliteError::Corrupt {
         path: path.to_owned(),
         detail: detail.join("; "),
-    })
+    }))
 }
 
 /// Maps a SQLite error to ours: damage, a file that is not a database, or I/O.
 pub fn classify(path: &Path, err: &rusqlite::Error) -> StoreError {
     use rusqlite::ErrorCode;
     match err.sqlite_error_code() {
-        Some(ErrorCode::NotADatabase) => StoreError::NotOurs {
+        Some(ErrorCode::NotADatabase) => StoreError::Sqlite(SqliteError::NotOurs {
             path: path.to_owned(),
             why: "is not a SQLite database: move it away (or set `state_file` to another path) to start a new crawl state".to_owned(),
-        },
-        Some(ErrorCode::DatabaseCorrupt) => StoreError::Corrupt {
+        }),
+        Some(ErrorCode::DatabaseCorrupt) => StoreError::Sqlite(SqliteError::Corrupt {
             path: path.to_owned(),
             detail: err.to_string(),
-        },
+        }),
         Some(ErrorCode::DiskFull) => {
             io_error(path, "the disk is full; free space and it is written again")
         }
@@ -548,8 +553,8 @@ pub fn classify(path: &Path, err: &rusqlite::Error) -> StoreError {
 
 /// An I/O failure on `path`.
 pub fn io_error(path: &Path, detail: &str) -> StoreError {
-    StoreError::Io {
+    StoreError::Sqlite(SqliteError::Io {
         path: path.to_owned(),
         detail: detail.to_owned(),
-    }
+    })
 }

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use super::{SqliteFrontier, wal_path};
-use crate::frontier::backend::{Status, StoreError, from_unix_ms, unix_ms};
+use crate::frontier::{Status, StoreError, from_unix_ms, unix_ms};
 
 /// Counts and times over the whole store.
 ///

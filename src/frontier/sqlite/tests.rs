@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 use url::Url;
 
 use super::*;
-use crate::frontier::backend::{Frontier, Known, Outcome, Reschedule, SeedChanges};
+use crate::frontier::{Known, Outcome, Reschedule, SeedChanges};
 
 fn url(path: &str) -> Url {
     Url::parse(&format!("http://127.0.0.1{path}")).unwrap()

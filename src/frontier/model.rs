@@ -1,0 +1,182 @@
+//! What the store and its callers exchange: what is known about a URL, how
+//! it was found, a claim handed out, an outcome brought back, and the
+//! answers of seed listings and `--once` runs.
+
+use std::time::SystemTime;
+
+use url::Url;
+
+use crate::record::Record;
+
+/// What is known about a URL from its last successful fetch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Known {
+    /// The title seen then (`None`: the page had none).
+    pub title: Option<String>,
+    /// Its `ETag`, sent back as `If-None-Match`.
+    pub etag: Option<String>,
+    /// Its `Last-Modified`, sent back as `If-Modified-Since`.
+    pub last_modified: Option<String>,
+}
+
+impl Known {
+    /// Whether a conditional request can be made.
+    pub fn has_validators(&self) -> bool {
+        self.etag.is_some() || self.last_modified.is_some()
+    }
+}
+
+/// How a discovered URL entered the crawl.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lineage {
+    /// Links followed from its seed to reach it (1 for a page a seed links to).
+    pub depth: u32,
+    /// The seed it descends from: its links are judged against this seed's scope.
+    pub seed: Url,
+    /// The page it was found on (or the sitemap that lists it).
+    pub found_on: String,
+    /// Whether that page came from a public address: this URL may then
+    /// not lead to a private one.
+    pub is_from_public: bool,
+}
+
+/// A URL handed out to be fetched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// The normalized URL.
+    pub url: Url,
+    /// What the last successful fetch saw, if there was one.
+    pub known: Option<Known>,
+    /// How it was discovered; `None` for a seed.
+    pub lineage: Option<Lineage>,
+}
+
+/// The result of fetching a claimed URL, as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The URL as claimed.
+    pub url: String,
+    /// When the fetch started.
+    pub fetched_at: SystemTime,
+    /// When its record was written.
+    pub finished_at: SystemTime,
+    /// The final HTTP status, if a response came.
+    pub status: Option<u16>,
+    /// The error kind (`timeout`, `robots`, …), `None` for a page.
+    pub error_kind: Option<String>,
+    /// The title and validators, for a page (`None` for an error: the last ones are kept).
+    pub page: Option<Known>,
+    /// The URL after redirects, when it differs from `url`.
+    pub final_url: Option<String>,
+    /// The links to follow from this page; `None` when its links were not
+    /// extracted (beyond `max_depth`, an error, `nofollow`).
+    pub links: Option<Vec<String>>,
+    /// Whether the page came from a public address.
+    pub is_from_public: bool,
+}
+
+/// What the store keeps of a page beyond its [`Record`]: the validators
+/// to send next time, which of its links the crawl follows, and where it
+/// was served from. The worker hands it on with the record.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageFacts {
+    /// The page's `ETag`.
+    pub etag: Option<String>,
+    /// The page's `Last-Modified`.
+    pub last_modified: Option<String>,
+    /// Of the record's links, the ones the crawl follows, by index; `None`
+    /// when its links were not judged.
+    pub follow: Option<Vec<usize>>,
+    /// Whether the page came from a public address.
+    pub is_from_public: bool,
+}
+
+impl Outcome {
+    /// What the store keeps of a written `record` and its `facts`, finished now.
+    pub fn of(mut record: Record, facts: PageFacts) -> Self {
+        let now = SystemTime::now();
+        // The followed links move out of the written record: no copy.
+        let links = match (facts.follow, record.links.as_mut()) {
+            (Some(follow), Some(all)) => Some(
+                follow
+                    .into_iter()
+                    .filter_map(|index| all.get_mut(index).map(std::mem::take))
+                    .collect(),
+            ),
+            (Some(_), None) => Some(Vec::new()),
+            (None, _) => None,
+        };
+        let fetched_at = humantime::parse_rfc3339(&record.fetched_at).unwrap_or(now);
+        let error_kind = record.error_kind().map(str::to_owned);
+        let page = record.error.is_none().then_some(Known {
+            title: record.title,
+            etag: facts.etag,
+            last_modified: facts.last_modified,
+        });
+        Self {
+            final_url: (record.final_url != record.url).then_some(record.final_url),
+            url: record.url,
+            fetched_at,
+            finished_at: now,
+            status: record.status,
+            error_kind,
+            page,
+            links,
+            is_from_public: facts.is_from_public,
+        }
+    }
+}
+
+/// Where a `--once` run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Round {
+    /// The run's number (1 for the first).
+    pub number: u64,
+    /// Whether this continues a run that was interrupted.
+    pub is_resumed: bool,
+    /// Seeds listed now that already have their record in this run.
+    pub recorded: u64,
+}
+
+/// What a new seed list changed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SeedChanges {
+    /// Seeds that were not listed before (or were listed, removed and listed again).
+    pub added: usize,
+    /// Seeds no longer listed: they leave the schedule, their last record stays.
+    pub removed: usize,
+}
+
+/// A change of schedule for every idle URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reschedule {
+    /// The service starts: idle URLs without a due time get one
+    /// (`recrawl_interval` after their last fetch, or now).
+    Start,
+    /// Every idle URL is due now (`recrawl_interval = "0s"`: once per start or reload).
+    AllDue,
+    /// The interval changed: URLs due later than one new interval are pulled in.
+    Interval,
+}
+
+/// A host's answer to its robots.txt request, as the cluster shares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RobotsAnswer {
+    /// The final HTTP status.
+    pub status: u16,
+    /// The body (cut at robots.txt's size limit).
+    pub body: Vec<u8>,
+    /// Whether it came from a public address.
+    pub is_from_public: bool,
+}
+
+/// The config one node of a cluster published, for `crawler check`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PublishedConfig {
+    /// The node's name.
+    pub node: String,
+    /// Its config's shared sections, as JSON.
+    pub sections: String,
+    /// Whether the node is running (its lease is current).
+    pub is_alive: bool,
+}

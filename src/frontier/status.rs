@@ -1,0 +1,70 @@
+//! A summary of the store, for `crawler status`.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+/// A summary of the store, for `crawler status`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Status {
+    /// The database file.
+    pub path: PathBuf,
+    /// Every URL the store knows.
+    pub known: u64,
+    /// Of those, seeds listed in the config now.
+    pub seeds: u64,
+    /// Discovered by following links.
+    pub discovered: u64,
+    /// No longer listed or linked: kept with their last record, never fetched again.
+    pub retired: u64,
+    /// Sitemap files read (`crawl.sitemaps`); not counted in `known`.
+    pub sitemaps: u64,
+    /// Due now or overdue.
+    pub due_now: u64,
+    /// Claimed by a running daemon and not yet finished.
+    pub in_flight: u64,
+    /// Never fetched yet.
+    pub never_fetched: u64,
+    /// The next due time after now, RFC 3339.
+    pub next_due: Option<String>,
+    /// How the last fetch of each URL ended: `ok`, `not_modified` or an error kind, with counts.
+    pub outcomes: std::collections::BTreeMap<String, u64>,
+    /// Distinct hosts.
+    pub hosts: u64,
+    /// Bytes on disk: the database and its write-ahead log.
+    pub file_bytes: u64,
+    /// The nodes sharing the crawl, for a store on Redis.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterStatus>,
+}
+
+/// The nodes of a crawl shared through Redis.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ClusterStatus {
+    /// The crawl's name (`cluster.name`).
+    pub name: String,
+    /// Nodes that renewed their lease lately.
+    pub nodes: Vec<NodeStatus>,
+    /// URLs waiting in the shared queue (due now or later).
+    pub queued: u64,
+    /// Of those, due now.
+    #[serde(skip)]
+    pub due_now: u64,
+    /// Fingerprints in the seen-set of the current round.
+    pub seen: u64,
+    /// Bytes Redis uses in all (`used_memory`).
+    pub redis_bytes: u64,
+}
+
+/// One node of a cluster.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct NodeStatus {
+    /// Its name (`cluster.node`).
+    pub name: String,
+    /// Whether its lease is current.
+    pub alive: bool,
+    /// URLs it holds in flight.
+    pub in_flight: u64,
+    /// Partitions of the queue it crawls.
+    pub partitions: u64,
+}
