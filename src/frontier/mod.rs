@@ -14,6 +14,9 @@ mod status;
 pub mod store;
 pub mod time;
 
+#[cfg(test)]
+mod conformance;
+
 pub use contract::{Frontier, Membership, Rounds, Schedule, Seeds, SharedHosts, Summary};
 pub use error::{RedisError, SqliteError, StoreError};
 pub use model::{

@@ -134,8 +134,8 @@ return out
 
 /// Commits a batch (`ARGV[2]`, JSON): finished URLs (their state merged, their
 /// lease dropped, their next due time set) and the links found, which are
-/// queued when their fingerprint is new in the round and their host has
-/// room. `ARGV[3]` is the node, `ARGV[4]` its URLs still in flight. Returns
+/// queued when their fingerprint is new in the round and, for a URL new
+/// to the crawl, its host has room (a host counts each of its URLs once). `ARGV[3]` is the node, `ARGV[4]` its URLs still in flight. Returns
 /// {queued, over the host limit}.
 pub static COMMIT: LazyLock<Script> = LazyLock::new(|| {
     script(
@@ -178,44 +178,53 @@ if #fps > 0 then
   local flags = smismember(prefix .. batch.seen, fps)
   local counts = hmget(prefix .. 'hosts', host_list)
   for i, host in ipairs(host_list) do hosts[host] = tonumber(counts[i]) or 0 end
-  local fresh, fresh_urls, fresh_groups, changed = {}, {}, {}, {}
+  -- Links new to the round; of those, the ones new to the crawl count
+  -- against their host's limit (a URL the host has is queued again).
+  local unseen, unseen_urls = {}, {}
   for i, pair in ipairs(links) do
-    local link, group = pair[1], pair[2]
     if flags[i] == 0 then
+      unseen[#unseen + 1] = pair
+      unseen_urls[#unseen_urls + 1] = pair[1][3]
+    end
+  end
+  local known = {}
+  if #unseen > 0 then known = hmget(prefix .. 'url', unseen_urls) end
+  local new_fps, changed = {}, {}
+  for i, pair in ipairs(unseen) do
+    local link, group = pair[1], pair[2]
+    local existing = states[link[3]]
+    local state = existing or decode(known[i])
+    local room = true
+    if state == nil then
       local host = link[4]
-      if hosts[host] < batch.max then
+      room = hosts[host] < batch.max
+      if room then
         hosts[host] = hosts[host] + 1
         changed[host] = true
-        fresh[#fresh + 1] = link
-        fresh_urls[#fresh_urls + 1] = link[3]
-        fresh_groups[#fresh_groups + 1] = group
-      else
-        over = over + 1
       end
     end
-  end
-  if #fresh > 0 then
-    local known = hmget(prefix .. 'url', fresh_urls)
-    local new_fps = {}
-    for i, link in ipairs(fresh) do
-      local group = fresh_groups[i]
-      local state = decode(known[i]) or {}
-      if state.o ~= 's' then
-        state.o = 'd'; state.d = group.d; state.s = group.s; state.f = group.f; state.p = group.p
+    if room then
+      if existing == nil then
+        state = state or {}
+        if state.o ~= 's' then
+          state.o = 'd'; state.d = group.d; state.s = group.s; state.f = group.f; state.p = group.p
+        end
+        states[link[3]] = state
       end
-      if states[link[3]] == nil then states[link[3]] = state end
       new_fps[#new_fps + 1] = link[1]
       push(due, link[2], group.d, link[3])
+    else
+      over = over + 1
     end
-    call_chunked('SADD', prefix .. batch.seen, new_fps)
-    queued = #fresh
-    local host_counts = {}
-    for host, _ in pairs(changed) do
-      host_counts[#host_counts + 1] = host
-      host_counts[#host_counts + 1] = hosts[host]
-    end
-    call_chunked('HSET', prefix .. 'hosts', host_counts)
   end
+  if #new_fps > 0 then call_chunked('SADD', prefix .. batch.seen, new_fps) end
+  queued = #new_fps
+  local host_counts = {}
+  for host, _ in pairs(changed) do
+    host_counts[#host_counts + 1] = host
+    host_counts[#host_counts + 1] = hosts[host]
+  end
+  if #host_counts > 0 then call_chunked('HSET', prefix .. 'hosts', host_counts) end
 end
 local fields = {}
 for url, state in pairs(states) do
@@ -231,7 +240,8 @@ return {queued, over}
 });
 
 /// Lists a batch of seeds (`ARGV[2]`, JSON: round, generation, now, seeds as
-/// [fingerprint, partition, url]): each becomes an active seed of this
+/// [fingerprint, partition, url, host]; no URL twice): a seed new to the
+/// crawl counts against its host's `max_pages_per_host`; each becomes an active seed of this
 /// listing, and is queued when it is new to the round (a `--once` run) or
 /// new or listed again after its removal (the service). Returns how many
 /// were queued.
@@ -248,8 +258,10 @@ local old = hmget(prefix .. 'url', urls)
 local listings = hmget(prefix .. 'seeds', urls)
 local fields, listed, new_fps, due = {}, {}, {}, {}
 local queued = 0
+local new_hosts = {}
 for i, seed in ipairs(batch.seeds) do
   local state = decode(old[i])
+  if state == nil then new_hosts[seed[4]] = (new_hosts[seed[4]] or 0) + 1 end
   local queue
   if batch.round > 0 then
     queue = flags[i] == 0 and not (state and (state.r or 0) >= batch.round)
@@ -274,6 +286,7 @@ if #fields > 0 then
   call_chunked('HSET', prefix .. 'seeds', listed)
 end
 if #new_fps > 0 then call_chunked('SADD', seen_key, new_fps) end
+for host, count in pairs(new_hosts) do redis.call('HINCRBY', prefix .. 'hosts', host, count) end
 enqueue(due, 'NX')
 return queued
 ",

@@ -5,7 +5,7 @@ use url::Url;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::PARTITIONS;
-use crate::frontier::Known;
+use crate::frontier::{Known, Lineage};
 
 /// A URL's state in the `url` hash, as the scripts read and write it (JSON,
 /// short names: a million URLs keep it small).
@@ -119,9 +119,12 @@ pub struct Group<'a> {
     pub f: &'a str,
     /// Whether that page came from a public address.
     pub p: bool,
-    /// `[fingerprint, partition, url, host]` each.
-    pub links: Vec<(String, u16, &'a str, String)>,
+    /// The links.
+    pub links: Vec<Link<'a>>,
 }
+
+/// A link as the scripts take it: `[fingerprint, partition, url, host]`.
+pub type Link<'a> = (String, u16, &'a str, String);
 
 /// One commit: what the script `COMMIT` reads.
 #[derive(Debug, Serialize)]
@@ -155,10 +158,7 @@ fn done_as_arrays<S: serde::Serializer>(
 /// The links of `urls` as a group lists them, leaving out those `skip`
 /// says this node knows to be seen already (it records the others);
 /// unparsable ones are dropped (the worker only hands over links it resolved).
-pub fn links_of(
-    urls: &[String],
-    mut skip: impl FnMut(u64) -> bool,
-) -> Vec<(String, u16, &str, String)> {
+pub fn links_of(urls: &[String], mut skip: impl FnMut(u64) -> bool) -> Vec<Link<'_>> {
     urls.iter()
         .filter_map(|text| {
             let value = fingerprint_value(text);
@@ -177,7 +177,7 @@ pub fn links_of(
 }
 
 /// The host a URL counts against for `max_pages_per_host`.
-fn host_of(url: &Url) -> String {
+pub fn host_of(url: &Url) -> String {
     url.host_str().unwrap_or_default().to_owned()
 }
 
@@ -213,6 +213,34 @@ pub fn partition_of(url: &Url) -> u16 {
         url.port_or_known_default().unwrap_or(0)
     );
     (xxh3_64(origin.as_bytes()) % u64::from(PARTITIONS)) as u16
+}
+
+impl Known {
+    fn from_state(state: &UrlState) -> Option<Self> {
+        state.k.map(|_| Self {
+            title: state.t.clone(),
+            etag: state.e.clone(),
+            last_modified: state.m.clone(),
+        })
+    }
+}
+
+impl UrlState {
+    pub(super) fn known(&self) -> Option<Known> {
+        Known::from_state(self)
+    }
+
+    pub(super) fn lineage(&self) -> Option<Lineage> {
+        if self.o.as_deref() != Some("d") {
+            return None;
+        }
+        Some(Lineage {
+            depth: self.d.unwrap_or(1),
+            seed: Url::parse(self.s.as_deref()?).ok()?,
+            found_on: self.f.clone().unwrap_or_default(),
+            is_from_public: self.p.unwrap_or(false),
+        })
+    }
 }
 
 #[cfg(test)]

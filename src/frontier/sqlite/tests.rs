@@ -1,11 +1,14 @@
-//! Unit tests of the SQLite frontier on real files in a temp folder.
+//! Unit tests of what only the SQLite frontier does (service rounds per
+//! seed, removed seeds taking their descendants along, its file checks
+//! and status details), on real files in a temp folder. The contract both
+//! backends keep is tested in `frontier/conformance.rs`.
 
 use std::time::{Duration, SystemTime};
 
 use url::Url;
 
 use super::*;
-use crate::frontier::{Known, Outcome, Reschedule, SeedChanges};
+use crate::frontier::{Known, Outcome, SeedChanges};
 
 fn url(path: &str) -> Url {
     Url::parse(&format!("http://127.0.0.1{path}")).unwrap()
@@ -77,49 +80,6 @@ fn paths(claims: &[Claim]) -> Vec<String> {
 }
 
 #[test]
-fn a_once_run_fetches_each_link_once_breadth_first() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = store(&dir, Duration::from_secs(3600));
-    let seeds = start_run(&mut store, &["/"]);
-    assert_eq!(seeds.len(), 1);
-    store
-        .commit(&[linking(&url("/"), &["/a", "/b", "/"])])
-        .unwrap();
-    let first = store.claim_discovered(SystemTime::now(), 10).unwrap();
-    assert_eq!(
-        paths(&first),
-        ["/a", "/b"],
-        "the seed itself is not a discovered URL"
-    );
-    let lineage = first[0].lineage.clone().unwrap();
-    assert_eq!((lineage.depth, lineage.seed.path()), (1, "/"));
-    assert_eq!(lineage.found_on, url("/").to_string());
-    store
-        .commit(&[linking(&url("/a"), &["/b", "/c"]), ok(&url("/b"), "b")])
-        .unwrap();
-    let second = store.claim_discovered(SystemTime::now(), 10).unwrap();
-    assert_eq!(paths(&second), ["/c"], "/b was fetched in this run already");
-    assert_eq!(second[0].lineage.as_ref().unwrap().depth, 2);
-    store.commit(&[ok(&url("/c"), "c")]).unwrap();
-    assert!(
-        store
-            .claim_discovered(SystemTime::now(), 10)
-            .unwrap()
-            .is_empty()
-    );
-    assert_eq!(store.discovered(), 3);
-    store.end_round().unwrap();
-
-    // The next run finds and fetches them again.
-    start_run(&mut store, &["/"]);
-    store.commit(&[linking(&url("/"), &["/a"])]).unwrap();
-    assert_eq!(
-        paths(&store.claim_discovered(SystemTime::now(), 10).unwrap()),
-        ["/a"]
-    );
-}
-
-#[test]
 fn discovered_urls_in_flight_at_a_crash_are_claimed_again_in_the_resumed_run() {
     let dir = tempfile::tempdir().unwrap();
     {
@@ -158,60 +118,6 @@ fn a_removed_seed_takes_its_pending_descendants_off_the_schedule() {
         paths(&store.claim_due(SystemTime::now(), 10).unwrap()),
         ["/b"]
     );
-}
-
-#[test]
-fn a_redirect_target_fetched_once_has_its_links_followed_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = store(&dir, Duration::from_secs(3600));
-    start_run(&mut store, &["/r1", "/r2"]);
-    let redirected = |from: &str, link: &str| Outcome {
-        final_url: Some(url("/target").to_string()),
-        ..linking(&url(from), &[link])
-    };
-    store
-        .commit(&[redirected("/r1", "/x"), redirected("/r2", "/y")])
-        .unwrap();
-    let claims = store.claim_discovered(SystemTime::now(), 10).unwrap();
-    assert_eq!(
-        paths(&claims),
-        ["/x"],
-        "the second copy's links are not followed"
-    );
-    store.commit(&[linking(&url("/x"), &["/target"])]).unwrap();
-    assert!(
-        store
-            .claim_discovered(SystemTime::now(), 10)
-            .unwrap()
-            .is_empty(),
-        "the redirect target counts as fetched"
-    );
-}
-
-#[test]
-fn a_host_has_at_most_max_pages_per_host_urls() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = store(&dir, Duration::from_secs(3600));
-    store.set_max_pages_per_host(3);
-    start_run(&mut store, &["/"]);
-    store
-        .commit(&[linking(&url("/"), &["/a", "/b", "/c", "/d"])])
-        .unwrap();
-    let claims = store.claim_discovered(SystemTime::now(), 10).unwrap();
-    assert_eq!(paths(&claims), ["/a", "/b"], "the seed is one of the three");
-    assert_eq!(store.over_limit(), 2);
-    store
-        .commit(&[ok(&url("/a"), "a"), ok(&url("/b"), "b")])
-        .unwrap();
-    store.end_round().unwrap();
-
-    // The next run fetches the URLs the host has again, and no new one.
-    start_run(&mut store, &["/"]);
-    store
-        .commit(&[linking(&url("/"), &["/a", "/b", "/c", "/d"])])
-        .unwrap();
-    let claims = store.claim_discovered(SystemTime::now(), 10).unwrap();
-    assert_eq!(paths(&claims), ["/a", "/b"]);
 }
 
 #[test]
@@ -254,178 +160,6 @@ fn claimed_urls(store: &mut SqliteFrontier) -> Vec<Url> {
         .collect();
     urls.sort();
     urls
-}
-
-#[test]
-fn listing_counts_added_and_removed_seeds_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = store(&dir, Duration::from_secs(3600));
-    let first = list(&mut store, &["/a", "/b", "/a"]);
-    assert_eq!(
-        first,
-        SeedChanges {
-            added: 2,
-            removed: 0
-        },
-        "a duplicate counts once"
-    );
-    let second = list(&mut store, &["/b", "/c"]);
-    assert_eq!(
-        second,
-        SeedChanges {
-            added: 1,
-            removed: 1
-        }
-    );
-    assert_eq!(
-        claimed_urls(&mut store),
-        vec![url("/b"), url("/c")],
-        "a removed seed is never due"
-    );
-    let third = list(&mut store, &["/a", "/b", "/c"]);
-    assert_eq!(third.added, 1, "listed again after its removal");
-    assert_eq!(claimed_urls(&mut store), vec![url("/a")], "and due at once");
-}
-
-#[test]
-fn a_claim_stays_in_flight_until_committed_then_waits_an_interval() {
-    let dir = tempfile::tempdir().unwrap();
-    let interval = Duration::from_secs(100);
-    let mut store = store(&dir, interval);
-    list(&mut store, &["/a"]);
-    assert_eq!(claimed_urls(&mut store), vec![url("/a")]);
-    assert!(
-        claimed_urls(&mut store).is_empty(),
-        "claimed, not written: not handed out twice"
-    );
-    store.commit(&[]).unwrap();
-    assert!(
-        claimed_urls(&mut store).is_empty(),
-        "claimed and written: still in flight"
-    );
-    let before = SystemTime::now();
-    store.commit(&[ok(&url("/a"), "A")]).unwrap();
-    let due = store.next_due().unwrap().unwrap();
-    assert!(due >= before + interval && due <= SystemTime::now() + interval + interval / 10);
-    let later = store.claim_due(due + Duration::from_secs(1), 10).unwrap();
-    assert_eq!(later.len(), 1);
-    let known = later[0].known.as_ref().unwrap();
-    assert_eq!(known.title.as_deref(), Some("A"));
-    assert_eq!(known.etag.as_deref(), Some("\"e\""));
-}
-
-#[test]
-fn an_error_keeps_the_last_title_and_validators() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = store(&dir, Duration::from_secs(1));
-    list(&mut store, &["/a"]);
-    claimed_urls(&mut store);
-    store.commit(&[ok(&url("/a"), "A")]).unwrap();
-    let failed = Outcome {
-        status: Some(503),
-        error_kind: Some("http_status".to_owned()),
-        page: None,
-        ..ok(&url("/a"), "")
-    };
-    store
-        .reschedule(Reschedule::AllDue, SystemTime::now())
-        .unwrap();
-    claimed_urls(&mut store);
-    store.commit(&[failed]).unwrap();
-    store
-        .reschedule(Reschedule::AllDue, SystemTime::now())
-        .unwrap();
-    let claims = store.claim_due(SystemTime::now(), 10).unwrap();
-    assert_eq!(
-        claims[0].known.as_ref().unwrap().title.as_deref(),
-        Some("A")
-    );
-    let status = store.status(SystemTime::now()).unwrap();
-    assert_eq!(status.outcomes.get("http_status"), Some(&1));
-}
-
-#[test]
-fn claims_left_by_a_crash_are_released_at_the_next_open() {
-    let dir = tempfile::tempdir().unwrap();
-    {
-        let mut store = store(&dir, Duration::from_secs(3600));
-        list(&mut store, &["/a", "/b"]);
-        assert_eq!(claimed_urls(&mut store).len(), 2);
-        store.commit(&[ok(&url("/a"), "A")]).unwrap();
-        assert_eq!(store.status(SystemTime::now()).unwrap().in_flight, 1);
-        // Dropped without releasing: what a SIGKILL leaves.
-    }
-    let mut store = store(&dir, Duration::from_secs(3600));
-    assert_eq!(store.release_claims(SystemTime::now()).unwrap(), 1);
-    assert_eq!(claimed_urls(&mut store), vec![url("/b")]);
-}
-
-#[test]
-fn a_once_run_resumes_until_it_is_complete_then_starts_anew() {
-    let dir = tempfile::tempdir().unwrap();
-    let seeds = [url("/a"), url("/b"), url("/c")];
-    let mut store = store(&dir, Duration::from_secs(3600));
-    let round = store.begin_round().unwrap();
-    assert_eq!((round.number, round.is_resumed), (1, false));
-    let generation = store.begin_seeds().unwrap();
-    let claims = store
-        .list_and_claim(&seeds, generation, SystemTime::now())
-        .unwrap();
-    assert_eq!(claims.len(), 3);
-    store.commit(&[ok(&seeds[0], "A")]).unwrap();
-    drop(store); // interrupted
-
-    let mut store = self::store(&dir, Duration::from_secs(3600));
-    let round = store.begin_round().unwrap();
-    assert_eq!(
-        (round.number, round.is_resumed, round.recorded),
-        (1, true, 1)
-    );
-    let generation = store.begin_seeds().unwrap();
-    let twice = [
-        seeds[1].clone(),
-        seeds[0].clone(),
-        seeds[2].clone(),
-        seeds[1].clone(),
-    ];
-    let claims = store
-        .list_and_claim(&twice, generation, SystemTime::now())
-        .unwrap();
-    let mut claimed: Vec<Url> = claims.into_iter().map(|claim| claim.url).collect();
-    claimed.sort();
-    assert_eq!(
-        claimed,
-        vec![seeds[1].clone(), seeds[2].clone()],
-        "only seeds without a record, once each"
-    );
-    store
-        .commit(&[ok(&seeds[1], "B"), ok(&seeds[2], "C")])
-        .unwrap();
-    store.end_round().unwrap();
-
-    let round = store.begin_round().unwrap();
-    assert_eq!((round.number, round.is_resumed), (2, false));
-    let generation = store.begin_seeds().unwrap();
-    let claims = store
-        .list_and_claim(&seeds, generation, SystemTime::now())
-        .unwrap();
-    assert_eq!(claims.len(), 3, "a new run fetches everything again");
-    assert!(claims.iter().all(|claim| claim.known.is_some()));
-}
-
-#[test]
-fn a_shorter_interval_pulls_far_due_times_in() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = store(&dir, Duration::from_secs(3600));
-    list(&mut store, &["/a"]);
-    claimed_urls(&mut store);
-    store.commit(&[ok(&url("/a"), "A")]).unwrap();
-    store.set_interval(Duration::from_secs(10));
-    store
-        .reschedule(Reschedule::Interval, SystemTime::now())
-        .unwrap();
-    let due = store.next_due().unwrap().unwrap();
-    assert!(due <= SystemTime::now() + Duration::from_secs(2), "{due:?}");
 }
 
 #[test]

@@ -1,0 +1,506 @@
+//! The frontier's contract, written once and run against every backend:
+//! each backend is one line of `backends!` at the bottom, which opens it
+//! through the one door ([`super::open`]) from a config, as the daemon does.
+//! SQLite runs on a file in a temp folder; Redis on a real `redis-server`
+//! started for each test on a free port (and stopped when it ends).
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use url::Url;
+
+use super::{Access, Claim, Frontier, Known, Outcome, Reschedule, SeedChanges, open};
+use crate::config::{Config, Need};
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// A backend under test: a folder for its files, and the `crawler.toml`
+/// lines that name it.
+pub(super) struct Harness {
+    dir: tempfile::TempDir,
+    store_lines: String,
+    _server: Option<RedisServer>,
+}
+
+impl Harness {
+    /// The embedded store, in a state file of a temp folder.
+    pub(super) fn sqlite() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            store_lines: "state_file = \"state.db\"\n".to_owned(),
+            _server: None,
+        }
+    }
+
+    /// A cluster of one node on a `redis-server` of its own.
+    pub(super) fn redis() -> Self {
+        let server = RedisServer::start();
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            store_lines: format!(
+                "[cluster]\nredis = \"redis://127.0.0.1:{}/0\"\nname = \"conformance\"\nnode = \"n1\"\n",
+                server.port
+            ),
+            _server: Some(server),
+        }
+    }
+
+    /// Opens the store as a starting daemon does, with `interval` between
+    /// fetches of a URL.
+    fn open(&self, interval: Duration) -> Box<dyn Frontier> {
+        let path = self.dir.path().join("crawler.toml");
+        let text = format!(
+            "recrawl_interval = \"{}ms\"\n{}",
+            interval.as_millis(),
+            self.store_lines
+        );
+        let config = Config::from_toml(&path, &text, Need::ClientOnly).unwrap();
+        open(&config, Access::Crawl).unwrap()
+    }
+}
+
+/// A `redis-server` on a free loopback port, killed on drop.
+struct RedisServer {
+    child: Child,
+    port: u16,
+}
+
+impl RedisServer {
+    fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed (scripts/test installs it)");
+        let server = Self { child, port };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        server
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn url(path: &str) -> Url {
+    Url::parse(&format!("http://127.0.0.1{path}")).unwrap()
+}
+
+fn ok(url: &Url, title: &str) -> Outcome {
+    Outcome {
+        url: url.to_string(),
+        fetched_at: SystemTime::now(),
+        finished_at: SystemTime::now(),
+        status: Some(200),
+        error_kind: None,
+        page: Some(Known {
+            title: Some(title.to_owned()),
+            etag: Some("\"e\"".to_owned()),
+            last_modified: Some("Mon, 07 Dec 2026 09:00:00 GMT".to_owned()),
+        }),
+        final_url: None,
+        links: None,
+        is_from_public: false,
+    }
+}
+
+/// `ok` for a page whose links `paths` are followed.
+fn linking(url: &Url, paths: &[&str]) -> Outcome {
+    Outcome {
+        links: Some(
+            paths
+                .iter()
+                .map(|path| self::url(path).to_string())
+                .collect(),
+        ),
+        ..ok(url, "page")
+    }
+}
+
+/// Lists `paths` as the seeds, as a start or a reload does.
+fn list(store: &mut dyn Frontier, paths: &[&str]) -> SeedChanges {
+    let generation = store.begin_seeds().unwrap();
+    let urls: Vec<Url> = paths.iter().map(|path| url(path)).collect();
+    store
+        .add_seeds(&urls, generation, SystemTime::now())
+        .unwrap();
+    store.end_seeds(generation).unwrap()
+}
+
+/// Starts a `--once` run of `seeds` (paths) and claims them.
+fn start_run(store: &mut dyn Frontier, seeds: &[&str]) -> Vec<Claim> {
+    store.begin_round().unwrap();
+    let generation = store.begin_seeds().unwrap();
+    let urls: Vec<Url> = seeds.iter().map(|path| url(path)).collect();
+    store
+        .list_and_claim(&urls, generation, SystemTime::now())
+        .unwrap()
+}
+
+fn paths(claims: &[Claim]) -> Vec<String> {
+    let mut paths: Vec<String> = claims
+        .iter()
+        .map(|claim| claim.url.path().to_owned())
+        .collect();
+    paths.sort();
+    paths
+}
+
+/// Claims what is due at `at`, up to 100, by path.
+fn due_at(store: &mut dyn Frontier, at: SystemTime) -> Vec<String> {
+    paths(&store.claim_due(at, 100).unwrap())
+}
+
+fn due_now(store: &mut dyn Frontier) -> Vec<String> {
+    due_at(store, SystemTime::now())
+}
+
+pub(super) fn a_claim_is_in_flight_until_committed_then_due_after_the_interval(h: &Harness) {
+    let interval = Duration::from_secs(100);
+    let mut store = h.open(interval);
+    list(&mut *store, &["/a"]);
+    assert_eq!(due_now(&mut *store), ["/a"]);
+    assert!(due_now(&mut *store).is_empty(), "not handed out twice");
+    store.commit(&[ok(&url("/a"), "A")]).unwrap();
+    assert!(
+        due_now(&mut *store).is_empty(),
+        "not due before the interval"
+    );
+    let later = SystemTime::now() + interval + interval / 10 + Duration::from_secs(1);
+    let claims = store.claim_due(later, 10).unwrap();
+    assert_eq!(paths(&claims), ["/a"], "due again after the interval");
+    let known = claims[0].known.as_ref().unwrap();
+    assert_eq!(known.title.as_deref(), Some("A"), "the title to compare");
+    assert_eq!(known.etag.as_deref(), Some("\"e\""), "validators to send");
+    assert!(known.last_modified.is_some());
+    assert!(claims[0].lineage.is_none(), "a seed");
+}
+
+pub(super) fn an_error_keeps_the_last_title_and_validators(h: &Harness) {
+    let mut store = h.open(HOUR);
+    list(&mut *store, &["/a"]);
+    due_now(&mut *store);
+    store.commit(&[ok(&url("/a"), "A")]).unwrap();
+    store
+        .reschedule(Reschedule::AllDue, SystemTime::now())
+        .unwrap();
+    assert_eq!(due_now(&mut *store), ["/a"]);
+    let failed = Outcome {
+        status: Some(503),
+        error_kind: Some("http_status".to_owned()),
+        page: None,
+        ..ok(&url("/a"), "")
+    };
+    store.commit(&[failed]).unwrap();
+    store
+        .reschedule(Reschedule::AllDue, SystemTime::now())
+        .unwrap();
+    let claims = store.claim_due(SystemTime::now(), 10).unwrap();
+    let known = claims[0].known.as_ref().unwrap();
+    assert_eq!(known.title.as_deref(), Some("A"));
+    assert_eq!(known.etag.as_deref(), Some("\"e\""));
+}
+
+pub(super) fn claims_a_crash_left_are_due_again_after_a_restart(h: &Harness) {
+    {
+        let mut store = h.open(HOUR);
+        list(&mut *store, &["/a", "/b"]);
+        assert_eq!(due_now(&mut *store), ["/a", "/b"]);
+        store.commit(&[ok(&url("/a"), "A")]).unwrap();
+        // Dropped without releasing its claims: what a SIGKILL leaves.
+    }
+    let mut store = h.open(HOUR);
+    assert_eq!(due_now(&mut *store), ["/b"], "only the unfinished one");
+}
+
+pub(super) fn a_shutdown_releases_its_claims(h: &Harness) {
+    {
+        let mut store = h.open(HOUR);
+        list(&mut *store, &["/a", "/b"]);
+        assert_eq!(due_now(&mut *store).len(), 2);
+        store.commit(&[ok(&url("/a"), "A")]).unwrap();
+        store.release_claims(SystemTime::now()).unwrap();
+    }
+    // A shared store hands released hosts over only after `per_host_delay`.
+    let after_handover = SystemTime::now() + Duration::from_secs(5);
+    let mut store = h.open(HOUR);
+    assert_eq!(due_at(&mut *store, after_handover), ["/b"]);
+}
+
+pub(super) fn a_once_run_fetches_each_link_once_breadth_first(h: &Harness) {
+    let mut store = h.open(HOUR);
+    assert_eq!(paths(&start_run(&mut *store, &["/"])), ["/"]);
+    store
+        .commit(&[linking(&url("/"), &["/a", "/b", "/"])])
+        .unwrap();
+    let first = store.claim_discovered(SystemTime::now(), 1).unwrap();
+    assert_eq!(first.len(), 1);
+    let lineage = first[0].lineage.clone().unwrap();
+    assert_eq!((lineage.depth, lineage.seed.path()), (1, "/"));
+    assert_eq!(lineage.found_on, url("/").to_string());
+    let sibling = if first[0].url.path() == "/a" {
+        "/b"
+    } else {
+        "/a"
+    };
+    store
+        .commit(&[linking(&first[0].url, &["/deep", "/a", "/b"])])
+        .unwrap();
+    let second = store.claim_discovered(SystemTime::now(), 1).unwrap();
+    assert_eq!(paths(&second), [sibling], "depth 1 before depth 2");
+    store.commit(&[ok(&second[0].url, "sibling")]).unwrap();
+    let third = store.claim_discovered(SystemTime::now(), 10).unwrap();
+    assert_eq!(paths(&third), ["/deep"], "each page once in a run");
+    assert_eq!(third[0].lineage.as_ref().unwrap().depth, 2);
+    store.commit(&[ok(&url("/deep"), "deep")]).unwrap();
+    assert!(
+        store
+            .claim_discovered(SystemTime::now(), 10)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.discovered(), 3);
+    store.end_round().unwrap();
+
+    // The next run finds and fetches them again.
+    start_run(&mut *store, &["/"]);
+    store.commit(&[linking(&url("/"), &["/a"])]).unwrap();
+    let again = store.claim_discovered(SystemTime::now(), 10).unwrap();
+    assert_eq!(paths(&again), ["/a"]);
+    assert!(again[0].known.is_some(), "with what the last run saw");
+}
+
+pub(super) fn a_redirect_target_counts_as_fetched(h: &Harness) {
+    let mut store = h.open(HOUR);
+    start_run(&mut *store, &["/r1", "/r2"]);
+    let redirected = |from: &str, link: &str| Outcome {
+        final_url: Some(url("/target").to_string()),
+        ..linking(&url(from), &[link])
+    };
+    store.commit(&[redirected("/r1", "/x")]).unwrap();
+    store.commit(&[redirected("/r2", "/y")]).unwrap();
+    let claims = store.claim_discovered(SystemTime::now(), 10).unwrap();
+    assert!(paths(&claims).contains(&"/x".to_owned()));
+    store.commit(&[linking(&url("/x"), &["/target"])]).unwrap();
+    let rest = store.claim_discovered(SystemTime::now(), 10).unwrap();
+    assert!(
+        !paths(&rest).contains(&"/target".to_owned()),
+        "the redirect target was fetched: {:?}",
+        paths(&rest)
+    );
+}
+
+pub(super) fn a_host_has_at_most_max_pages_per_host_urls(h: &Harness) {
+    let mut store = h.open(HOUR);
+    store.set_max_pages_per_host(3);
+    start_run(&mut *store, &["/"]);
+    store
+        .commit(&[linking(&url("/"), &["/a", "/b", "/c", "/d"])])
+        .unwrap();
+    let claims = store.claim_discovered(SystemTime::now(), 10).unwrap();
+    assert_eq!(paths(&claims), ["/a", "/b"], "the seed is one of the three");
+    assert_eq!(store.over_limit(), 2);
+    store
+        .commit(&[ok(&url("/a"), "a"), ok(&url("/b"), "b")])
+        .unwrap();
+    store.end_round().unwrap();
+
+    // The next run fetches the URLs the host has again, and no new one.
+    start_run(&mut *store, &["/"]);
+    store
+        .commit(&[linking(&url("/"), &["/a", "/b", "/c", "/d"])])
+        .unwrap();
+    let claims = store.claim_discovered(SystemTime::now(), 10).unwrap();
+    assert_eq!(paths(&claims), ["/a", "/b"]);
+}
+
+pub(super) fn lower_max_depth_takes_deeper_waiting_urls_off(h: &Harness) {
+    let mut store = h.open(HOUR);
+    start_run(&mut *store, &["/"]);
+    store.commit(&[linking(&url("/"), &["/a", "/b"])]).unwrap();
+    assert_eq!(store.drop_deeper(0).unwrap(), 2);
+    assert!(
+        store
+            .claim_discovered(SystemTime::now(), 10)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub(super) fn listings_count_added_and_removed_seeds_once(h: &Harness) {
+    let mut store = h.open(HOUR);
+    let first = list(&mut *store, &["/a", "/b", "/a"]);
+    assert_eq!(
+        first,
+        SeedChanges {
+            added: 2,
+            removed: 0
+        },
+        "a duplicate counts once"
+    );
+    let second = list(&mut *store, &["/b", "/c"]);
+    assert_eq!(
+        second,
+        SeedChanges {
+            added: 1,
+            removed: 1
+        }
+    );
+    assert_eq!(
+        due_now(&mut *store),
+        ["/b", "/c"],
+        "a removed seed is never due"
+    );
+    let third = list(&mut *store, &["/a", "/b", "/c"]);
+    assert_eq!(third.added, 1, "listed again after its removal");
+    assert_eq!(due_now(&mut *store), ["/a"], "and due at once");
+}
+
+pub(super) fn sitemap_entries_enter_at_depth_one(h: &Harness) {
+    let mut store = h.open(HOUR);
+    start_run(&mut *store, &["/"]);
+    let sitemap = url("/sitemap.xml").to_string();
+    let entries = [url("/s1").to_string(), url("/s2").to_string()];
+    let due = store
+        .add_sitemap(&url("/"), &sitemap, &entries, false)
+        .unwrap();
+    assert_eq!(due, 2);
+    let claims = store.claim_discovered(SystemTime::now(), 10).unwrap();
+    assert_eq!(paths(&claims), ["/s1", "/s2"]);
+    let lineage = claims[0].lineage.as_ref().unwrap();
+    assert_eq!((lineage.depth, lineage.found_on.as_str()), (1, &*sitemap));
+}
+
+pub(super) fn a_once_run_resumes_until_complete_then_starts_anew(h: &Harness) {
+    let seeds = [url("/a"), url("/b"), url("/c")];
+    {
+        let mut store = h.open(HOUR);
+        let round = store.begin_round().unwrap();
+        assert_eq!((round.number, round.is_resumed), (1, false));
+        let generation = store.begin_seeds().unwrap();
+        let claims = store
+            .list_and_claim(&seeds, generation, SystemTime::now())
+            .unwrap();
+        assert_eq!(claims.len(), 3);
+        store.commit(&[ok(&seeds[0], "A")]).unwrap();
+        // Interrupted.
+    }
+    let mut store = h.open(HOUR);
+    let round = store.begin_round().unwrap();
+    assert_eq!((round.number, round.is_resumed), (1, true));
+    let generation = store.begin_seeds().unwrap();
+    let twice = [
+        seeds[1].clone(),
+        seeds[0].clone(),
+        seeds[2].clone(),
+        seeds[1].clone(),
+    ];
+    let claims = store
+        .list_and_claim(&twice, generation, SystemTime::now())
+        .unwrap();
+    assert_eq!(
+        paths(&claims),
+        ["/b", "/c"],
+        "only seeds without a record, once each"
+    );
+    store
+        .commit(&[ok(&seeds[1], "B"), ok(&seeds[2], "C")])
+        .unwrap();
+    store.end_round().unwrap();
+
+    let round = store.begin_round().unwrap();
+    assert_eq!((round.number, round.is_resumed), (2, false));
+    let generation = store.begin_seeds().unwrap();
+    let claims = store
+        .list_and_claim(&seeds, generation, SystemTime::now())
+        .unwrap();
+    assert_eq!(claims.len(), 3, "a new run fetches everything again");
+    assert!(claims.iter().all(|claim| claim.known.is_some()));
+}
+
+pub(super) fn a_shorter_interval_pulls_far_due_times_in(h: &Harness) {
+    let mut store = h.open(HOUR);
+    list(&mut *store, &["/a"]);
+    due_now(&mut *store);
+    store.commit(&[ok(&url("/a"), "A")]).unwrap();
+    let soon = SystemTime::now() + Duration::from_secs(12);
+    assert!(due_at(&mut *store, soon).is_empty());
+    store.set_interval(Duration::from_secs(10));
+    store
+        .reschedule(Reschedule::Interval, SystemTime::now())
+        .unwrap();
+    assert_eq!(due_at(&mut *store, soon), ["/a"]);
+}
+
+pub(super) fn status_counts_what_the_store_knows(h: &Harness) {
+    let mut store = h.open(HOUR);
+    list(&mut *store, &["/a", "/b", "/c"]);
+    let claims = store.claim_due(SystemTime::now(), 1).unwrap();
+    // Claims are written by the next commit at the latest.
+    store.commit(&[]).unwrap();
+    let status = store.status(SystemTime::now()).unwrap();
+    assert_eq!((status.known, status.seeds, status.discovered), (3, 3, 0));
+    assert_eq!((status.due_now, status.in_flight), (2, 1));
+    store.commit(&[ok(&claims[0].url, "A")]).unwrap();
+    let status = store.status(SystemTime::now()).unwrap();
+    assert_eq!((status.due_now, status.in_flight), (2, 0));
+    assert!(!status.path.as_os_str().is_empty());
+    assert_eq!(status.path, store.location());
+}
+
+/// Runs every contract test against one backend, opened by `$harness`.
+macro_rules! backends {
+    ($($backend:ident: $harness:expr;)+) => {$(
+        mod $backend {
+            use super::Harness;
+
+            fn harness() -> Harness {
+                $harness
+            }
+
+            contract_tests!(
+                a_claim_is_in_flight_until_committed_then_due_after_the_interval,
+                an_error_keeps_the_last_title_and_validators,
+                claims_a_crash_left_are_due_again_after_a_restart,
+                a_shutdown_releases_its_claims,
+                a_once_run_fetches_each_link_once_breadth_first,
+                a_redirect_target_counts_as_fetched,
+                a_host_has_at_most_max_pages_per_host_urls,
+                lower_max_depth_takes_deeper_waiting_urls_off,
+                listings_count_added_and_removed_seeds_once,
+                sitemap_entries_enter_at_depth_one,
+                a_once_run_resumes_until_complete_then_starts_anew,
+                a_shorter_interval_pulls_far_due_times_in,
+                status_counts_what_the_store_knows,
+            );
+        }
+    )+};
+}
+
+/// One `#[test]` per contract test, calling it with the backend's harness.
+macro_rules! contract_tests {
+    ($($test:ident),+ $(,)?) => {$(
+        #[test]
+        fn $test() {
+            super::$test(&harness());
+        }
+    )+};
+}
+
+backends! {
+    sqlite: Harness::sqlite();
+    redis: Harness::redis();
+}

@@ -1,0 +1,183 @@
+//! The nodes of the cluster: membership (ping, heartbeat, idleness, the
+//! configs they published) and the summary `crawler status` prints.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use redis::Commands as _;
+
+use super::{PARTITIONS, RedisFrontier, scripts};
+use crate::frontier::{
+    ClusterStatus, Membership, NodeStatus, PublishedConfig, Status, StoreError, Summary, unix_ms,
+};
+
+impl Membership for RedisFrontier {
+    fn is_shared(&self) -> bool {
+        true
+    }
+
+    /// Checks that Redis answers (`PING`).
+    ///
+    /// # Errors
+    /// It cannot be reached or refuses.
+    fn ping(&mut self) -> Result<(), StoreError> {
+        self.link
+            .run(|connection| redis::cmd("PING").query::<String>(connection))
+            .map(drop)
+    }
+
+    fn tick(&mut self, now: SystemTime) -> Result<(), StoreError> {
+        if self.last_beat.is_none() && self.in_flight.is_empty() {
+            // Not crawling yet (or any more): nothing to renew.
+            return Ok(());
+        }
+        self.beat(now, false)
+    }
+
+    fn is_idle(&mut self, now: SystemTime) -> Result<bool, StoreError> {
+        if !self.in_flight.is_empty() {
+            return Ok(false);
+        }
+        let mut invocation = scripts::IDLE.prepare_invoke();
+        invocation.arg(&self.prefix).arg(unix_ms(now));
+        let idle: i64 = self.link.run(|connection| invocation.invoke(connection))?;
+        Ok(idle == 1)
+    }
+
+    fn publish_config(&mut self, sections: &str) -> Result<(), StoreError> {
+        let (key, node) = (self.key("configs"), self.settings.node.clone());
+        let value = sections.to_owned();
+        self.link
+            .run(|connection| connection.hset::<_, _, _, ()>(key, node, value))
+    }
+
+    /// The node names and crawl settings published to the cluster.
+    ///
+    /// # Errors
+    /// Redis cannot be read.
+    fn published_configs(&mut self) -> Result<Vec<PublishedConfig>, StoreError> {
+        let (configs_key, nodes_key) = (self.key("configs"), self.key("nodes"));
+        let now = unix_ms(SystemTime::now());
+        let (configs, nodes): (HashMap<String, String>, HashMap<String, i64>) =
+            self.link.run(|connection| {
+                Ok((
+                    connection.hgetall(&configs_key)?,
+                    connection.hgetall(&nodes_key)?,
+                ))
+            })?;
+        let mut list: Vec<PublishedConfig> = configs
+            .into_iter()
+            .map(|(node, sections)| PublishedConfig {
+                is_alive: nodes.get(&node).is_some_and(|until| *until > now),
+                node,
+                sections,
+            })
+            .collect();
+        list.sort();
+        Ok(list)
+    }
+}
+
+impl Summary for RedisFrontier {
+    fn location(&self) -> PathBuf {
+        self.path()
+    }
+
+    fn status(&mut self, now: SystemTime) -> Result<Status, StoreError> {
+        let (url_key, seeds_key) = (self.key("url"), self.key("seeds"));
+        let (known, seeds): (u64, u64) = self
+            .link
+            .run(|connection| Ok((connection.hlen(&url_key)?, connection.hlen(&seeds_key)?)))?;
+        let cluster = cluster_status(self, now)?;
+        let in_flight = cluster
+            .nodes
+            .iter()
+            .filter(|node| node.alive)
+            .map(|node| node.in_flight)
+            .sum();
+        Ok(Status {
+            path: self.path(),
+            known,
+            seeds,
+            discovered: known.saturating_sub(seeds),
+            due_now: cluster.due_now,
+            in_flight,
+            cluster: Some(cluster),
+            ..Status::default()
+        })
+    }
+}
+
+/// What `crawler status` reads from Redis in one go.
+struct Snapshot {
+    nodes: HashMap<String, i64>,
+    busy: HashMap<String, u64>,
+    owners: HashMap<String, String>,
+    queued: u64,
+    due_now: u64,
+    seen: u64,
+    memory: String,
+}
+
+/// Reads the cluster's summary for `crawler status`.
+fn cluster_status(
+    frontier: &mut RedisFrontier,
+    now: SystemTime,
+) -> Result<ClusterStatus, StoreError> {
+    let prefix = frontier.prefix.clone();
+    let round_key = frontier.key("meta");
+    let now_ms = unix_ms(now);
+    let snapshot = frontier.link.run(|connection| {
+        // The service's seen-set and the last `--once` run's.
+        let round: Option<u64> = connection.hget(&round_key, "round")?;
+        let last_run: u64 = match round {
+            Some(round) if round > 0 => connection.scard(format!("{prefix}seen:{round}"))?,
+            _ => 0,
+        };
+        let mut pipe = redis::pipe();
+        for p in 0..PARTITIONS {
+            pipe.zcard(format!("{prefix}due:{p}"));
+            pipe.zcount(format!("{prefix}due:{p}"), "-inf", now_ms);
+        }
+        let counts: Vec<u64> = pipe.query(connection)?;
+        Ok(Snapshot {
+            nodes: connection.hgetall(format!("{prefix}nodes"))?,
+            busy: connection.hgetall(format!("{prefix}busy"))?,
+            owners: connection.hgetall(format!("{prefix}owners"))?,
+            queued: counts.iter().step_by(2).sum(),
+            due_now: counts.iter().skip(1).step_by(2).sum(),
+            seen: connection.scard::<_, u64>(format!("{prefix}seen:0"))? + last_run,
+            memory: redis::cmd("INFO").arg("memory").query(connection)?,
+        })
+    })?;
+    let mut list: Vec<NodeStatus> = snapshot
+        .nodes
+        .iter()
+        .map(|(name, until)| NodeStatus {
+            name: name.clone(),
+            alive: *until > now_ms,
+            in_flight: snapshot.busy.get(name).copied().unwrap_or(0),
+            partitions: snapshot
+                .owners
+                .values()
+                .filter(|owner| owner.split('|').next() == Some(name.as_str()))
+                .count() as u64,
+        })
+        .collect();
+    list.sort_by(|a, b| a.name.cmp(&b.name));
+    let redis_bytes = snapshot
+        .memory
+        .lines()
+        .find_map(|line| line.strip_prefix("used_memory:"))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(0);
+    Ok(ClusterStatus {
+        name: frontier.settings.name.clone(),
+        nodes: list,
+        queued: snapshot.queued,
+        due_now: snapshot.due_now,
+        seen: snapshot.seen,
+        redis_bytes,
+    })
+}
