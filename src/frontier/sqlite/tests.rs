@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use url::Url;
 
 use super::*;
-use crate::frontier::{Known, Outcome, SeedChanges};
+use crate::frontier::{Claim, Known, Outcome, Rounds, Schedule, SeedChanges, Seeds};
 
 fn url(path: &str) -> Url {
     Url::parse(&format!("http://127.0.0.1{path}")).unwrap()

@@ -1,0 +1,285 @@
+//! Claims and commits: reading claims, and writing them with the results of
+//! a batch in one transaction.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, SystemTime};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use url::Url;
+
+use super::{SqliteFrontier, links, open};
+use crate::frontier::{Claim, Known, Lineage, Outcome, StoreError, next_due_after, unix_ms};
+
+impl SqliteFrontier {
+    /// Runs a claim query whose rows are (id, url, ok_at, title, etag,
+    /// last_modified, depth, seed url, found-on url) as [`CLAIM_COLUMNS`] has them.
+    pub(super) fn claim_rows(
+        &mut self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<(i64, Claim)>, StoreError> {
+        let path = self.path.clone();
+        let mut statement = self
+            .connection
+            .prepare_cached(sql)
+            .map_err(|err| open::classify(&path, &err))?;
+        let rows = statement
+            .query_map(params, |row| {
+                let known = row
+                    .get::<_, Option<i64>>(2)?
+                    .map(|_| -> rusqlite::Result<Known> {
+                        Ok(Known {
+                            title: row.get(3)?,
+                            etag: row.get(4)?,
+                            last_modified: row.get(5)?,
+                        })
+                    });
+                let lineage = match (row.get::<_, Option<String>>(7)?, row.get(8)?) {
+                    (Some(seed), Some(found_on)) => Some((
+                        row.get::<_, u32>(6)?,
+                        seed,
+                        found_on,
+                        row.get::<_, bool>(9)?,
+                    )),
+                    _ => None,
+                };
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    known.transpose()?,
+                    lineage,
+                ))
+            })
+            .map_err(|err| open::classify(&path, &err))?;
+        let mut claims = Vec::new();
+        for row in rows {
+            let (id, text, known, lineage) = row.map_err(|err| open::classify(&path, &err))?;
+            let lineage = lineage.and_then(|(depth, seed, found_on, is_from_public)| {
+                Some(Lineage {
+                    depth,
+                    seed: Url::parse(&seed).ok()?,
+                    found_on,
+                    is_from_public,
+                })
+            });
+            match Url::parse(&text) {
+                Ok(url) => claims.push((
+                    id,
+                    Claim {
+                        url,
+                        known,
+                        lineage,
+                    },
+                )),
+                Err(err) => log::error!(
+                    "state file `{}`: stored URL `{text}` does not parse ({err}); skipped",
+                    path.display()
+                ),
+            }
+        }
+        Ok(claims)
+    }
+
+    pub(super) fn write_batch(
+        &mut self,
+        outcomes: &[Outcome],
+        effects: &mut links::Effects,
+    ) -> rusqlite::Result<()> {
+        let interval = self.interval;
+        let round = self
+            .round
+            .map(|number| i64::try_from(number).unwrap_or(i64::MAX));
+        let unwritten = std::mem::take(&mut self.unwritten);
+        let written = self.write_in_transaction(outcomes, &unwritten, interval, round, effects);
+        if written.is_err() {
+            self.unwritten = unwritten;
+        }
+        written
+    }
+
+    pub(super) fn write_in_transaction(
+        &mut self,
+        outcomes: &[Outcome],
+        unwritten: &HashMap<i64, (i64, Box<str>)>,
+        interval: Duration,
+        round: Option<i64>,
+        effects: &mut links::Effects,
+    ) -> rusqlite::Result<()> {
+        self.in_transaction(|this, transaction| {
+            {
+                let mut claim = transaction.prepare_cached(
+                    "UPDATE urls SET claimed_at = ?2, due_at = NULL WHERE id = ?1",
+                )?;
+                // A claim whose result is in this batch needs no write of its own.
+                let finished: HashSet<&str> = outcomes
+                    .iter()
+                    .map(|outcome| outcome.url.as_str())
+                    .collect();
+                for (id, (at, url)) in unwritten {
+                    if !finished.contains(&**url) {
+                        claim.execute(params![id, at])?;
+                    }
+                }
+            }
+            for outcome in outcomes {
+                if let Some(row) = finish(transaction, outcome, interval, round)? {
+                    this.add_links(transaction, outcome, row, effects)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Runs `work` in one transaction on the connection, committed when it succeeds.
+    pub(super) fn in_transaction<T>(
+        &mut self,
+        work: impl FnOnce(&mut Self, &rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        // The connection leaves `self` for the transaction, so `work` may use the rest of it.
+        let mut connection = std::mem::replace(&mut self.connection, Connection::open_in_memory()?);
+        let result = (|| {
+            let transaction = connection.transaction()?;
+            let value = work(self, &transaction)?;
+            transaction.commit()?;
+            Ok(value)
+        })();
+        self.connection = connection;
+        result
+    }
+
+    /// Adds the entries of `sitemap`, found for `seed`, as pages the seed links to.
+    pub(super) fn add_sitemap_entries(
+        &mut self,
+        seed: &Url,
+        sitemap: &str,
+        urls: &[String],
+        is_from_public: bool,
+    ) -> rusqlite::Result<u64> {
+        let mut effects = links::Effects::default();
+        let now = SystemTime::now();
+        let added = self.in_transaction(|this, transaction| {
+            let Some(seed_id) = transaction
+                .query_row(
+                    "SELECT id FROM urls WHERE url = ?1",
+                    [seed.as_str()],
+                    |row| row.get::<_, i64>(0),
+                )
+                .optional()?
+            else {
+                return Ok(0);
+            };
+            let host = Url::parse(sitemap)
+                .ok()
+                .and_then(|url| url.host_str().map(str::to_owned))
+                .unwrap_or_default();
+            let sitemap_id: i64 = transaction.query_row(
+                "INSERT INTO urls (url, host, origin, is_active) VALUES (?1, ?2, 'sitemap', 0)
+                 ON CONFLICT (url) DO UPDATE SET url = url RETURNING id",
+                params![sitemap, host],
+                |row| row.get(0),
+            )?;
+            let outcome = Outcome {
+                url: sitemap.to_owned(),
+                fetched_at: now,
+                finished_at: now,
+                status: None,
+                error_kind: None,
+                page: None,
+                final_url: None,
+                links: Some(urls.to_vec()),
+                is_from_public,
+            };
+            this.add_links(
+                transaction,
+                &outcome,
+                (sitemap_id, seed_id, 0),
+                &mut effects,
+            )?;
+            Ok(effects.discovered)
+        });
+        match &added {
+            Ok(_) => self.keep_effects(&effects),
+            Err(_) => self.drop_effects(&effects),
+        }
+        added
+    }
+}
+
+/// Writes one URL's result; its row's (id, seed, depth) when it is known.
+pub(super) fn finish(
+    transaction: &rusqlite::Transaction<'_>,
+    outcome: &Outcome,
+    interval: Duration,
+    round: Option<i64>,
+) -> rusqlite::Result<Option<(i64, i64, i64)>> {
+    let page = outcome.page.as_ref();
+    // A seed whose links are followed is due again when its round is over.
+    let opens_round = outcome.links.is_some() && !interval.is_zero();
+    let due = next_due_after(outcome.finished_at, interval)
+        .filter(|_| !opens_round)
+        .map(unix_ms);
+    transaction
+        .prepare_cached(FINISH)?
+        .query_row(
+            params![
+                outcome.url,
+                unix_ms(outcome.fetched_at),
+                unix_ms(outcome.finished_at),
+                outcome.status,
+                outcome.error_kind,
+                page.is_some(),
+                page.and_then(|known| known.title.as_deref()),
+                page.and_then(|known| known.etag.as_deref()),
+                page.and_then(|known| known.last_modified.as_deref()),
+                due,
+                round,
+            ],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .optional()
+}
+
+/// Finishes one URL: its result, its next due time (?10; a discovered URL
+/// has none: it is due again when a page links to it in a later round).
+/// Returns the row's id, the seed it descends from, and its depth.
+pub(super) const FINISH: &str =
+    "UPDATE urls SET claimed_at = NULL, fetched_at = ?2, finished_at = ?3,
+         status = ?4, error_kind = ?5,
+         ok_at = CASE WHEN ?6 THEN ?2 ELSE ok_at END,
+         title = CASE WHEN ?6 THEN ?7 ELSE title END,
+         etag = CASE WHEN ?6 THEN ?8 ELSE etag END,
+         last_modified = CASE WHEN ?6 THEN ?9 ELSE last_modified END,
+         due_at = CASE WHEN is_active AND origin = 'seed' THEN ?10 ELSE NULL END,
+         once_round = MAX(once_round, COALESCE(?11, 0))
+     WHERE url = ?1
+     RETURNING id, CASE WHEN origin = 'seed' THEN id ELSE COALESCE(root, id) END,
+         CASE WHEN origin = 'seed' THEN 0 ELSE depth END";
+
+/// The columns of a claim, for [`SqliteFrontier::claim_rows`].
+pub(super) const CLAIM_COLUMNS: &str =
+    "u.id, u.url, u.ok_at, u.title, u.etag, u.last_modified, u.depth,
+     CASE WHEN u.origin = 'discovered' THEN s.url END, f.url, u.from_public
+     FROM urls AS u LEFT JOIN urls AS s ON s.id = u.root LEFT JOIN urls AS f ON f.id = u.found_on";
+
+impl SqliteFrontier {
+    /// Keeps the claims of `rows` not claimed already, up to `limit`.
+    pub(super) fn take_claims(
+        &mut self,
+        rows: Vec<(i64, Claim)>,
+        now: SystemTime,
+        limit: usize,
+    ) -> Vec<Claim> {
+        let at = unix_ms(now);
+        let mut claims = Vec::with_capacity(limit.min(rows.len()));
+        for (id, claim) in rows {
+            if claims.len() == limit {
+                break;
+            }
+            if let std::collections::hash_map::Entry::Vacant(entry) = self.unwritten.entry(id) {
+                entry.insert((at, claim.url.as_str().into()));
+                claims.push(claim);
+            }
+        }
+        claims
+    }
+}
