@@ -9,15 +9,20 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
-use prometheus_client::registry::{Registry, Unit};
+use prometheus_client::registry::Registry;
 
+mod register;
+mod stats;
+
+use stats::Samples;
+pub use stats::Snapshot;
 pub mod server;
 
 /// Upper bounds of the fetch duration buckets, in seconds.
@@ -142,98 +147,6 @@ impl Metrics {
             registry,
             ..metrics
         }
-    }
-
-    fn register(&self, registry: &mut Registry) {
-        registry.register(
-            "pages",
-            "URLs that ended as a record, by outcome (ok, failed)",
-            self.pages.clone(),
-        );
-        registry.register(
-            "fetch_errors",
-            "Failed records by error kind (timeout, connect, http_status, robots, ...)",
-            self.fetch_errors.clone(),
-        );
-        registry.register(
-            "retries",
-            "Requests sent again after a transient failure",
-            self.retries.clone(),
-        );
-        registry.register(
-            "robots_denied",
-            "Pages not requested because robots.txt disallows them",
-            self.robots_denied.clone(),
-        );
-        registry.register_with_unit(
-            "fetched",
-            "Body bytes read (after decompression)",
-            Unit::Bytes,
-            self.fetched_bytes.clone(),
-        );
-        registry.register_with_unit(
-            "fetch_duration",
-            "Time of one request, redirects and body included",
-            Unit::Seconds,
-            self.fetch_duration.clone(),
-        );
-        registry.register(
-            "queue_depth",
-            "Jobs waiting: in the queue and in host queues",
-            self.queue_depth.clone(),
-        );
-        registry.register(
-            "in_flight_fetches",
-            "Requests running now",
-            self.in_flight.clone(),
-        );
-        registry.register("workers", "Size of the worker pool", self.workers.clone());
-        registry.register("seeds", "Distinct seeds configured", self.seeds.clone());
-        registry.register("hosts", "Hosts known to the scheduler", self.hosts.clone());
-        registry.register(
-            "config_reloads",
-            "Config reloads by result (ok, error)",
-            self.reloads.clone(),
-        );
-        registry.register_with_unit(
-            "config_last_reload_success_timestamp",
-            "When the config was last loaded successfully, Unix time",
-            Unit::Seconds,
-            self.last_reload_success.clone(),
-        );
-        registry.register(
-            "state_unsaved_results",
-            "Finished URLs whose results wait to be committed to the state file",
-            self.state_unsaved.clone(),
-        );
-        registry.register(
-            "state_write_errors",
-            "Commits to the state file that failed (disk full, I/O)",
-            self.state_write_errors.clone(),
-        );
-        registry.register(
-            "links_found",
-            "Links found on fetched pages (distinct per page)",
-            self.links_found.clone(),
-        );
-        registry.register(
-            "links_skipped",
-            "Links not followed, by reason (nofollow, out_of_scope, excluded, too_long, trap, max_pages_per_host)",
-            self.links_skipped.clone(),
-        );
-        registry.register(
-            "discovered",
-            "URLs added to the crawl by following links or sitemaps (new, or due again in a new round)",
-            self.discovered.clone(),
-        );
-        let start: Gauge<f64, AtomicU64> = Gauge::default();
-        start.set(unix_seconds(self.started_at));
-        registry.register_with_unit(
-            "start_time",
-            "When the process started, Unix time",
-            Unit::Seconds,
-            start,
-        );
     }
 
     /// The Prometheus text exposition (format 0.0.4).
@@ -427,118 +340,6 @@ impl Metrics {
         })
         .to_string()
     }
-
-    /// Totals now, for [`Metrics::stats_line`].
-    pub fn snapshot(&self) -> Snapshot {
-        let pages = |outcome| self.pages.get_or_create(&OutcomeLabel { outcome }).get();
-        Snapshot {
-            at: Instant::now(),
-            ok: pages("ok"),
-            failed: pages("failed"),
-        }
-    }
-
-    /// The INFO stats line since `last`, which it replaces.
-    pub fn stats_line(&self, last: &mut Snapshot) -> String {
-        let now = self.snapshot();
-        let seconds = now.at.duration_since(last.at).as_secs_f64();
-        let done = (now.ok + now.failed).saturating_sub(last.ok + last.failed);
-        #[allow(clippy::cast_precision_loss)] // a page count fits an f64 well enough
-        let rate = if seconds > 0.0 {
-            done as f64 / seconds
-        } else {
-            0.0
-        };
-        let kinds = self.error_kinds();
-        let kinds = if kinds.is_empty() {
-            String::new()
-        } else {
-            let listed: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
-            format!(" ({})", listed.join(", "))
-        };
-        let (p50, p95) = self
-            .samples
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take_percentiles();
-        let discovered = match self.discovered.get() {
-            0 => String::new(),
-            count => format!(", {count} discovered"),
-        };
-        let line = format!(
-            "stats: {} ok, {} failed{kinds}{discovered}; {rate:.1} pages/s; queue {}, in flight {}, hosts {}; fetch p50 {} p95 {}",
-            now.ok,
-            now.failed,
-            self.queue_depth.get(),
-            self.in_flight.get(),
-            self.hosts.get(),
-            format_ms(p50),
-            format_ms(p95),
-        );
-        *last = now;
-        line
-    }
-
-    fn error_kinds(&self) -> BTreeMap<String, u64> {
-        self.error_kinds
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-}
-
-/// Page totals at one moment.
-#[derive(Debug, Clone, Copy)]
-pub struct Snapshot {
-    at: Instant,
-    ok: u64,
-    failed: u64,
-}
-
-/// Fetch durations since the last stats line: a uniform sample of at most
-/// [`MAX_SAMPLES`] (reservoir sampling), so memory stays bounded.
-#[derive(Debug, Default)]
-struct Samples {
-    kept: Vec<Duration>,
-    seen: usize,
-}
-
-impl Samples {
-    fn add(&mut self, value: Duration) {
-        self.seen += 1;
-        if self.kept.len() < MAX_SAMPLES {
-            self.kept.push(value);
-        } else {
-            let slot = fastrand::usize(..self.seen);
-            if slot < MAX_SAMPLES {
-                self.kept[slot] = value;
-            }
-        }
-    }
-
-    /// The 50th and 95th percentiles, and a fresh start.
-    fn take_percentiles(&mut self) -> (Option<Duration>, Option<Duration>) {
-        let mut kept = std::mem::take(&mut self.kept);
-        self.seen = 0;
-        if kept.is_empty() {
-            return (None, None);
-        }
-        kept.sort_unstable();
-        let at = |fraction: f64| {
-            #[allow(
-                clippy::cast_possible_truncation,
-                clippy::cast_sign_loss,
-                clippy::cast_precision_loss
-            )]
-            let index = ((kept.len() - 1) as f64 * fraction).round() as usize;
-            kept[index.min(kept.len() - 1)]
-        };
-        (Some(at(0.5)), Some(at(0.95)))
-    }
-}
-
-fn format_ms(value: Option<Duration>) -> String {
-    value.map_or_else(|| "-".to_owned(), |d| format!("{}ms", d.as_millis()))
 }
 
 fn unix_seconds(at: SystemTime) -> f64 {
