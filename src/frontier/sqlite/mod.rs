@@ -16,7 +16,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::frontier::{Membership, Status, StoreError, Summary};
 
 mod batch;
+mod checks;
 mod error;
+mod legacy;
 mod links;
 mod listing;
 mod open;

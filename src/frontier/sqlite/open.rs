@@ -5,13 +5,15 @@
 //! earlier versions is imported once.
 
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
-use serde::Deserialize;
 
+use super::checks::{check_file, check_identity, check_integrity};
+pub use super::checks::{classify, io_error};
+use super::legacy::{import_json, migrate_in_place};
+pub use super::legacy::{imported_name, is_legacy_json};
 use crate::frontier::{SqliteError, StoreError};
 
 /// The schema version written in `PRAGMA user_version`.
@@ -76,7 +78,7 @@ fn schema() -> String {
 }
 
 /// The SQLite file header's first 16 bytes.
-const MAGIC: &[u8; 16] = b"SQLite format 3\0";
+pub(super) const MAGIC: &[u8; 16] = b"SQLite format 3\0";
 
 /// Opens the existing database at `path` after checking it is ours and,
 /// with `verify`, sound (`PRAGMA quick_check` reads the whole file).
@@ -164,49 +166,6 @@ pub fn open_or_create(
     Ok((open_existing(path, true)?, import))
 }
 
-/// Whether `path` (not named `.db`) holds the JSON state of an earlier version.
-pub fn is_legacy_json(path: &Path) -> bool {
-    if path.extension().is_some_and(|extension| extension == "db") {
-        return false;
-    }
-    let Ok(bytes) = fs::read(path) else {
-        return false;
-    };
-    let first = bytes.iter().find(|byte| !byte.is_ascii_whitespace());
-    first == Some(&b'{') && serde_json::from_slice::<LegacyState>(&bytes).is_ok()
-}
-
-/// Turns the JSON state at `path` into the database at the same path: the
-/// JSON is copied to `<path>.imported` first, then the new database
-/// replaces it in one rename, so a crash leaves one or the other, whole.
-fn migrate_in_place(
-    path: &Path,
-    interval: Duration,
-) -> Result<(Connection, Option<Import>), StoreError> {
-    let kept_as = imported_name(path);
-    let copied = fs::copy(path, &kept_as).and_then(|_| fs::File::open(&kept_as)?.sync_all());
-    copied.map_err(|err| {
-        io_error(
-            path,
-            &format!("cannot keep a copy as `{}`: {err}", kept_as.display()),
-        )
-    })?;
-    let temp = temp_path(path);
-    let _ = fs::remove_file(&temp);
-    let count = create(&temp, Some(path), interval)
-        .inspect_err(|_| {
-            let _ = fs::remove_file(&temp);
-        })?
-        .unwrap_or(0);
-    fs::rename(&temp, path).map_err(|err| io_error(path, &format!("cannot replace it: {err}")))?;
-    let import = Import {
-        from: path.to_owned(),
-        count,
-        kept_as,
-    };
-    Ok((open_existing(path, true)?, Some(import)))
-}
-
 /// Takes the lock that makes one daemon at a time use `path`: an advisory
 /// `flock` on `<path>.lock`, released by the kernel however the process ends.
 ///
@@ -239,14 +198,7 @@ pub fn lock(path: &Path) -> Result<fs::File, StoreError> {
     Ok(file)
 }
 
-/// Where the JSON file goes after its import.
-pub fn imported_name(legacy: &Path) -> PathBuf {
-    let mut name = legacy.as_os_str().to_owned();
-    name.push(".imported");
-    PathBuf::from(name)
-}
-
-fn temp_path(path: &Path) -> PathBuf {
+pub(super) fn temp_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(format!(".new-{}", std::process::id()));
     PathBuf::from(name)
@@ -268,7 +220,7 @@ pub fn create_temporary(path: &Path) -> Result<Connection, StoreError> {
 }
 
 /// Writes the schema (and the import) to a fresh file at `temp`.
-fn create(
+pub(super) fn create(
     temp: &Path,
     legacy: Option<&Path>,
     interval: Duration,
@@ -293,188 +245,11 @@ fn create(
     Ok(imported)
 }
 
-/// The JSON state file of earlier versions.
-#[derive(Deserialize)]
-struct LegacyState {
-    seeds: std::collections::HashMap<String, LegacySeed>,
-}
-
-#[derive(Deserialize)]
-struct LegacySeed {
-    title: Option<String>,
-    /// When the last fetch started, in seconds since the Unix epoch.
-    fetched_at: u64,
-}
-
-/// Copies titles and fetch times from the JSON state; each URL is due one
-/// interval after its last fetch, as the old schedule had it.
-fn import_json(
-    transaction: &rusqlite::Transaction<'_>,
-    legacy: &Path,
-    interval: Duration,
-) -> Result<usize, StoreError> {
-    let failed = |detail: String| {
-        StoreError::Sqlite(SqliteError::Import {
-            path: legacy.to_owned(),
-            detail,
-        })
-    };
-    let bytes = fs::read(legacy).map_err(|err| failed(err.to_string()))?;
-    let state: LegacyState =
-        serde_json::from_slice(&bytes).map_err(|err| failed(format!("it is not valid: {err}")))?;
-    let mut insert = transaction
-        .prepare(
-            "INSERT OR IGNORE INTO urls (url, host, fetched_at, finished_at, ok_at, title, due_at)
-             VALUES (?1, ?2, ?3, ?3, ?3, ?4, ?5)",
-        )
-        .map_err(|err| failed(err.to_string()))?;
-    let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX);
-    let mut count = 0;
-    for (text, seed) in &state.seeds {
-        let Ok(url) = crate::urls::parse_seed(text) else {
-            log::warn!(
-                "old state file `{}`: `{text}` is not a valid seed; skipped",
-                legacy.display()
-            );
-            continue;
-        };
-        let fetched_ms = i64::try_from(seed.fetched_at.saturating_mul(1000)).unwrap_or(i64::MAX);
-        let due = (interval_ms > 0).then(|| fetched_ms.saturating_add(interval_ms));
-        let host = url.host_str().unwrap_or_default().to_owned();
-        count += insert
-            .execute(rusqlite::params![
-                url.as_str(),
-                host,
-                fetched_ms,
-                seed.title,
-                due
-            ])
-            .map_err(|err| failed(err.to_string()))?;
-    }
-    Ok(count)
-}
-
-/// Checks the file itself before SQLite opens it: a database header, and
-/// (when no write-ahead log may hold the rest) the length the header claims.
-fn check_file(path: &Path) -> Result<(), StoreError> {
-    let metadata = match fs::metadata(path) {
-        Ok(metadata) => metadata,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            return Err(StoreError::Sqlite(SqliteError::Missing(path.to_owned())));
-        }
-        Err(err) => return Err(io_error(path, &format!("cannot read it: {err}"))),
-    };
-    let not_ours = |why: &str| {
-        StoreError::Sqlite(SqliteError::NotOurs {
-            path: path.to_owned(),
-            why: why.to_owned(),
-        })
-    };
-    if !metadata.is_file() {
-        return Err(not_ours(
-            "is not a regular file: set `state_file` to a file",
-        ));
-    }
-    let mut header = [0u8; 100];
-    let mut file =
-        fs::File::open(path).map_err(|err| io_error(path, &format!("cannot read it: {err}")))?;
-    let read =
-        read_up_to(&mut file, &mut header).map_err(|err| io_error(path, &err.to_string()))?;
-    if read == 0 {
-        return Err(not_ours(
-            "is empty: restore it from a backup, or delete it to start a new crawl state",
-        ));
-    }
-    if read < header.len() || &header[..16] != MAGIC {
-        let first = header[..read]
-            .iter()
-            .find(|byte| !byte.is_ascii_whitespace());
-        if first == Some(&b'{') {
-            return Err(not_ours(&json_hint(path)));
-        }
-        return Err(not_ours(
-            "is not a SQLite database: move it away (or set `state_file` to another path) to start a new crawl state",
-        ));
-    }
-    let page_size = match u32::from(u16::from_be_bytes([header[16], header[17]])) {
-        1 => 65_536,
-        size => size,
-    };
-    let page_count = u32::from_be_bytes([header[28], header[29], header[30], header[31]]);
-    let is_count_valid = header[24..28] == header[92..96];
-    let wal = wal_path(path);
-    let has_wal = fs::metadata(&wal).is_ok_and(|meta| meta.len() > 0);
-    let expected = u64::from(page_size) * u64::from(page_count);
-    if is_count_valid && !has_wal && metadata.len() < expected {
-        return Err(StoreError::Sqlite(SqliteError::Corrupt {
-            path: path.to_owned(),
-            detail: format!(
-                "it is truncated: {} bytes where its header says {expected}",
-                metadata.len()
-            ),
-        }));
-    }
-    Ok(())
-}
-
-/// What to say of a JSON file where the database should be. Named `.db`, it
-/// is most likely the state of an earlier version under a new name, which
-/// is imported from `<name>.json`; otherwise it is not that state (that is
-/// migrated in place before this check).
-fn json_hint(path: &Path) -> String {
-    let shown = |path: &Path| path.display().to_string();
-    if path.extension().is_some_and(|extension| extension == "db") {
-        format!(
-            "holds JSON, not a database (the state of an earlier crawler?): rename it to `{}` and it is imported at the next start",
-            shown(&path.with_extension("json"))
-        )
-    } else {
-        "holds JSON, but neither a database nor the state of an earlier crawler: move it away, or set `state_file` to another path".to_owned()
-    }
-}
-
-fn read_up_to(file: &mut fs::File, buffer: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buffer.len() {
-        match file.read(&mut buffer[filled..])? {
-            0 => break,
-            read => filled += read,
-        }
-    }
-    Ok(filled)
-}
-
 /// The write-ahead log beside `path`.
 pub fn wal_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push("-wal");
     PathBuf::from(name)
-}
-
-fn check_identity(path: &Path, connection: &Connection) -> Result<(), StoreError> {
-    let pragma = |name: &str| -> Result<i64, StoreError> {
-        connection
-            .pragma_query_value(None, name, |row| row.get(0))
-            .map_err(|err| classify(path, &err))
-    };
-    let application_id = pragma("application_id")?;
-    if application_id != APPLICATION_ID {
-        return Err(StoreError::Sqlite(SqliteError::NotOurs {
-            path: path.to_owned(),
-            why: format!(
-                "is a SQLite database, but not a crawler state (application_id {application_id}): set `state_file` to another path"
-            ),
-        }));
-    }
-    let version = pragma("user_version")?;
-    if version > SCHEMA_VERSION {
-        return Err(StoreError::Sqlite(SqliteError::Newer {
-            path: path.to_owned(),
-            found: version,
-            supported: SCHEMA_VERSION,
-        }));
-    }
-    Ok(())
 }
 
 /// Brings a database of an earlier schema up to [`SCHEMA_VERSION`] in one
@@ -511,50 +286,4 @@ pub fn upgrade(path: &Path, connection: &mut Connection) -> Result<(), StoreErro
         path.display()
     );
     Ok(())
-}
-
-/// `PRAGMA quick_check`: every page and index entry readable and consistent.
-fn check_integrity(path: &Path, connection: &Connection) -> Result<(), StoreError> {
-    let verdict: String = connection
-        .query_row("PRAGMA quick_check(1)", [], |row| row.get(0))
-        .map_err(|err| classify(path, &err))?;
-    if verdict == "ok" {
-        return Ok(());
-    }
-    let detail: Vec<&str> = verdict
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty() && !line.starts_with("***"))
-        .collect();
-    Err(StoreError::Sqlite(SqliteError::Corrupt {
-        path: path.to_owned(),
-        detail: detail.join("; "),
-    }))
-}
-
-/// Maps a SQLite error to ours: damage, a file that is not a database, or I/O.
-pub fn classify(path: &Path, err: &rusqlite::Error) -> StoreError {
-    use rusqlite::ErrorCode;
-    match err.sqlite_error_code() {
-        Some(ErrorCode::NotADatabase) => StoreError::Sqlite(SqliteError::NotOurs {
-            path: path.to_owned(),
-            why: "is not a SQLite database: move it away (or set `state_file` to another path) to start a new crawl state".to_owned(),
-        }),
-        Some(ErrorCode::DatabaseCorrupt) => StoreError::Sqlite(SqliteError::Corrupt {
-            path: path.to_owned(),
-            detail: err.to_string(),
-        }),
-        Some(ErrorCode::DiskFull) => {
-            io_error(path, "the disk is full; free space and it is written again")
-        }
-        _ => io_error(path, &err.to_string()),
-    }
-}
-
-/// An I/O failure on `path`.
-pub fn io_error(path: &Path, detail: &str) -> StoreError {
-    StoreError::Sqlite(SqliteError::Io {
-        path: path.to_owned(),
-        detail: detail.to_owned(),
-    })
 }
