@@ -226,7 +226,7 @@ impl Dispatcher {
     }
 
     /// Records a job robots.txt forbids: no request is made.
-    async fn refuse(&self, (job, why): Refusal) {
+    async fn refuse(&self, Refusal { job, why }: Refusal) {
         let record = refused_record(&job, &why);
         let _ = self.finished.send(job.url).await;
         let facts = PageFacts::default();

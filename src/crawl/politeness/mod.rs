@@ -20,10 +20,13 @@ use crate::config::PolitenessSettings;
 use crate::crawl::Job;
 use crate::urls::IdentityHasher;
 
+mod host;
 pub mod redirects;
 pub mod robots;
 
-use robots::{Rules, Verdict};
+use host::{Host, RobotsState, Slot};
+
+use robots::Verdict;
 
 /// How long a robots.txt is trusted (RFC 9309 §2.4: at most 24 hours).
 pub const ROBOTS_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -99,54 +102,13 @@ pub enum Action {
     FetchRobots(HostKey, Url),
 }
 
-/// A job that is not fetched because robots.txt forbids it; the string says why.
-pub type Refusal = (Job, String);
-
-/// What is known of a host's robots.txt.
+/// A job that is not fetched because robots.txt forbids it.
 #[derive(Debug)]
-enum RobotsState {
-    /// Not fetched yet, or expired.
-    Unknown,
-    /// A fetch is running; the host's jobs wait for it.
-    Fetching,
-    /// Fetched: rules (`None`: no restrictions) until `expires`.
-    Known {
-        rules: Option<Box<Rules>>,
-        expires: Instant,
-    },
-    /// Could not be fetched: everything disallowed until `retry_at`.
-    Unreachable {
-        reason: Box<str>,
-        retry_at: Instant,
-        failures: u32,
-    },
-}
-
-/// Where a host is in the dispatcher's lists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Slot {
-    /// In neither list: nothing to do, or waiting for a completion or robots.txt.
-    Parked,
-    /// In the ready list.
-    Ready,
-    /// In the timer heap, due at this instant.
-    Timer(Instant),
-}
-
-/// One host's queue, limits and robots.txt.
-#[derive(Debug)]
-struct Host {
-    /// `scheme://host:port`, for robots.txt and messages.
-    origin: Box<str>,
-    queue: VecDeque<Job>,
-    in_flight: usize,
-    last_start: Option<Instant>,
-    /// Not before this instant (a `Retry-After`).
-    not_before: Option<Instant>,
-    backoff: Duration,
-    robots: RobotsState,
-    slot: Slot,
-    last_active: Instant,
+pub struct Refusal {
+    /// The job.
+    pub job: Job,
+    /// Why: what robots.txt says, or why it could not be fetched.
+    pub why: String,
 }
 
 /// Every known host, and which may be contacted when.
@@ -211,7 +173,7 @@ impl Hosts {
         if self.policy.respect_robots_txt
             && let Some(why) = host.refusal(&self.policy.product_token, &job.url, now)
         {
-            return Some((job, why));
+            return Some(Refusal { job, why });
         }
         host.queue.push_back(job);
         self.waiting += 1;
@@ -382,7 +344,7 @@ impl Hosts {
         let token = &self.policy.product_token;
         for job in std::mem::take(&mut host.queue) {
             match host.refusal(token, &job.url, now) {
-                Some(why) => refused.push((job, why)),
+                Some(why) => refused.push(Refusal { job, why }),
                 None => kept.push_back(job),
             }
         }
@@ -474,96 +436,6 @@ impl Hosts {
             }
             None => host.slot = Slot::Parked,
         }
-    }
-}
-
-impl Host {
-    /// With nothing queued or running, keeps robots.txt as text only (see [`Rules::park`]).
-    fn park_rules_if_idle(&mut self) {
-        if self.queue.is_empty()
-            && self.in_flight == 0
-            && let RobotsState::Known {
-                rules: Some(rules), ..
-            } = &mut self.robots
-        {
-            rules.park();
-        }
-    }
-
-    fn new(url: &Url, now: Instant) -> Self {
-        Self {
-            origin: url.origin().ascii_serialization().into(),
-            queue: VecDeque::new(),
-            in_flight: 0,
-            last_start: None,
-            not_before: None,
-            backoff: Duration::ZERO,
-            robots: RobotsState::Unknown,
-            slot: Slot::Parked,
-            last_active: now,
-        }
-    }
-
-    /// Whether robots.txt must be fetched before this host's queue can move.
-    fn needs_robots(&self, policy: &Policy, now: Instant) -> bool {
-        if !policy.respect_robots_txt || self.queue.is_empty() {
-            return false;
-        }
-        match &self.robots {
-            RobotsState::Unknown => true,
-            RobotsState::Fetching => false,
-            RobotsState::Known { expires, .. } => *expires <= now,
-            RobotsState::Unreachable { retry_at, .. } => *retry_at <= now,
-        }
-    }
-
-    /// Why robots.txt forbids `url`, if it does (as known now).
-    fn refusal(&mut self, token: &str, url: &Url, now: Instant) -> Option<String> {
-        match &mut self.robots {
-            RobotsState::Known {
-                rules: Some(rules), ..
-            } => (!rules.allows(token, url))
-                .then(|| format!("`{url}` is disallowed by {}/robots.txt", self.origin)),
-            RobotsState::Unreachable {
-                reason, retry_at, ..
-            } if *retry_at > now => Some(format!(
-                "{}/robots.txt could not be fetched ({reason}), so the host counts as disallowing everything",
-                self.origin
-            )),
-            _ => None,
-        }
-    }
-
-    /// The gap kept between request starts: the largest of `per_host_delay`,
-    /// the capped `Crawl-delay`, and the backoff.
-    fn delay(&self, policy: &Policy) -> Duration {
-        let crawl_delay = match &self.robots {
-            RobotsState::Known {
-                rules: Some(rules), ..
-            } if policy.respect_robots_txt => rules
-                .crawl_delay()
-                .map_or(Duration::ZERO, |d| d.min(policy.max_crawl_delay)),
-            _ => Duration::ZERO,
-        };
-        policy.per_host_delay.max(crawl_delay).max(self.backoff)
-    }
-
-    /// When the next queued job may start; `None` when nothing can start
-    /// before a completion or robots.txt (or nothing is queued).
-    fn when_ready(&self, policy: &Policy, now: Instant) -> Option<Instant> {
-        if self.queue.is_empty() || matches!(self.robots, RobotsState::Fetching) {
-            return None;
-        }
-        if policy.per_host_concurrency > 0 && self.in_flight >= policy.per_host_concurrency {
-            return None;
-        }
-        let after_gap = self.last_start.map(|start| start + self.delay(policy));
-        let at = [Some(now), after_gap, self.not_before]
-            .into_iter()
-            .flatten()
-            .max()
-            .unwrap_or(now);
-        Some(at)
     }
 }
 

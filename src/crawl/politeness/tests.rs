@@ -1,3 +1,4 @@
+use super::robots::Rules;
 use super::*;
 
 fn policy(robots: bool, concurrency: usize, delay_ms: u64) -> Policy {
@@ -99,13 +100,16 @@ fn robots_txt_is_fetched_once_and_its_rules_refuse_jobs() {
     hosts.push(job("http://a.test/private/y"), now);
     assert!(hosts.next_action(now).is_none(), "jobs wait for robots.txt");
     let refused = hosts.robots_fetched(key, rules("User-agent: *\nDisallow: /private/\n"), now);
-    let refused: Vec<String> = refused.iter().map(|(job, _)| job.url.to_string()).collect();
+    let refused: Vec<String> = refused
+        .iter()
+        .map(|refusal| refusal.job.url.to_string())
+        .collect();
     assert_eq!(
         refused,
         ["http://a.test/private/x", "http://a.test/private/y"]
     );
     assert_eq!(fetched(hosts.next_action(now)), "http://a.test/ok");
-    let (job, why) = hosts.push(job("http://a.test/private/z"), now).unwrap();
+    let Refusal { job, why } = hosts.push(job("http://a.test/private/z"), now).unwrap();
     assert_eq!(job.url.path(), "/private/z");
     assert!(
         why.contains("disallowed by http://a.test/robots.txt"),
@@ -124,7 +128,7 @@ fn an_unreachable_robots_txt_refuses_everything_until_retried() {
     };
     let refused = hosts.robots_fetched(key, Verdict::DisallowAll("HTTP 500".into()), now);
     assert_eq!(refused.len(), 1);
-    assert!(refused[0].1.contains("HTTP 500"), "{}", refused[0].1);
+    assert!(refused[0].why.contains("HTTP 500"), "{}", refused[0].why);
     assert!(hosts.push(job("http://a.test/2"), now).is_some());
     let later = now + ROBOTS_RETRY;
     assert!(hosts.push(job("http://a.test/3"), later).is_none());
