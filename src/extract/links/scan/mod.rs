@@ -15,87 +15,18 @@
 
 use std::borrow::Cow;
 
-use memchr::{memchr, memchr2};
+use memchr::memchr;
 
 use super::entities::decode_attribute;
 
-/// The longest tag name with a meaning here (`annotation-xml`).
-const NAME_CAPACITY: usize = 16;
+mod foreign;
+mod name;
+mod raw_text;
 
-/// A tag name, lowercased: the page's own text when it already is (most
-/// are), a copy otherwise.
-enum Name<'a> {
-    Page(&'a [u8]),
-    Short([u8; NAME_CAPACITY], u8),
-    Long(String),
-}
-
-impl<'a> Name<'a> {
-    fn new(raw: &'a str) -> Self {
-        let bytes = raw.as_bytes();
-        if !bytes.iter().any(u8::is_ascii_uppercase) {
-            return Self::Page(bytes);
-        }
-        if bytes.len() > NAME_CAPACITY {
-            return Self::Long(raw.to_ascii_lowercase());
-        }
-        let mut short = [0u8; NAME_CAPACITY];
-        for (to, from) in short.iter_mut().zip(bytes) {
-            *to = from.to_ascii_lowercase();
-        }
-        Self::Short(short, u8::try_from(bytes.len()).unwrap_or(0))
-    }
-
-    fn bytes(&self) -> &[u8] {
-        match self {
-            Self::Page(bytes) => bytes,
-            Self::Short(bytes, len) => &bytes[..usize::from(*len)],
-            Self::Long(name) => name.as_bytes(),
-        }
-    }
-
-    /// The name as text (built only where foreign elements are tracked).
-    fn to_text(&self) -> String {
-        String::from_utf8_lossy(self.bytes()).into_owned()
-    }
-}
-
-impl PartialEq<&str> for Name<'_> {
-    fn eq(&self, other: &&str) -> bool {
-        self.bytes() == other.as_bytes()
-    }
-}
-
-/// Byte classes of the tokenizer states the scan goes through.
-const WHITESPACE: u8 = 1;
-const ENDS_TAG_NAME: u8 = 2;
-const ENDS_ATTRIBUTE_NAME: u8 = 4;
-const ENDS_UNQUOTED_VALUE: u8 = 8;
-const CLASS: [u8; 256] = classes();
-
-const fn classes() -> [u8; 256] {
-    let mut class = [0u8; 256];
-    let spaces = [b'\t', b'\n', b'\r', b'\x0C', b' '];
-    let mut index = 0;
-    while index < spaces.len() {
-        class[spaces[index] as usize] =
-            WHITESPACE | ENDS_TAG_NAME | ENDS_ATTRIBUTE_NAME | ENDS_UNQUOTED_VALUE;
-        index += 1;
-    }
-    class[b'/' as usize] = ENDS_TAG_NAME | ENDS_ATTRIBUTE_NAME;
-    class[b'>' as usize] = ENDS_TAG_NAME | ENDS_ATTRIBUTE_NAME | ENDS_UNQUOTED_VALUE;
-    class[b'=' as usize] = ENDS_ATTRIBUTE_NAME;
-    class
-}
-
-/// The first offset from `from` on whose byte is of `class` (or the end).
-fn until(bytes: &[u8], from: usize, class: u8) -> usize {
-    let rest = bytes.get(from..).unwrap_or_default();
-    from + rest
-        .iter()
-        .position(|&byte| CLASS[usize::from(byte)] & class != 0)
-        .unwrap_or(rest.len())
-}
+use foreign::{breaks_out_of_foreign, is_mathml_html_point};
+use name::{
+    CLASS, ENDS_ATTRIBUTE_NAME, ENDS_TAG_NAME, ENDS_UNQUOTED_VALUE, Name, WHITESPACE, until,
+};
 
 /// What the scan found.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -478,100 +409,6 @@ impl<'a> Scanner<'a> {
             self.foreign.truncate(index);
         }
     }
-
-    /// RAWTEXT or RCDATA: text up to `</name` followed by a delimiter.
-    fn raw_text(&mut self, name: &str) {
-        self.at = self.find_end_tag(self.at, name).unwrap_or(self.bytes.len());
-    }
-
-    /// Script data with its escaped and double-escaped states (`<!--` inside
-    /// a script can hide `</script>` behind a `<script>`).
-    fn script_data(&mut self) {
-        #[derive(PartialEq)]
-        enum State {
-            Data,
-            Escaped,
-            DoubleEscaped,
-        }
-        let mut state = State::Data;
-        let mut at = self.at;
-        loop {
-            // Dashes matter only in the escaped states.
-            let next = if state == State::Data {
-                memchr(b'<', &self.bytes[at..])
-            } else {
-                memchr2(b'<', b'-', &self.bytes[at..])
-            };
-            let Some(offset) = next else {
-                self.at = self.bytes.len();
-                return;
-            };
-            at += offset;
-            let rest = &self.bytes[at..];
-            if rest[0] == b'-' {
-                if state != State::Data && rest.starts_with(b"-->") {
-                    state = State::Data;
-                    at += 3;
-                } else {
-                    at += 1;
-                }
-                continue;
-            }
-            if state == State::Data && rest.starts_with(b"<!--") {
-                at += 4;
-                // `<!-->`, `<!--->` … leave the state as it was.
-                let dashes = self.bytes[at..]
-                    .iter()
-                    .take_while(|&&byte| byte == b'-')
-                    .count();
-                if self.bytes.get(at + dashes) == Some(&b'>') {
-                    at += dashes + 1;
-                } else {
-                    state = State::Escaped;
-                }
-                continue;
-            }
-            if rest.len() > 1 && rest[1] == b'/' && self.is_end_tag_at(at + 2, "script") {
-                if state == State::DoubleEscaped {
-                    state = State::Escaped;
-                    at += 9;
-                    continue;
-                }
-                self.at = at;
-                return;
-            }
-            if state == State::Escaped && self.is_end_tag_at(at + 1, "script") {
-                state = State::DoubleEscaped;
-                at += 8;
-                continue;
-            }
-            at += 1;
-        }
-    }
-
-    /// The offset of the `<` of the first `</name` + delimiter at or after `from`.
-    fn find_end_tag(&self, mut from: usize, name: &str) -> Option<usize> {
-        while let Some(offset) = memchr::memmem::find(&self.bytes[from..], b"</") {
-            let at = from + offset;
-            if self.is_end_tag_at(at + 2, name) {
-                return Some(at);
-            }
-            from = at + 2;
-        }
-        None
-    }
-
-    /// Whether `name` (any case) followed by whitespace, `/` or `>` starts at `at`.
-    fn is_end_tag_at(&self, at: usize, name: &str) -> bool {
-        let end = at + name.len();
-        self.bytes
-            .get(at..end)
-            .is_some_and(|text| text.eq_ignore_ascii_case(name.as_bytes()))
-            && matches!(
-                self.bytes.get(end),
-                Some(b'\t' | b'\n' | b'\r' | b'\x0C' | b' ' | b'/' | b'>')
-            )
-    }
 }
 
 /// The attributes the scan reads of a start tag named `name`.
@@ -592,73 +429,4 @@ fn attribute<'t>(tag: &Tag<'t>, name: &str) -> Option<&'t str> {
         .iter()
         .position(|known| *known == name)?;
     tag.attributes[slot]
-}
-
-/// Start tags that end foreign content and are handled as HTML (the
-/// "any other start tag" exceptions of the tree builder's foreign rules).
-fn breaks_out_of_foreign(tag: &Tag) -> bool {
-    const BREAKOUT: [&str; 44] = [
-        "b",
-        "big",
-        "blockquote",
-        "body",
-        "br",
-        "center",
-        "code",
-        "dd",
-        "div",
-        "dl",
-        "dt",
-        "em",
-        "embed",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "head",
-        "hr",
-        "i",
-        "img",
-        "li",
-        "listing",
-        "menu",
-        "meta",
-        "nobr",
-        "ol",
-        "p",
-        "pre",
-        "ruby",
-        "s",
-        "small",
-        "span",
-        "strong",
-        "strike",
-        "sub",
-        "sup",
-        "table",
-        "tt",
-        "u",
-        "ul",
-        "var",
-    ];
-    BREAKOUT.iter().any(|name| tag.name == *name)
-        || (tag.name == "font"
-            && ["color", "face", "size"]
-                .iter()
-                .any(|name| attribute(tag, name).is_some()))
-}
-
-/// MathML elements whose content is HTML: the text integration points, and
-/// an `annotation-xml` whose encoding says HTML.
-fn is_mathml_html_point(tag: &Tag) -> bool {
-    match tag.name.bytes() {
-        b"mi" | b"mo" | b"mn" | b"ms" | b"mtext" => true,
-        b"annotation-xml" => attribute(tag, "encoding").is_some_and(|encoding| {
-            encoding.eq_ignore_ascii_case("text/html")
-                || encoding.eq_ignore_ascii_case("application/xhtml+xml")
-        }),
-        _ => false,
-    }
 }
