@@ -2,6 +2,7 @@
 //! dispatcher (the politeness gate), the workers, retry decisions,
 //! per-host politeness with robots.txt, and which links are followed.
 
+mod analyze;
 pub mod dispatch;
 pub mod feed;
 pub mod follow;

@@ -1,6 +1,5 @@
 //! A worker: job → fetch → decode → extract → record.
 
-use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime};
@@ -10,30 +9,17 @@ use async_std::task;
 use futures_lite::future;
 use url::Url;
 
+use crate::crawl::analyze::{Analysis, analyze_guarded};
 use crate::crawl::dispatch::Event;
 use crate::crawl::follow::{self, Reason, Rules};
 use crate::crawl::politeness::redirects::RedirectRobots;
 use crate::crawl::politeness::{HostKey, Signal};
 use crate::crawl::retry::{Decision, RetryPolicy};
 use crate::crawl::{Job, Message};
-use crate::extract::charset;
-use crate::extract::links::{self, PageLinks};
-use crate::extract::{self, MediaType};
 use crate::fetch::{FetchError, FetchOptions, Fetcher, HopGate, Page, Validators};
 use crate::frontier::{Known, PageFacts};
 use crate::observe::metrics::Metrics;
 use crate::record::Record;
-
-/// What the extraction step found in a fetched page.
-struct Analysis {
-    title: Option<String>,
-    encoding: Option<&'static str>,
-    error: Option<String>,
-    /// A `304` to a conditional request: the title is the stored one.
-    is_not_modified: bool,
-    /// The page's links, when they were wanted and it is a page.
-    links: Option<PageLinks>,
-}
 
 /// What a worker needs; cloned for each worker of the pool.
 #[derive(Clone)]
@@ -70,86 +56,91 @@ pub struct Context {
 ///
 /// A job already taken is always finished and its record sent (or retried).
 pub async fn run(context: Context) {
-    loop {
-        let stopped = async {
-            // Resolves only when the stop channel is closed.
-            let _ = context.stop.recv().await;
-            None
-        };
-        let retired = async {
-            match context.retire.recv().await {
-                Ok(()) => None,
-                Err(_) => future::pending().await,
-            }
-        };
-        let next_job = async { context.jobs.recv().await.ok() };
-        let Some(job) = future::or(stopped, future::or(retired, next_job)).await else {
+    while let Some(job) = next_job(&context).await {
+        if !work_on(&context, job).await {
             return;
-        };
-        let fetcher = context
-            .fetcher
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        let rules = Arc::clone(&context.rules.read().unwrap_or_else(PoisonError::into_inner));
-        context.metrics.fetch_started();
-        let started = Instant::now();
-        let mut attempt = attempt(&fetcher, &rules, Some(&*context.redirects), &job).await;
-        let policy = context
-            .retry_policy
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        let decision = decide(&policy, &job, &mut attempt);
-        let Attempt {
-            record,
-            facts,
-            signal,
-            reasons,
-            ..
-        } = attempt;
-        if let Some(reasons) = &reasons {
-            context
-                .metrics
-                .links_judged(reasons.len(), &follow::skipped(reasons));
-        }
-        context.metrics.fetch_ended(started.elapsed());
-        let _ = context
-            .events
-            .send(Event::Done(HostKey::of(&job.url), signal))
-            .await;
-        match decision {
-            Decision::RetryIn(delay) if !context.stop.is_closed() => {
-                retry_later(&context, job, delay, (record, facts));
-            }
-            _ => {
-                if !finish(&context, job.url, (record, facts)).await {
-                    return;
-                }
-            }
         }
     }
 }
 
+/// The next job; `None` once the queue is empty and closed, `stop` is
+/// closed, or a retire token comes.
+async fn next_job(context: &Context) -> Option<Job> {
+    let stopped = async {
+        // Resolves only when the stop channel is closed.
+        let _ = context.stop.recv().await;
+        None
+    };
+    let retired = async {
+        match context.retire.recv().await {
+            Ok(()) => None,
+            Err(_) => future::pending().await,
+        }
+    };
+    let next_job = async { context.jobs.recv().await.ok() };
+    future::or(stopped, future::or(retired, next_job)).await
+}
+
+/// Fetches `job` once with the current client and rules, then retries it
+/// later or hands its record on; `false` once the output is gone.
+async fn work_on(context: &Context, job: Job) -> bool {
+    let fetcher = current(&context.fetcher);
+    let rules = current(&context.rules);
+    context.metrics.fetch_started();
+    let started = Instant::now();
+    let mut attempt = attempt(&fetcher, &rules, Some(&*context.redirects), &job).await;
+    let decision = decide(&current(&context.retry_policy), &job, &mut attempt);
+    if let Some(reasons) = &attempt.reasons {
+        context
+            .metrics
+            .links_judged(reasons.len(), &follow::skipped(reasons));
+    }
+    context.metrics.fetch_ended(started.elapsed());
+    let event = Event::Done(HostKey::of(&job.url), attempt.signal);
+    let _ = context.events.send(event).await;
+    let finished = Finished {
+        record: attempt.record,
+        facts: attempt.facts,
+    };
+    match decision {
+        Decision::RetryIn(delay) if !context.stop.is_closed() => {
+            retry_later(context, job, delay, finished);
+            true
+        }
+        _ => finish(context, job.url, finished).await,
+    }
+}
+
+/// What `shared` holds now (a reload may replace it).
+fn current<T: Clone>(shared: &RwLock<T>) -> T {
+    shared
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+}
+
+/// A final record with what the store keeps of its page.
+struct Finished {
+    record: Record,
+    facts: PageFacts,
+}
+
 /// Hands a final record to the output and tells the producer; `false` once the output is gone.
-async fn finish(context: &Context, url: Url, (record, facts): (Record, PageFacts)) -> bool {
+async fn finish(context: &Context, url: Url, finished: Finished) -> bool {
     let _ = context.finished.send(url).await;
-    context
-        .output
-        .send(Message::Record(Box::new(record), facts))
-        .await
-        .is_ok()
+    let message = Message::Record(Box::new(finished.record), finished.facts);
+    context.output.send(message).await.is_ok()
 }
 
 /// Queues `job` again after `delay` without holding this worker. On shutdown
 /// (stop closed, or the queue closed) the last failure becomes the final record.
-fn retry_later(context: &Context, job: Job, delay: Duration, last: (Record, PageFacts)) {
+fn retry_later(context: &Context, job: Job, delay: Duration, last: Finished) {
     log::debug!(
         "retry url={} attempt={} in {:?}: {}",
         job.url,
         job.attempt + 2,
         delay,
-        last.0.error.as_deref().unwrap_or_default()
+        last.record.error.as_deref().unwrap_or_default()
     );
     let context = context.clone();
     context.metrics.retried();
@@ -228,35 +219,10 @@ pub async fn attempt(
     // A page whose links are followed is fetched whole: a 304 has no body,
     // so its links could not be followed again in this round.
     let wants_links = rules.wants_links(job);
-    let known = job.known.as_deref();
-    let validators = Validators {
-        etag: known
-            .and_then(|known| known.etag.as_deref())
-            .filter(|_| !wants_links),
-        last_modified: known
-            .and_then(|known| known.last_modified.as_deref())
-            .filter(|_| !wants_links),
-    };
-    let options = FetchOptions {
-        validators,
-        is_public_only: job
-            .lineage
-            .as_ref()
-            .is_some_and(|lineage| lineage.is_from_public),
-        hops,
-    };
-    let mut page = fetcher.fetch_with(&job.url, options).await;
-    let is_conditional = !wants_links && known.is_some_and(Known::has_validators);
-    let mut analysis = match (page.status, known) {
-        (Some(304), Some(known)) if is_conditional && page.error.is_none() => Analysis {
-            title: known.title.clone(),
-            encoding: None,
-            error: None,
-            is_not_modified: true,
-            links: None,
-        },
-        _ => analyze_guarded(&page, wants_links),
-    };
+    let mut page = fetcher
+        .fetch_with(&job.url, fetch_options(job, wants_links, hops))
+        .await;
+    let mut analysis = analysis_of(&page, job, wants_links);
     let judged = analysis
         .links
         .take()
@@ -290,6 +256,45 @@ pub async fn attempt(
     }
 }
 
+/// How `job` is requested: with the validators of its last fetch (unless
+/// its links are wanted: a 304 has no body to take them from), public
+/// only when a public page led to it.
+fn fetch_options<'a>(
+    job: &'a Job,
+    wants_links: bool,
+    hops: Option<&'a dyn HopGate>,
+) -> FetchOptions<'a> {
+    let known = job.known.as_deref().filter(|_| !wants_links);
+    FetchOptions {
+        validators: Validators {
+            etag: known.and_then(|known| known.etag.as_deref()),
+            last_modified: known.and_then(|known| known.last_modified.as_deref()),
+        },
+        is_public_only: job
+            .lineage
+            .as_ref()
+            .is_some_and(|lineage| lineage.is_from_public),
+        hops,
+    }
+}
+
+/// What `page` is: a `304` to a conditional request keeps the stored
+/// title; anything else is analyzed.
+fn analysis_of(page: &Page, job: &Job, wants_links: bool) -> Analysis {
+    let known = job.known.as_deref();
+    let is_conditional = !wants_links && known.is_some_and(Known::has_validators);
+    match (page.status, known) {
+        (Some(304), Some(known)) if is_conditional && page.error.is_none() => Analysis {
+            title: known.title.clone(),
+            encoding: None,
+            error: None,
+            is_not_modified: true,
+            links: None,
+        },
+        _ => analyze_guarded(page, wants_links),
+    }
+}
+
 /// Marks a page whose title differs from the last one seen (never a `304`,
 /// never an error: a failed fetch says nothing about the title).
 fn mark_change(job: &Job, record: &mut Record) {
@@ -305,22 +310,6 @@ fn mark_change(job: &Job, record: &mut Record) {
 /// Fetches one job once (no retries) and builds its record. Never panics.
 pub async fn process(fetcher: &Fetcher, rules: &Rules, job: &Job) -> Record {
     attempt(fetcher, rules, None, job).await.record
-}
-
-/// [`analyze`], with a panic turned into an error for that page.
-fn analyze_guarded(page: &Page, wants_links: bool) -> Analysis {
-    panic::catch_unwind(AssertUnwindSafe(|| analyze(page, wants_links))).unwrap_or_else(|_| {
-        Analysis {
-            title: None,
-            encoding: None,
-            error: Some(format!(
-                "extract: title extraction failed on `{}` (internal error)",
-                page.final_url
-            )),
-            is_not_modified: false,
-            links: None,
-        }
-    })
 }
 
 /// What the store keeps of `page` besides its record: its validators
@@ -368,134 +357,4 @@ fn build_record(
     record.depth = job.depth();
     record.found_on = job.found_on().map(str::to_owned);
     record
-}
-
-/// Decides the outcome of a fetched page and extracts its title (and its
-/// links, when `wants_links`).
-fn analyze(page: &Page, wants_links: bool) -> Analysis {
-    let failed = |error: String| Analysis {
-        title: None,
-        encoding: None,
-        error: Some(error),
-        is_not_modified: false,
-        links: None,
-    };
-    if let Some(err) = &page.error {
-        return failed(format!("{}: {err}", err.kind()));
-    }
-    let status = page.status.unwrap_or_default();
-    if !page.is_success() {
-        return failed(format!(
-            "http_status: `{}` answered HTTP {status}",
-            page.final_url
-        ));
-    }
-    let content_type = page.content_type.as_deref();
-    let http_charset = content_type.and_then(charset::from_content_type);
-    let (decoded, title) = match MediaType::of(content_type) {
-        MediaType::Html => {
-            let tld = page.final_url.domain().and_then(|d| d.rsplit('.').next());
-            let decoded = charset::decode_html(&page.body, http_charset, tld.map(str::as_bytes));
-            let title = extract::html_title(&decoded.text);
-            (decoded, title)
-        }
-        MediaType::Xhtml => {
-            let decoded = charset::decode_xml(&page.body, http_charset);
-            let title = extract::xhtml_title(&decoded.text);
-            (decoded, title)
-        }
-        MediaType::Other => {
-            return failed(format!(
-                "content_type: `{}` is `{}`; only text/html and application/xhtml+xml are parsed",
-                page.final_url,
-                content_type.unwrap_or_default()
-            ));
-        }
-    };
-    let links =
-        wants_links.then(|| links::page_links(&decoded.text, &page.final_url, decoded.encoding));
-    Analysis {
-        title,
-        encoding: Some(decoded.encoding.name()),
-        error: None,
-        is_not_modified: false,
-        links,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn page(content_type: Option<&str>, body: &[u8]) -> Page {
-        Page {
-            status: Some(200),
-            content_type: content_type.map(str::to_owned),
-            body: body.to_vec(),
-            bytes: body.len() as u64,
-            ..Page::new(&Url::parse("http://127.0.0.1/").unwrap())
-        }
-    }
-
-    fn analyzed(content_type: Option<&str>, body: &[u8]) -> (Option<String>, Option<&'static str>) {
-        let analysis = analyze(&page(content_type, body), false);
-        assert_eq!(analysis.error, None);
-        (analysis.title, analysis.encoding)
-    }
-
-    #[test]
-    fn a_bom_decides_the_encoding() {
-        let body = b"\xEF\xBB\xBF<title>caf\xC3\xA9</title>";
-        let expected = (Some("café".to_owned()), Some("UTF-8"));
-        assert_eq!(
-            analyzed(Some("text/html; charset=iso-8859-1"), body),
-            expected
-        );
-    }
-
-    #[test]
-    fn a_windows_1251_page_declared_in_meta() {
-        let (bytes, _, _) = encoding_rs::WINDOWS_1251
-            .encode("<meta http-equiv=\"Content-Type\" content=\"text/html; charset=windows-1251\"><title>Новости</title>");
-        assert_eq!(
-            analyzed(None, &bytes),
-            (Some("Новости".to_owned()), Some("windows-1251"))
-        );
-    }
-
-    #[test]
-    fn a_shift_jis_page_declared_in_the_header() {
-        let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode("<title>東京の天気</title>");
-        let expected = (Some("東京の天気".to_owned()), Some("Shift_JIS"));
-        assert_eq!(
-            analyzed(Some("text/html; charset=Shift_JIS"), &bytes),
-            expected
-        );
-    }
-
-    #[test]
-    fn one_bad_byte_never_fails_the_page() {
-        let (title, encoding) = analyzed(
-            Some("text/html; charset=utf-8"),
-            b"<title>ok \xFF ok</title>",
-        );
-        assert_eq!(title.as_deref(), Some("ok \u{FFFD} ok"));
-        assert_eq!(encoding, Some("UTF-8"));
-    }
-
-    #[test]
-    fn non_html_is_not_parsed_and_says_why() {
-        let analysis = analyze(&page(Some("image/png"), b"\x89PNG"), false);
-        assert_eq!(analysis.title, None);
-        assert!(analysis.error.unwrap().starts_with("content_type: "));
-    }
-
-    #[test]
-    fn non_2xx_is_an_http_status_error() {
-        let mut not_found = page(Some("text/html"), b"<title>Not Found</title>");
-        not_found.status = Some(404);
-        let analysis = analyze(&not_found, false);
-        assert_eq!(analysis.title, None);
-        assert!(analysis.error.unwrap().starts_with("http_status: "));
-    }
 }
