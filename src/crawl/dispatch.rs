@@ -10,7 +10,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use async_channel::{Receiver, Sender};
 use async_std::task;
@@ -21,7 +21,7 @@ use crate::crawl::politeness::robots::{self, Verdict};
 use crate::crawl::politeness::{Action, HostKey, Hosts, Policy, ROBOTS_TTL, Refusal, Signal};
 use crate::crawl::{Job, Message};
 use crate::fetch::{Fetcher, RobotsResponse};
-use crate::frontier::{PageFacts, RobotsAnswer, SharedHosts};
+use crate::frontier::{Backoff, PageFacts, RobotsAnswer, SharedHosts};
 use crate::observe::metrics::Metrics;
 use crate::record::Record;
 
@@ -35,7 +35,7 @@ pub enum Event {
     Done(HostKey, Signal),
     /// A robots.txt fetch finished (with the backoff the cluster shares
     /// for the host: delay, and wait before the next request).
-    Robots(HostKey, Verdict, Option<(Duration, Duration)>),
+    Robots(HostKey, Verdict, Option<Backoff>),
     /// The politeness settings changed (reload).
     Policy(Policy),
 }
@@ -82,20 +82,8 @@ impl Dispatcher {
         let mut input_open = true;
         loop {
             let now = Instant::now();
-            while running < self.workers.load(Ordering::SeqCst) {
-                match hosts.next_action(now) {
-                    Some(Action::Fetch(job)) => {
-                        if self.work.try_send(job).is_err() {
-                            return;
-                        }
-                        running += 1;
-                    }
-                    Some(Action::FetchRobots(key, url)) => {
-                        self.fetch_robots(key, url, hosts_token(&hosts));
-                        running += 1;
-                    }
-                    None => break,
-                }
+            if !self.hand_out(&mut hosts, &mut running, now) {
+                return;
             }
             hosts.sweep_idle(now);
             self.metrics
@@ -110,33 +98,61 @@ impl Dispatcher {
             let wake = self
                 .next_wake(input_open && self.wants_jobs(&hosts, running), &mut hosts)
                 .await;
-            let now = Instant::now();
             match wake {
-                Wake::Job(job) => {
-                    if let Some(refusal) = hosts.push(job, now) {
-                        self.refuse(refusal).await;
-                    }
-                }
                 Wake::InputClosed => input_open = false,
-                Wake::Event(Event::Done(key, signal)) => {
-                    running = running.saturating_sub(1);
-                    hosts.completed(key, signal, now);
-                    if matches!(signal, Signal::SlowDown(_)) {
-                        self.share_backoff(&hosts, key, now);
-                    }
-                }
-                Wake::Event(Event::Robots(key, verdict, backoff)) => {
-                    running = running.saturating_sub(1);
-                    if let Some((delay, wait)) = backoff {
-                        hosts.share_backoff(key, delay, wait, now);
-                    }
-                    for refusal in hosts.robots_fetched(key, verdict, now) {
-                        self.refuse(refusal).await;
-                    }
-                }
-                Wake::Event(Event::Policy(policy)) => hosts.set_policy(policy, now),
-                Wake::Timer => {}
+                wake => self.handle(wake, &mut hosts, &mut running).await,
             }
+        }
+    }
+
+    /// Hands work to free workers while hosts may be contacted now;
+    /// `false` once the work queue is closed (shutdown).
+    fn hand_out(&self, hosts: &mut Hosts, running: &mut usize, now: Instant) -> bool {
+        while *running < self.workers.load(Ordering::SeqCst) {
+            match hosts.next_action(now) {
+                Some(Action::Fetch(job)) => {
+                    if self.work.try_send(job).is_err() {
+                        return false;
+                    }
+                }
+                Some(Action::FetchRobots(key, url)) => {
+                    self.fetch_robots(key, url, hosts_token(hosts));
+                }
+                None => break,
+            }
+            *running += 1;
+        }
+        true
+    }
+
+    /// Takes in what woke the dispatcher: a job, a finished request, a
+    /// robots.txt, new settings, or a timer.
+    async fn handle(&self, wake: Wake, hosts: &mut Hosts, running: &mut usize) {
+        let now = Instant::now();
+        match wake {
+            Wake::Job(job) => {
+                if let Some(refusal) = hosts.push(job, now) {
+                    self.refuse(refusal).await;
+                }
+            }
+            Wake::Event(Event::Done(key, signal)) => {
+                *running = running.saturating_sub(1);
+                hosts.completed(key, signal, now);
+                if matches!(signal, Signal::SlowDown(_)) {
+                    self.share_backoff(hosts, key, now);
+                }
+            }
+            Wake::Event(Event::Robots(key, verdict, backoff)) => {
+                *running = running.saturating_sub(1);
+                if let Some(backoff) = backoff {
+                    hosts.share_backoff(key, backoff, now);
+                }
+                for refusal in hosts.robots_fetched(key, verdict, now) {
+                    self.refuse(refusal).await;
+                }
+            }
+            Wake::Event(Event::Policy(policy)) => hosts.set_policy(policy, now),
+            Wake::InputClosed | Wake::Timer => {}
         }
     }
 
@@ -216,13 +232,15 @@ impl Dispatcher {
 
     /// Tells the cluster the backoff `key` is under now (a 429/503 came).
     fn share_backoff(&self, hosts: &Hosts, key: HostKey, now: Instant) {
-        let (Some(shared), Some((origin, delay, wait))) =
-            (&self.shared, hosts.backoff_of(key, now))
-        else {
+        let (Some(shared), Some(backoff), Some(origin)) = (
+            &self.shared,
+            hosts.backoff_of(key, now),
+            hosts.origin_of(key),
+        ) else {
             return;
         };
-        let shared = Arc::clone(shared);
-        task::spawn_blocking(move || shared.put_backoff(&origin, delay, wait));
+        let (shared, origin) = (Arc::clone(shared), origin.to_owned());
+        task::spawn_blocking(move || shared.put_backoff(&origin, backoff));
     }
 
     /// Records a job robots.txt forbids: no request is made.

@@ -11,6 +11,7 @@ pub mod listing;
 pub mod politeness;
 pub mod retry;
 pub mod sitemaps;
+pub mod store_feed;
 pub mod worker;
 
 pub use job::{Job, queue};

@@ -19,6 +19,7 @@ use url::Url;
 
 use crate::config::Config;
 use crate::crawl::Output;
+use crate::crawl::store_feed::StoreFeed;
 use crate::crawl::{self, Job};
 use crate::fetch::Fetcher;
 use crate::frontier::store::{Store, StoreThread};
@@ -33,7 +34,7 @@ pub mod control;
 mod pipeline;
 pub mod service;
 
-pub use pipeline::Pipeline;
+pub use pipeline::{Handles, Pipeline};
 
 /// How the daemon runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,26 +58,11 @@ pub async fn run(
     let (control_sender, controls) = control::channel();
     let _signals =
         control::listen(control_sender.clone()).context("cannot install signal handlers")?;
-    let metrics = Arc::new(Metrics::new());
-    metrics.set_config(config.settings.workers, config.seed_count);
-    metrics.set_stats_interval(config.settings.stats_interval);
-    metrics.config_loaded();
+    let metrics = start_metrics(&config);
     let _metrics_server = start_metrics_server(&config, &metrics)?;
-    task::spawn(log_stats(Arc::clone(&metrics)));
-    let mut output = Output::open(config.jsonl.as_deref()).with_context(|| {
-        let path = config.jsonl.as_deref().unwrap_or_else(|| "".as_ref());
-        format!("cannot open output file `{}` for appending", path.display())
-    })?;
+    let mut output = open_output(&config)?;
     let is_shared = Backend::of(&config).is_shared();
-    let access = if is_shared || mode == Mode::Service || config.is_state_file_explicit {
-        Some(Access::Crawl)
-    } else if config.settings.crawl.max_depth > 0 {
-        // Following links needs a frontier: a private one, gone at exit.
-        Some(Access::Temporary)
-    } else {
-        None
-    };
-    let store = match access {
+    let store = match store_access(&config, mode, is_shared) {
         Some(access) => match open_store(&config, access, &metrics, &controls).await? {
             Some(store) => Some(store),
             None => return Ok(()),
@@ -84,29 +70,17 @@ pub async fn run(
         None => None,
     };
     let fetcher = Fetcher::new(&config).context("cannot set up the HTTP client")?;
-    log::info!(
-        "started: {} seeds, {} workers, output {}{}",
-        config.seed_count,
-        config.settings.workers,
-        config
-            .jsonl
-            .as_deref()
-            .map_or_else(|| "log only".to_owned(), |p| format!("`{}`", p.display())),
-        store
-            .as_ref()
-            .map(|(store, _)| format!(", state `{}`", store.path().display()))
-            .unwrap_or_default()
-    );
+    log_started(&config, store.as_ref().map(|(store, _)| store));
     if is_shared {
         output = output.with_node(&config.node_name());
     }
-    let client = (fetcher, metrics);
+    let handles = Handles { fetcher, metrics };
     let Some((store, thread)) = store else {
         if let Some(multi) = progress {
             output = output.with_progress(progress::bar(&multi, config.seed_count));
         }
         let feeder = stateless_feeder(config.clone());
-        return run_once(config, client, output, &controls, feeder)
+        return run_once(config, handles, output, &controls, feeder)
             .await
             .map(drop);
     };
@@ -117,14 +91,61 @@ pub async fn run(
     let result = match mode {
         Mode::Service => {
             let store = store.clone();
-            let service = service::run(config, client, output, store, control_sender, controls);
+            let service = service::run(config, handles, output, store, control_sender, controls);
             service.await.map(|()| false)
         }
-        Mode::Once => run_once_stored(config, client, output, &store, progress, &controls).await,
+        Mode::Once => run_once_stored(config, handles, output, &store, progress, &controls).await,
     };
     let closed = store.close(thread, matches!(result, Ok(true))).await;
     result?;
     closed.context("the crawl state was not fully saved")
+}
+
+/// The metrics, set from `config`, with the stats line logged on schedule.
+fn start_metrics(config: &Config) -> Arc<Metrics> {
+    let metrics = Arc::new(Metrics::new());
+    metrics.set_config(config.settings.workers, config.seed_count);
+    metrics.set_stats_interval(config.settings.stats_interval);
+    metrics.config_loaded();
+    task::spawn(log_stats(Arc::clone(&metrics)));
+    metrics
+}
+
+/// The JSON Lines output (or the log only), opened for appending.
+fn open_output(config: &Config) -> anyhow::Result<Output> {
+    Output::open(config.jsonl.as_deref()).with_context(|| {
+        let path = config.jsonl.as_deref().unwrap_or_else(|| "".as_ref());
+        format!("cannot open output file `{}` for appending", path.display())
+    })
+}
+
+/// Whether and how the run uses the store: the service, a `state_file` or
+/// a cluster always; a `--once` run that follows links a private one, gone
+/// at exit; a `--once` run of seeds only none.
+fn store_access(config: &Config, mode: Mode, is_shared: bool) -> Option<Access> {
+    if is_shared || mode == Mode::Service || config.is_state_file_explicit {
+        Some(Access::Crawl)
+    } else if config.settings.crawl.max_depth > 0 {
+        Some(Access::Temporary)
+    } else {
+        None
+    }
+}
+
+/// The INFO `started:` line.
+fn log_started(config: &Config, store: Option<&Store>) {
+    log::info!(
+        "started: {} seeds, {} workers, output {}{}",
+        config.seed_count,
+        config.settings.workers,
+        config
+            .jsonl
+            .as_deref()
+            .map_or_else(|| "log only".to_owned(), |p| format!("`{}`", p.display())),
+        store
+            .map(|store| format!(", state `{}`", store.path().display()))
+            .unwrap_or_default()
+    );
 }
 
 /// Serves `/metrics` and `/healthz` when `[metrics] listen` is set.
@@ -244,7 +265,7 @@ fn stateless_feeder(
 /// `Ok(true)` when every seed of the run has its record.
 async fn run_once_stored(
     config: Config,
-    client: (Fetcher, Arc<Metrics>),
+    handles: Handles,
     mut output: Output,
     store: &Store,
     progress: Option<MultiProgress>,
@@ -276,18 +297,20 @@ async fn run_once_stored(
         output = output.with_progress(bar.clone());
     }
     let (store, seeds) = (store.clone(), config.clone());
-    let sitemaps = reads_sitemaps(&config).then(|| client.0.clone());
+    let sitemaps = reads_sitemaps(&config).then(|| handles.fetcher.clone());
     let feeder = move |jobs, finished: Receiver<Url>| {
         // Results are counted as the store writes them, not as they finish.
         drop(finished);
-        task::spawn(crawl::listing::feed_from_store(
+        let feed = StoreFeed {
             store,
-            seeds,
+            config: seeds,
             jobs,
-            (bar, sitemaps),
-        ))
+            bar,
+            sitemaps,
+        };
+        task::spawn(feed.run())
     };
-    run_once(config, client, output, controls, feeder).await
+    run_once(config, handles, output, controls, feeder).await
 }
 
 /// Starts or resumes the `--once` run in the store; a shared store that
@@ -340,7 +363,7 @@ pub fn reads_sitemaps(config: &Config) -> bool {
 /// completed and no signal cut the run short.
 async fn run_once<F>(
     config: Config,
-    client: (Fetcher, Arc<Metrics>),
+    handles: Handles,
     output: Output,
     controls: &Receiver<Control>,
     feeder: F,
@@ -352,7 +375,7 @@ where
     let (finished_sender, finished) = async_channel::unbounded();
     let mut pipeline = Pipeline::start(
         &config,
-        client,
+        handles,
         output,
         (job_sender.clone(), jobs),
         finished_sender,

@@ -22,6 +22,15 @@ use crate::frontier;
 use crate::observe::metrics::Metrics;
 use crate::output;
 
+/// What every part of the pipeline holds: the HTTP client and the metrics.
+#[derive(Clone)]
+pub struct Handles {
+    /// The HTTP client, as configured at start.
+    pub fetcher: Fetcher,
+    /// The counters and gauges.
+    pub metrics: Arc<Metrics>,
+}
+
 /// The dispatcher, the worker pool and the output task.
 pub struct Pipeline {
     pub(super) template: worker::Context,
@@ -38,7 +47,7 @@ impl Pipeline {
     /// Starts the dispatcher on `input`, `workers` workers and the output task.
     pub fn start(
         config: &Config,
-        (fetcher, metrics): (Fetcher, Arc<Metrics>),
+        Handles { fetcher, metrics }: Handles,
         output: Output,
         (input_sender, input): (Sender<Job>, Receiver<Job>),
         finished: Sender<Url>,

@@ -26,7 +26,7 @@ use crate::crawl::politeness::Policy;
 use crate::crawl::retry::RetryPolicy;
 use crate::crawl::{self, Job, Message, Output};
 use crate::daemon::control::{Control, FileWatcher};
-use crate::daemon::{self, Pipeline};
+use crate::daemon::{self, Handles, Pipeline};
 use crate::fetch::Fetcher;
 use crate::frontier;
 use crate::frontier::store::{self, Store};
@@ -61,7 +61,7 @@ struct Service {
 /// The seeds cannot be stored, or records could not be written at shutdown.
 pub async fn run(
     config: Config,
-    client: (Fetcher, Arc<Metrics>),
+    handles: Handles,
     output: Output,
     store: Store,
     control_sender: Sender<Control>,
@@ -71,12 +71,12 @@ pub async fn run(
     let (job_sender, jobs) = crawl::queue(config.settings.queue_capacity);
     // Nobody waits for single URLs to finish: the store reschedules them.
     let (finished_sender, _) = async_channel::bounded(1);
-    let metrics = Arc::clone(&client.1);
-    let client_fetcher = client.0.clone();
+    let metrics = Arc::clone(&handles.metrics);
+    let client_fetcher = handles.fetcher.clone();
     let capacity = config.settings.queue_capacity;
     let pipeline = Pipeline::start(
         &config,
-        client,
+        handles,
         output,
         (job_sender.clone(), jobs),
         finished_sender,

@@ -16,7 +16,9 @@ use std::time::{Duration, SystemTime};
 use url::Url;
 
 use super::error::StoreError;
-use super::model::{Claim, Outcome, PublishedConfig, Reschedule, RobotsAnswer, Round, SeedChanges};
+use super::model::{
+    Backoff, Claim, Outcome, PublishedConfig, Reschedule, RobotsAnswer, Round, SeedChanges,
+};
 use super::status::Status;
 
 /// The schedule: URLs claimed when due and committed when fetched, and what
@@ -245,10 +247,9 @@ pub trait SharedHosts: Send + Sync {
     /// Stores the answer for `url` for `ttl`.
     fn put_robots(&self, url: &str, answer: &RobotsAnswer, ttl: Duration);
 
-    /// The backoff `origin` is under, if any: the delay between requests
-    /// and how long until its `Retry-After` ends.
-    fn backoff(&self, origin: &str) -> Option<(Duration, Duration)>;
+    /// The backoff `origin` is under, if any.
+    fn backoff(&self, origin: &str) -> Option<Backoff>;
 
     /// Shares the backoff `origin` is under now.
-    fn put_backoff(&self, origin: &str, backoff: Duration, wait: Duration);
+    fn put_backoff(&self, origin: &str, backoff: Backoff);
 }

@@ -20,8 +20,8 @@ mod conformance;
 pub use contract::{Frontier, Membership, Rounds, Schedule, Seeds, SharedHosts, Summary};
 pub use error::{RedisError, SqliteError, StoreError};
 pub use model::{
-    Claim, Known, Lineage, Outcome, PageFacts, PublishedConfig, Reschedule, RobotsAnswer, Round,
-    SeedChanges,
+    Backoff, Claim, Known, Lineage, Outcome, PageFacts, PublishedConfig, Reschedule, RobotsAnswer,
+    Round, SeedChanges,
 };
 pub use open::validate;
 pub use open::{Access, Backend, open, published_sections, shared_hosts};

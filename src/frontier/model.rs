@@ -2,7 +2,7 @@
 //! it was found, a claim handed out, an outcome brought back, and the
 //! answers of seed listings and `--once` runs.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use url::Url;
 
@@ -157,6 +157,15 @@ pub enum Reschedule {
     AllDue,
     /// The interval changed: URLs due later than one new interval are pulled in.
     Interval,
+}
+
+/// The 429/503 backoff a host is under, as the nodes of a cluster share it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// The delay kept between its requests.
+    pub delay: Duration,
+    /// How long its `Retry-After` still asks to wait.
+    pub wait: Duration,
 }
 
 /// A host's answer to its robots.txt request, as the cluster shares it.

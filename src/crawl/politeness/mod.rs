@@ -18,6 +18,7 @@ use url::Url;
 
 use crate::config::PolitenessSettings;
 use crate::crawl::Job;
+use crate::frontier::Backoff;
 use crate::urls::IdentityHasher;
 
 mod host;
@@ -277,19 +278,29 @@ impl Hosts {
         self.place(key, now);
     }
 
-    /// The backoff `key` is under, to share with other nodes: its origin,
-    /// the delay between its requests, and the wait its `Retry-After` still asks.
-    pub fn backoff_of(&self, key: HostKey, now: Instant) -> Option<(String, Duration, Duration)> {
+    /// The origin of `key` (`scheme://host:port`), when the host is known.
+    pub fn origin_of(&self, key: HostKey) -> Option<&str> {
+        self.hosts.get(&key).map(|host| &*host.origin)
+    }
+
+    /// The backoff `key` is under, to share with other nodes.
+    pub fn backoff_of(&self, key: HostKey, now: Instant) -> Option<Backoff> {
         let host = self.hosts.get(&key)?;
         let wait = host
             .not_before
             .map_or(Duration::ZERO, |at| at.saturating_duration_since(now));
-        (!host.backoff.is_zero() || !wait.is_zero())
-            .then(|| (host.origin.to_string(), host.backoff, wait))
+        (!host.backoff.is_zero() || !wait.is_zero()).then_some(Backoff {
+            delay: host.backoff,
+            wait,
+        })
     }
 
     /// Applies a backoff another node saw for `key` (the larger one holds).
-    pub fn share_backoff(&mut self, key: HostKey, backoff: Duration, wait: Duration, now: Instant) {
+    pub fn share_backoff(&mut self, key: HostKey, shared: Backoff, now: Instant) {
+        let Backoff {
+            delay: backoff,
+            wait,
+        } = shared;
         let cap = self.policy.max_crawl_delay.max(self.policy.per_host_delay);
         let Some(host) = self.hosts.get_mut(&key) else {
             return;

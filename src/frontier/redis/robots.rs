@@ -6,7 +6,7 @@
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use crate::frontier::{RobotsAnswer, SharedHosts, unix_ms};
+use crate::frontier::{Backoff, RobotsAnswer, SharedHosts, unix_ms};
 use std::time::SystemTime;
 
 use super::link::Link;
@@ -87,20 +87,27 @@ impl SharedHosts for RedisHosts {
         self.set(&format!("robots:{url}"), encode(answer), ttl);
     }
 
-    fn backoff(&self, origin: &str) -> Option<(Duration, Duration)> {
+    fn backoff(&self, origin: &str) -> Option<Backoff> {
         let value = String::from_utf8(self.get(&format!("backoff:{origin}"))?).ok()?;
         let (backoff, until) = value
             .split_once('|')
             .map(|(a, b)| (a.parse().ok(), b.parse().ok()))?;
         let until: i64 = until?;
         let wait = until.saturating_sub(unix_ms(SystemTime::now())).max(0);
-        Some((
-            Duration::from_millis(backoff?),
-            Duration::from_millis(u64::try_from(wait).unwrap_or(0)),
-        ))
+        Some(Backoff {
+            delay: Duration::from_millis(backoff?),
+            wait: Duration::from_millis(u64::try_from(wait).unwrap_or(0)),
+        })
     }
 
-    fn put_backoff(&self, origin: &str, backoff: Duration, wait: Duration) {
+    fn put_backoff(
+        &self,
+        origin: &str,
+        Backoff {
+            delay: backoff,
+            wait,
+        }: Backoff,
+    ) {
         let until = unix_ms(SystemTime::now() + wait);
         let value = format!("{}|{until}", backoff.as_millis());
         // Kept while it matters: the wait, and a while at the backoff's pace.

@@ -2,6 +2,7 @@
 //! a batch in one transaction.
 
 use std::collections::{HashMap, HashSet};
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -24,57 +25,13 @@ impl SqliteFrontier {
             .prepare_cached(sql)
             .map_err(|err| open::classify(&path, &err))?;
         let rows = statement
-            .query_map(params, |row| {
-                let known = row
-                    .get::<_, Option<i64>>(2)?
-                    .map(|_| -> rusqlite::Result<Known> {
-                        Ok(Known {
-                            title: row.get(3)?,
-                            etag: row.get(4)?,
-                            last_modified: row.get(5)?,
-                        })
-                    });
-                let lineage = match (row.get::<_, Option<String>>(7)?, row.get(8)?) {
-                    (Some(seed), Some(found_on)) => Some((
-                        row.get::<_, u32>(6)?,
-                        seed,
-                        found_on,
-                        row.get::<_, bool>(9)?,
-                    )),
-                    _ => None,
-                };
-                Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, String>(1)?,
-                    known.transpose()?,
-                    lineage,
-                ))
-            })
+            .query_map(params, ClaimRow::read)
             .map_err(|err| open::classify(&path, &err))?;
         let mut claims = Vec::new();
         for row in rows {
-            let (id, text, known, lineage) = row.map_err(|err| open::classify(&path, &err))?;
-            let lineage = lineage.and_then(|(depth, seed, found_on, is_from_public)| {
-                Some(Lineage {
-                    depth,
-                    seed: Url::parse(&seed).ok()?,
-                    found_on,
-                    is_from_public,
-                })
-            });
-            match Url::parse(&text) {
-                Ok(url) => claims.push((
-                    id,
-                    Claim {
-                        url,
-                        known,
-                        lineage,
-                    },
-                )),
-                Err(err) => log::error!(
-                    "state file `{}`: stored URL `{text}` does not parse ({err}); skipped",
-                    path.display()
-                ),
+            let row = row.map_err(|err| open::classify(&path, &err))?;
+            if let Some(claim) = row.into_claim(&path) {
+                claims.push(claim);
             }
         }
         Ok(claims)
@@ -281,5 +238,70 @@ impl SqliteFrontier {
             }
         }
         claims
+    }
+}
+
+/// A claim as its row holds it.
+struct ClaimRow {
+    id: i64,
+    url: String,
+    known: Option<Known>,
+    /// Depth, seed, found-on and whether that page was public, for a discovered URL.
+    lineage: Option<(u32, String, String, bool)>,
+}
+
+impl ClaimRow {
+    /// Reads a row of [`CLAIM_COLUMNS`].
+    fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        let known = match row.get::<_, Option<i64>>(2)? {
+            Some(_) => Some(Known {
+                title: row.get(3)?,
+                etag: row.get(4)?,
+                last_modified: row.get(5)?,
+            }),
+            None => None,
+        };
+        let lineage = match (row.get::<_, Option<String>>(7)?, row.get(8)?) {
+            (Some(seed), Some(found_on)) => Some((row.get(6)?, seed, found_on, row.get(9)?)),
+            _ => None,
+        };
+        Ok(Self {
+            id: row.get(0)?,
+            url: row.get(1)?,
+            known,
+            lineage,
+        })
+    }
+
+    /// The claim, with its row id; `None` (logged) when its URL no longer parses.
+    fn into_claim(self, path: &Path) -> Option<(i64, Claim)> {
+        let lineage = self
+            .lineage
+            .and_then(|(depth, seed, found_on, is_from_public)| {
+                Some(Lineage {
+                    depth,
+                    seed: Url::parse(&seed).ok()?,
+                    found_on,
+                    is_from_public,
+                })
+            });
+        match Url::parse(&self.url) {
+            Ok(url) => Some((
+                self.id,
+                Claim {
+                    url,
+                    known: self.known,
+                    lineage,
+                },
+            )),
+            Err(err) => {
+                log::error!(
+                    "state file `{}`: stored URL `{}` does not parse ({err}); skipped",
+                    path.display(),
+                    self.url
+                );
+                None
+            }
+        }
     }
 }

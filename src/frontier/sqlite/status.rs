@@ -1,5 +1,6 @@
 //! The summary `crawler status` prints, read with plain SQL.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -44,6 +45,15 @@ pub(super) fn of(store: &SqliteFrontier, now: SystemTime) -> Result<Status, Stor
         )?,
         ..Status::default()
     };
+    status.next_due = next_due(store, now_ms)?;
+    status.outcomes = outcomes(store)?;
+    let size = |path: &Path| std::fs::metadata(path).map_or(0, |meta| meta.len());
+    status.file_bytes = size(&store.path) + size(&wal_path(&store.path));
+    Ok(status)
+}
+
+/// The next due time after `now_ms`, RFC 3339.
+fn next_due(store: &SqliteFrontier, now_ms: i64) -> Result<Option<String>, StoreError> {
     let next: Option<i64> = store
         .connection
         .query_row(
@@ -52,8 +62,11 @@ pub(super) fn of(store: &SqliteFrontier, now: SystemTime) -> Result<Status, Stor
             |row| row.get(0),
         )
         .map_err(store.fail())?;
-    status.next_due =
-        next.map(|ms| humantime::format_rfc3339_seconds(from_unix_ms(ms)).to_string());
+    Ok(next.map(|ms| humantime::format_rfc3339_seconds(from_unix_ms(ms)).to_string()))
+}
+
+/// How the last fetch of each URL ended, with counts.
+fn outcomes(store: &SqliteFrontier) -> Result<BTreeMap<String, u64>, StoreError> {
     let mut statement = store
         .connection
         .prepare(
@@ -66,13 +79,10 @@ pub(super) fn of(store: &SqliteFrontier, now: SystemTime) -> Result<Status, Stor
             Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
         })
         .map_err(store.fail())?;
+    let mut outcomes = BTreeMap::new();
     for row in rows {
         let (kind, count) = row.map_err(store.fail())?;
-        status
-            .outcomes
-            .insert(kind, u64::try_from(count).unwrap_or(0));
+        outcomes.insert(kind, u64::try_from(count).unwrap_or(0));
     }
-    let size = |path: &Path| std::fs::metadata(path).map_or(0, |meta| meta.len());
-    status.file_bytes = size(&store.path) + size(&wal_path(&store.path));
-    Ok(status)
+    Ok(outcomes)
 }

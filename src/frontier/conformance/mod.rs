@@ -4,96 +4,17 @@
 //! SQLite runs on a file in a temp folder; Redis on a real `redis-server`
 //! started for each test on a free port (and stopped when it ends).
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use url::Url;
 
-use super::{Access, Claim, Frontier, Known, Outcome, Reschedule, SeedChanges, open};
-use crate::config::{Config, Need};
+use super::{Claim, Frontier, Known, Outcome, Reschedule, SeedChanges};
+
+mod harness;
+
+use harness::Harness;
 
 const HOUR: Duration = Duration::from_secs(3600);
-
-/// A backend under test: a folder for its files, and the `crawler.toml`
-/// lines that name it.
-pub(super) struct Harness {
-    dir: tempfile::TempDir,
-    store_lines: String,
-    _server: Option<RedisServer>,
-}
-
-impl Harness {
-    /// The embedded store, in a state file of a temp folder.
-    pub(super) fn sqlite() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-            store_lines: "state_file = \"state.db\"\n".to_owned(),
-            _server: None,
-        }
-    }
-
-    /// A cluster of one node on a `redis-server` of its own.
-    pub(super) fn redis() -> Self {
-        let server = RedisServer::start();
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-            store_lines: format!(
-                "[cluster]\nredis = \"redis://127.0.0.1:{}/0\"\nname = \"conformance\"\nnode = \"n1\"\n",
-                server.port
-            ),
-            _server: Some(server),
-        }
-    }
-
-    /// Opens the store as a starting daemon does, with `interval` between
-    /// fetches of a URL.
-    fn open(&self, interval: Duration) -> Box<dyn Frontier> {
-        let path = self.dir.path().join("crawler.toml");
-        let text = format!(
-            "recrawl_interval = \"{}ms\"\n{}",
-            interval.as_millis(),
-            self.store_lines
-        );
-        let config = Config::from_toml(&path, &text, Need::ClientOnly).unwrap();
-        open(&config, Access::Crawl).unwrap()
-    }
-}
-
-/// A `redis-server` on a free loopback port, killed on drop.
-struct RedisServer {
-    child: Child,
-    port: u16,
-}
-
-impl RedisServer {
-    fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed (scripts/test installs it)");
-        let server = Self { child, port };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        server
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn url(path: &str) -> Url {
     Url::parse(&format!("http://127.0.0.1{path}")).unwrap()
