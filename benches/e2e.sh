@@ -20,7 +20,9 @@
 # Environment: E2E_DIR (work folder, default target/e2e), E2E_PORT (8931),
 #   E2E_WORKERS (64), E2E_SKIP_OHA=1 (crawler only), E2E_STATE=1 (each run
 #   also with a `state_file`, the embedded store, fresh each time: both
-#   medians and their ratio are printed).
+#   medians and their ratio are printed), E2E_BASELINE (another `crawler`
+#   binary, e.g. one built from an earlier commit: it runs in turn with
+#   the same config, in both modes, and the ratio is printed).
 #
 # Installs nginx (apt) and oha (cargo install) when missing. Starts its own
 # nginx (one worker) on 127.0.0.1:E2E_PORT and stops only that one.
@@ -147,7 +149,8 @@ sed -i '/^state_file/d' "$dir/crawler-state.toml"
 sed -i '1i state_file = "state.db"' "$dir/crawler-state.toml"
 
 variants="plain"
-[ -n "${E2E_STATE:-}" ] && variants="plain state"
+[ -n "${E2E_STATE:-}" ] && variants="$variants state"
+[ -n "${E2E_BASELINE:-}" ] && variants="$variants baseline"
 echo "== crawler --once: $seeds seeds over $pages pages, $workers workers, $runs runs of: $variants (log at INFO to a file)"
 # One uncounted run first: the corpus comes into the page cache, nginx warms up.
 "$tool" measure -- target/release/crawler --once --config "$dir/crawler.toml" > /dev/null 2> "$dir/crawler-warmup.log"
@@ -155,8 +158,10 @@ for run in $(seq "$runs"); do
     for variant in $variants; do
         config="$dir/crawler.toml"
         [ "$variant" = state ] && config="$dir/crawler-state.toml"
+        binary=target/release/crawler
+        [ "$variant" = baseline ] && binary=$E2E_BASELINE
         rm -f "$dir/results.jsonl" "$dir/state.db" "$dir/state.db-wal" "$dir/state.db-shm"
-        line=$("$tool" measure -- target/release/crawler --once --config "$config" 2> "$dir/crawler-$variant-$run.log")
+        line=$("$tool" measure -- "$binary" --once --config "$config" 2> "$dir/crawler-$variant-$run.log")
         "$tool" verify "$dir/results.jsonl" "$seeds" > "$dir/verify-$run.txt" || {
             cat "$dir/verify-$run.txt"
             echo "e2e: run $run ($variant): titles do not match the generator's (see $dir/crawler-$variant-$run.log)" >&2
@@ -178,6 +183,7 @@ for variant in $variants; do
     echo "crawler ($variant): median $rate pages/s, peak RSS $(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }') MB, $cpu CPU s"
     [ "$variant" = plain ] && crawler_rate=$rate
     [ "$variant" = state ] && echo "with state_file / without: $(awk -v a="$rate" -v b="$crawler_rate" 'BEGIN { printf "%.3f", a / b }')"
+    [ "$variant" = baseline ] && echo "crawler / baseline: $(awk -v a="$crawler_rate" -v b="$rate" 'BEGIN { printf "%.3f", a / b }')"
 done
 
 if [ -n "${E2E_SKIP_OHA:-}" ]; then

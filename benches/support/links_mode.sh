@@ -5,10 +5,11 @@
 links_mode() {
     local spider=${E2E_SPIDER:-$HOME/spider-peer/release/spider_peer}
     local tools="crawler"
+    [ -n "${E2E_BASELINE:-}" ] && tools="$tools baseline"
     if [ -x "$spider" ]; then
-        tools="crawler spider"
+        tools="$tools spider"
     else
-        echo "e2e: no spider peer at $spider (see ../shared/peers/spider/README.md); crawler only"
+        echo "e2e: no spider peer at $spider (see ../shared/peers/spider/README.md); no spider run"
     fi
     local urls=$((pages + (pages + 999) / 1000 + 1))
     echo "== link mode: a site of $pages pages ($urls URLs with the index pages) from /index.html, $workers workers, $runs runs of: $tools"
@@ -20,11 +21,13 @@ links_mode() {
         for who in $tools; do
             rm -f "$dir/results.jsonl"
             : > "$dir/access.log"
-            if [ "$who" = crawler ]; then
-                line=$("$tool" measure -- target/release/crawler --once --config "$dir/crawler.toml" 2> "$dir/crawler-links-$run.log")
+            if [ "$who" != spider ]; then
+                local binary=target/release/crawler
+                [ "$who" = baseline ] && binary=$E2E_BASELINE
+                line=$("$tool" measure -- "$binary" --once --config "$dir/crawler.toml" 2> "$dir/$who-links-$run.log")
                 if ! checked=$("$tool" verify-site "$dir/results.jsonl" "$pages"); then
                     echo "$checked"
-                    echo "e2e: run $run: the crawl is not right (see $dir/crawler-links-$run.log)" >&2
+                    echo "e2e: run $run: the crawl of $who is not right (see $dir/$who-links-$run.log)" >&2
                     exit 1
                 fi
             else
@@ -36,7 +39,7 @@ links_mode() {
             fi
             sleep 0.5 # nginx flushes its log buffer
             requests=$("$tool" requests "$dir/access.log")
-            if [ "$who" = crawler ] && [ "$(field repeated <<< "$requests")" != 0 ]; then
+            if [ "$who" != spider ] && [ "$(field repeated <<< "$requests")" != 0 ]; then
                 echo "e2e: run $run: some URLs were fetched more than once: $requests" >&2
                 exit 1
             fi
@@ -55,6 +58,9 @@ links_mode() {
         rm -f "$dir/runs-$who.$$"
         echo "$who: median $rate pages/s, peak RSS $(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }') MB, $cpu CPU s"
         [ "$who" = crawler ] && crawler_rate=$rate
+        if [ "$who" = baseline ]; then
+            echo "crawler / baseline: $(awk -v a="$crawler_rate" -v b="$rate" 'BEGIN { printf "%.3f", a / b }')"
+        fi
         if [ "$who" = spider ]; then
             echo "crawler / spider: $(awk -v a="$crawler_rate" -v b="$rate" 'BEGIN { printf "%.2f", a / b }')"
         fi

@@ -16,11 +16,11 @@ use harness::Harness;
 
 const HOUR: Duration = Duration::from_secs(3600);
 
-fn url(path: &str) -> Url {
+pub(super) fn url(path: &str) -> Url {
     Url::parse(&format!("http://127.0.0.1{path}")).unwrap()
 }
 
-fn ok(url: &Url, title: &str) -> Outcome {
+pub(super) fn ok(url: &Url, title: &str) -> Outcome {
     Outcome {
         url: url.to_string(),
         fetched_at: SystemTime::now(),
@@ -39,7 +39,7 @@ fn ok(url: &Url, title: &str) -> Outcome {
 }
 
 /// `ok` for a page whose links `paths` are followed.
-fn linking(url: &Url, paths: &[&str]) -> Outcome {
+pub(super) fn linking(url: &Url, paths: &[&str]) -> Outcome {
     Outcome {
         links: Some(
             paths
@@ -52,7 +52,7 @@ fn linking(url: &Url, paths: &[&str]) -> Outcome {
 }
 
 /// Lists `paths` as the seeds, as a start or a reload does.
-fn list(store: &mut dyn Frontier, paths: &[&str]) -> SeedChanges {
+pub(super) fn list(store: &mut dyn Frontier, paths: &[&str]) -> SeedChanges {
     let generation = store.begin_seeds().unwrap();
     let urls: Vec<Url> = paths.iter().map(|path| url(path)).collect();
     store
@@ -62,7 +62,7 @@ fn list(store: &mut dyn Frontier, paths: &[&str]) -> SeedChanges {
 }
 
 /// Starts a `--once` run of `seeds` (paths) and claims them.
-fn start_run(store: &mut dyn Frontier, seeds: &[&str]) -> Vec<Claim> {
+pub(super) fn start_run(store: &mut dyn Frontier, seeds: &[&str]) -> Vec<Claim> {
     store.begin_round().unwrap();
     let generation = store.begin_seeds().unwrap();
     let urls: Vec<Url> = seeds.iter().map(|path| url(path)).collect();
@@ -71,7 +71,7 @@ fn start_run(store: &mut dyn Frontier, seeds: &[&str]) -> Vec<Claim> {
         .unwrap()
 }
 
-fn paths(claims: &[Claim]) -> Vec<String> {
+pub(super) fn paths(claims: &[Claim]) -> Vec<String> {
     let mut paths: Vec<String> = claims
         .iter()
         .map(|claim| claim.url.path().to_owned())

@@ -253,14 +253,7 @@ struct ClaimRow {
 impl ClaimRow {
     /// Reads a row of [`CLAIM_COLUMNS`].
     fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
-        let known = match row.get::<_, Option<i64>>(2)? {
-            Some(_) => Some(Known {
-                title: row.get(3)?,
-                etag: row.get(4)?,
-                last_modified: row.get(5)?,
-            }),
-            None => None,
-        };
+        let known = known_at(row, 2)?;
         let lineage = match (row.get::<_, Option<String>>(7)?, row.get(8)?) {
             (Some(seed), Some(found_on)) => Some((row.get(6)?, seed, found_on, row.get(9)?)),
             _ => None,
@@ -304,4 +297,18 @@ impl ClaimRow {
             }
         }
     }
+}
+
+/// What is known of a URL from the columns of its row from `first` on: the
+/// time of its last successful fetch (`NULL`: none), its title, `ETag` and
+/// `Last-Modified`.
+pub(super) fn known_at(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Option<Known>> {
+    if row.get::<_, Option<i64>>(first)?.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(Known {
+        title: row.get(first + 1)?,
+        etag: row.get(first + 2)?,
+        last_modified: row.get(first + 3)?,
+    }))
 }

@@ -7,6 +7,7 @@ use std::time::SystemTime;
 use rusqlite::params;
 use url::Url;
 
+use super::batch::known_at;
 use super::{SqliteFrontier, open};
 #[cfg(doc)]
 use crate::frontier::Frontier;
@@ -116,13 +117,5 @@ fn listed_row(mut rows: rusqlite::Rows<'_>) -> rusqlite::Result<Option<(i64, i64
     let Some(row) = rows.next()? else {
         return Ok(None);
     };
-    let known = match row.get::<_, Option<i64>>(2)? {
-        Some(_) => Some(Known {
-            title: row.get(3)?,
-            etag: row.get(4)?,
-            last_modified: row.get(5)?,
-        }),
-        None => None,
-    };
-    Ok(Some((row.get(0)?, row.get(1)?, known)))
+    Ok(Some((row.get(0)?, row.get(1)?, known_at(row, 2)?)))
 }

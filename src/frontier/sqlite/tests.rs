@@ -1,82 +1,20 @@
 //! Unit tests of what only the SQLite frontier does (service rounds per
 //! seed, removed seeds taking their descendants along, its file checks
 //! and status details), on real files in a temp folder. The contract both
-//! backends keep is tested in `frontier/conformance.rs`.
+//! backends keep is tested in `frontier/conformance/`.
 
 use std::time::{Duration, SystemTime};
 
 use url::Url;
 
 use super::*;
-use crate::frontier::{Claim, Known, Outcome, Rounds, Schedule, SeedChanges, Seeds};
-
-fn url(path: &str) -> Url {
-    Url::parse(&format!("http://127.0.0.1{path}")).unwrap()
-}
+use crate::frontier::conformance::{linking, list, ok, paths, start_run, url};
+use crate::frontier::{Rounds, Schedule};
 
 fn store(dir: &tempfile::TempDir, interval: Duration) -> SqliteFrontier {
     SqliteFrontier::open(&dir.path().join("state.db"), None, interval)
         .unwrap()
         .0
-}
-
-fn list(store: &mut SqliteFrontier, paths: &[&str]) -> SeedChanges {
-    let generation = store.begin_seeds().unwrap();
-    let urls: Vec<Url> = paths.iter().map(|path| url(path)).collect();
-    store
-        .add_seeds(&urls, generation, SystemTime::now())
-        .unwrap();
-    store.end_seeds(generation).unwrap()
-}
-
-fn ok(url: &Url, title: &str) -> Outcome {
-    Outcome {
-        url: url.to_string(),
-        fetched_at: SystemTime::now(),
-        finished_at: SystemTime::now(),
-        status: Some(200),
-        error_kind: None,
-        page: Some(Known {
-            title: Some(title.to_owned()),
-            etag: Some("\"e\"".to_owned()),
-            last_modified: None,
-        }),
-        final_url: None,
-        links: None,
-        is_from_public: false,
-    }
-}
-
-/// `ok` for a page whose links `paths` are followed.
-fn linking(url: &Url, paths: &[&str]) -> Outcome {
-    Outcome {
-        links: Some(
-            paths
-                .iter()
-                .map(|path| self::url(path).to_string())
-                .collect(),
-        ),
-        ..ok(url, "page")
-    }
-}
-
-/// Starts a `--once` run of `seeds` (paths) and claims them.
-fn start_run(store: &mut SqliteFrontier, seeds: &[&str]) -> Vec<Claim> {
-    store.begin_round().unwrap();
-    let generation = store.begin_seeds().unwrap();
-    let urls: Vec<Url> = seeds.iter().map(|path| url(path)).collect();
-    store
-        .list_and_claim(&urls, generation, SystemTime::now())
-        .unwrap()
-}
-
-fn paths(claims: &[Claim]) -> Vec<String> {
-    let mut paths: Vec<String> = claims
-        .iter()
-        .map(|claim| claim.url.path().to_owned())
-        .collect();
-    paths.sort();
-    paths
 }
 
 #[test]
