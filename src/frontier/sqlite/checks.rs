@@ -8,8 +8,7 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
-use super::legacy::json_hint;
-use super::open::{APPLICATION_ID, MAGIC, SCHEMA_VERSION, wal_path};
+use super::schema::{APPLICATION_ID, MAGIC, SCHEMA_VERSION, wal_path};
 use crate::frontier::{SqliteError, StoreError};
 
 /// Checks the file itself before SQLite opens it: a database header, and
@@ -156,4 +155,20 @@ pub fn io_error(path: &Path, detail: &str) -> StoreError {
         path: path.to_owned(),
         detail: detail.to_owned(),
     })
+}
+
+/// What to say of a JSON file where the database should be. Named `.db`, it
+/// is most likely the state of an earlier version under a new name, which
+/// is imported from `<name>.json`; otherwise it is not that state (that is
+/// migrated in place before this check).
+fn json_hint(path: &Path) -> String {
+    let shown = |path: &Path| path.display().to_string();
+    if path.extension().is_some_and(|extension| extension == "db") {
+        format!(
+            "holds JSON, not a database (the state of an earlier crawler?): rename it to `{}` and it is imported at the next start",
+            shown(&path.with_extension("json"))
+        )
+    } else {
+        "holds JSON, but neither a database nor the state of an earlier crawler: move it away, or set `state_file` to another path".to_owned()
+    }
 }

@@ -5,11 +5,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::Connection;
 use serde::Deserialize;
 
-use super::checks::io_error;
-use super::open::{Import, create, open_existing, temp_path};
 use crate::frontier::{SqliteError, StoreError};
 
 /// Whether `path` (not named `.db`) holds the JSON state of an earlier version.
@@ -22,37 +19,6 @@ pub fn is_legacy_json(path: &Path) -> bool {
     };
     let first = bytes.iter().find(|byte| !byte.is_ascii_whitespace());
     first == Some(&b'{') && serde_json::from_slice::<LegacyState>(&bytes).is_ok()
-}
-
-/// Turns the JSON state at `path` into the database at the same path: the
-/// JSON is copied to `<path>.imported` first, then the new database
-/// replaces it in one rename, so a crash leaves one or the other, whole.
-pub(super) fn migrate_in_place(
-    path: &Path,
-    interval: Duration,
-) -> Result<(Connection, Option<Import>), StoreError> {
-    let kept_as = imported_name(path);
-    let copied = fs::copy(path, &kept_as).and_then(|_| fs::File::open(&kept_as)?.sync_all());
-    copied.map_err(|err| {
-        io_error(
-            path,
-            &format!("cannot keep a copy as `{}`: {err}", kept_as.display()),
-        )
-    })?;
-    let temp = temp_path(path);
-    let _ = fs::remove_file(&temp);
-    let count = create(&temp, Some(path), interval)
-        .inspect_err(|_| {
-            let _ = fs::remove_file(&temp);
-        })?
-        .unwrap_or(0);
-    fs::rename(&temp, path).map_err(|err| io_error(path, &format!("cannot replace it: {err}")))?;
-    let import = Import {
-        from: path.to_owned(),
-        count,
-        kept_as,
-    };
-    Ok((open_existing(path, true)?, Some(import)))
 }
 
 /// Where the JSON file goes after its import.
@@ -121,20 +87,4 @@ pub(super) fn import_json(
             .map_err(|err| failed(err.to_string()))?;
     }
     Ok(count)
-}
-
-/// What to say of a JSON file where the database should be. Named `.db`, it
-/// is most likely the state of an earlier version under a new name, which
-/// is imported from `<name>.json`; otherwise it is not that state (that is
-/// migrated in place before this check).
-pub(super) fn json_hint(path: &Path) -> String {
-    let shown = |path: &Path| path.display().to_string();
-    if path.extension().is_some_and(|extension| extension == "db") {
-        format!(
-            "holds JSON, not a database (the state of an earlier crawler?): rename it to `{}` and it is imported at the next start",
-            shown(&path.with_extension("json"))
-        )
-    } else {
-        "holds JSON, but neither a database nor the state of an earlier crawler: move it away, or set `state_file` to another path".to_owned()
-    }
 }

@@ -24,11 +24,13 @@ mod listing;
 mod open;
 mod rounds;
 mod schedule;
+mod schema;
 mod status;
 
 pub use error::SqliteError;
 
-pub use open::{Import, SCHEMA_VERSION, imported_name, wal_path};
+pub use open::{Import, imported_name};
+pub use schema::{SCHEMA_VERSION, wal_path};
 
 /// The embedded frontier on a SQLite file.
 pub struct SqliteFrontier {

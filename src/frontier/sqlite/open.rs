@@ -12,73 +12,10 @@ use rusqlite::{Connection, OpenFlags};
 
 use super::checks::{check_file, check_identity, check_integrity};
 pub use super::checks::{classify, io_error};
-use super::legacy::{import_json, migrate_in_place};
+use super::legacy::import_json;
 pub use super::legacy::{imported_name, is_legacy_json};
+use super::schema::{APPLICATION_ID, COLUMNS_V1, INDEXES, SCHEMA_VERSION, URLS_TABLE, schema};
 use crate::frontier::{SqliteError, StoreError};
-
-/// The schema version written in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 2;
-/// `PRAGMA application_id`: "crwl", so `file(1)` and we can tell our files.
-pub const APPLICATION_ID: i64 = 0x6372_776c;
-
-/// The table of URLs, named `{table}`.
-const URLS_TABLE: &str = "
-CREATE TABLE {table} (
-    id INTEGER PRIMARY KEY,
-    url TEXT NOT NULL UNIQUE,
-    host TEXT NOT NULL,
-    origin TEXT NOT NULL DEFAULT 'seed' CHECK (origin IN ('seed', 'discovered', 'sitemap')),
-    depth INTEGER NOT NULL DEFAULT 0,
-    found_on INTEGER REFERENCES urls (id),
-    seed_generation INTEGER NOT NULL DEFAULT 0,
-    is_active INTEGER NOT NULL DEFAULT 1,
-    due_at INTEGER,
-    claimed_at INTEGER,
-    fetched_at INTEGER,
-    finished_at INTEGER,
-    status INTEGER,
-    error_kind TEXT,
-    ok_at INTEGER,
-    title TEXT,
-    etag TEXT,
-    last_modified TEXT,
-    once_round INTEGER NOT NULL DEFAULT 0,
-    root INTEGER,
-    from_public INTEGER NOT NULL DEFAULT 0
-);
-";
-
-/// The columns version 1 had, copied as they are by the upgrade.
-const COLUMNS_V1: &str = "id, url, host, origin, depth, found_on, seed_generation, is_active,
-    due_at, claimed_at, fetched_at, finished_at, status, error_kind, ok_at, title, etag,
-    last_modified, once_round";
-
-/// The indexes of the URL table. Version 2 added `urls_pending` (a seed's
-/// descendants due or in flight), `urls_host` (a host's URLs) and
-/// `urls_open_rounds` (seeds whose round may be over), with the
-/// columns `root` (the seed a discovered URL descends from) and
-/// `from_public` (the page it was found on came from a public address: it
-/// must not lead to a private one), and the origin `sitemap`.
-const INDEXES: &str = "
-CREATE INDEX urls_due ON urls (due_at) WHERE due_at IS NOT NULL;
-CREATE INDEX urls_pending ON urls (root) WHERE due_at IS NOT NULL OR claimed_at IS NOT NULL;
-CREATE INDEX urls_host ON urls (host);
-CREATE INDEX urls_open_rounds ON urls (id) WHERE origin = 'seed' AND due_at IS NULL;
-";
-
-const META_TABLE: &str =
-    "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;";
-
-/// The whole schema of a new database.
-fn schema() -> String {
-    format!(
-        "{}{INDEXES}{META_TABLE}",
-        URLS_TABLE.replace("{table}", "urls")
-    )
-}
-
-/// The SQLite file header's first 16 bytes.
-pub(super) const MAGIC: &[u8; 16] = b"SQLite format 3\0";
 
 /// Opens the existing database at `path` after checking it is ours and,
 /// with `verify`, sound (`PRAGMA quick_check` reads the whole file).
@@ -245,13 +182,6 @@ pub(super) fn create(
     Ok(imported)
 }
 
-/// The write-ahead log beside `path`.
-pub fn wal_path(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push("-wal");
-    PathBuf::from(name)
-}
-
 /// Brings a database of an earlier schema up to [`SCHEMA_VERSION`] in one
 /// transaction (version 1 → 2: link following).
 ///
@@ -286,4 +216,35 @@ pub fn upgrade(path: &Path, connection: &mut Connection) -> Result<(), StoreErro
         path.display()
     );
     Ok(())
+}
+
+/// Turns the JSON state at `path` into the database at the same path: the
+/// JSON is copied to `<path>.imported` first, then the new database
+/// replaces it in one rename, so a crash leaves one or the other, whole.
+fn migrate_in_place(
+    path: &Path,
+    interval: Duration,
+) -> Result<(Connection, Option<Import>), StoreError> {
+    let kept_as = imported_name(path);
+    let copied = fs::copy(path, &kept_as).and_then(|_| fs::File::open(&kept_as)?.sync_all());
+    copied.map_err(|err| {
+        io_error(
+            path,
+            &format!("cannot keep a copy as `{}`: {err}", kept_as.display()),
+        )
+    })?;
+    let temp = temp_path(path);
+    let _ = fs::remove_file(&temp);
+    let count = create(&temp, Some(path), interval)
+        .inspect_err(|_| {
+            let _ = fs::remove_file(&temp);
+        })?
+        .unwrap_or(0);
+    fs::rename(&temp, path).map_err(|err| io_error(path, &format!("cannot replace it: {err}")))?;
+    let import = Import {
+        from: path.to_owned(),
+        count,
+        kept_as,
+    };
+    Ok((open_existing(path, true)?, Some(import)))
 }

@@ -1,0 +1,76 @@
+//! The state file's schema and names: its tables, its identity
+//! (`application_id`, `user_version`) and the files beside it.
+
+use std::path::{Path, PathBuf};
+
+/// The schema version written in `PRAGMA user_version`.
+pub const SCHEMA_VERSION: i64 = 2;
+/// `PRAGMA application_id`: "crwl", so `file(1)` and we can tell our files.
+pub const APPLICATION_ID: i64 = 0x6372_776c;
+
+/// The table of URLs, named `{table}`.
+pub(super) const URLS_TABLE: &str = "
+CREATE TABLE {table} (
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL UNIQUE,
+    host TEXT NOT NULL,
+    origin TEXT NOT NULL DEFAULT 'seed' CHECK (origin IN ('seed', 'discovered', 'sitemap')),
+    depth INTEGER NOT NULL DEFAULT 0,
+    found_on INTEGER REFERENCES urls (id),
+    seed_generation INTEGER NOT NULL DEFAULT 0,
+    is_active INTEGER NOT NULL DEFAULT 1,
+    due_at INTEGER,
+    claimed_at INTEGER,
+    fetched_at INTEGER,
+    finished_at INTEGER,
+    status INTEGER,
+    error_kind TEXT,
+    ok_at INTEGER,
+    title TEXT,
+    etag TEXT,
+    last_modified TEXT,
+    once_round INTEGER NOT NULL DEFAULT 0,
+    root INTEGER,
+    from_public INTEGER NOT NULL DEFAULT 0
+);
+";
+
+/// The columns version 1 had, copied as they are by the upgrade.
+pub(super) const COLUMNS_V1: &str =
+    "id, url, host, origin, depth, found_on, seed_generation, is_active,
+    due_at, claimed_at, fetched_at, finished_at, status, error_kind, ok_at, title, etag,
+    last_modified, once_round";
+
+/// The indexes of the URL table. Version 2 added `urls_pending` (a seed's
+/// descendants due or in flight), `urls_host` (a host's URLs) and
+/// `urls_open_rounds` (seeds whose round may be over), with the
+/// columns `root` (the seed a discovered URL descends from) and
+/// `from_public` (the page it was found on came from a public address: it
+/// must not lead to a private one), and the origin `sitemap`.
+pub(super) const INDEXES: &str = "
+CREATE INDEX urls_due ON urls (due_at) WHERE due_at IS NOT NULL;
+CREATE INDEX urls_pending ON urls (root) WHERE due_at IS NOT NULL OR claimed_at IS NOT NULL;
+CREATE INDEX urls_host ON urls (host);
+CREATE INDEX urls_open_rounds ON urls (id) WHERE origin = 'seed' AND due_at IS NULL;
+";
+
+pub(super) const META_TABLE: &str =
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;";
+
+/// The whole schema of a new database.
+pub(super) fn schema() -> String {
+    format!(
+        "{}{INDEXES}{META_TABLE}",
+        URLS_TABLE.replace("{table}", "urls")
+    )
+}
+
+/// The SQLite file header's first 16 bytes.
+pub(super) const MAGIC: &[u8; 16] = b"SQLite format 3\0";
+
+/// The write-ahead log beside `path`.
+pub fn wal_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
+}
