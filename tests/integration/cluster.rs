@@ -207,13 +207,20 @@ fn three_nodes_crawl_a_site_each_page_once() {
     );
 }
 
-/// Waits until `node`'s output has at least `count` records.
-fn wait_records(workspace: &Workspace, node: &str, count: usize) {
+/// Waits until one of `nodes` has at least `count` records in its output;
+/// returns its index.
+fn first_with_records(workspace: &Workspace, nodes: &[&str], count: usize) -> usize {
     let started = Instant::now();
-    while workspace.records(&format!("{node}.jsonl")).len() < count {
+    loop {
+        let written = nodes
+            .iter()
+            .position(|node| workspace.records(&format!("{node}.jsonl")).len() >= count);
+        if let Some(index) = written {
+            return index;
+        }
         assert!(
             started.elapsed() < DEADLINE,
-            "{node} wrote fewer than {count} records"
+            "no node wrote {count} records"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -227,16 +234,19 @@ fn a_node_killed_mid_crawl_leaves_its_work_to_the_others() {
     let workspace = Workspace::new();
     let nodes = ["n1", "n2", "n3"];
     let mut daemons = start_nodes(&workspace, &nodes, &seeds, &redis, "");
-    // Once the victim has shown work, note what it holds and kill it.
-    wait_records(&workspace, "n1", 50);
+    // The first node to show work is the victim: note what it holds and kill it.
+    let victim = first_with_records(&workspace, &nodes, 50);
+    let victim_name = nodes[victim];
     let held: usize = redis
-        .query(&["HGET", "crawler:default:busy", "n1"])
+        .query(&["HGET", "crawler:default:busy", victim_name])
         .and_then(|count| count.parse().ok())
         .unwrap_or(0);
-    daemons[0].signal(libc::SIGKILL);
-    assert_eq!(daemons[0].wait_exit(), None, "killed by a signal");
-    for (daemon, node) in daemons.iter_mut().zip(nodes).skip(1) {
-        wait_exit_ok(daemon, node);
+    daemons[victim].signal(libc::SIGKILL);
+    assert_eq!(daemons[victim].wait_exit(), None, "killed by a signal");
+    for (index, (daemon, node)) in daemons.iter_mut().zip(nodes).enumerate() {
+        if index != victim {
+            wait_exit_ok(daemon, node);
+        }
     }
     let mut twice = 0;
     for site in &sites {
@@ -252,7 +262,10 @@ fn a_node_killed_mid_crawl_leaves_its_work_to_the_others() {
     let records = records_of(&workspace, &nodes);
     let urls = recorded_urls(&records);
     assert_eq!(urls.len(), 1200, "every page has a record");
-    let survivors = records.iter().filter(|(node, _)| node != "n1").count();
+    let survivors = records
+        .iter()
+        .filter(|(node, _)| node != victim_name)
+        .count();
     assert!(survivors > 0, "the other nodes took part");
 }
 
