@@ -93,7 +93,7 @@ impl Page {
 pub struct RobotsResponse {
     /// The final HTTP status, once a response head arrived.
     pub status: Option<u16>,
-    /// The first [`MAX_ROBOTS_SIZE`] bytes of a 2xx body.
+    /// The first [`MAX_ROBOTS_SIZE`](super::MAX_ROBOTS_SIZE) bytes of a 2xx body.
     pub body: Vec<u8>,
     /// Whether the answer came from a public address.
     pub is_from_public: bool,

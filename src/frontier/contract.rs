@@ -24,7 +24,7 @@ use super::status::Status;
 /// The schedule: URLs claimed when due and committed when fetched, and what
 /// their commits added.
 pub trait Schedule {
-    /// Sets the recrawl interval used by [`Frontier::commit`] and [`Frontier::reschedule`].
+    /// Sets the recrawl interval used by [`Schedule::commit`] and [`Schedule::reschedule`].
     fn set_interval(&mut self, interval: Duration);
 
     /// Sets how many URLs one host may have in the crawl (`crawl.max_pages_per_host`).
@@ -101,7 +101,7 @@ pub trait Seeds {
     ) -> Result<(), StoreError>;
 
     /// Retires the seeds `generation` did not list; says how many seeds
-    /// were added and removed since [`Frontier::begin_seeds`].
+    /// were added and removed since [`Seeds::begin_seeds`].
     ///
     /// # Errors
     /// The store cannot be written.
@@ -130,7 +130,7 @@ pub trait Rounds {
     /// The store cannot be read or written.
     fn begin_round(&mut self) -> Result<Round, StoreError>;
 
-    /// Lists `urls` as seeds of `generation` (as [`Frontier::add_seeds`])
+    /// Lists `urls` as seeds of `generation` (as [`Seeds::add_seeds`])
     /// and claims those that have no record in the current run yet. A URL
     /// listed twice in one generation is claimed once.
     ///
