@@ -4,6 +4,7 @@
 //! serde, and the hand-written `Default` calling the same functions, so a
 //! missing key always equals `Settings::default()`.
 
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -271,7 +272,60 @@ impl Default for CrawlSettings {
 pub struct MetricsSettings {
     /// Serve `/metrics` and `/healthz` on this address (restart to change); off when unset.
     #[serde(default)]
-    pub listen: Option<std::net::SocketAddr>,
+    pub listen: Option<ListenAddress>,
+}
+
+/// An address to listen on: an IP address with its port (`127.0.0.1:9898`,
+/// `[::1]:9898`), or `localhost:PORT`, resolved once, when the config is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListenAddress(SocketAddr);
+
+impl ListenAddress {
+    /// The socket address.
+    pub fn socket(self) -> SocketAddr {
+        self.0
+    }
+
+    /// Reads `text`.
+    ///
+    /// # Errors
+    /// `text` is neither an IP address with a port nor `localhost:PORT`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let expected = "expected an address such as 127.0.0.1:9898 or localhost:9898";
+        if let Ok(address) = text.parse() {
+            return Ok(Self(address));
+        }
+        let Some(port) = text.strip_prefix("localhost:") else {
+            return Err(format!("`{text}` is not an address: {expected}"));
+        };
+        let port: u16 = port
+            .parse()
+            .map_err(|_| format!("`{text}` has no valid port: {expected}"))?;
+        (("localhost", port).to_socket_addrs())
+            .ok()
+            .and_then(|mut addresses| addresses.next())
+            .map(Self)
+            .ok_or_else(|| format!("`localhost` does not resolve on this machine: {expected}"))
+    }
+}
+
+impl std::fmt::Display for ListenAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Serialize for ListenAddress {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for ListenAddress {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Self::parse(text.trim()).map_err(serde::de::Error::custom)
+    }
 }
 
 /// The `[politeness]` table.

@@ -149,3 +149,24 @@ fn user_agent_must_be_header_safe() {
     let message = problems("seeds = [\"http://127.0.0.1/\"]\nuser_agent = \"bé\"", &[]);
     assert!(message.contains("`user_agent`"), "{message}");
 }
+
+#[test]
+fn metrics_listen_takes_an_address_or_localhost() {
+    let config = load_text(
+        "seeds = [\"http://127.0.0.1/\"]\n[metrics]\nlisten = \"127.0.0.1:9898\"\n",
+        &[],
+    )
+    .unwrap();
+    let address = config.settings.metrics.listen.unwrap().socket();
+    assert_eq!(address.to_string(), "127.0.0.1:9898");
+    let local = ListenAddress::parse("localhost:9898").unwrap().socket();
+    assert!(local.ip().is_loopback() && local.port() == 9898, "{local}");
+    let wrong = problems(
+        "seeds = [\"http://127.0.0.1/\"]\n[metrics]\nlisten = \"example:80\"\n",
+        &[],
+    );
+    assert!(
+        wrong.contains("`metrics.listen`") && wrong.contains("such as 127.0.0.1:9898"),
+        "{wrong}"
+    );
+}

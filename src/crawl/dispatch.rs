@@ -244,8 +244,8 @@ impl Dispatcher {
     }
 
     /// Records a job robots.txt forbids: no request is made.
-    async fn refuse(&self, Refusal { job, why }: Refusal) {
-        let record = refused_record(&job, &why);
+    async fn refuse(&self, Refusal { job, kind, why }: Refusal) {
+        let record = refused_record(&job, kind, &why);
         let _ = self.finished.send(job.url).await;
         let facts = PageFacts::default();
         let _ = self
@@ -259,10 +259,11 @@ fn hosts_token(hosts: &Hosts) -> String {
     hosts.policy().product_token.clone()
 }
 
-/// The record of a job not fetched because robots.txt forbids it.
-fn refused_record(job: &Job, why: &str) -> Record {
+/// The record of a job not fetched because robots.txt forbids it (`kind`
+/// `robots`) or could not be fetched (`kind` names the cause).
+fn refused_record(job: &Job, kind: &str, why: &str) -> Record {
     let mut record = Record::new(&job.url, SystemTime::now());
-    record.error = Some(format!("robots: {why}"));
+    record.error = Some(format!("{kind}: {why}"));
     record.attempts = job.attempt;
     record.depth = job.depth();
     record.found_on = job.found_on().map(str::to_owned);

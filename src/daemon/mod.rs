@@ -156,7 +156,7 @@ fn start_metrics_server(
     let Some(address) = config.settings.metrics.listen else {
         return Ok(None);
     };
-    let server = MetricsServer::start(address, Arc::clone(metrics))
+    let server = MetricsServer::start(address.socket(), Arc::clone(metrics))
         .with_context(|| format!("cannot serve metrics on `{address}` ([metrics] listen)"))?;
     log::info!(
         "metrics on http://{0}/metrics, health on http://{0}/healthz",

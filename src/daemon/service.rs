@@ -166,8 +166,8 @@ impl Service {
             Err(err) => {
                 let problems: Vec<String> = err.to_string().lines().map(str::to_owned).collect();
                 let problems = problems.join("; ");
+                self.metrics.reloaded(Some(problems.clone()));
                 log::error!("reload rejected, still running on the last good config: {problems}");
-                self.metrics.reloaded(Some(problems));
                 return;
             }
         };
@@ -206,11 +206,12 @@ impl Service {
                 seeds.added, seeds.removed, new.seed_count
             )
         };
-        log::info!("reloaded `{}`: {seeds}; {settings}", path.display());
+        // `/healthz` says so before the log does: whoever reads the line sees it there.
         self.metrics
             .set_config(new.settings.workers, new.seed_count);
         self.metrics.set_stats_interval(new.settings.stats_interval);
         self.metrics.reloaded(None);
+        log::info!("reloaded `{}`: {seeds}; {settings}", path.display());
         self.config = new;
     }
 

@@ -48,7 +48,8 @@ impl SeedFile {
             .lines()
             .enumerate()
             .filter_map(|(index, line)| match line {
-                Ok(text) => parse_line(&text).map(|url| {
+                // A byte-order mark some editors write is not part of the first URL.
+                Ok(text) => parse_line(text.strip_prefix('\u{feff}').unwrap_or(&text)).map(|url| {
                     Ok(SeedLine {
                         line: index + 1,
                         url,
@@ -159,6 +160,19 @@ impl Iterator for SeedStream<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_byte_order_mark_before_the_first_url_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("seeds.txt");
+        std::fs::write(&path, "\u{feff}http://127.0.0.1/a\nhttp://127.0.0.1/b\n").unwrap();
+        let urls: Vec<String> = SeedFile::new(path)
+            .entries()
+            .unwrap()
+            .map(|entry| entry.unwrap().url.unwrap().to_string())
+            .collect();
+        assert_eq!(urls, ["http://127.0.0.1/a", "http://127.0.0.1/b"]);
+    }
 
     #[test]
     fn lines_skip_comments_and_blanks() {

@@ -118,7 +118,10 @@ fn metrics_match_the_records() {
         ),
     ]);
     let paths = ["/ok1", "/ok2", "/missing", "/private", "/flaky"];
-    let seeds: Vec<String> = paths.iter().map(|p| server.url(p)).collect();
+    let mut seeds: Vec<String> = paths.iter().map(|p| server.url(p)).collect();
+    // And a host that is down: its page's record names the cause, `connect`.
+    let down = free_address();
+    seeds.push(format!("http://{down}/page"));
     let address = free_address();
     let workspace = Workspace::new();
     let quoted: Vec<String> = seeds.iter().map(|s| format!("{s:?}")).collect();
@@ -135,12 +138,12 @@ fn metrics_match_the_records() {
     command.arg("--config").arg(&config);
     let mut daemon = Daemon::start(command);
     daemon.wait_for("metrics on http://");
-    daemon.wait_for_n("crawler::output]", paths.len());
+    daemon.wait_for_n("crawler::output]", seeds.len());
     let (status, text) = get(address, "/metrics");
     assert_eq!(status, 200);
     let samples = parse_exposition(&text);
     let records: Vec<Value> = workspace.records("out.jsonl");
-    assert_eq!(records.len(), paths.len());
+    assert_eq!(records.len(), seeds.len());
 
     let failed = records.iter().filter(|r| !r["error"].is_null()).count();
     let ok = records.len() - failed;
@@ -158,8 +161,9 @@ fn metrics_match_the_records() {
             *kinds.entry(kind.to_owned()).or_default() += 1.0;
         }
     }
-    assert_eq!(kinds.get("robots"), Some(&1.0));
+    assert_eq!(kinds.get("robots"), Some(&1.0), "only the disallowed page");
     assert_eq!(kinds.get("http_status"), Some(&1.0));
+    assert_eq!(kinds.get("connect"), Some(&1.0), "the down host's page");
     for (kind, count) in &kinds {
         let series = format!("crawler_fetch_errors_total{{kind=\"{kind}\"}}");
         assert_eq!(sample(&samples, &series), *count, "{series}");
@@ -184,9 +188,9 @@ fn metrics_match_the_records() {
         sample(&samples, "crawler_fetched_bytes_total"),
         bytes as f64
     );
-    assert_eq!(sample(&samples, "crawler_seeds"), 5.0);
+    assert_eq!(sample(&samples, "crawler_seeds"), 6.0);
     assert_eq!(sample(&samples, "crawler_workers"), 32.0);
-    assert_eq!(sample(&samples, "crawler_hosts"), 1.0);
+    assert_eq!(sample(&samples, "crawler_hosts"), 2.0);
     assert!(sample(&samples, "crawler_start_time_seconds") > 1.0e9);
 
     if let Ok(mut promtool) = Command::new("promtool")

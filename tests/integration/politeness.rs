@@ -114,10 +114,35 @@ fn a_robots_txt_server_error_disallows_the_whole_host() {
     assert_eq!(records.len(), 2);
     for record in &records {
         let error = error_of(record);
-        assert!(error.starts_with("robots: "), "{record}");
+        assert!(error.starts_with("http_status: "), "{record}");
+        assert!(error.contains("robots.txt is unreachable"), "{record}");
         assert!(error.contains("HTTP 500"), "{record}");
+        assert_eq!(record["attempts"], 0, "{record}");
     }
     assert_eq!(server.hits("/a") + server.hits("/b"), 0);
+}
+
+#[test]
+fn a_host_that_is_down_gives_records_of_its_cause_not_robots() {
+    // A port that was just free: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let seeds = vec![
+        format!("http://127.0.0.1:{port}/a"),
+        format!("http://127.0.0.1:{port}/b"),
+    ];
+    let records = crawl_once(&seeds, &limits(0, "0s"));
+    assert_eq!(records.len(), 2);
+    for record in &records {
+        let error = error_of(record);
+        assert!(error.starts_with("connect: "), "{record}");
+        assert!(error.contains("robots.txt is unreachable"), "{record}");
+        assert_eq!(record["attempts"], 0, "no page request: {record}");
+        assert_eq!(record["status"], serde_json::Value::Null, "{record}");
+    }
 }
 
 #[test]

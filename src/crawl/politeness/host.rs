@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use url::Url;
 
 use super::Policy;
-use super::robots::Rules;
+use super::robots::{Rules, Unreachable};
 use crate::crawl::Job;
 
 /// What is known of a host's robots.txt.
@@ -24,7 +24,7 @@ pub(super) enum RobotsState {
     },
     /// Could not be fetched: everything disallowed until `retry_at`.
     Unreachable {
-        reason: Box<str>,
+        reason: Box<Unreachable>,
         retry_at: Instant,
         failures: u32,
     },
@@ -97,18 +97,30 @@ impl Host {
         }
     }
 
-    /// Why robots.txt forbids `url`, if it does (as known now).
-    pub(super) fn refusal(&mut self, token: &str, url: &Url, now: Instant) -> Option<String> {
+    /// Why robots.txt forbids `url`, if it does (as known now): the error
+    /// kind of its record (`robots`, or the cause that kept robots.txt
+    /// away) and the message.
+    pub(super) fn refusal(
+        &mut self,
+        token: &str,
+        url: &Url,
+        now: Instant,
+    ) -> Option<(&'static str, String)> {
         match &mut self.robots {
             RobotsState::Known {
                 rules: Some(rules), ..
-            } => (!rules.allows(token, url))
-                .then(|| format!("`{url}` is disallowed by {}/robots.txt", self.origin)),
+            } => (!rules.allows(token, url)).then(|| {
+                let why = format!("`{url}` is disallowed by {}/robots.txt", self.origin);
+                ("robots", why)
+            }),
             RobotsState::Unreachable {
                 reason, retry_at, ..
-            } if *retry_at > now => Some(format!(
-                "{}/robots.txt could not be fetched ({reason}), so the host counts as disallowing everything",
-                self.origin
+            } if *retry_at > now => Some((
+                reason.kind,
+                format!(
+                    "{}/robots.txt is unreachable ({}), so the host counts as disallowing everything; `{url}` was not requested",
+                    self.origin, reason.why
+                ),
             )),
             _ => None,
         }

@@ -103,11 +103,16 @@ pub enum Action {
     FetchRobots(HostKey, Url),
 }
 
-/// A job that is not fetched because robots.txt forbids it.
+/// A job that is not fetched because robots.txt forbids it, or could not
+/// be fetched.
 #[derive(Debug)]
 pub struct Refusal {
     /// The job.
     pub job: Job,
+    /// The error kind of its record: `robots` when robots.txt disallows
+    /// it, else the cause that kept robots.txt away (`connect`, `dns`,
+    /// `tls`, `timeout`, `http_status`, …).
+    pub kind: &'static str,
     /// Why: what robots.txt says, or why it could not be fetched.
     pub why: String,
 }
@@ -172,9 +177,9 @@ impl Hosts {
             .or_insert_with(|| Host::new(&job.url, now));
         host.last_active = now;
         if self.policy.respect_robots_txt
-            && let Some(why) = host.refusal(&self.policy.product_token, &job.url, now)
+            && let Some((kind, why)) = host.refusal(&self.policy.product_token, &job.url, now)
         {
-            return Some(Refusal { job, why });
+            return Some(Refusal { job, kind, why });
         }
         host.queue.push_back(job);
         self.waiting += 1;
@@ -334,17 +339,17 @@ impl Hosts {
                     expires: now + ROBOTS_TTL,
                 }
             }
-            Verdict::DisallowAll(why) => {
+            Verdict::DisallowAll(unreachable) => {
                 let wait = ROBOTS_RETRY
                     .saturating_mul(1 << failures.min(16))
                     .min(MAX_ROBOTS_RETRY);
                 log::warn!(
-                    "robots.txt of {} could not be fetched ({why}); the host counts as disallowing everything for {}",
+                    "robots.txt of {} could not be fetched ({unreachable}); the host counts as disallowing everything for {}",
                     host.origin,
                     humantime::format_duration(wait)
                 );
                 RobotsState::Unreachable {
-                    reason: why.into(),
+                    reason: Box::new(unreachable),
                     retry_at: now + wait,
                     failures: failures + 1,
                 }
@@ -355,7 +360,7 @@ impl Hosts {
         let token = &self.policy.product_token;
         for job in std::mem::take(&mut host.queue) {
             match host.refusal(token, &job.url, now) {
-                Some(why) => refused.push(Refusal { job, why }),
+                Some((kind, why)) => refused.push(Refusal { job, kind, why }),
                 None => kept.push_back(job),
             }
         }

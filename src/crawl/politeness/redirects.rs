@@ -106,7 +106,9 @@ fn allows(
                 Err(format!("which `{robots_url}` disallows"))
             }
         }
-        Verdict::DisallowAll(why) => Err(format!("whose robots.txt could not be read ({why})")),
+        Verdict::DisallowAll(unreachable) => Err(format!(
+            "whose robots.txt could not be read ({unreachable})"
+        )),
         Verdict::AllowAll(_) => Ok(()),
     }
 }

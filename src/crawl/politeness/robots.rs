@@ -127,8 +127,32 @@ pub enum Verdict {
     Rules(Rules),
     /// No restrictions: a 4xx, too many redirects, or an unusable file. Says why.
     AllowAll(String),
-    /// Everything disallowed: a 5xx, a 429, a timeout, or no connection. Says why.
-    DisallowAll(String),
+    /// Everything disallowed: a 5xx, a 429, a timeout, or no connection.
+    DisallowAll(Unreachable),
+}
+
+/// Why a host's robots.txt could not be had: the host then counts as
+/// disallowing everything (RFC 9309 §2.3.1.4), and the records of its
+/// pages name this cause.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreachable {
+    /// The cause as an error kind: `connect`, `dns`, `tls`, `timeout`,
+    /// `http_status` (a 5xx or 429), …
+    pub kind: &'static str,
+    /// What happened.
+    pub why: String,
+}
+
+impl std::fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.kind, self.why)
+    }
+}
+
+impl Unreachable {
+    fn new(kind: &'static str, why: String) -> Self {
+        Self { kind, why }
+    }
 }
 
 /// The `/robots.txt` URL of `url`'s scheme, host and port.
@@ -147,7 +171,7 @@ pub fn judge(token: &str, robots: &Url, response: &RobotsResponse) -> Verdict {
         if error.kind() == "redirects" {
             return Verdict::AllowAll(format!("{error}; treated as no robots.txt"));
         }
-        return Verdict::DisallowAll(format!("{}: {error}", error.kind()));
+        return Verdict::DisallowAll(Unreachable::new(error.kind(), error.to_string()));
     }
     match response.status {
         Some(status @ 200..=299) => match Rules::parse(token, &response.body) {
@@ -156,10 +180,19 @@ pub fn judge(token: &str, robots: &Url, response: &RobotsResponse) -> Verdict {
                 "`{robots}` (HTTP {status}) could not be parsed ({err}); treated as no robots.txt"
             )),
         },
-        Some(429) => Verdict::DisallowAll(format!("`{robots}` answered HTTP 429")),
+        Some(429) => Verdict::DisallowAll(Unreachable::new(
+            "http_status",
+            format!("`{robots}` answered HTTP 429"),
+        )),
         Some(status @ 400..=499) => Verdict::AllowAll(format!("`{robots}` answered HTTP {status}")),
-        Some(status) => Verdict::DisallowAll(format!("`{robots}` answered HTTP {status}")),
-        None => Verdict::DisallowAll(format!("`{robots}` gave no answer")),
+        Some(status) => Verdict::DisallowAll(Unreachable::new(
+            "http_status",
+            format!("`{robots}` answered HTTP {status}"),
+        )),
+        None => Verdict::DisallowAll(Unreachable::new(
+            "protocol",
+            format!("`{robots}` gave no answer"),
+        )),
     }
 }
 

@@ -109,8 +109,9 @@ fn robots_txt_is_fetched_once_and_its_rules_refuse_jobs() {
         ["http://a.test/private/x", "http://a.test/private/y"]
     );
     assert_eq!(fetched(hosts.next_action(now)), "http://a.test/ok");
-    let Refusal { job, why } = hosts.push(job("http://a.test/private/z"), now).unwrap();
+    let Refusal { job, kind, why } = hosts.push(job("http://a.test/private/z"), now).unwrap();
     assert_eq!(job.url.path(), "/private/z");
+    assert_eq!(kind, "robots");
     assert!(
         why.contains("disallowed by http://a.test/robots.txt"),
         "{why}"
@@ -126,9 +127,17 @@ fn an_unreachable_robots_txt_refuses_everything_until_retried() {
     let Some(Action::FetchRobots(key, _)) = hosts.next_action(now) else {
         panic!("robots.txt first");
     };
-    let refused = hosts.robots_fetched(key, Verdict::DisallowAll("HTTP 500".into()), now);
+    let refused = hosts.robots_fetched(
+        key,
+        Verdict::DisallowAll(robots::Unreachable {
+            kind: "http_status",
+            why: "HTTP 500".into(),
+        }),
+        now,
+    );
     assert_eq!(refused.len(), 1);
     assert!(refused[0].why.contains("HTTP 500"), "{}", refused[0].why);
+    assert_eq!(refused[0].kind, "http_status", "the cause, not `robots`");
     assert!(hosts.push(job("http://a.test/2"), now).is_some());
     let later = now + ROBOTS_RETRY;
     assert!(hosts.push(job("http://a.test/3"), later).is_none());
