@@ -55,6 +55,7 @@ pub async fn run(
     mode: Mode,
     progress: Option<MultiProgress>,
 ) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
     let (control_sender, controls) = control::channel();
     let _signals =
         control::listen(control_sender.clone()).context("cannot install signal handlers")?;
@@ -74,15 +75,18 @@ pub async fn run(
     if is_shared {
         output = output.with_node(&config.node_name());
     }
+    let summary = Arc::clone(&metrics);
     let handles = Handles { fetcher, metrics };
     let Some((store, thread)) = store else {
         if let Some(multi) = progress {
             output = output.with_progress(progress::bar(&multi, config.seed_count));
         }
         let feeder = stateless_feeder(config.clone());
-        return run_once(config, handles, output, &controls, feeder)
-            .await
-            .map(drop);
+        let is_complete = run_once(config, handles, output, &controls, feeder).await?;
+        if is_complete {
+            log::info!("{}", summary.summary_line(started.elapsed()));
+        }
+        return Ok(());
     };
     let committer = store.clone();
     output = output.with_written(Box::new(move |record, facts| {
@@ -97,8 +101,12 @@ pub async fn run(
         Mode::Once => run_once_stored(config, handles, output, &store, progress, &controls).await,
     };
     let closed = store.close(thread, matches!(result, Ok(true))).await;
-    result?;
-    closed.context("the crawl state was not fully saved")
+    let is_complete = result?;
+    closed.context("the crawl state was not fully saved")?;
+    if is_complete {
+        log::info!("{}", summary.summary_line(started.elapsed()));
+    }
+    Ok(())
 }
 
 /// The metrics, set from `config`, with the stats line logged on schedule.

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::support::{Daemon, Reply, TestServer, Workspace, crawler};
+use crate::support::{Daemon, Reply, TestServer, Workspace, crawler, run_once};
 
 #[test]
 fn sigterm_stops_the_service_with_exit_0() {
@@ -65,4 +65,34 @@ fn a_second_sigterm_exits_at_once() {
     daemon.signal(libc::SIGTERM);
     daemon.wait_for("exiting at once");
     assert_eq!(daemon.wait_exit(), Some(0));
+}
+
+#[test]
+fn a_once_run_ends_with_one_summary_line() {
+    let server = TestServer::start(vec![
+        ("/a", Reply::html("<title>A</title>")),
+        ("/b", Reply::html("<title>B</title>")),
+        ("/gone", Reply::status(404)),
+    ]);
+    let workspace = Workspace::new();
+    let seeds = [server.url("/a"), server.url("/b"), server.url("/gone")];
+    let config = workspace.config(&seeds, "[politeness]\nper_host_delay = \"0s\"");
+    let output = run_once(&config);
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let summaries: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.contains("] done: "))
+        .collect();
+    assert_eq!(summaries.len(), 1, "{stderr}");
+    let summary = summaries[0];
+    assert!(summary.contains("INFO"), "{summary}");
+    assert!(
+        summary.contains("done: 3 pages in ") && summary.contains("pages/s"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("2 ok, 1 failed (http_status 1)"),
+        "{summary}"
+    );
 }

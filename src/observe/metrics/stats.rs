@@ -59,6 +59,32 @@ impl Metrics {
         line
     }
 
+    /// The INFO line that ends a `--once` run that took `elapsed`: pages by
+    /// outcome and error kind, URLs discovered, time and rate.
+    pub fn summary_line(&self, elapsed: Duration) -> String {
+        let now = self.snapshot();
+        let pages = now.ok + now.failed;
+        #[allow(clippy::cast_precision_loss)] // a page count fits an f64 well enough
+        let rate = pages as f64 / elapsed.as_secs_f64().max(0.001);
+        let kinds = self.error_kinds();
+        let kinds = if kinds.is_empty() {
+            String::new()
+        } else {
+            let listed: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            format!(" ({})", listed.join(", "))
+        };
+        let discovered = match self.discovered.get() {
+            0 => String::new(),
+            count => format!("; {count} discovered by following links"),
+        };
+        format!(
+            "done: {pages} pages in {:.2}s, {rate:.0} pages/s: {} ok, {} failed{kinds}{discovered}",
+            elapsed.as_secs_f64(),
+            now.ok,
+            now.failed,
+        )
+    }
+
     fn error_kinds(&self) -> BTreeMap<String, u64> {
         self.error_kinds
             .lock()
