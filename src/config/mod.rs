@@ -18,7 +18,7 @@ mod settings;
 mod validation;
 
 pub use error::{ConfigError, Problem};
-use reading::{environment, type_errors, unknown_keys};
+use reading::{environment, settings_of, type_errors, unknown_keys, without_unknown};
 use validation::{Validation, default_node_name};
 
 use crate::urls::SeedFile;
@@ -163,14 +163,24 @@ impl Config {
             .collect()
             .map_err(|err| invalid(err.to_string(), None))?;
         let unknown = unknown_keys(&tree, &origin);
-        if !unknown.is_empty() {
-            return Err(ConfigError::Invalid(unknown));
+        if unknown.is_empty() {
+            let settings: Settings = match merged.try_deserialize() {
+                Ok(settings) => settings,
+                Err(err) => return Err(type_errors(&tree, &origin, &err)),
+            };
+            return Validation::new(path, text, &tree).run(settings, need);
         }
-        let settings: Settings = match merged.try_deserialize() {
-            Ok(settings) => settings,
-            Err(err) => return Err(type_errors(&tree, &origin, &err)),
+        // Unknown keys are listed with every other problem, as `nginx -t` does.
+        let known = without_unknown(&tree, &unknown);
+        let rest = match settings_of(&known) {
+            Ok(settings) => Validation::new(path, text, &known).run(settings, need),
+            Err(err) => Err(type_errors(&known, &origin, &err)),
         };
-        Validation::new(path, text, &tree).run(settings, need)
+        let mut problems = unknown;
+        if let Err(ConfigError::Invalid(others)) = rest {
+            problems.extend(others);
+        }
+        Err(ConfigError::Invalid(problems))
     }
 }
 

@@ -98,6 +98,45 @@ fn explain_type_error(message: &str) -> String {
     format!("{message}{hint}")
 }
 
+/// `tree` without the keys of `unknown` (dotted, nested ones included),
+/// so that the rest can be checked too.
+pub(super) fn without_unknown(tree: &Map<String, Value>, unknown: &[Problem]) -> Map<String, Value> {
+    let mut tree = tree.clone();
+    for key in unknown.iter().filter_map(|problem| problem.key.as_deref()) {
+        remove_dotted(&mut tree, key);
+    }
+    tree
+}
+
+fn remove_dotted(tree: &mut Map<String, Value>, dotted: &str) {
+    match dotted.split_once('.') {
+        None => {
+            tree.remove(dotted);
+        }
+        Some((top, rest)) => {
+            if let Some(Value {
+                kind: ValueKind::Table(table),
+                ..
+            }) = tree.get_mut(top)
+            {
+                remove_dotted(table, rest);
+            }
+        }
+    }
+}
+
+/// The settings `tree` holds (keys it lacks take their defaults).
+///
+/// # Errors
+/// A value has the wrong type.
+pub(super) fn settings_of(tree: &Map<String, Value>) -> Result<Settings, config::ConfigError> {
+    let mut builder = config::Config::builder();
+    for (key, value) in tree {
+        builder = builder.set_override(key.as_str(), value.clone())?;
+    }
+    builder.build()?.try_deserialize()
+}
+
 /// Lists every key in `tree` that `Settings` does not know, with its origin.
 pub(super) fn unknown_keys(tree: &Map<String, Value>, file: &str) -> Vec<Problem> {
     let known = match serde_json::to_value(Settings::default()) {

@@ -170,3 +170,19 @@ fn metrics_listen_takes_an_address_or_localhost() {
         "{wrong}"
     );
 }
+
+#[test]
+fn unknown_keys_are_listed_with_every_other_problem() {
+    let text = "wrokers = 3\nseeds = [\"ftp://127.0.0.1/\"]\nuser_agent = \"bad\\nagent\"\n\
+                [crawl]\nscoop = \"host\"\ninclude = [\"(\"]\n";
+    let listed = problems(text, &[]);
+    for expected in [
+        "`wrokers`: unknown key; did you mean `workers`?",
+        "`crawl.scoop`: unknown key; did you mean `scope`?",
+        "scheme `ftp`",
+        "`user_agent`",
+        "crawl.include[0]",
+    ] {
+        assert!(listed.contains(expected), "{expected} missing in:\n{listed}");
+    }
+}
