@@ -163,14 +163,38 @@ fn check(path: &Path) -> ExitCode {
     };
     if frontier::Backend::of(&config).is_shared() {
         println!("{}", summary(&config));
-        return check_cluster(&config);
+        let cluster = check_cluster(&config);
+        return if preflight(&config) {
+            cluster
+        } else {
+            ExitCode::Runtime
+        };
     }
     if let Err(err) = frontier::validate(&config) {
         eprintln!("crawler: state error: {err}");
         return ExitCode::Usage;
     }
+    if !preflight(&config) {
+        return ExitCode::Runtime;
+    }
     println!("{}", summary(&config));
     ExitCode::Ok
+}
+
+/// Says what the start would fail on (and what `check` cannot know);
+/// `false` when the start would fail.
+fn preflight(config: &Config) -> bool {
+    let found = daemon::preflight::check(config);
+    for note in &found.notes {
+        eprintln!("crawler: note: {}: {note}", config.path.display());
+    }
+    for problem in &found.problems {
+        eprintln!(
+            "crawler: cannot start: {}: {problem}",
+            config.path.display()
+        );
+    }
+    found.problems.is_empty()
 }
 
 /// `crawler check` with `cluster.redis`: Redis answers, and how the

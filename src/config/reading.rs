@@ -100,7 +100,10 @@ fn explain_type_error(message: &str) -> String {
 
 /// `tree` without the keys of `unknown` (dotted, nested ones included),
 /// so that the rest can be checked too.
-pub(super) fn without_unknown(tree: &Map<String, Value>, unknown: &[Problem]) -> Map<String, Value> {
+pub(super) fn without_unknown(
+    tree: &Map<String, Value>,
+    unknown: &[Problem],
+) -> Map<String, Value> {
     let mut tree = tree.clone();
     for key in unknown.iter().filter_map(|problem| problem.key.as_deref()) {
         remove_dotted(&mut tree, key);

@@ -183,6 +183,9 @@ fn unknown_keys_are_listed_with_every_other_problem() {
         "`user_agent`",
         "crawl.include[0]",
     ] {
-        assert!(listed.contains(expected), "{expected} missing in:\n{listed}");
+        assert!(
+            listed.contains(expected),
+            "{expected} missing in:\n{listed}"
+        );
     }
 }

@@ -32,6 +32,7 @@ use control::Control;
 
 pub mod control;
 mod pipeline;
+pub mod preflight;
 pub mod service;
 
 pub use pipeline::{Handles, Pipeline};

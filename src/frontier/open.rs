@@ -54,6 +54,15 @@ impl Backend {
         matches!(self, Self::Shared(_))
     }
 
+    /// The files a crawl on this backend writes in place: the state file
+    /// and its lock (none for a shared store).
+    pub fn files(&self) -> Vec<PathBuf> {
+        match self {
+            Self::Embedded { path } => vec![path.clone(), super::sqlite::lock_path(path)],
+            Self::Shared(_) => Vec::new(),
+        }
+    }
+
     /// Where the crawl's state lives, for `crawler check`'s summary.
     pub fn describe(&self) -> String {
         match self {

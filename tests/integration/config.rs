@@ -161,3 +161,85 @@ fn example_config_loads_and_names_every_key() {
         "crawler.toml does not mention: {missing:?}"
     );
 }
+
+/// `crawler check` as the unprivileged user that would run the service:
+/// `nobody` through `runuser` when the tests run as root, else this user.
+/// `None` (said) when neither can be arranged.
+fn check_unprivileged(config: &Path) -> Option<(Option<i32>, String)> {
+    // SAFETY: geteuid has no preconditions and touches no memory of ours.
+    let is_root = unsafe { libc::geteuid() } == 0;
+    let mut command = if is_root {
+        if !Path::new("/usr/sbin/runuser").exists() && !Path::new("/sbin/runuser").exists() {
+            eprintln!(
+                "skipped: running as root without runuser, so no unprivileged user to check as"
+            );
+            return None;
+        }
+        let as_nobody = || {
+            let mut command = std::process::Command::new("runuser");
+            command
+                .args(["-u", "nobody", "--"])
+                .arg(env!("CARGO_BIN_EXE_crawler"));
+            command
+        };
+        let runs = as_nobody()
+            .arg("--version")
+            .output()
+            .is_ok_and(|output| output.status.success());
+        if !runs {
+            eprintln!("skipped: `nobody` cannot run the test binary here (its folder is private)");
+            return None;
+        }
+        as_nobody()
+    } else {
+        crawler()
+    };
+    let output = command
+        .args(["check", "--config"])
+        .arg(config)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run crawler check");
+    Some((
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    ))
+}
+
+#[test]
+fn check_names_what_the_start_would_fail_on() {
+    use std::os::unix::fs::PermissionsExt;
+    let workspace = Workspace::new();
+    let open = std::fs::Permissions::from_mode(0o755);
+    std::fs::set_permissions(workspace.dir.path(), open).unwrap();
+    let state = workspace.path("state");
+    std::fs::create_dir(&state).unwrap();
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let config = workspace.write(
+        "crawler.toml",
+        "seeds = [\"http://127.0.0.1:9/\"]\nstate_file = \"state/crawler.db\"\n\
+         [output]\njsonl = \"state/out.jsonl\"\n",
+    );
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let Some((code, stderr)) = check_unprivileged(&config) else {
+        return;
+    };
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot start")
+            && stderr.contains("`state_file`")
+            && stderr.contains(&format!("folder `{}`", state.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("`output.jsonl`"), "{stderr}");
+    assert!(
+        std::fs::read_dir(&state).unwrap().next().is_none(),
+        "check leaves nothing behind"
+    );
+
+    // Writable again: the same config passes and still leaves nothing behind.
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let (code, stderr) = check_unprivileged(&config).expect("ran above");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(std::fs::read_dir(&state).unwrap().next().is_none());
+}

@@ -29,7 +29,7 @@ mod status;
 
 pub use error::SqliteError;
 
-pub use open::{Import, imported_name};
+pub use open::{Import, imported_name, lock_path};
 pub use schema::{SCHEMA_VERSION, wal_path};
 
 /// The embedded frontier on a SQLite file.

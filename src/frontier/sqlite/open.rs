@@ -49,6 +49,13 @@ pub struct Import {
     pub kept_as: PathBuf,
 }
 
+/// The lock file beside the state file at `path`.
+pub fn lock_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
 /// Opens `path`, creating it (and importing `legacy` JSON state, if that
 /// file exists) when it does not exist yet. A `path` that itself holds the
 /// JSON state of an earlier version (a `state_file` set to a `.json` file
@@ -110,9 +117,7 @@ pub fn open_or_create(
 /// Another process holds it, or the lock file cannot be created.
 pub fn lock(path: &Path) -> Result<fs::File, StoreError> {
     use std::os::fd::AsRawFd;
-    let mut name = path.as_os_str().to_owned();
-    name.push(".lock");
-    let lock_path = PathBuf::from(name);
+    let lock_path = lock_path(path);
     let file = fs::OpenOptions::new()
         .create(true)
         .truncate(false)
