@@ -23,10 +23,11 @@ pub fn describe(status: &Status, now: SystemTime) -> String {
         "urls: {} known: {} seeds, {} discovered, {} retired{sitemaps}",
         status.known, status.seeds, status.discovered, status.retired
     );
+    let in_flight = in_flight_text(status);
     let _ = writeln!(
         text,
-        "due now: {}, in flight: {}, never fetched: {}",
-        status.due_now, status.in_flight, status.never_fetched
+        "due now: {}, in flight: {in_flight}, never fetched: {}",
+        status.due_now, status.never_fetched
     );
     let next = status.next_due.as_deref().map_or_else(
         || "none".to_owned(),
@@ -58,6 +59,28 @@ pub fn describe(status: &Status, now: SystemTime) -> String {
     text
 }
 
+/// "in flight" as it is: claims a stopped crawl left, or requests running
+/// and, in a cluster, what the nodes claimed and still queue.
+fn in_flight_text(status: &Status) -> String {
+    if status.running == Some(false) && status.in_flight > 0 {
+        return format!(
+            "{} (when the crawl stopped: no crawler runs on this state now; they are due again at its next start)",
+            status.in_flight
+        );
+    }
+    let Some(requests) = status.requests else {
+        return status.in_flight.to_string();
+    };
+    match status.in_flight.saturating_sub(requests) {
+        0 => format!("{requests} requests"),
+        waiting => {
+            format!(
+                "{requests} requests ({waiting} more URLs claimed, waiting in the nodes' queues)"
+            )
+        }
+    }
+}
+
 /// The cluster's lines: its nodes, the shared queue, the seen-set.
 fn describe_cluster(text: &mut String, cluster: &ClusterStatus) {
     let alive = cluster.nodes.iter().filter(|node| node.alive).count();
@@ -72,10 +95,11 @@ fn describe_cluster(text: &mut String, cluster: &ClusterStatus) {
     for node in &cluster.nodes {
         let _ = writeln!(
             text,
-            "  node {}: {}, {} in flight, {} partitions",
+            "  node {}: {}, {} requests in flight, {} URLs claimed, {} partitions",
             node.name,
             if node.alive { "alive" } else { "lease ran out" },
             node.in_flight,
+            node.claimed,
             node.partitions
         );
     }

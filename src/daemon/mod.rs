@@ -294,9 +294,11 @@ async fn run_once_stored(
         );
     } else if round.is_resumed {
         log::info!(
-            "resuming run {}: {remaining} of {} seeds have no record yet",
+            "resuming run {}: {} URLs are fetched again: {remaining} of {} seeds and {} discovered pages have no record yet",
             round.number,
-            config.seed_count
+            remaining as u64 + round.discovered_due,
+            config.seed_count,
+            round.discovered_due
         );
     } else {
         log::info!("run {}: {} seeds", round.number, config.seed_count);

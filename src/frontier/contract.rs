@@ -182,12 +182,13 @@ pub trait Membership {
         Ok(())
     }
 
-    /// Periodic upkeep, about once a second (a shared store renews this
-    /// node's leases here).
+    /// Periodic upkeep, about once a second, with the requests this
+    /// process has running (a shared store renews this node's leases here
+    /// and tells the others how busy it is).
     ///
     /// # Errors
     /// The store cannot be reached.
-    fn tick(&mut self, _now: SystemTime) -> Result<(), StoreError> {
+    fn tick(&mut self, _now: SystemTime, _fetching: u64) -> Result<(), StoreError> {
         Ok(())
     }
 

@@ -92,6 +92,16 @@ pub struct PageFacts {
 }
 
 impl Outcome {
+    /// How the fetch ended, as `crawler status` counts it: `ok`,
+    /// `not_modified` (a 304), or the error kind.
+    pub fn kind(&self) -> &str {
+        match (&self.error_kind, self.status) {
+            (Some(kind), _) => kind,
+            (None, Some(304)) => "not_modified",
+            (None, _) => "ok",
+        }
+    }
+
     /// What the store keeps of a written `record` and its `facts`, finished now.
     pub fn of(mut record: Record, facts: PageFacts) -> Self {
         let now = SystemTime::now();
@@ -136,6 +146,9 @@ pub struct Round {
     pub is_resumed: bool,
     /// Seeds listed now that already have their record in this run.
     pub recorded: u64,
+    /// Discovered URLs of this run without their record yet (a resumed run
+    /// fetches them).
+    pub discovered_due: u64,
 }
 
 /// What a new seed list changed.

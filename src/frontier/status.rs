@@ -21,8 +21,15 @@ pub struct Status {
     pub sitemaps: u64,
     /// Due now or overdue.
     pub due_now: u64,
-    /// Claimed by a running daemon and not yet finished.
+    /// Claimed by a running daemon and not yet finished (or, when no
+    /// daemon runs, when the crawl stopped).
     pub in_flight: u64,
+    /// Requests running now, of `in_flight` (the others wait in the
+    /// nodes' queues); known for a shared store, whose nodes publish it.
+    pub requests: Option<u64>,
+    /// Whether a daemon runs on this state now; null when that cannot be
+    /// told (a shared store: see `cluster`).
+    pub running: Option<bool>,
     /// Never fetched yet.
     pub never_fetched: u64,
     /// The next due time after now, RFC 3339.
@@ -31,7 +38,8 @@ pub struct Status {
     pub outcomes: std::collections::BTreeMap<String, u64>,
     /// Distinct hosts.
     pub hosts: u64,
-    /// Bytes on disk: the database and its write-ahead log.
+    /// Bytes on disk: the database and its write-ahead log (for a shared
+    /// store, the memory of Redis's data).
     pub file_bytes: u64,
     /// The nodes sharing the crawl, for a store on Redis.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -54,6 +62,15 @@ pub struct ClusterStatus {
     pub seen: u64,
     /// Bytes Redis uses in all (`used_memory`).
     pub redis_bytes: u64,
+    /// Bytes of Redis's data (`used_memory_dataset`): the shared state's size.
+    #[serde(skip)]
+    pub dataset_bytes: u64,
+    /// How the last fetch of each URL ended, with counts.
+    #[serde(skip)]
+    pub outcomes: std::collections::BTreeMap<String, u64>,
+    /// Distinct hosts.
+    #[serde(skip)]
+    pub hosts: u64,
 }
 
 /// One node of a cluster.
@@ -63,8 +80,11 @@ pub struct NodeStatus {
     pub name: String,
     /// Whether its lease is current.
     pub alive: bool,
-    /// URLs it holds in flight.
+    /// Requests it has running now.
     pub in_flight: u64,
+    /// URLs it has claimed and not finished: those running and those
+    /// waiting in its own queue.
+    pub claimed: u64,
     /// Partitions of the queue it crawls.
     pub partitions: u64,
 }

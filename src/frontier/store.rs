@@ -338,7 +338,11 @@ impl Writer {
             return;
         }
         self.ticked = Instant::now();
-        if let Err(err) = self.backend.tick(SystemTime::now()) {
+        let fetching = self
+            .metrics
+            .as_ref()
+            .map_or(0, |metrics| metrics.in_flight() as u64);
+        if let Err(err) = self.backend.tick(SystemTime::now(), fetching) {
             if let Some(metrics) = &self.metrics {
                 metrics.state_written(self.pending.len(), Some(err.to_string()));
             }

@@ -535,6 +535,19 @@ fn check_and_status_speak_for_the_cluster() {
     assert_eq!(status["known"], 2, "{status}");
     assert_eq!(status["cluster"]["name"], "default", "{status}");
     assert_eq!(status["cluster"]["seen"], 2, "{status}");
+    // After the crawl as during it: each URL's last outcome once, its hosts, the state's size.
+    assert_eq!(status["outcomes"]["ok"], 2, "{status}");
+    assert_eq!(status["hosts"], 1, "{status}");
+    assert!(status["file_bytes"].as_u64().unwrap() > 0, "{status}");
+    assert_eq!(status["in_flight"], 0, "{status}");
+    let text = crawler()
+        .args(["status", "--config"])
+        .arg(&n1)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("last outcomes: ok 2"), "{text}");
+    assert!(text.contains("hosts: 1"), "{text}");
 
     // Redis away: both say so and exit 1.
     let gone = workspace.write(

@@ -27,12 +27,19 @@ impl Membership for RedisFrontier {
             .map(drop)
     }
 
-    fn tick(&mut self, now: SystemTime) -> Result<(), StoreError> {
+    fn tick(&mut self, now: SystemTime, fetching: u64) -> Result<(), StoreError> {
         if self.last_beat.is_none() && self.in_flight.is_empty() {
             // Not crawling yet (or any more): nothing to renew.
             return Ok(());
         }
-        self.beat(now, false)
+        self.beat(now, false)?;
+        if self.fetching != Some(fetching) {
+            let (key, node) = (self.key("fetching"), self.settings.node.clone());
+            self.link
+                .run(|connection| connection.hset::<_, _, _, ()>(key, node, fetching))?;
+            self.fetching = Some(fetching);
+        }
+        Ok(())
     }
 
     fn is_idle(&mut self, now: SystemTime) -> Result<bool, StoreError> {
@@ -90,12 +97,9 @@ impl Summary for RedisFrontier {
             .link
             .run(|connection| Ok((connection.hlen(&url_key)?, connection.hlen(&seeds_key)?)))?;
         let cluster = cluster_status(self, now)?;
-        let in_flight = cluster
-            .nodes
-            .iter()
-            .filter(|node| node.alive)
-            .map(|node| node.in_flight)
-            .sum();
+        let alive = || cluster.nodes.iter().filter(|node| node.alive);
+        let in_flight = alive().map(|node| node.claimed).sum();
+        let requests = Some(alive().map(|node| node.in_flight).sum());
         Ok(Status {
             path: self.path(),
             known,
@@ -103,6 +107,10 @@ impl Summary for RedisFrontier {
             discovered: known.saturating_sub(seeds),
             due_now: cluster.due_now,
             in_flight,
+            requests,
+            outcomes: cluster.outcomes.clone(),
+            hosts: cluster.hosts,
+            file_bytes: cluster.dataset_bytes,
             cluster: Some(cluster),
             ..Status::default()
         })
@@ -113,6 +121,9 @@ impl Summary for RedisFrontier {
 struct Snapshot {
     nodes: HashMap<String, i64>,
     busy: HashMap<String, u64>,
+    fetching: HashMap<String, u64>,
+    outcomes: HashMap<String, i64>,
+    hosts: u64,
     owners: HashMap<String, String>,
     queued: u64,
     due_now: u64,
@@ -144,6 +155,9 @@ fn cluster_status(
         Ok(Snapshot {
             nodes: connection.hgetall(format!("{prefix}nodes"))?,
             busy: connection.hgetall(format!("{prefix}busy"))?,
+            fetching: connection.hgetall(format!("{prefix}fetching"))?,
+            outcomes: connection.hgetall(format!("{prefix}outcomes"))?,
+            hosts: connection.hlen(format!("{prefix}hosts"))?,
             owners: connection.hgetall(format!("{prefix}owners"))?,
             queued: counts.iter().step_by(2).sum(),
             due_now: counts.iter().skip(1).step_by(2).sum(),
@@ -157,7 +171,8 @@ fn cluster_status(
         .map(|(name, until)| NodeStatus {
             name: name.clone(),
             alive: *until > now_ms,
-            in_flight: snapshot.busy.get(name).copied().unwrap_or(0),
+            in_flight: snapshot.fetching.get(name).copied().unwrap_or(0),
+            claimed: snapshot.busy.get(name).copied().unwrap_or(0),
             partitions: snapshot
                 .owners
                 .values()
@@ -166,18 +181,29 @@ fn cluster_status(
         })
         .collect();
     list.sort_by(|a, b| a.name.cmp(&b.name));
-    let redis_bytes = snapshot
-        .memory
-        .lines()
-        .find_map(|line| line.strip_prefix("used_memory:"))
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap_or(0);
+    let memory = |field: &str| -> u64 {
+        snapshot
+            .memory
+            .lines()
+            .find_map(|line| line.strip_prefix(field))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    let outcomes = snapshot
+        .outcomes
+        .iter()
+        .filter_map(|(kind, count)| Some((kind.clone(), u64::try_from(*count).ok()?)))
+        .filter(|(_, count)| *count > 0)
+        .collect();
     Ok(ClusterStatus {
         name: frontier.settings.name.clone(),
         nodes: list,
         queued: snapshot.queued,
         due_now: snapshot.due_now,
         seen: snapshot.seen,
-        redis_bytes,
+        redis_bytes: memory("used_memory:"),
+        dataset_bytes: memory("used_memory_dataset:"),
+        outcomes,
+        hosts: snapshot.hosts,
     })
 }

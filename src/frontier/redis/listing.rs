@@ -91,6 +91,7 @@ impl Rounds for RedisFrontier {
             number,
             is_resumed: joined == 1,
             recorded: 0,
+            discovered_due: 0,
         })
     }
 

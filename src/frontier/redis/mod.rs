@@ -85,6 +85,8 @@ pub struct RedisFrontier {
     over_limit: u64,
     /// Seeds queued by the current listing.
     listed_added: usize,
+    /// The running requests last told to the cluster.
+    fetching: Option<u64>,
     /// Fingerprints this node knows are in the round's seen-set (links it
     /// committed): links to them are not sent again. Redis's set never
     /// shrinks within a round, so skipping them is safe.
@@ -119,6 +121,7 @@ impl RedisFrontier {
             discovered: 0,
             over_limit: 0,
             listed_added: 0,
+            fetching: None,
             seen_here: SeenHere::default(),
         })
     }

@@ -217,6 +217,7 @@ impl RedisFrontier {
                 url: &outcome.url,
                 score: self.next_score(outcome.finished_at),
                 page: outcome.page.as_ref().map(state::Page::of),
+                outcome: outcome.kind(),
             });
             if let Some(final_url) = &outcome.final_url {
                 mark.push(fingerprint(final_url));

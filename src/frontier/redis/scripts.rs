@@ -14,6 +14,9 @@
 //! - `nodes`: hash, node → when its lease runs out; `busy`: node → URLs in flight;
 //! - `seeds`: hash, seed URL → the listing that named it last; `meta`: counters;
 //! - `hosts`: hash, host → URLs it has in the crawl (`max_pages_per_host`);
+//! - `outcomes`: hash, outcome (`ok`, `not_modified`, an error kind) → URLs
+//!   whose last fetch ended so (each URL's own is `x` in its state);
+//! - `fetching`: hash, node → requests it has running now (its heartbeat);
 //! - `configs`: hash, node → the config it published; `robots:<origin>`: a shared robots.txt.
 
 use std::sync::LazyLock;
@@ -149,9 +152,15 @@ local leases = {}   -- partition -> urls
 local done_urls = {}
 for i, done in ipairs(batch.done) do done_urls[i] = done[2] end
 local old = hmget(prefix .. 'url', done_urls)
+local outcomes = {} -- kind -> change of its count
 for i, done in ipairs(batch.done) do
-  local p, url, score, page = done[1], done[2], done[3], done[4]
+  local p, url, score, page, kind = done[1], done[2], done[3], done[4], done[5]
   local state = decode(old[i]) or {o = 'd'}
+  if type(kind) == 'string' and state.x ~= kind then
+    if state.x then outcomes[state.x] = (outcomes[state.x] or 0) - 1 end
+    outcomes[kind] = (outcomes[kind] or 0) + 1
+    state.x = kind
+  end
   if type(page) == 'table' then
     state.k = 1
     state.t = page.t; state.e = page.e; state.m = page.m
@@ -161,6 +170,9 @@ for i, done in ipairs(batch.done) do
   states[url] = state
   push(leases, p, url)
   if score >= 0 and (state.o == 'd' or state.a == 1) then push(due, p, score, url) end
+end
+for kind, change in pairs(outcomes) do
+  if change ~= 0 then redis.call('HINCRBY', prefix .. 'outcomes', kind, change) end
 end
 -- Final URLs of redirects count as fetched in the round.
 if #batch.mark > 0 then call_chunked('SADD', prefix .. batch.seen, batch.mark) end

@@ -47,6 +47,10 @@ pub struct UrlState {
     /// When its last record was written (ms).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at: Option<i64>,
+    /// How its last fetch ended (`ok`, `not_modified`, an error kind), as
+    /// counted in `outcomes`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x: Option<String>,
 }
 
 impl UrlState {
@@ -87,6 +91,8 @@ pub struct Done<'a> {
     pub score: i64,
     /// The title and validators of a page; `None` for an error.
     pub page: Option<Page<'a>>,
+    /// How the fetch ended: `ok`, `not_modified` or the error kind.
+    pub outcome: &'a str,
 }
 
 /// A page's title and validators, as the commit script stores them.
@@ -150,7 +156,13 @@ fn done_as_arrays<S: serde::Serializer>(
     use serde::ser::SerializeSeq as _;
     let mut seq = serializer.serialize_seq(Some(done.len()))?;
     for item in done {
-        seq.serialize_element(&(item.partition, item.url, item.score, &item.page))?;
+        seq.serialize_element(&(
+            item.partition,
+            item.url,
+            item.score,
+            &item.page,
+            item.outcome,
+        ))?;
     }
     seq.end()
 }

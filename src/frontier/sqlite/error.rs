@@ -7,7 +7,9 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum SqliteError {
     /// The file does not exist (for commands that only read it).
-    #[error("no crawl state at `{0}` yet: it is created when the daemon first starts")]
+    #[error(
+        "no crawl state at `{0}`: the service creates it when it first starts; a `--once` run keeps state only when `state_file` is set (set it to keep one, and to resume an interrupted run)"
+    )]
     Missing(PathBuf),
     /// The file is not a database of ours.
     #[error("state file `{path}` {why} (the file was left untouched)")]

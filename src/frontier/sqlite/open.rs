@@ -49,6 +49,21 @@ pub struct Import {
     pub kept_as: PathBuf,
 }
 
+/// Whether a crawler holds the state file at `path` now (by its lock);
+/// `None` when that cannot be told (the lock file cannot be opened).
+pub fn is_held(path: &Path) -> Option<bool> {
+    use std::os::fd::AsRawFd;
+    let file = match fs::OpenOptions::new().write(true).open(lock_path(path)) {
+        Ok(file) => file,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Some(false),
+        Err(_) => return None,
+    };
+    // SAFETY: flock on a descriptor this function owns; no memory is shared.
+    // Held for no longer than this call: dropping `file` releases it.
+    let locked = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    Some(locked != 0)
+}
+
 /// The lock file beside the state file at `path`.
 pub fn lock_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();

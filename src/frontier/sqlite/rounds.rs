@@ -87,11 +87,20 @@ impl Rounds for SqliteFrontier {
             "SELECT COUNT(*) FROM urls WHERE origin = 'seed' AND is_active = 1 AND once_round >= ?1",
             &[&number],
         )?;
+        let discovered_due = if is_resumed {
+            self.count(
+                "SELECT COUNT(*) FROM urls WHERE origin = 'discovered' AND is_active = 1 AND due_at IS NOT NULL",
+                &[],
+            )?
+        } else {
+            0
+        };
         self.round = Some(u64::try_from(number).unwrap_or(0));
         Ok(Round {
             number: u64::try_from(number).unwrap_or(0),
             is_resumed,
             recorded,
+            discovered_due,
         })
     }
 

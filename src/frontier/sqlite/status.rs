@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::SystemTime;
 
-use super::{SqliteFrontier, wal_path};
+use super::{SqliteFrontier, open, wal_path};
 use crate::frontier::{Status, StoreError, from_unix_ms, unix_ms};
 
 /// Counts and times over the whole store.
@@ -45,6 +45,7 @@ pub(super) fn of(store: &SqliteFrontier, now: SystemTime) -> Result<Status, Stor
         )?,
         ..Status::default()
     };
+    status.running = open::is_held(&store.path);
     status.next_due = next_due(store, now_ms)?;
     status.outcomes = outcomes(store)?;
     let size = |path: &Path| std::fs::metadata(path).map_or(0, |meta| meta.len());
