@@ -243,3 +243,40 @@ fn check_names_what_the_start_would_fail_on() {
     assert_eq!(code, Some(0), "{stderr}");
     assert!(std::fs::read_dir(&state).unwrap().next().is_none());
 }
+
+#[test]
+fn check_lists_an_unknown_key_with_the_other_problems() {
+    let workspace = Workspace::new();
+    let path = workspace.write(
+        "crawler.toml",
+        "wrokers = 3\nseeds = [\"ftp://127.0.0.1/\"]\n[crawl]\nscoop = \"host\"\nmax_url_length = 3\n",
+    );
+    let (code, _, stderr) = check(&path, &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    let problems: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.contains("config error"))
+        .collect();
+    assert_eq!(problems.len(), 4, "{stderr}");
+    for expected in [
+        "`wrokers`",
+        "`crawl.scoop`",
+        "scheme `ftp`",
+        "`crawl.max_url_length`",
+    ] {
+        assert!(stderr.contains(expected), "{expected}: {stderr}");
+    }
+}
+
+#[test]
+fn a_seeds_file_may_start_with_a_byte_order_mark() {
+    let workspace = Workspace::new();
+    workspace.write(
+        "seeds.txt",
+        "\u{feff}http://127.0.0.1:9/a\nhttp://127.0.0.1:9/b\n",
+    );
+    let path = workspace.write("crawler.toml", "seeds_file = \"seeds.txt\"\n");
+    let (code, stdout, stderr) = check(&path, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("ok: 2 seeds"), "{stdout}");
+}

@@ -361,3 +361,23 @@ fn pty() -> (std::fs::File, std::fs::File) {
         )
     }
 }
+
+#[test]
+fn metrics_listen_takes_localhost() {
+    let port = free_address().port();
+    let workspace = Workspace::new();
+    let server = TestServer::start(vec![("/a", Reply::html("<title>A</title>"))]);
+    let config = workspace.write(
+        "crawler.toml",
+        &format!(
+            "seeds = [{:?}]\n[metrics]\nlisten = \"localhost:{port}\"\n{POLITENESS_OFF}",
+            server.url("/a")
+        ),
+    );
+    let mut command = crawler();
+    command.arg("--config").arg(&config);
+    let mut daemon = Daemon::start(command);
+    let line = daemon.wait_for("metrics on http://");
+    let (status, _) = get(([127, 0, 0, 1], port).into(), "/healthz");
+    assert_eq!(status, 200, "{line}");
+}
