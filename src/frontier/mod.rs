@@ -23,7 +23,6 @@ pub use model::{
     Backoff, Claim, Known, Lineage, Outcome, PageFacts, PublishedConfig, Reschedule, RobotsAnswer,
     Round, SeedChanges,
 };
-pub use open::validate;
-pub use open::{Access, Backend, open, published_sections, shared_hosts};
+pub use open::{Access, Backend, open, published_sections, shared_hosts, validate};
 pub use status::{ClusterStatus, NodeStatus, Status};
 pub use time::{from_unix_ms, jitter, next_due_after, unix_ms};
