@@ -15,6 +15,7 @@ use crate::fetch::Fetcher;
 use crate::frontier::{self, Access};
 use crate::urls;
 
+mod history;
 mod links;
 mod status;
 
@@ -53,6 +54,16 @@ enum Command {
         url: String,
         #[command(flatten)]
         config: ConfigArg,
+    },
+    /// Print a URL's title changes recorded in the crawl's state, newest first.
+    History {
+        /// The URL, as a seed would be written.
+        url: String,
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Print a JSON array instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Fetch one URL with the configured client and print its title.
     Title {
@@ -115,6 +126,7 @@ impl Cli {
                     | Command::Title { .. }
                     | Command::Links { .. }
                     | Command::Status { .. }
+                    | Command::History { .. }
             )
         ) {
             quit_quietly_on_closed_pipe();
@@ -126,6 +138,9 @@ impl Cli {
             Some(Command::Title { url, config }) => title(&url, &config.config),
             Some(Command::Links { url, config }) => links::print(&url, &config.config),
             Some(Command::Status { config, json }) => status(&config.config, json),
+            Some(Command::History { url, config, json }) => {
+                history::print(&url, &config.config, json)
+            }
         }
     }
 }

@@ -18,6 +18,7 @@ use url::Url;
 use super::error::StoreError;
 use super::model::{
     Backoff, Claim, Outcome, PublishedConfig, Reschedule, RobotsAnswer, Round, SeedChanges,
+    TitleChange,
 };
 use super::status::Status;
 
@@ -225,6 +226,13 @@ pub trait Membership {
 pub trait Summary {
     /// Where the store is, for messages: its file, or its server and crawl.
     fn location(&self) -> std::path::PathBuf;
+
+    /// The title changes of `url`, newest first (at most
+    /// [`MAX_HISTORY`](super::MAX_HISTORY)); empty for a URL it does not know.
+    ///
+    /// # Errors
+    /// The store cannot be read.
+    fn history(&mut self, url: &Url) -> Result<Vec<TitleChange>, StoreError>;
 
     /// A summary for `crawler status`.
     ///

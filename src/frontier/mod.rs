@@ -20,8 +20,8 @@ mod conformance;
 pub use contract::{Frontier, Membership, Rounds, Schedule, Seeds, SharedHosts, Summary};
 pub use error::{RedisError, SqliteError, StoreError};
 pub use model::{
-    Backoff, Claim, Known, Lineage, Outcome, PageFacts, PublishedConfig, Reschedule, RobotsAnswer,
-    Round, SeedChanges,
+    Backoff, Claim, Known, Lineage, MAX_HISTORY, Outcome, PageFacts, PublishedConfig, Reschedule,
+    RobotsAnswer, Round, SeedChanges, TitleChange,
 };
 pub use open::{Access, Backend, open, published_sections, shared_hosts, validate};
 pub use status::{ClusterStatus, NodeStatus, Status};

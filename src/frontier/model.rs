@@ -73,6 +73,22 @@ pub struct Outcome {
     pub links: Option<Vec<String>>,
     /// Whether the page came from a public address.
     pub is_from_public: bool,
+    /// The title change this fetch saw, if it saw one.
+    pub title_change: Option<TitleChange>,
+}
+
+/// Title changes kept per URL at most (the newest).
+pub const MAX_HISTORY: u32 = 100;
+
+/// A URL's title changed: when the fetch that saw it started, from what, to what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TitleChange {
+    /// When the fetch that saw the new title started.
+    pub at: SystemTime,
+    /// The title before (`None`: the page had none).
+    pub from: Option<String>,
+    /// The title after (`None`: the page has none now).
+    pub to: Option<String>,
 }
 
 /// What the store keeps of a page beyond its [`Record`]: the validators
@@ -118,6 +134,15 @@ impl Outcome {
         };
         let fetched_at = humantime::parse_rfc3339(&record.fetched_at).unwrap_or(now);
         let error_kind = record.error_kind().map(str::to_owned);
+        let title_change = record
+            .previous_title
+            .take()
+            .filter(|_| record.changed)
+            .map(|from| TitleChange {
+                at: fetched_at,
+                from,
+                to: record.title.clone(),
+            });
         let page = record.error.is_none().then_some(Known {
             title: record.title,
             etag: facts.etag,
@@ -133,6 +158,7 @@ impl Outcome {
             page,
             links,
             is_from_public: facts.is_from_public,
+            title_change,
         }
     }
 }

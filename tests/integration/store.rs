@@ -729,3 +729,51 @@ fn a_state_file_set_to_an_old_json_file_becomes_the_database_in_place() {
     assert!(kept.contains("Same"), "the JSON is kept beside it");
     check_passes(&config);
 }
+
+#[test]
+fn history_lists_a_urls_title_changes_newest_first() {
+    let server = TestServer::start(vec![(
+        "/p",
+        Reply::Sequence(vec![
+            Reply::html("<title>One</title>"),
+            Reply::html("<title>Two</title>"),
+            Reply::html("<title>Three</title>"),
+        ]),
+    )]);
+    let url = server.url("/p");
+    let workspace = Workspace::new();
+    let config = workspace.config(
+        std::slice::from_ref(&url),
+        &format!("state_file = \"state.db\"\n{POLITENESS_OFF}"),
+    );
+    for _ in 0..3 {
+        let output = crate::support::run_once(&config);
+        assert_eq!(output.status.code(), Some(0));
+    }
+    let history = |args: &[&str]| {
+        crawler()
+            .arg("history")
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .unwrap()
+    };
+    let text = history(&[&url]);
+    assert_eq!(text.status.code(), Some(0));
+    let lines: Vec<String> = String::from_utf8_lossy(&text.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].ends_with("\"Two\" -> \"Three\""), "{lines:?}");
+    assert!(lines[1].ends_with("\"One\" -> \"Two\""), "{lines:?}");
+    let json = history(&["--json", &url]);
+    let json: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(json[0]["to"], "Three", "{json}");
+    assert_eq!(json.as_array().unwrap().len(), 2);
+    let other = history(&[&server.url("/never")]);
+    assert_eq!(other.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&other.stdout).contains("no title change recorded"));
+    assert_eq!(history(&["ftp://127.0.0.1/"]).status.code(), Some(2));
+}

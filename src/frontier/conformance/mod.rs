@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use url::Url;
 
-use super::{Claim, Frontier, Known, Outcome, Reschedule, SeedChanges};
+use super::{Claim, Frontier, Known, MAX_HISTORY, Outcome, Reschedule, SeedChanges, TitleChange};
 
 mod harness;
 
@@ -35,6 +35,7 @@ pub(super) fn ok(url: &Url, title: &str) -> Outcome {
         final_url: None,
         links: None,
         is_from_public: false,
+        title_change: None,
     }
 }
 
@@ -382,6 +383,43 @@ pub(super) fn status_counts_what_the_store_knows(h: &Harness) {
     assert_eq!(status.path, store.location());
 }
 
+pub(super) fn title_changes_are_kept_newest_first_and_bounded(h: &Harness) {
+    let mut store = h.open(HOUR);
+    list(&mut *store, &["/a"]);
+    due_now(&mut *store);
+    store.commit(&[ok(&url("/a"), "t0")]).unwrap();
+    let changes = MAX_HISTORY as usize + 5;
+    for n in 1..=changes {
+        store
+            .reschedule(Reschedule::AllDue, SystemTime::now())
+            .unwrap();
+        assert_eq!(due_now(&mut *store), ["/a"]);
+        let change = TitleChange {
+            at: SystemTime::UNIX_EPOCH + Duration::from_secs(n as u64),
+            from: Some(format!("t{}", n - 1)),
+            to: (n != changes).then(|| format!("t{n}")),
+        };
+        let changed = Outcome {
+            title_change: Some(change),
+            ..ok(&url("/a"), &format!("t{n}"))
+        };
+        store.commit(&[changed]).unwrap();
+    }
+    let history = store.history(&url("/a")).unwrap();
+    assert_eq!(history.len(), MAX_HISTORY as usize, "the newest are kept");
+    assert_eq!(
+        history[0].from.as_deref(),
+        Some(&*format!("t{}", changes - 1))
+    );
+    assert_eq!(history[0].to, None, "a title that went away");
+    assert_eq!(
+        history[1].to.as_deref(),
+        Some(&*format!("t{}", changes - 1))
+    );
+    assert!(history[0].at > history[1].at, "newest first");
+    assert!(store.history(&url("/unknown")).unwrap().is_empty());
+}
+
 /// Runs every contract test against one backend, opened by `$harness`.
 macro_rules! backends {
     ($($backend:ident: $harness:expr;)+) => {$(
@@ -406,6 +444,7 @@ macro_rules! backends {
                 a_once_run_resumes_until_complete_then_starts_anew,
                 a_shorter_interval_pulls_far_due_times_in,
                 status_counts_what_the_store_knows,
+                title_changes_are_kept_newest_first_and_bounded,
             );
         }
     )+};

@@ -7,9 +7,13 @@ use std::time::SystemTime;
 
 use redis::Commands as _;
 
+use url::Url;
+
+use super::state::Change;
 use super::{PARTITIONS, RedisFrontier, scripts};
 use crate::frontier::{
-    ClusterStatus, Membership, NodeStatus, PublishedConfig, Status, StoreError, Summary, unix_ms,
+    ClusterStatus, Membership, NodeStatus, PublishedConfig, Status, StoreError, Summary,
+    TitleChange, unix_ms,
 };
 
 impl Membership for RedisFrontier {
@@ -89,6 +93,16 @@ impl Membership for RedisFrontier {
 impl Summary for RedisFrontier {
     fn location(&self) -> PathBuf {
         self.path()
+    }
+
+    fn history(&mut self, url: &Url) -> Result<Vec<TitleChange>, StoreError> {
+        let key = self.key(&format!("history:{url}"));
+        let stored: Vec<String> = self.link.run(|connection| connection.lrange(key, 0, -1))?;
+        Ok(stored
+            .iter()
+            .filter_map(|text| serde_json::from_str::<Change<'_>>(text).ok())
+            .map(|change| change.to_change())
+            .collect())
     }
 
     fn status(&mut self, now: SystemTime) -> Result<Status, StoreError> {

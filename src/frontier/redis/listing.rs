@@ -61,6 +61,7 @@ impl Seeds for RedisFrontier {
             now: unix_ms(SystemTime::now()),
             round: self.round,
             max: self.max_pages_per_host,
+            history: crate::frontier::MAX_HISTORY,
             seen: &seen,
             done: Vec::new(),
             mark: Vec::new(),

@@ -63,6 +63,7 @@ impl Schedule for RedisFrontier {
             now: unix_ms(SystemTime::now()),
             round: self.round,
             max: self.max_pages_per_host,
+            history: crate::frontier::MAX_HISTORY,
             seen: &seen,
             done,
             mark,
@@ -218,6 +219,7 @@ impl RedisFrontier {
                 score: self.next_score(outcome.finished_at),
                 page: outcome.page.as_ref().map(state::Page::of),
                 outcome: outcome.kind(),
+                change: outcome.title_change.as_ref().map(state::Change::of),
             });
             if let Some(final_url) = &outcome.final_url {
                 mark.push(fingerprint(final_url));

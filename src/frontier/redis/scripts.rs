@@ -14,6 +14,8 @@
 //! - `nodes`: hash, node → when its lease runs out; `busy`: node → URLs in flight;
 //! - `seeds`: hash, seed URL → the listing that named it last; `meta`: counters;
 //! - `hosts`: hash, host → URLs it has in the crawl (`max_pages_per_host`);
+//! - `history:<url>`: list, the URL's title changes, newest first (at most
+//!   `MAX_HISTORY`), each `{"a": ms, "f": from, "t": to}`;
 //! - `outcomes`: hash, outcome (`ok`, `not_modified`, an error kind) → URLs
 //!   whose last fetch ended so (each URL's own is `x` in its state);
 //! - `fetching`: hash, node → requests it has running now (its heartbeat);
@@ -154,7 +156,12 @@ for i, done in ipairs(batch.done) do done_urls[i] = done[2] end
 local old = hmget(prefix .. 'url', done_urls)
 local outcomes = {} -- kind -> change of its count
 for i, done in ipairs(batch.done) do
-  local p, url, score, page, kind = done[1], done[2], done[3], done[4], done[5]
+  local p, url, score, page, kind, change = done[1], done[2], done[3], done[4], done[5], done[6]
+  if type(change) == 'table' then
+    local history = prefix .. 'history:' .. url
+    redis.call('LPUSH', history, cjson.encode(change))
+    redis.call('LTRIM', history, 0, batch.history - 1)
+  end
   local state = decode(old[i]) or {o = 'd'}
   if type(kind) == 'string' and state.x ~= kind then
     if state.x then outcomes[state.x] = (outcomes[state.x] or 0) - 1 end

@@ -5,7 +5,7 @@ use url::Url;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::PARTITIONS;
-use crate::frontier::{Known, Lineage};
+use crate::frontier::{Known, Lineage, TitleChange};
 
 /// A URL's state in the `url` hash, as the scripts read and write it (JSON,
 /// short names: a million URLs keep it small).
@@ -93,6 +93,41 @@ pub struct Done<'a> {
     pub page: Option<Page<'a>>,
     /// How the fetch ended: `ok`, `not_modified` or the error kind.
     pub outcome: &'a str,
+    /// The title change it saw, as the history keeps it.
+    pub change: Option<Change<'a>>,
+}
+
+/// A title change as `history:<url>` keeps it: when (ms), from, to (absent: no title).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Change<'a> {
+    /// When the fetch that saw it started (ms).
+    pub a: i64,
+    /// The title before.
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub f: Option<std::borrow::Cow<'a, str>>,
+    /// The title after.
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub t: Option<std::borrow::Cow<'a, str>>,
+}
+
+impl<'a> Change<'a> {
+    /// The stored form of `change`.
+    pub fn of(change: &'a TitleChange) -> Self {
+        Self {
+            a: crate::frontier::unix_ms(change.at),
+            f: change.from.as_deref().map(Into::into),
+            t: change.to.as_deref().map(Into::into),
+        }
+    }
+
+    /// The change this stored form holds.
+    pub fn to_change(&self) -> TitleChange {
+        TitleChange {
+            at: crate::frontier::from_unix_ms(self.a),
+            from: self.f.as_deref().map(str::to_owned),
+            to: self.t.as_deref().map(str::to_owned),
+        }
+    }
 }
 
 /// A page's title and validators, as the commit script stores them.
@@ -139,6 +174,8 @@ pub struct Batch<'a> {
     pub round: u64,
     /// `crawl.max_pages_per_host`.
     pub max: u64,
+    /// Title changes kept per URL.
+    pub history: u32,
     /// The seen-set key (under the prefix).
     pub seen: &'a str,
     #[serde(serialize_with = "done_as_arrays")]
@@ -162,6 +199,7 @@ fn done_as_arrays<S: serde::Serializer>(
             item.score,
             &item.page,
             item.outcome,
+            &item.change,
         ))?;
     }
     seq.end()

@@ -9,7 +9,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use url::Url;
 
 use super::{SqliteFrontier, links, open};
-use crate::frontier::{Claim, Known, Lineage, Outcome, StoreError, next_due_after, unix_ms};
+use crate::frontier::{
+    Claim, Known, Lineage, MAX_HISTORY, Outcome, StoreError, TitleChange, next_due_after, unix_ms,
+};
 
 impl SqliteFrontier {
     /// Runs a claim query whose rows are (id, url, ok_at, title, etag,
@@ -145,6 +147,7 @@ impl SqliteFrontier {
                 final_url: None,
                 links: Some(urls.to_vec()),
                 is_from_public,
+                title_change: None,
             };
             this.add_links(
                 transaction,
@@ -175,7 +178,7 @@ pub(super) fn finish(
     let due = next_due_after(outcome.finished_at, interval)
         .filter(|_| !opens_round)
         .map(unix_ms);
-    transaction
+    let row = transaction
         .prepare_cached(FINISH)?
         .query_row(
             params![
@@ -193,7 +196,32 @@ pub(super) fn finish(
             ],
             |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
         )
-        .optional()
+        .optional()?;
+    if let (Some((id, _, _)), Some(change)) = (row, &outcome.title_change) {
+        add_title_change(transaction, id, change)?;
+    }
+    Ok(row)
+}
+
+/// Adds a title change to the history of the URL of row `id`, keeping its
+/// newest [`MAX_HISTORY`].
+fn add_title_change(
+    transaction: &rusqlite::Transaction<'_>,
+    id: i64,
+    change: &TitleChange,
+) -> rusqlite::Result<()> {
+    transaction
+        .prepare_cached(
+            "INSERT INTO title_changes (url_id, at, from_title, to_title) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![id, unix_ms(change.at), change.from, change.to])?;
+    transaction
+        .prepare_cached(
+            "DELETE FROM title_changes WHERE url_id = ?1 AND rowid NOT IN
+             (SELECT rowid FROM title_changes WHERE url_id = ?1 ORDER BY at DESC, rowid DESC LIMIT ?2)",
+        )?
+        .execute(params![id, MAX_HISTORY])?;
+    Ok(())
 }
 
 /// Finishes one URL: its result, its next due time (?10; a discovered URL

@@ -13,7 +13,11 @@ use std::time::{Duration, SystemTime};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::frontier::{Membership, Status, StoreError, Summary};
+use url::Url;
+
+use crate::frontier::{
+    MAX_HISTORY, Membership, Status, StoreError, Summary, TitleChange, from_unix_ms,
+};
 
 mod batch;
 mod checks;
@@ -213,6 +217,29 @@ impl Membership for SqliteFrontier {}
 impl Summary for SqliteFrontier {
     fn location(&self) -> PathBuf {
         self.path.clone()
+    }
+
+    fn history(&mut self, url: &Url) -> Result<Vec<TitleChange>, StoreError> {
+        let path = self.path.clone();
+        let fail = |err: rusqlite::Error| open::classify(&path, &err);
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT c.at, c.from_title, c.to_title FROM title_changes AS c
+                 JOIN urls AS u ON u.id = c.url_id WHERE u.url = ?1
+                 ORDER BY c.at DESC, c.rowid DESC LIMIT ?2",
+            )
+            .map_err(fail)?;
+        let rows = statement
+            .query_map(rusqlite::params![url.as_str(), MAX_HISTORY], |row| {
+                Ok(TitleChange {
+                    at: from_unix_ms(row.get(0)?),
+                    from: row.get(1)?,
+                    to: row.get(2)?,
+                })
+            })
+            .map_err(fail)?;
+        rows.collect::<Result<_, _>>().map_err(fail)
     }
 
     fn status(&mut self, now: SystemTime) -> Result<Status, StoreError> {

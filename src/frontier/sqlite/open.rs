@@ -14,7 +14,9 @@ use super::checks::{check_file, check_identity, check_integrity};
 pub use super::checks::{classify, io_error};
 use super::legacy::import_json;
 pub use super::legacy::{imported_name, is_legacy_json};
-use super::schema::{APPLICATION_ID, COLUMNS_V1, INDEXES, SCHEMA_VERSION, URLS_TABLE, schema};
+use super::schema::{
+    APPLICATION_ID, COLUMNS_V1, HISTORY_TABLE, INDEXES, SCHEMA_VERSION, URLS_TABLE, schema,
+};
 use crate::frontier::{SqliteError, StoreError};
 
 /// Opens the existing database at `path` after checking it is ours and,
@@ -215,18 +217,23 @@ pub fn upgrade(path: &Path, connection: &mut Connection) -> Result<(), StoreErro
     if version >= SCHEMA_VERSION {
         return Ok(());
     }
-    // A CHECK constraint cannot be altered: the table is rebuilt (SQLite's
-    // own recipe), in one transaction, so a crash leaves version 1 whole.
+    // Every step in one transaction, so a crash leaves the old version whole.
     let transaction = connection.transaction().map_err(fail)?;
-    let rebuild = format!(
-        "{}
-         INSERT INTO urls_v2 ({COLUMNS_V1}) SELECT {COLUMNS_V1} FROM urls;
-         DROP TABLE urls;
-         ALTER TABLE urls_v2 RENAME TO urls;
-         {INDEXES}",
-        URLS_TABLE.replace("{table}", "urls_v2")
-    );
-    transaction.execute_batch(&rebuild).map_err(fail)?;
+    if version < 2 {
+        // A CHECK constraint cannot be altered: the table is rebuilt (SQLite's own recipe).
+        let rebuild = format!(
+            "{}
+             INSERT INTO urls_v2 ({COLUMNS_V1}) SELECT {COLUMNS_V1} FROM urls;
+             DROP TABLE urls;
+             ALTER TABLE urls_v2 RENAME TO urls;
+             {INDEXES}",
+            URLS_TABLE.replace("{table}", "urls_v2")
+        );
+        transaction.execute_batch(&rebuild).map_err(fail)?;
+    }
+    if version < 3 {
+        transaction.execute_batch(HISTORY_TABLE).map_err(fail)?;
+    }
     transaction
         .execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))
         .map_err(fail)?;

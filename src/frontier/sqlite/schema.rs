@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 /// The schema version written in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 /// `PRAGMA application_id`: "crwl", so `file(1)` and we can tell our files.
 pub const APPLICATION_ID: i64 = 0x6372_776c;
 
@@ -60,10 +60,22 @@ pub(super) const META_TABLE: &str =
 /// The whole schema of a new database.
 pub(super) fn schema() -> String {
     format!(
-        "{}{INDEXES}{META_TABLE}",
+        "{}{INDEXES}{META_TABLE}{HISTORY_TABLE}",
         URLS_TABLE.replace("{table}", "urls")
     )
 }
+
+/// Each URL's title changes (version 3): when, from, to; the last
+/// [`MAX_HISTORY`](crate::frontier::MAX_HISTORY) per URL are kept.
+pub(super) const HISTORY_TABLE: &str = "
+CREATE TABLE title_changes (
+    url_id INTEGER NOT NULL REFERENCES urls (id),
+    at INTEGER NOT NULL,
+    from_title TEXT,
+    to_title TEXT
+);
+CREATE INDEX title_changes_url ON title_changes (url_id, at);
+";
 
 /// The SQLite file header's first 16 bytes.
 pub(super) const MAGIC: &[u8; 16] = b"SQLite format 3\0";

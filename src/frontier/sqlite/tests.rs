@@ -9,7 +9,7 @@ use url::Url;
 
 use super::*;
 use crate::frontier::conformance::{linking, list, ok, paths, start_run, url};
-use crate::frontier::{Rounds, Schedule};
+use crate::frontier::{Rounds, Schedule, Summary};
 
 fn store(dir: &tempfile::TempDir, interval: Duration) -> SqliteFrontier {
     SqliteFrontier::open(&dir.path().join("state.db"), None, interval)
@@ -135,4 +135,27 @@ fn status_counts_what_the_store_knows() {
     assert_eq!(status.hosts, 1);
     assert!(status.next_due.is_some());
     assert!(status.file_bytes > 0);
+}
+
+#[test]
+fn a_version_2_state_file_gains_the_title_history() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut store = store(&dir, Duration::from_secs(3600));
+        list(&mut store, &["/a"]);
+    }
+    let path = dir.path().join("state.db");
+    let old = rusqlite::Connection::open(&path).unwrap();
+    old.execute_batch(
+        "DROP INDEX title_changes_url; DROP TABLE title_changes; PRAGMA user_version = 2;",
+    )
+    .unwrap();
+    drop(old);
+    let mut store = store(&dir, Duration::from_secs(3600));
+    assert_eq!(store.history(&url("/a")).unwrap(), Vec::new());
+    let version: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
 }
