@@ -27,6 +27,13 @@ pub fn check(config: &Config) -> Preflight {
     // The lock beside the state file is checked once the state file passes.
     for file in Backend::of(config).files() {
         if !found.writable("state_file", &file) {
+            if !config.is_state_file_explicit
+                && let Some(problem) = found.problems.last_mut()
+            {
+                problem.push_str(
+                    " (the service keeps its state there by default: set `state_file` to choose another place)",
+                );
+            }
             break;
         }
     }
