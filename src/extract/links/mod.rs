@@ -82,7 +82,7 @@ pub fn page_links(html: &str, page: &Url, encoding: &'static Encoding) -> PageLi
         } else {
             options.encoding_override(Some(&encode))
         };
-        options.parse(href).ok()
+        options.parse(&collapse_leading_slashes(href)).ok()
     };
     let base = found
         .base
@@ -152,6 +152,18 @@ fn resolve_one(
         url.set_path(&path);
     }
     Some(url)
+}
+
+/// `href` with a run of three or more leading slashes as two. The URL
+/// standard's "special authority ignore slashes" state skips every slash
+/// after the first two, so Chromium resolves `///host/x` against an http(s)
+/// page to `http://host/x`; the `url` crate finds an empty host there.
+fn collapse_leading_slashes(href: &str) -> Cow<'_, str> {
+    let trimmed = href.trim_start_matches(|c: char| c <= ' ');
+    if !trimmed.starts_with("///") {
+        return Cow::Borrowed(href);
+    }
+    Cow::Owned(format!("//{}", trimmed.trim_start_matches(['/', '\\'])))
 }
 
 /// Whether `href` names a scheme other than http(s) (`mailto:`, `tel:`,

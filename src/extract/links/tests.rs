@@ -28,6 +28,14 @@ fn relative_links_resolve_against_the_page() {
 }
 
 #[test]
+fn leading_slashes_beyond_two_are_skipped_as_chromium_does() {
+    assert_eq!(
+        of(r#"<a href="///a.test/x">1</a><a href=" ////b.test/y">2</a><a href="///\c.test">3</a>"#),
+        ["http://a.test/x", "http://b.test/y", "http://c.test/"]
+    );
+}
+
+#[test]
 fn the_first_base_with_an_href_counts_wherever_it_stands() {
     let html = r#"<a href="x">1</a><base target="_top"><base href="http://127.0.0.3/base/"><base href="/other/"><a href="y">2</a>"#;
     assert_eq!(
