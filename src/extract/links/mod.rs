@@ -154,16 +154,25 @@ fn resolve_one(
     Some(url)
 }
 
-/// `href` with a run of three or more leading slashes as two. The URL
-/// standard's "special authority ignore slashes" state skips every slash
-/// after the first two, so Chromium resolves `///host/x` against an http(s)
-/// page to `http://host/x`; the `url` crate finds an empty host there.
+/// `href` with a run of three or more leading slashes (or backslashes) as
+/// two. The URL standard's "special authority ignore slashes" state skips
+/// every slash after the first two (tabs and newlines are gone before it),
+/// so Chromium resolves `///host/x` against an http(s) page to
+/// `http://host/x`; the `url` crate finds an empty host there.
 fn collapse_leading_slashes(href: &str) -> Cow<'_, str> {
+    let is_slash = |c: char| matches!(c, '/' | '\\');
+    let is_dropped = |c: char| matches!(c, '\t' | '\n' | '\r');
     let trimmed = href.trim_start_matches(|c: char| c <= ' ');
-    if !trimmed.starts_with("///") {
+    let slashes = trimmed
+        .chars()
+        .filter(|c| !is_dropped(*c))
+        .take_while(|c| is_slash(*c))
+        .count();
+    if slashes < 3 {
         return Cow::Borrowed(href);
     }
-    Cow::Owned(format!("//{}", trimmed.trim_start_matches(['/', '\\'])))
+    let rest = trimmed.trim_start_matches(|c: char| is_slash(c) || is_dropped(c));
+    Cow::Owned(format!("//{rest}"))
 }
 
 /// Whether `href` names a scheme other than http(s) (`mailto:`, `tel:`,

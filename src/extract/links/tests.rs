@@ -29,9 +29,24 @@ fn relative_links_resolve_against_the_page() {
 
 #[test]
 fn leading_slashes_beyond_two_are_skipped_as_chromium_does() {
+    // Each checked against Chromium 156's document.links.
+    let html = concat!(
+        r#"<a href="///a.test/x">1</a><a href=" ////b.test/y">2</a><a href="///\c.test">3</a>"#,
+        "<a href=\"/\t//d.test/9\">4</a>",
+        r#"<a href="//\/e.test/z">5</a><a href="/\/f.test">6</a>"#,
+        r#"<a href="///">7</a><a href="http:///g.test/">8</a>"#
+    );
     assert_eq!(
-        of(r#"<a href="///a.test/x">1</a><a href=" ////b.test/y">2</a><a href="///\c.test">3</a>"#),
-        ["http://a.test/x", "http://b.test/y", "http://c.test/"]
+        of(html),
+        [
+            "http://a.test/x",
+            "http://b.test/y",
+            "http://c.test/",
+            "http://d.test/9",
+            "http://e.test/z",
+            "http://f.test/",
+            "http://g.test/"
+        ]
     );
 }
 
