@@ -8,7 +8,7 @@ use redis::Commands as _;
 use url::Url;
 
 use super::{RedisFrontier, scripts, state};
-use crate::frontier::{Claim, Membership, Round, Rounds, SeedChanges, Seeds, StoreError, unix_ms};
+use crate::frontier::{Claim, Membership, Round, Rounds, SeedChanges, Seeds, StoreError};
 
 impl Seeds for RedisFrontier {
     fn begin_seeds(&mut self) -> Result<u64, StoreError> {
@@ -58,13 +58,6 @@ impl Seeds for RedisFrontier {
         let seen = self.seen_key();
         let links = state::links_of(urls, |_| false);
         let batch = state::Batch {
-            now: unix_ms(SystemTime::now()),
-            round: self.round,
-            max: self.max_pages_per_host,
-            history: crate::frontier::MAX_HISTORY,
-            seen: &seen,
-            done: Vec::new(),
-            mark: Vec::new(),
             groups: vec![state::Group {
                 d: 1,
                 s: seed.as_str(),
@@ -72,6 +65,7 @@ impl Seeds for RedisFrontier {
                 p: is_from_public,
                 links,
             }],
+            ..self.new_batch(&seen)
         };
         let (queued, over) = self.run_commit(&batch)?;
         self.discovered += queued;

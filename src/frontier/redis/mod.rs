@@ -246,6 +246,20 @@ impl RedisFrontier {
         Ok(queued)
     }
 
+    /// A commit batch of this node's round and limits, with nothing in it yet.
+    fn new_batch<'a>(&self, seen: &'a str) -> state::Batch<'a> {
+        state::Batch {
+            now: unix_ms(SystemTime::now()),
+            round: self.round,
+            max: self.max_pages_per_host,
+            history: crate::frontier::MAX_HISTORY,
+            seen,
+            done: Vec::new(),
+            mark: Vec::new(),
+            groups: Vec::new(),
+        }
+    }
+
     /// The due score of a URL finished at `finished`: -1 for none.
     fn next_score(&self, finished: SystemTime) -> i64 {
         if self.round > 0 {

@@ -60,14 +60,10 @@ impl Schedule for RedisFrontier {
             .map(|(outcome, _)| self.lineage_of(&outcome.url))
             .collect();
         let batch = state::Batch {
-            now: unix_ms(SystemTime::now()),
-            round: self.round,
-            max: self.max_pages_per_host,
-            history: crate::frontier::MAX_HISTORY,
-            seen: &seen,
             done,
             mark,
             groups: groups(linked, &lineages),
+            ..self.new_batch(&seen)
         };
         // Finished URLs leave the in-flight count the script records.
         let finished: Vec<(String, Flight)> = outcomes

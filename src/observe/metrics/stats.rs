@@ -29,13 +29,7 @@ impl Metrics {
         } else {
             0.0
         };
-        let kinds = self.error_kinds();
-        let kinds = if kinds.is_empty() {
-            String::new()
-        } else {
-            let listed: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
-            format!(" ({})", listed.join(", "))
-        };
+        let kinds = self.error_kinds_text();
         let (p50, p95) = self
             .samples
             .lock()
@@ -66,13 +60,7 @@ impl Metrics {
         let pages = now.ok + now.failed;
         #[allow(clippy::cast_precision_loss)] // a page count fits an f64 well enough
         let rate = pages as f64 / elapsed.as_secs_f64().max(0.001);
-        let kinds = self.error_kinds();
-        let kinds = if kinds.is_empty() {
-            String::new()
-        } else {
-            let listed: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
-            format!(" ({})", listed.join(", "))
-        };
+        let kinds = self.error_kinds_text();
         let discovered = match self.discovered.get() {
             0 => String::new(),
             count => format!("; {count} discovered by following links"),
@@ -83,6 +71,16 @@ impl Metrics {
             now.ok,
             now.failed,
         )
+    }
+
+    /// ` (timeout 3, connect 1)`: failed records by error kind, or nothing.
+    fn error_kinds_text(&self) -> String {
+        let kinds = self.error_kinds();
+        if kinds.is_empty() {
+            return String::new();
+        }
+        let listed: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        format!(" ({})", listed.join(", "))
     }
 
     fn error_kinds(&self) -> BTreeMap<String, u64> {
