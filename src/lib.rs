@@ -39,3 +39,4 @@ pub mod observe;
 pub mod output;
 pub mod record;
 pub mod urls;
+pub mod watch;

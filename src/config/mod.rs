@@ -13,6 +13,7 @@ use crate::urls::SeedStream;
 use crate::urls::scope::{PatternError, Reach, Scope};
 
 mod error;
+pub mod notify;
 mod reading;
 mod settings;
 mod validation;
@@ -65,6 +66,8 @@ pub struct Config {
     pub ca_file: Option<PathBuf>,
     /// The `[crawl]` rules links are judged by.
     pub scope: Scope,
+    /// The `[[notify]]` targets, resolved (secrets read, patterns compiled).
+    pub notify: Vec<notify::Target>,
 }
 
 /// File name of the default state file, beside the JSONL output or in the working directory.

@@ -11,6 +11,8 @@ use std::time::Duration;
 use bytesize::ByteSize;
 use serde::{Deserialize, Serialize};
 
+use super::notify::NotifyTarget;
+
 /// Default size of the worker pool.
 pub const DEFAULT_WORKERS: usize = 32;
 /// Default bound of the work queue.
@@ -174,6 +176,9 @@ pub struct Settings {
     /// Sharing one crawl among several daemons through Redis.
     #[serde(default)]
     pub cluster: ClusterSettings,
+    /// Where title changes, failures and recoveries are sent (`[[notify]]`).
+    #[serde(default)]
+    pub notify: Vec<NotifyTarget>,
 }
 
 /// The `[cluster]` table: several daemons share one crawl through Redis
@@ -424,6 +429,7 @@ impl Default for Settings {
             metrics: MetricsSettings::default(),
             crawl: CrawlSettings::default(),
             cluster: ClusterSettings::default(),
+            notify: Vec::new(),
         }
     }
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use config::{Map, Value};
 use url::Url;
 
+use super::notify::resolve_targets;
 use super::reading::origin_of;
 use super::{
     ClusterSettings, Config, ConfigError, CrawlSettings, DEFAULT_STATE_FILE_NAME,
@@ -81,12 +82,17 @@ impl<'a> Validation<'a> {
             let message = format!("cannot read `{}`: {err}", ca_file.display());
             self.problem("tls.ca_file", message);
         }
+        let (notify, problems) = resolve_targets(&settings.notify, &base);
+        for (key, message) in problems {
+            self.problem(&key, message);
+        }
         let scope = match settings.crawl.scope() {
             Ok(scope) if self.problems.is_empty() => scope,
             _ => return Err(ConfigError::Invalid(self.problems)),
         };
         Ok(Config {
             scope,
+            notify,
             path: self.path.to_owned(),
             is_state_file_explicit: settings.state_file.is_some(),
             ca_file,

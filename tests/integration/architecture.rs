@@ -16,34 +16,42 @@ const LAYERS: &[(&str, &[&str])] = &[
     // Data and pure functions.
     ("config", &["urls"]),
     ("extract", &[]),
+    // What a watched page's records mean for the `[[notify]]` targets.
+    ("watch", &["config", "record"]),
     // Watching and writing: they never know the stages or the store.
     ("observe", &[]),
     ("output", &["observe", "record"]),
     // One URL over HTTP: knows nothing of workers, retries or the store.
     ("fetch", &["config", "extract", "urls"]),
     // The store behind one door.
-    ("frontier", &["config", "observe", "record", "urls"]),
+    ("frontier", &["config", "observe", "record", "urls", "watch"]),
     // Moving the work.
     (
         "crawl",
         &[
             "config", "extract", "fetch", "frontier", "observe", "output", "record", "urls",
+            "watch",
         ],
+    ),
+    // Delivering notifications from the store's outbox.
+    (
+        "notify",
+        &["config", "fetch", "frontier", "observe", "watch"],
     ),
     // The lifecycle.
     (
         "daemon",
         &[
-            "config", "crawl", "extract", "fetch", "frontier", "observe", "output", "record",
-            "urls",
+            "config", "crawl", "extract", "fetch", "frontier", "notify", "observe", "output",
+            "record", "urls", "watch",
         ],
     ),
     // The command line.
     (
         "cli",
         &[
-            "config", "crawl", "daemon", "extract", "fetch", "frontier", "observe", "output",
-            "record", "urls",
+            "config", "crawl", "daemon", "extract", "fetch", "frontier", "notify", "observe",
+            "output", "record", "urls", "watch",
         ],
     ),
 ];
