@@ -148,9 +148,19 @@ impl PartialEq for Target {
         let patterns = |regexes: &[Regex]| -> Vec<String> {
             regexes.iter().map(|r| r.as_str().to_owned()).collect()
         };
-        (&self.name, &self.url, self.format, &self.secret, &self.events)
-            == (&other.name, &other.url, other.format, &other.secret, &other.events)
-            && (self.confirm, self.degraded_after) == (other.confirm, other.degraded_after)
+        (
+            &self.name,
+            &self.url,
+            self.format,
+            &self.secret,
+            &self.events,
+        ) == (
+            &other.name,
+            &other.url,
+            other.format,
+            &other.secret,
+            &other.events,
+        ) && (self.confirm, self.degraded_after) == (other.confirm, other.degraded_after)
             && patterns(&self.include) == patterns(&other.include)
             && patterns(&self.exclude) == patterns(&other.exclude)
     }
@@ -190,7 +200,10 @@ pub fn resolve_targets(targets: &[NotifyTarget], base: &Path) -> (Vec<Target>, V
         let key = |name: &str| format!("notify[{index}].{name}");
         match resolve(target, base) {
             Ok(target) => {
-                if resolved.iter().any(|other: &Target| other.name == target.name) {
+                if resolved
+                    .iter()
+                    .any(|other: &Target| other.name == target.name)
+                {
                     problems.push((
                         key("name"),
                         format!(
@@ -231,10 +244,17 @@ fn resolve(target: &NotifyTarget, base: &Path) -> Result<Target, Vec<(&'static s
         problems.push(("secret", why));
     }
     if target.events.is_empty() {
-        problems.push(("events", "lists no event: name at least one of \"title_changed\", \"failed\", \"recovered\"".to_owned()));
+        problems.push((
+            "events",
+            "lists no event: name at least one of \"title_changed\", \"failed\", \"recovered\""
+                .to_owned(),
+        ));
     }
     if target.confirm == 0 || target.confirm > MAX_CONFIRM {
-        let why = format!("must be between 1 and {MAX_CONFIRM}, got {}", target.confirm);
+        let why = format!(
+            "must be between 1 and {MAX_CONFIRM}, got {}",
+            target.confirm
+        );
         problems.push(("confirm", why));
     }
     let include = compile(&target.include, "include", &mut problems);
@@ -242,7 +262,10 @@ fn resolve(target: &NotifyTarget, base: &Path) -> Result<Target, Vec<(&'static s
     if let Some(name) = &target.name
         && (name.is_empty() || name.chars().any(char::is_control))
     {
-        problems.push(("name", "must be a non-empty name without control characters".to_owned()));
+        problems.push((
+            "name",
+            "must be a non-empty name without control characters".to_owned(),
+        ));
     }
     match url {
         Some(url) if problems.is_empty() => Ok(Target {
@@ -281,8 +304,12 @@ fn read_secret(
     }
     if let Some(file) = &target.secret_file {
         let path = base.join(file);
-        let text = std::fs::read_to_string(&path)
-            .map_err(|err| ("secret_file", format!("cannot read `{}`: {err}", path.display())))?;
+        let text = std::fs::read_to_string(&path).map_err(|err| {
+            (
+                "secret_file",
+                format!("cannot read `{}`: {err}", path.display()),
+            )
+        })?;
         let secret = text.lines().next().unwrap_or_default().trim().to_owned();
         if secret.is_empty() {
             return Err(("secret_file", format!("`{}` is empty", path.display())));
@@ -313,7 +340,9 @@ fn compile(
     for (index, pattern) in patterns.iter().enumerate() {
         match Regex::new(pattern) {
             Ok(regex) => compiled.push(regex),
-            Err(err) => problems.push((key, format!("pattern {index} is not a valid regex: {err}"))),
+            Err(err) => {
+                problems.push((key, format!("pattern {index} is not a valid regex: {err}")))
+            }
         }
     }
     compiled
@@ -341,8 +370,10 @@ mod tests {
 
     #[test]
     fn a_target_is_named_by_its_host_and_shown_without_its_path() {
-        let (targets, problems) =
-            resolve_targets(&[target("https://hooks.example/T0/B1/token")], Path::new("."));
+        let (targets, problems) = resolve_targets(
+            &[target("https://hooks.example/T0/B1/token")],
+            Path::new("."),
+        );
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(targets[0].name, "hooks.example");
         assert_eq!(targets[0].shown_url(), "https://hooks.example/…");
@@ -357,7 +388,11 @@ mod tests {
         assert_eq!(problems[0].0, "notify[0].secret");
         let shown = format!("{with_secret:?} {problems:?}");
         assert!(!shown.contains("s3cr3t"), "{shown}");
-        assert!(!serde_json::to_string(&with_secret).unwrap().contains("s3cr3t"));
+        assert!(
+            !serde_json::to_string(&with_secret)
+                .unwrap()
+                .contains("s3cr3t")
+        );
     }
 
     #[test]
@@ -383,14 +418,21 @@ mod tests {
         let keys: Vec<&str> = problems.iter().map(|(key, _)| key.as_str()).collect();
         assert_eq!(
             keys,
-            ["notify[1].url", "notify[1].events", "notify[1].confirm", "notify[1].include"]
+            [
+                "notify[1].url",
+                "notify[1].events",
+                "notify[1].confirm",
+                "notify[1].include"
+            ]
         );
     }
 
     #[test]
     fn two_targets_on_one_host_need_names() {
-        let (_, problems) =
-            resolve_targets(&[target("http://h/a"), target("http://h/b")], Path::new("."));
+        let (_, problems) = resolve_targets(
+            &[target("http://h/a"), target("http://h/b")],
+            Path::new("."),
+        );
         assert_eq!(problems.len(), 1);
         assert!(problems[0].1.contains("distinct `name`"), "{problems:?}");
     }

@@ -5,6 +5,7 @@ use async_channel::{Receiver, Sender};
 use url::Url;
 
 use crate::frontier::{Claim, Known, Lineage};
+use crate::watch::Watch;
 
 /// One URL to fetch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +18,8 @@ pub struct Job {
     pub known: Option<Box<Known>>,
     /// How it was discovered; `None` for a seed.
     pub lineage: Option<Box<Lineage>>,
+    /// What its last fetches saw, for the `[[notify]]` targets.
+    pub watch: Option<Box<Watch>>,
 }
 
 impl Job {
@@ -27,6 +30,7 @@ impl Job {
             attempt: 0,
             known: None,
             lineage: None,
+            watch: None,
         }
     }
 
@@ -65,6 +69,7 @@ impl From<Claim> for Job {
             attempt: 0,
             known: claim.known.map(Box::new),
             lineage: claim.lineage.map(Box::new),
+            watch: claim.watch.map(Box::new),
         }
     }
 }

@@ -9,6 +9,7 @@ use async_std::task;
 use futures_lite::future;
 use url::Url;
 
+use crate::config::notify::Target;
 use crate::crawl::analyze::{Analysis, analyze_guarded};
 use crate::crawl::dispatch::Event;
 use crate::crawl::follow::{self, Reason, Rules};
@@ -40,6 +41,8 @@ pub struct Context {
     pub retry_policy: Arc<RwLock<RetryPolicy>>,
     /// The current link rules; replaced when a reload changes `[crawl]`.
     pub rules: Arc<RwLock<Arc<Rules>>>,
+    /// The `[[notify]]` targets; replaced when a reload changes them.
+    pub targets: Arc<RwLock<Arc<[Target]>>>,
     /// robots.txt of the hosts redirects lead to.
     pub redirects: Arc<RedirectRobots>,
     /// Where records go.
@@ -107,7 +110,7 @@ async fn work_on(context: &Context, job: Job) -> bool {
             retry_later(context, job, delay, finished);
             true
         }
-        _ => finish(context, job.url, finished).await,
+        _ => finish(context, &job, finished).await,
     }
 }
 
@@ -126,10 +129,23 @@ struct Finished {
 }
 
 /// Hands a final record to the output and tells the producer; `false` once the output is gone.
-async fn finish(context: &Context, url: Url, finished: Finished) -> bool {
-    let _ = context.finished.send(url).await;
+async fn finish(context: &Context, job: &Job, mut finished: Finished) -> bool {
+    let _ = context.finished.send(job.url.clone()).await;
+    watch(&current(&context.targets), job, &mut finished);
     let message = Message::Record(Box::new(finished.record), finished.facts);
     context.output.send(message).await.is_ok()
+}
+
+/// Adds to a final record's facts the URL's watch state and the
+/// notifications the `[[notify]]` targets are owed.
+fn watch(targets: &[Target], job: &Job, finished: &mut Finished) {
+    let known_title = job.known.as_deref().map(|known| &known.title);
+    if let Some(observed) =
+        crate::watch::observe(job.watch.as_deref(), known_title, &finished.record, targets)
+    {
+        finished.facts.watch = Some(observed.watch);
+        finished.facts.notices = observed.notices;
+    }
 }
 
 /// Queues `job` again after `delay` without holding this worker. On shutdown
@@ -156,7 +172,7 @@ fn retry_later(context: &Context, job: Job, delay: Duration, last: Finished) {
         };
         let next = job.retried();
         if !future::or(stopped, waited).await || context.retry.send(next).await.is_err() {
-            finish(&context, job.url, last).await;
+            finish(&context, &job, last).await;
         }
         context.pending_retries.fetch_sub(1, Ordering::SeqCst);
     });
@@ -329,6 +345,8 @@ fn page_facts(job: &Job, page: &mut Page, is_not_modified: bool) -> PageFacts {
         ),
         follow: None,
         is_from_public: page.is_from_public,
+        watch: None,
+        notices: Vec::new(),
     }
 }
 

@@ -10,6 +10,7 @@ use async_std::task::{self, JoinHandle};
 use url::Url;
 
 use crate::config::Config;
+use crate::config::notify::Target;
 use crate::crawl::dispatch::{Dispatcher, Event};
 use crate::crawl::follow::Rules;
 use crate::crawl::politeness::Policy;
@@ -71,6 +72,7 @@ impl Pipeline {
             fetcher: Arc::new(RwLock::new(fetcher)),
             retry_policy: Arc::new(RwLock::new(RetryPolicy::new(&config.settings.retry))),
             rules: Arc::new(RwLock::new(Arc::new(Rules::new(config)))),
+            targets: Arc::new(RwLock::new(config.notify.clone().into())),
             redirects: Arc::new(RedirectRobots::new(&policy)),
             output: messages,
             finished,
@@ -166,6 +168,16 @@ impl Pipeline {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         *current = Arc::new(rules);
+    }
+
+    /// Replaces the `[[notify]]` targets of records finished from now on.
+    pub fn set_targets(&self, targets: &[Target]) {
+        let mut current = self
+            .template
+            .targets
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *current = targets.into();
     }
 
     /// Sends a message to the output task.

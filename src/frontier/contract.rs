@@ -17,8 +17,8 @@ use url::Url;
 
 use super::error::StoreError;
 use super::model::{
-    Backoff, Claim, Outcome, PublishedConfig, Reschedule, RobotsAnswer, Round, SeedChanges,
-    TitleChange,
+    Backoff, Claim, OutboxStatus, Outcome, PublishedConfig, Queued, Reschedule, RobotsAnswer,
+    Round, SeedChanges, Settlement, TitleChange,
 };
 use super::status::Status;
 
@@ -241,10 +241,45 @@ pub trait Summary {
     fn status(&mut self, now: SystemTime) -> Result<Status, StoreError>;
 }
 
-/// The crawl's state: the seeds, the schedule, and what each fetch found.
-pub trait Frontier: Schedule + Seeds + Rounds + Membership + Summary + Send {}
+/// The outbox: notifications queued by [`Schedule::commit`] in the same
+/// transaction as their outcome ([`Outcome::notices`]), taken for delivery
+/// under a lease (a node that dies holding one lets it come back), and
+/// settled. A notification is queued once per id, whoever commits it.
+pub trait Outbox {
+    /// Takes up to `limit` notifications due at `now`, oldest first; each is
+    /// hidden for `lease` (then due again unless settled).
+    ///
+    /// # Errors
+    /// The store cannot be written.
+    fn take_notices(
+        &mut self,
+        now: SystemTime,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<Queued>, StoreError>;
 
-impl<T: Schedule + Seeds + Rounds + Membership + Summary + Send> Frontier for T {}
+    /// Settles the notification `id`: done (it leaves), or due again later
+    /// with one more attempt counted.
+    ///
+    /// # Errors
+    /// The store cannot be written.
+    fn settle_notice(&mut self, id: &str, settlement: Settlement) -> Result<(), StoreError>;
+
+    /// How many notifications wait, and since when.
+    ///
+    /// # Errors
+    /// The store cannot be read.
+    fn outbox_status(&mut self) -> Result<OutboxStatus, StoreError>;
+
+    /// Notifications refused so far because the outbox held
+    /// [`MAX_OUTBOX`](super::MAX_OUTBOX) (by this process).
+    fn outbox_refused(&self) -> u64;
+}
+
+/// The crawl's state: the seeds, the schedule, and what each fetch found.
+pub trait Frontier: Schedule + Seeds + Rounds + Membership + Summary + Outbox + Send {}
+
+impl<T: Schedule + Seeds + Rounds + Membership + Summary + Outbox + Send> Frontier for T {}
 
 /// What the nodes of a cluster share about each host: its robots.txt and
 /// its 429/503 backoff. Calls may block (run them off the executor); a

@@ -17,11 +17,11 @@ pub mod time;
 #[cfg(test)]
 mod conformance;
 
-pub use contract::{Frontier, Membership, Rounds, Schedule, Seeds, SharedHosts, Summary};
+pub use contract::{Frontier, Membership, Outbox, Rounds, Schedule, Seeds, SharedHosts, Summary};
 pub use error::{RedisError, SqliteError, StoreError};
 pub use model::{
-    Backoff, Claim, Known, Lineage, MAX_HISTORY, Outcome, PageFacts, PublishedConfig, Reschedule,
-    RobotsAnswer, Round, SeedChanges, TitleChange,
+    Backoff, Claim, Known, Lineage, MAX_HISTORY, MAX_OUTBOX, OutboxStatus, Outcome, PageFacts,
+    PublishedConfig, Queued, Reschedule, RobotsAnswer, Round, SeedChanges, Settlement, TitleChange,
 };
 pub use open::{Access, Backend, open, published_sections, shared_hosts, validate};
 pub use status::{ClusterStatus, NodeStatus, Status};

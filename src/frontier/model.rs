@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 use url::Url;
 
 use crate::record::Record;
+use crate::watch::{Notice, Watch};
 
 /// What is known about a URL from its last successful fetch.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -49,6 +50,8 @@ pub struct Claim {
     pub known: Option<Known>,
     /// How it was discovered; `None` for a seed.
     pub lineage: Option<Lineage>,
+    /// What the last fetches saw, for the `[[notify]]` targets.
+    pub watch: Option<Watch>,
 }
 
 /// The result of fetching a claimed URL, as the store keeps it.
@@ -75,6 +78,10 @@ pub struct Outcome {
     pub is_from_public: bool,
     /// The title change this fetch saw, if it saw one.
     pub title_change: Option<TitleChange>,
+    /// The URL's watch state now (`None`: unchanged, no targets).
+    pub watch: Option<Watch>,
+    /// Notifications to queue in the outbox with this result.
+    pub notices: Vec<Notice>,
 }
 
 /// Title changes kept per URL at most (the newest).
@@ -105,6 +112,10 @@ pub struct PageFacts {
     pub follow: Option<Vec<usize>>,
     /// Whether the page came from a public address.
     pub is_from_public: bool,
+    /// The URL's watch state now, when targets watch it.
+    pub watch: Option<Watch>,
+    /// What the targets are told.
+    pub notices: Vec<Notice>,
 }
 
 impl Outcome {
@@ -159,6 +170,8 @@ impl Outcome {
             links,
             is_from_public: facts.is_from_public,
             title_change,
+            watch: facts.watch,
+            notices: facts.notices,
         }
     }
 }
@@ -227,4 +240,37 @@ pub struct PublishedConfig {
     pub sections: String,
     /// Whether the node is running (its lease is current).
     pub is_alive: bool,
+}
+
+/// Notifications the outbox holds at most; beyond, new ones are refused
+/// (counted and logged at ERROR), the oldest are kept.
+pub const MAX_OUTBOX: u64 = 100_000;
+
+/// A notification waiting in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Queued {
+    /// The notification.
+    pub notice: Notice,
+    /// When it was queued.
+    pub created_at: SystemTime,
+    /// Deliveries tried so far.
+    pub attempts: u32,
+}
+
+/// How a delivery ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settlement {
+    /// Delivered, or given up: it leaves the outbox.
+    Done,
+    /// To be tried again at this time.
+    RetryAt(SystemTime),
+}
+
+/// What the outbox holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxStatus {
+    /// Notifications waiting.
+    pub depth: u64,
+    /// When the oldest of them was queued.
+    pub oldest: Option<SystemTime>,
 }

@@ -40,7 +40,12 @@ pub struct Notice {
 impl Notice {
     /// The notice of `event` for `target`, from `change` confirmed by `record`.
     pub fn new(target: &str, event: NotifyEvent, change: &Change, record: &Record) -> Self {
-        let key = format!("{target}\n{}\n{}\n{}", event.as_str(), record.url, record.fetched_at);
+        let key = format!(
+            "{target}\n{}\n{}\n{}",
+            event.as_str(),
+            record.url,
+            record.fetched_at
+        );
         let id = format!("{:032x}", xxhash_rust::xxh3::xxh3_128(key.as_bytes()));
         let (previous_title, error) = match event {
             NotifyEvent::TitleChanged => (change.from.title().map(str::to_owned), None),

@@ -43,7 +43,10 @@ fn failure(at: u64) -> Record {
 }
 
 /// Feeds `records` in order; returns every notice as `(target, event, from, to)`.
-fn run(records: &[Record], targets: &[Target]) -> Vec<(String, &'static str, Option<String>, Option<String>)> {
+fn run(
+    records: &[Record],
+    targets: &[Target],
+) -> Vec<(String, &'static str, Option<String>, Option<String>)> {
     let mut watch = None;
     let mut told = Vec::new();
     for record in records {
@@ -52,7 +55,12 @@ fn run(records: &[Record], targets: &[Target]) -> Vec<(String, &'static str, Opt
         let json = serde_json::to_string(&observed.watch).unwrap();
         watch = Some(serde_json::from_str(&json).unwrap());
         for notice in observed.notices {
-            told.push((notice.target, notice.event.as_str(), notice.previous_title, notice.title));
+            told.push((
+                notice.target,
+                notice.event.as_str(),
+                notice.previous_title,
+                notice.title,
+            ));
         }
     }
     told
@@ -65,8 +73,24 @@ fn some(text: &str) -> Option<String> {
 #[test]
 fn a_change_is_told_once_and_the_first_fetch_is_the_baseline() {
     let targets = targets("[[notify]]\nurl = \"http://127.0.0.1:9/\"\n");
-    let told = run(&[page(Some("A"), 1), page(Some("A"), 2), page(Some("B"), 3), page(Some("B"), 4)], &targets);
-    assert_eq!(told, [("127.0.0.1".to_owned(), "title_changed", some("A"), some("B"))]);
+    let told = run(
+        &[
+            page(Some("A"), 1),
+            page(Some("A"), 2),
+            page(Some("B"), 3),
+            page(Some("B"), 4),
+        ],
+        &targets,
+    );
+    assert_eq!(
+        told,
+        [(
+            "127.0.0.1".to_owned(),
+            "title_changed",
+            some("A"),
+            some("B")
+        )]
+    );
 }
 
 #[test]
@@ -78,8 +102,20 @@ fn with_confirm_2_a_flipping_page_never_alerts_and_a_real_change_does_once() {
     let mut records = vec![page(Some("A"), 100), page(Some("A"), 101)];
     records.extend(flips);
     assert!(run(&records, &targets).is_empty());
-    records.extend([page(Some("C"), 200), page(Some("C"), 201), page(Some("C"), 202)]);
-    assert_eq!(run(&records, &targets), [("127.0.0.1".to_owned(), "title_changed", some("A"), some("C"))]);
+    records.extend([
+        page(Some("C"), 200),
+        page(Some("C"), 201),
+        page(Some("C"), 202),
+    ]);
+    assert_eq!(
+        run(&records, &targets),
+        [(
+            "127.0.0.1".to_owned(),
+            "title_changed",
+            some("A"),
+            some("C")
+        )]
+    );
 }
 
 #[test]
@@ -88,7 +124,15 @@ fn failures_and_recoveries_are_told_to_targets_that_want_them() {
         "[[notify]]\nname = \"all\"\nurl = \"http://127.0.0.1:9/\"\nevents = [\"title_changed\", \"failed\", \"recovered\"]\n\
          [[notify]]\nname = \"titles\"\nurl = \"http://127.0.0.1:9/\"\n",
     );
-    let told = run(&[page(Some("A"), 1), failure(2), failure(3), page(Some("A"), 4)], &targets);
+    let told = run(
+        &[
+            page(Some("A"), 1),
+            failure(2),
+            failure(3),
+            page(Some("A"), 4),
+        ],
+        &targets,
+    );
     assert_eq!(
         told,
         [
@@ -100,22 +144,43 @@ fn failures_and_recoveries_are_told_to_targets_that_want_them() {
 
 #[test]
 fn a_page_that_comes_back_with_another_title_is_a_recovery_and_a_change() {
-    let targets = targets("[[notify]]\nurl = \"http://127.0.0.1:9/\"\nevents = [\"title_changed\", \"recovered\"]\n");
-    let told = run(&[page(Some("A"), 1), failure(2), page(Some("B"), 3)], &targets);
+    let targets = targets(
+        "[[notify]]\nurl = \"http://127.0.0.1:9/\"\nevents = [\"title_changed\", \"recovered\"]\n",
+    );
+    let told = run(
+        &[page(Some("A"), 1), failure(2), page(Some("B"), 3)],
+        &targets,
+    );
     assert_eq!(
         told,
         [
             ("127.0.0.1".to_owned(), "recovered", None, some("B")),
-            ("127.0.0.1".to_owned(), "title_changed", some("A"), some("B")),
+            (
+                "127.0.0.1".to_owned(),
+                "title_changed",
+                some("A"),
+                some("B")
+            ),
         ]
     );
 }
 
 #[test]
 fn one_failure_among_pages_is_not_a_failure_with_confirm_2() {
-    let targets = targets("[[notify]]\nurl = \"http://127.0.0.1:9/\"\nevents = [\"failed\"]\nconfirm = 2\n");
-    let records = [page(Some("A"), 1), page(Some("A"), 2), failure(3), page(Some("A"), 4), failure(5), failure(6)];
-    assert_eq!(run(&records, &targets), [("127.0.0.1".to_owned(), "failed", None, some("A"))]);
+    let targets =
+        targets("[[notify]]\nurl = \"http://127.0.0.1:9/\"\nevents = [\"failed\"]\nconfirm = 2\n");
+    let records = [
+        page(Some("A"), 1),
+        page(Some("A"), 2),
+        failure(3),
+        page(Some("A"), 4),
+        failure(5),
+        failure(6),
+    ];
+    assert_eq!(
+        run(&records, &targets),
+        [("127.0.0.1".to_owned(), "failed", None, some("A"))]
+    );
 }
 
 #[test]
@@ -129,7 +194,8 @@ fn a_url_watched_for_the_first_time_starts_from_its_last_known_title() {
 
 #[test]
 fn include_limits_a_target_to_its_urls() {
-    let targets = targets("[[notify]]\nurl = \"http://127.0.0.1:9/\"\ninclude = [\"^http://elsewhere/\"]\n");
+    let targets =
+        targets("[[notify]]\nurl = \"http://127.0.0.1:9/\"\ninclude = [\"^http://elsewhere/\"]\n");
     assert!(run(&[page(Some("A"), 1), page(Some("B"), 2)], &targets).is_empty());
 }
 

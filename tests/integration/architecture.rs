@@ -24,7 +24,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     // One URL over HTTP: knows nothing of workers, retries or the store.
     ("fetch", &["config", "extract", "urls"]),
     // The store behind one door.
-    ("frontier", &["config", "observe", "record", "urls", "watch"]),
+    (
+        "frontier",
+        &["config", "observe", "record", "urls", "watch"],
+    ),
     // Moving the work.
     (
         "crawl",

@@ -27,6 +27,7 @@ mod error;
 mod lease;
 mod link;
 mod listing;
+mod outbox;
 mod robots;
 mod schedule;
 pub mod scripts;
@@ -83,6 +84,8 @@ pub struct RedisFrontier {
     round: u64,
     discovered: u64,
     over_limit: u64,
+    /// Notifications refused because the outbox was full, so far.
+    outbox_refused: u64,
     /// Seeds queued by the current listing.
     listed_added: usize,
     /// The running requests last told to the cluster.
@@ -120,6 +123,7 @@ impl RedisFrontier {
             round: 0,
             discovered: 0,
             over_limit: 0,
+            outbox_refused: 0,
             listed_added: 0,
             fetching: None,
             seen_here: SeenHere::default(),
@@ -188,13 +192,15 @@ impl RedisFrontier {
                 url,
                 known: state.known(),
                 lineage,
+                watch: state.watch(),
             });
         }
         Ok(claims)
     }
 
-    /// Runs the commit script on `batch`; returns (queued, over the host limit).
-    fn run_commit(&mut self, batch: &state::Batch<'_>) -> Result<(u64, u64), StoreError> {
+    /// Runs the commit script on `batch`; returns (queued, over the host
+    /// limit, notifications refused by a full outbox).
+    fn run_commit(&mut self, batch: &state::Batch<'_>) -> Result<(u64, u64, u64), StoreError> {
         let json = serde_json::to_string(batch).map_err(|err| {
             StoreError::Redis(RedisError::Refused {
                 address: self.link.shown().to_owned(),
@@ -253,6 +259,7 @@ impl RedisFrontier {
             round: self.round,
             max: self.max_pages_per_host,
             history: crate::frontier::MAX_HISTORY,
+            outbox_max: crate::frontier::MAX_OUTBOX,
             seen,
             done: Vec::new(),
             mark: Vec::new(),

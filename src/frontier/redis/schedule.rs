@@ -71,9 +71,10 @@ impl Schedule for RedisFrontier {
             .filter_map(|outcome| self.in_flight.remove_entry(&outcome.url))
             .collect();
         match self.run_commit(&batch) {
-            Ok((queued, over)) => {
+            Ok((queued, over, refused)) => {
                 self.discovered += queued;
                 self.over_limit += over;
+                self.outbox_refused += refused;
                 self.remember_seen(sent);
                 Ok(())
             }
@@ -216,6 +217,18 @@ impl RedisFrontier {
                 page: outcome.page.as_ref().map(state::Page::of),
                 outcome: outcome.kind(),
                 change: outcome.title_change.as_ref().map(state::Change::of),
+                watch: outcome
+                    .watch
+                    .as_ref()
+                    .and_then(|watch| serde_json::to_string(watch).ok()),
+                notices: outcome
+                    .notices
+                    .iter()
+                    .filter_map(|notice| {
+                        let json = serde_json::to_string(notice).ok()?;
+                        Some((notice.id.as_str(), notice.target.as_str(), json))
+                    })
+                    .collect(),
             });
             if let Some(final_url) = &outcome.final_url {
                 mark.push(fingerprint(final_url));

@@ -19,7 +19,11 @@
 //! - `outcomes`: hash, outcome (`ok`, `not_modified`, an error kind) → URLs
 //!   whose last fetch ended so (each URL's own is `x` in its state);
 //! - `fetching`: hash, node → requests it has running now (its heartbeat);
-//! - `configs`: hash, node → the config it published; `robots:<origin>`: a shared robots.txt.
+//! - `configs`: hash, node → the config it published; `robots:<origin>`: a shared robots.txt;
+//! - `outbox`: hash, notification id → the notification (JSON); `outbox:due`:
+//!   sorted set, id → when it may be taken (a taken one is hidden for its
+//!   lease); `outbox:age`: id → when it was queued; `outbox:tries`: id →
+//!   deliveries tried.
 
 use std::sync::LazyLock;
 
@@ -155,8 +159,10 @@ local done_urls = {}
 for i, done in ipairs(batch.done) do done_urls[i] = done[2] end
 local old = hmget(prefix .. 'url', done_urls)
 local outcomes = {} -- kind -> change of its count
+local notices = {}  -- {id, target, json} for the outbox
 for i, done in ipairs(batch.done) do
   local p, url, score, page, kind, change = done[1], done[2], done[3], done[4], done[5], done[6]
+  for _, notice in ipairs(done[8]) do notices[#notices + 1] = notice end
   if type(change) == 'table' then
     local history = prefix .. 'history:' .. url
     redis.call('LPUSH', history, cjson.encode(change))
@@ -172,6 +178,7 @@ for i, done in ipairs(batch.done) do
     state.k = 1
     state.t = page.t; state.e = page.e; state.m = page.m
   end
+  if type(done[7]) == 'string' then state.w = done[7] end
   state.r = math.max(state.r or 0, batch.round)
   state.at = batch.now
   states[url] = state
@@ -180,6 +187,20 @@ for i, done in ipairs(batch.done) do
 end
 for kind, change in pairs(outcomes) do
   if change ~= 0 then redis.call('HINCRBY', prefix .. 'outcomes', kind, change) end
+end
+-- Notifications: queued once per id, as far as the outbox has room.
+local refused = 0
+if #notices > 0 then
+  local room = batch.outbox_max - redis.call('ZCARD', prefix .. 'outbox:age')
+  for _, notice in ipairs(notices) do
+    if room <= 0 then
+      refused = refused + 1
+    elseif redis.call('HSETNX', prefix .. 'outbox', notice[1], notice[3]) == 1 then
+      redis.call('ZADD', prefix .. 'outbox:due', batch.now, notice[1])
+      redis.call('ZADD', prefix .. 'outbox:age', batch.now, notice[1])
+      room = room - 1
+    end
+  end
 end
 -- Final URLs of redirects count as fetched in the round.
 if #batch.mark > 0 then call_chunked('SADD', prefix .. batch.seen, batch.mark) end
@@ -253,7 +274,7 @@ end
 if #fields > 0 then call_chunked('HSET', prefix .. 'url', fields) end
 for p, urls in pairs(leases) do call_chunked('ZREM', prefix .. 'lease:' .. p, urls) end
 enqueue(due, nil)
-return {queued, over}
+return {queued, over, refused}
 ",
     )
 });
@@ -500,6 +521,51 @@ if last > 0 and done == '0' then return {last, 1} end
 redis.call('DEL', prefix .. 'seen:' .. last)
 redis.call('HSET', meta, 'round', last + 1, 'round_done', 0)
 return {last + 1, 0}
+",
+    )
+});
+
+/// Takes up to `ARGV[4]` notifications due by `ARGV[2]` (ms), hiding each
+/// until `ARGV[3]`. Returns flat (id, notice, queued at, attempts) quadruples.
+pub static TAKE_NOTICES: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r"
+local due = prefix .. 'outbox:due'
+local ids = redis.call('ZRANGEBYSCORE', due, '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[4]))
+local out = {}
+for _, id in ipairs(ids) do
+  local notice = redis.call('HGET', prefix .. 'outbox', id)
+  if notice then
+    redis.call('ZADD', due, ARGV[3], id)
+    out[#out + 1] = id
+    out[#out + 1] = notice
+    out[#out + 1] = redis.call('ZSCORE', prefix .. 'outbox:age', id) or '0'
+    out[#out + 1] = redis.call('HGET', prefix .. 'outbox:tries', id) or '0'
+  else
+    redis.call('ZREM', due, id)
+  end
+end
+return out
+",
+    )
+});
+
+/// Settles notification `ARGV[2]`: with `ARGV[3]` empty it leaves the
+/// outbox; else it is due again at `ARGV[3]` (ms) with one more attempt.
+pub static SETTLE_NOTICE: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r"
+local id = ARGV[2]
+if ARGV[3] == '' then
+  redis.call('HDEL', prefix .. 'outbox', id)
+  redis.call('HDEL', prefix .. 'outbox:tries', id)
+  redis.call('ZREM', prefix .. 'outbox:due', id)
+  redis.call('ZREM', prefix .. 'outbox:age', id)
+elseif redis.call('HEXISTS', prefix .. 'outbox', id) == 1 then
+  redis.call('ZADD', prefix .. 'outbox:due', ARGV[3], id)
+  redis.call('HINCRBY', prefix .. 'outbox:tries', id, 1)
+end
+return 1
 ",
     )
 });

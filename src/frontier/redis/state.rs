@@ -6,6 +6,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::PARTITIONS;
 use crate::frontier::{Known, Lineage, TitleChange};
+use crate::watch::Watch;
 
 /// A URL's state in the `url` hash, as the scripts read and write it (JSON,
 /// short names: a million URLs keep it small).
@@ -51,6 +52,9 @@ pub struct UrlState {
     /// counted in `outcomes`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub x: Option<String>,
+    /// Its watch state for the `[[notify]]` targets (JSON, kept as a string).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub w: Option<String>,
 }
 
 impl UrlState {
@@ -63,6 +67,11 @@ impl UrlState {
             log::warn!("cluster: a stored URL state does not parse ({err}); treated as new");
             Self::default()
         })
+    }
+
+    /// Its watch state; a damaged one reads as none (watched afresh).
+    pub fn watch(&self) -> Option<Watch> {
+        serde_json::from_str(self.w.as_deref()?).ok()
     }
 
     /// The state as stored.
@@ -95,6 +104,10 @@ pub struct Done<'a> {
     pub outcome: &'a str,
     /// The title change it saw, as the history keeps it.
     pub change: Option<Change<'a>>,
+    /// Its watch state now, as JSON (`None`: unchanged).
+    pub watch: Option<String>,
+    /// Notifications for the outbox: `[id, target, notice as JSON]`.
+    pub notices: Vec<(&'a str, &'a str, String)>,
 }
 
 /// A title change as `history:<url>` keeps it: when (ms), from, to (absent: no title).
@@ -176,6 +189,8 @@ pub struct Batch<'a> {
     pub max: u64,
     /// Title changes kept per URL.
     pub history: u32,
+    /// Notifications the outbox holds at most.
+    pub outbox_max: u64,
     /// The seen-set key (under the prefix).
     pub seen: &'a str,
     #[serde(serialize_with = "done_as_arrays")]
@@ -200,6 +215,8 @@ fn done_as_arrays<S: serde::Serializer>(
             &item.page,
             item.outcome,
             &item.change,
+            &item.watch,
+            &item.notices,
         ))?;
     }
     seq.end()

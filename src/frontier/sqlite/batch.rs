@@ -10,8 +10,10 @@ use url::Url;
 
 use super::{SqliteFrontier, links, open};
 use crate::frontier::{
-    Claim, Known, Lineage, MAX_HISTORY, Outcome, StoreError, TitleChange, next_due_after, unix_ms,
+    Claim, Known, Lineage, MAX_HISTORY, MAX_OUTBOX, Outcome, StoreError, TitleChange,
+    next_due_after, unix_ms,
 };
+use crate::watch::Watch;
 
 impl SqliteFrontier {
     /// Runs a claim query whose rows are (id, url, ok_at, title, etag,
@@ -80,11 +82,13 @@ impl SqliteFrontier {
                     }
                 }
             }
+            let mut room = Room::default();
             for outcome in outcomes {
-                if let Some(row) = finish(transaction, outcome, interval, round)? {
+                if let Some(row) = finish(transaction, outcome, interval, round, &mut room)? {
                     this.add_links(transaction, outcome, row, effects)?;
                 }
             }
+            effects.refused_notices = room.refused;
             Ok(())
         })
     }
@@ -148,6 +152,8 @@ impl SqliteFrontier {
                 links: Some(urls.to_vec()),
                 is_from_public,
                 title_change: None,
+                watch: None,
+                notices: Vec::new(),
             };
             this.add_links(
                 transaction,
@@ -171,8 +177,13 @@ pub(super) fn finish(
     outcome: &Outcome,
     interval: Duration,
     round: Option<i64>,
+    room: &mut Room,
 ) -> rusqlite::Result<Option<(i64, i64, i64)>> {
     let page = outcome.page.as_ref();
+    let watch = outcome
+        .watch
+        .as_ref()
+        .and_then(|watch| serde_json::to_string(watch).ok());
     // A seed whose links are followed is due again when its round is over.
     let opens_round = outcome.links.is_some() && !interval.is_zero();
     let due = next_due_after(outcome.finished_at, interval)
@@ -193,6 +204,7 @@ pub(super) fn finish(
                 page.and_then(|known| known.last_modified.as_deref()),
                 due,
                 round,
+                watch,
             ],
             |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
         )
@@ -200,7 +212,54 @@ pub(super) fn finish(
     if let (Some((id, _, _)), Some(change)) = (row, &outcome.title_change) {
         add_title_change(transaction, id, change)?;
     }
+    if row.is_some() {
+        queue_notices(transaction, outcome, room)?;
+    }
     Ok(row)
+}
+
+/// Room left in the outbox during one commit, counted once per commit.
+#[derive(Debug, Default)]
+pub(super) struct Room {
+    left: Option<u64>,
+    /// Notifications refused because the outbox was full.
+    pub(super) refused: u64,
+}
+
+/// Queues the outcome's notifications in the outbox (once per id), as
+/// far as it has room.
+fn queue_notices(
+    transaction: &rusqlite::Transaction<'_>,
+    outcome: &Outcome,
+    room: &mut Room,
+) -> rusqlite::Result<()> {
+    if outcome.notices.is_empty() {
+        return Ok(());
+    }
+    let left = match room.left {
+        Some(left) => left,
+        None => {
+            let depth: i64 =
+                transaction.query_row("SELECT COUNT(*) FROM outbox", [], |row| row.get(0))?;
+            MAX_OUTBOX.saturating_sub(u64::try_from(depth).unwrap_or_default())
+        }
+    };
+    let mut left = left;
+    let mut insert = transaction.prepare_cached(
+        "INSERT OR IGNORE INTO outbox (id, target, notice, created_at, due_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+    )?;
+    let at = unix_ms(outcome.finished_at);
+    for notice in &outcome.notices {
+        if left == 0 {
+            room.refused += 1;
+            continue;
+        }
+        let json = serde_json::to_string(notice)
+            .map_err(|err| rusqlite::Error::ToSqlConversionFailure(err.into()))?;
+        left -= insert.execute(params![notice.id, notice.target, json, at])? as u64;
+    }
+    room.left = Some(left);
+    Ok(())
 }
 
 /// Adds a title change to the history of the URL of row `id`, keeping its
@@ -235,7 +294,8 @@ pub(super) const FINISH: &str =
          etag = CASE WHEN ?6 THEN ?8 ELSE etag END,
          last_modified = CASE WHEN ?6 THEN ?9 ELSE last_modified END,
          due_at = CASE WHEN is_active AND origin = 'seed' THEN ?10 ELSE NULL END,
-         once_round = MAX(once_round, COALESCE(?11, 0))
+         once_round = MAX(once_round, COALESCE(?11, 0)),
+         watch = COALESCE(?12, watch)
      WHERE url = ?1
      RETURNING id, CASE WHEN origin = 'seed' THEN id ELSE COALESCE(root, id) END,
          CASE WHEN origin = 'seed' THEN 0 ELSE depth END";
@@ -243,7 +303,7 @@ pub(super) const FINISH: &str =
 /// The columns of a claim, for [`SqliteFrontier::claim_rows`].
 pub(super) const CLAIM_COLUMNS: &str =
     "u.id, u.url, u.ok_at, u.title, u.etag, u.last_modified, u.depth,
-     CASE WHEN u.origin = 'discovered' THEN s.url END, f.url, u.from_public
+     CASE WHEN u.origin = 'discovered' THEN s.url END, f.url, u.from_public, u.watch
      FROM urls AS u LEFT JOIN urls AS s ON s.id = u.root LEFT JOIN urls AS f ON f.id = u.found_on";
 
 impl SqliteFrontier {
@@ -276,6 +336,7 @@ struct ClaimRow {
     known: Option<Known>,
     /// Depth, seed, found-on and whether that page was public, for a discovered URL.
     lineage: Option<(u32, String, String, bool)>,
+    watch: Option<Watch>,
 }
 
 impl ClaimRow {
@@ -291,6 +352,7 @@ impl ClaimRow {
             url: row.get(1)?,
             known,
             lineage,
+            watch: watch_at(row, 10)?,
         })
     }
 
@@ -313,6 +375,7 @@ impl ClaimRow {
                     url,
                     known: self.known,
                     lineage,
+                    watch: self.watch,
                 },
             )),
             Err(err) => {
@@ -339,4 +402,11 @@ pub(super) fn known_at(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Resul
         etag: row.get(first + 2)?,
         last_modified: row.get(first + 3)?,
     }))
+}
+
+/// The watch state in column `index`; a value that does not parse (written
+/// by another version) is dropped: the URL is watched afresh.
+pub(super) fn watch_at(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Option<Watch>> {
+    let text: Option<String> = row.get(index)?;
+    Ok(text.and_then(|text| serde_json::from_str(&text).ok()))
 }

@@ -127,6 +127,8 @@ pub struct Effects {
     pub discovered: u64,
     /// Links not added because their host has `max_pages_per_host` URLs.
     pub over_limit: u64,
+    /// Notifications not queued because the outbox was full.
+    pub refused_notices: u64,
 }
 
 impl SqliteFrontier {
@@ -318,6 +320,7 @@ impl SqliteFrontier {
     pub(super) fn keep_effects(&mut self, effects: &Effects) {
         self.discovered += effects.discovered;
         self.over_limit += effects.over_limit;
+        self.outbox_refused += effects.refused_notices;
         if self.seen.len() > MAX_SEEN {
             self.seen.clear();
         }

@@ -7,11 +7,12 @@ use std::time::SystemTime;
 use rusqlite::params;
 use url::Url;
 
-use super::batch::known_at;
+use super::batch::{known_at, watch_at};
 use super::{SqliteFrontier, open};
 #[cfg(doc)]
 use crate::frontier::Frontier;
 use crate::frontier::{Claim, Known, StoreError, unix_ms};
+use crate::watch::Watch;
 
 impl SqliteFrontier {
     /// Lists `urls` as seeds of `generation` ([`Frontier::add_seeds`]).
@@ -73,7 +74,13 @@ impl SqliteFrontier {
                     listed = listed_row(relist.query(params).map_err(fail)?).map_err(fail)?;
                 }
                 // No row: listed already in this generation (a duplicate).
-                let Some((id, once_round, known)) = listed else {
+                let Some(ListedRow {
+                    id,
+                    once_round,
+                    known,
+                    watch,
+                }) = listed
+                else {
                     continue;
                 };
                 if once_round >= round || self.unwritten.contains_key(&id) {
@@ -84,6 +91,7 @@ impl SqliteFrontier {
                     url: url.clone(),
                     known,
                     lineage: None,
+                    watch,
                 });
             }
         }
@@ -110,12 +118,25 @@ const RELIST_SEED: &str = "UPDATE urls SET seed_generation = ?3, origin = 'seed'
      WHERE url = ?1 AND (is_active = 0 OR origin != 'seed') AND seed_generation != ?3";
 
 /// The columns a claim needs, after a listing statement.
-const RETURNING_CLAIM: &str = "RETURNING id, once_round, ok_at, title, etag, last_modified";
+const RETURNING_CLAIM: &str = "RETURNING id, once_round, ok_at, title, etag, last_modified, watch";
 
-/// The (id, once_round, known) of the row a [`RETURNING_CLAIM`] statement touched, if any.
-fn listed_row(mut rows: rusqlite::Rows<'_>) -> rusqlite::Result<Option<(i64, i64, Option<Known>)>> {
+/// The row a [`RETURNING_CLAIM`] statement touched, if any.
+fn listed_row(mut rows: rusqlite::Rows<'_>) -> rusqlite::Result<Option<ListedRow>> {
     let Some(row) = rows.next()? else {
         return Ok(None);
     };
-    Ok(Some((row.get(0)?, row.get(1)?, known_at(row, 2)?)))
+    Ok(Some(ListedRow {
+        id: row.get(0)?,
+        once_round: row.get(1)?,
+        known: known_at(row, 2)?,
+        watch: watch_at(row, 6)?,
+    }))
+}
+
+/// A seed row a listing touched.
+struct ListedRow {
+    id: i64,
+    once_round: i64,
+    known: Option<Known>,
+    watch: Option<Watch>,
 }

@@ -26,6 +26,7 @@ mod legacy;
 mod links;
 mod listing;
 mod open;
+mod outbox;
 mod rounds;
 mod schedule;
 mod schema;
@@ -59,6 +60,8 @@ pub struct SqliteFrontier {
     discovered: u64,
     /// Links not added because of `max_pages_per_host` so far.
     over_limit: u64,
+    /// Notifications refused because the outbox was full, so far.
+    outbox_refused: u64,
     /// A seed's round was opened by this process (its links were followed):
     /// only then can rounds end.
     has_open_rounds: bool,
@@ -160,6 +163,7 @@ impl SqliteFrontier {
             seen: HashSet::default(),
             discovered: 0,
             over_limit: 0,
+            outbox_refused: 0,
             has_open_rounds: false,
         }
     }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 /// The schema version written in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 /// `PRAGMA application_id`: "crwl", so `file(1)` and we can tell our files.
 pub const APPLICATION_ID: i64 = 0x6372_776c;
 
@@ -60,7 +60,7 @@ pub(super) const META_TABLE: &str =
 /// The whole schema of a new database.
 pub(super) fn schema() -> String {
     format!(
-        "{}{INDEXES}{META_TABLE}{HISTORY_TABLE}",
+        "{}{INDEXES}{META_TABLE}{HISTORY_TABLE}{OUTBOX_TABLE}",
         URLS_TABLE.replace("{table}", "urls")
     )
 }
@@ -75,6 +75,22 @@ CREATE TABLE title_changes (
     to_title TEXT
 );
 CREATE INDEX title_changes_url ON title_changes (url_id, at);
+";
+
+/// Version 4: each URL's watch state (JSON, see [`crate::watch::Watch`])
+/// and the outbox of notifications, queued with the outcome that made them
+/// and deleted once delivered (or given up).
+pub(super) const OUTBOX_TABLE: &str = "
+ALTER TABLE urls ADD COLUMN watch TEXT;
+CREATE TABLE outbox (
+    id TEXT PRIMARY KEY,
+    target TEXT NOT NULL,
+    notice TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    due_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX outbox_due ON outbox (due_at);
 ";
 
 /// The SQLite file header's first 16 bytes.
