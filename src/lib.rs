@@ -35,6 +35,7 @@ pub mod daemon;
 pub mod extract;
 pub mod fetch;
 pub mod frontier;
+pub mod notify;
 pub mod observe;
 pub mod output;
 pub mod record;

@@ -17,6 +17,7 @@ use crate::urls;
 
 mod history;
 mod links;
+mod notify;
 mod status;
 
 /// The config file used when `--config` is not given.
@@ -65,6 +66,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Notifications: `crawler notify test` sends a sample to each `[[notify]]` target.
+    Notify {
+        #[command(subcommand)]
+        action: NotifyAction,
+    },
     /// Fetch one URL with the configured client and print its title.
     Title {
         /// The URL to fetch.
@@ -72,6 +78,12 @@ enum Command {
         #[command(flatten)]
         config: ConfigArg,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum NotifyAction {
+    /// Send one sample title change to each target and print what each answered.
+    Test(ConfigArg),
 }
 
 #[derive(Debug, Args)]
@@ -127,6 +139,7 @@ impl Cli {
                     | Command::Links { .. }
                     | Command::Status { .. }
                     | Command::History { .. }
+                    | Command::Notify { .. }
             )
         ) {
             quit_quietly_on_closed_pipe();
@@ -141,6 +154,9 @@ impl Cli {
             Some(Command::History { url, config, json }) => {
                 history::print(&url, &config.config, json)
             }
+            Some(Command::Notify {
+                action: NotifyAction::Test(config),
+            }) => notify::test(&config.config),
         }
     }
 }

@@ -53,6 +53,13 @@ pub fn describe(status: &Status, now: SystemTime) -> String {
     };
     let _ = writeln!(text, "last outcomes: {outcomes}");
     let _ = writeln!(text, "hosts: {}", status.hosts);
+    let _ = match (&status.outbox.waiting, &status.outbox.oldest) {
+        (0, _) | (_, None) => writeln!(text, "outbox: empty"),
+        (waiting, Some(oldest)) => writeln!(
+            text,
+            "outbox: {waiting} notifications waiting, the oldest queued {oldest}"
+        ),
+    };
     if let Some(cluster) = &status.cluster {
         describe_cluster(&mut text, cluster);
     }

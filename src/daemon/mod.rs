@@ -31,6 +31,7 @@ use crate::observe::progress;
 use control::Control;
 
 pub mod control;
+mod outbox;
 mod pipeline;
 pub mod preflight;
 pub mod service;
@@ -93,14 +94,24 @@ pub async fn run(
     output = output.with_written(Box::new(move |record, facts| {
         committer.commit(Outcome::of(record, facts));
     }));
+    let (notifier, stop_notifier) = outbox::start_notifier(&config, &store, &summary)?;
     let result = match mode {
         Mode::Service => {
-            let store = store.clone();
-            let service = service::run(config, handles, output, store, control_sender, controls);
+            let parts = (store.clone(), notifier);
+            let service = service::run(config, handles, output, parts, control_sender, controls);
             service.await.map(|()| false)
         }
-        Mode::Once => run_once_stored(config, handles, output, &store, progress, &controls).await,
+        Mode::Once => {
+            let once = config.clone();
+            let result = run_once_stored(config, handles, output, &store, progress, &controls);
+            let result = result.await;
+            if matches!(result, Ok(true)) {
+                outbox::drain(&notifier, &once, once.is_state_file_explicit || is_shared).await;
+            }
+            result
+        }
     };
+    drop(stop_notifier);
     let closed = store.close(thread, matches!(result, Ok(true))).await;
     let is_complete = result?;
     closed.context("the crawl state was not fully saved")?;

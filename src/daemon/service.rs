@@ -20,6 +20,7 @@ use async_channel::{Receiver, Sender};
 use async_std::task;
 use futures_lite::future;
 
+use crate::config::notify::Target;
 use crate::config::{Config, Need, Settings};
 use crate::crawl::follow::Rules;
 use crate::crawl::politeness::Policy;
@@ -31,6 +32,7 @@ use crate::fetch::Fetcher;
 use crate::frontier;
 use crate::frontier::store::{self, Store};
 use crate::frontier::{Reschedule, SeedChanges, StoreError};
+use crate::notify::Notifier;
 use crate::observe::metrics::Metrics;
 
 /// Keys that take effect only at the next start.
@@ -50,6 +52,8 @@ struct Service {
     metrics: Arc<Metrics>,
     pipeline: Pipeline,
     store: Store,
+    /// Delivers notifications from the outbox.
+    notifier: Notifier,
     /// Wakes the schedule task after the schedule changed.
     poke: Sender<()>,
     watcher: Option<FileWatcher>,
@@ -63,7 +67,7 @@ pub async fn run(
     config: Config,
     handles: Handles,
     output: Output,
-    store: Store,
+    (store, notifier): (Store, Notifier),
     control_sender: Sender<Control>,
     controls: Receiver<Control>,
 ) -> anyhow::Result<()> {
@@ -100,6 +104,7 @@ pub async fn run(
         metrics,
         pipeline,
         store,
+        notifier,
         poke,
         watcher,
     };
@@ -178,6 +183,11 @@ impl Service {
         let seeds = self.apply_seeds(&new).await;
         log::debug!("reload: seeds applied");
         self.apply_settings(&new, &changes).await;
+        let targets = target_changes(&self.config.notify, &new.notify);
+        if targets.is_some() || !changes.is_empty() {
+            self.pipeline.set_targets(&new.notify);
+            self.notifier.set_config(&new);
+        }
         let sitemaps_changed =
             new.settings.crawl.sitemaps != self.config.settings.crawl.sitemaps || seeds.added > 0;
         if sitemaps_changed && daemon::reads_sitemaps(&new) {
@@ -189,13 +199,14 @@ impl Service {
         {
             log::warn!("cannot watch the new seeds file: {err}");
         }
-        let settings = if changes.is_empty() {
+        let mut listed: Vec<String> = changes
+            .iter()
+            .map(|(key, (old, new))| format!("{key} {old} → {new}"))
+            .collect();
+        listed.extend(targets);
+        let settings = if listed.is_empty() {
             "no settings changed".to_owned()
         } else {
-            let listed: Vec<String> = changes
-                .iter()
-                .map(|(key, (old, new))| format!("{key} {old} → {new}"))
-                .collect();
             listed.join(", ")
         };
         let seeds = if seeds.added + seeds.removed == 0 {
@@ -369,12 +380,32 @@ impl Service {
 fn settings_diff(old: &Settings, new: &Settings) -> BTreeMap<String, (String, String)> {
     let (old, new) = (flatten(old), flatten(new));
     new.into_iter()
-        .filter(|(key, _)| key != "seeds" && !RESTART_ONLY.contains(&key.as_str()))
+        // Targets are told apart by name (their URL and secret are not shown).
+        .filter(|(key, _)| {
+            key != "seeds" && key != "notify" && !RESTART_ONLY.contains(&key.as_str())
+        })
         .filter_map(|(key, value)| {
             let before = old.get(&key).cloned().unwrap_or_default();
             (before != value).then_some((key, (before, value)))
         })
         .collect()
+}
+
+/// The `[[notify]]` targets added, changed and removed, by name; `None` when none.
+fn target_changes(old: &[Target], new: &[Target]) -> Option<String> {
+    let named = |targets: &[Target], name: &str| targets.iter().find(|t| t.name == name).cloned();
+    let mut said = Vec::new();
+    for target in new {
+        match named(old, &target.name) {
+            None => said.push(format!("+`{}`", target.name)),
+            Some(before) if before != *target => said.push(format!("~`{}`", target.name)),
+            Some(_) => {}
+        }
+    }
+    for target in old.iter().filter(|t| named(new, &t.name).is_none()) {
+        said.push(format!("-`{}`", target.name));
+    }
+    (!said.is_empty()).then(|| format!("notify targets {}", said.join(" ")))
 }
 
 fn flatten(settings: &Settings) -> BTreeMap<String, String> {

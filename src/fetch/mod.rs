@@ -22,6 +22,7 @@ mod body;
 mod error;
 mod guard;
 mod page;
+mod post;
 mod redirects;
 mod retry_after;
 
@@ -29,6 +30,7 @@ use body::{content_type, header_text, read_limited, read_prefix};
 pub use error::FetchError;
 use error::panic_message;
 pub use page::{FetchOptions, HopGate, Page, RobotsResponse, Validators};
+pub use post::{Answer, PostError, Poster};
 
 use guard::Guard;
 pub use guard::{PUBLIC_OVERRIDE_VAR, is_public, private_kind};

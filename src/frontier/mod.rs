@@ -24,5 +24,5 @@ pub use model::{
     PublishedConfig, Queued, Reschedule, RobotsAnswer, Round, SeedChanges, Settlement, TitleChange,
 };
 pub use open::{Access, Backend, open, published_sections, shared_hosts, validate};
-pub use status::{ClusterStatus, NodeStatus, Status};
+pub use status::{ClusterStatus, NodeStatus, OutboxSummary, Status};
 pub use time::{from_unix_ms, jitter, next_due_after, unix_ms};

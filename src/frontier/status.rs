@@ -41,6 +41,8 @@ pub struct Status {
     /// Bytes on disk: the database and its write-ahead log (for a shared
     /// store, the memory of Redis's data).
     pub file_bytes: u64,
+    /// Notifications waiting in the outbox.
+    pub outbox: OutboxSummary,
     /// The nodes sharing the crawl, for a store on Redis.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster: Option<ClusterStatus>,
@@ -87,4 +89,24 @@ pub struct NodeStatus {
     pub claimed: u64,
     /// Partitions of the queue it crawls.
     pub partitions: u64,
+}
+
+/// The outbox, as `crawler status` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct OutboxSummary {
+    /// Notifications waiting (to be delivered, or retried).
+    pub waiting: u64,
+    /// When the oldest was queued (RFC 3339).
+    pub oldest: Option<String>,
+}
+
+impl From<super::OutboxStatus> for OutboxSummary {
+    fn from(status: super::OutboxStatus) -> Self {
+        Self {
+            waiting: status.depth,
+            oldest: status
+                .oldest
+                .map(|at| humantime::format_rfc3339_seconds(at).to_string()),
+        }
+    }
 }

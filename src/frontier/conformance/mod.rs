@@ -8,7 +8,11 @@ use std::time::{Duration, SystemTime};
 
 use url::Url;
 
-use super::{Claim, Frontier, Known, MAX_HISTORY, Outcome, Reschedule, SeedChanges, TitleChange};
+use super::{
+    Claim, Frontier, Known, MAX_HISTORY, Outcome, Reschedule, SeedChanges, Settlement, TitleChange,
+};
+use crate::config::notify::NotifyEvent;
+use crate::watch::{Notice, Seen, Watch};
 
 mod harness;
 
@@ -36,6 +40,8 @@ pub(super) fn ok(url: &Url, title: &str) -> Outcome {
         links: None,
         is_from_public: false,
         title_change: None,
+        watch: None,
+        notices: Vec::new(),
     }
 }
 
@@ -420,6 +426,88 @@ pub(super) fn title_changes_are_kept_newest_first_and_bounded(h: &Harness) {
     assert!(store.history(&url("/unknown")).unwrap().is_empty());
 }
 
+fn notice(url: &Url, id: &str) -> Notice {
+    Notice {
+        id: id.to_owned(),
+        event: NotifyEvent::TitleChanged,
+        target: "hook".to_owned(),
+        url: url.to_string(),
+        final_url: url.to_string(),
+        title: Some("B".to_owned()),
+        previous_title: Some("A".to_owned()),
+        error: None,
+        status: Some(200),
+        fetched_at: "2026-12-07T09:00:00.000Z".to_owned(),
+        node: None,
+    }
+}
+
+fn taken(store: &mut dyn Frontier, at: SystemTime) -> Vec<(String, u32)> {
+    let lease = Duration::from_secs(60);
+    let mut taken: Vec<(String, u32)> = store
+        .take_notices(at, lease, 10)
+        .unwrap()
+        .into_iter()
+        .map(|queued| (queued.notice.id, queued.attempts))
+        .collect();
+    taken.sort();
+    taken
+}
+
+pub(super) fn notices_are_queued_with_their_outcome_once_and_delivered_under_a_lease(h: &Harness) {
+    let mut store = h.open(HOUR);
+    list(&mut *store, &["/a"]);
+    due_now(&mut *store);
+    let a = url("/a");
+    let watch = Watch::established(Seen::Page(Some("B".to_owned())), &[1]);
+    let with_notices = Outcome {
+        watch: Some(watch.clone()),
+        notices: vec![notice(&a, "n1"), notice(&a, "n2")],
+        ..ok(&a, "B")
+    };
+    store.commit(&[with_notices]).unwrap();
+    // The same notice again (a batch written twice) is queued once.
+    let again = Outcome {
+        notices: vec![notice(&a, "n1")],
+        ..ok(&a, "B")
+    };
+    store.commit(&[again]).unwrap();
+    let status = store.outbox_status().unwrap();
+    assert_eq!(status.depth, 2);
+    assert!(status.oldest.is_some());
+    let now = SystemTime::now();
+    let first = store
+        .take_notices(now, Duration::from_secs(60), 10)
+        .unwrap();
+    assert_eq!(first.len(), 2);
+    assert_eq!(
+        first[0].notice,
+        notice(&a, &first[0].notice.id),
+        "stored whole"
+    );
+    assert!(taken(&mut *store, now).is_empty(), "hidden while leased");
+    store.settle_notice("n1", Settlement::Done).unwrap();
+    let retry_at = now + Duration::from_secs(10);
+    store
+        .settle_notice("n2", Settlement::RetryAt(retry_at))
+        .unwrap();
+    assert!(taken(&mut *store, now + Duration::from_secs(5)).is_empty());
+    let later = now + Duration::from_secs(11);
+    assert_eq!(taken(&mut *store, later), [("n2".to_owned(), 1)]);
+    // Not settled within its lease (its node died): due again.
+    let after_lease = later + Duration::from_secs(61);
+    assert_eq!(taken(&mut *store, after_lease), [("n2".to_owned(), 1)]);
+    store.settle_notice("n2", Settlement::Done).unwrap();
+    assert_eq!(store.outbox_status().unwrap().depth, 0);
+    assert!(taken(&mut *store, after_lease + HOUR).is_empty());
+    // The watch state comes back with the next claim (kept when a commit has none).
+    store
+        .reschedule(Reschedule::AllDue, SystemTime::now())
+        .unwrap();
+    let claims = store.claim_due(SystemTime::now(), 10).unwrap();
+    assert_eq!(claims[0].watch.as_ref(), Some(&watch));
+}
+
 /// Runs every contract test against one backend, opened by `$harness`.
 macro_rules! backends {
     ($($backend:ident: $harness:expr;)+) => {$(
@@ -445,6 +533,7 @@ macro_rules! backends {
                 a_shorter_interval_pulls_far_due_times_in,
                 status_counts_what_the_store_knows,
                 title_changes_are_kept_newest_first_and_bounded,
+                notices_are_queued_with_their_outcome_once_and_delivered_under_a_lease,
             );
         }
     )+};

@@ -125,6 +125,7 @@ impl Summary for RedisFrontier {
             outcomes: cluster.outcomes.clone(),
             hosts: cluster.hosts,
             file_bytes: cluster.dataset_bytes,
+            outbox: crate::frontier::Outbox::outbox_status(self)?.into(),
             cluster: Some(cluster),
             ..Status::default()
         })

@@ -35,7 +35,7 @@ impl Outbox for SqliteFrontier {
             })?;
             let rows: Vec<_> = rows.collect::<rusqlite::Result<_>>()?;
             let mut hide =
-                transaction.prepare_cached("UPDATE outbox SET due_at = ?2 WHERE id = ?1")?;
+                transaction.prepare_cached("UPDATE outbox SET due_at = ?2, leased = 1 WHERE id = ?1")?;
             let mut taken = Vec::with_capacity(rows.len());
             for (id, json, created_at, attempts) in rows {
                 hide.execute(params![id, hidden_until])?;
@@ -70,7 +70,7 @@ impl Outbox for SqliteFrontier {
             Settlement::RetryAt(at) => self
                 .connection
                 .prepare_cached(
-                    "UPDATE outbox SET due_at = ?2, attempts = attempts + 1 WHERE id = ?1",
+                    "UPDATE outbox SET due_at = ?2, attempts = attempts + 1, leased = 0 WHERE id = ?1",
                 )
                 .and_then(|mut update| update.execute(params![id, unix_ms(at)])),
         };
@@ -78,19 +78,24 @@ impl Outbox for SqliteFrontier {
     }
 
     fn outbox_status(&mut self) -> Result<OutboxStatus, StoreError> {
-        let (depth, oldest): (i64, Option<i64>) = self
-            .connection
-            .query_row("SELECT COUNT(*), MIN(created_at) FROM outbox", [], |row| {
-                Ok((row.get(0)?, row.get(1)?))
-            })
-            .map_err(self.fail())?;
-        Ok(OutboxStatus {
-            depth: u64::try_from(depth).unwrap_or_default(),
-            oldest: oldest.map(from_unix_ms),
-        })
+        status(self)
     }
 
     fn outbox_refused(&self) -> u64 {
         self.outbox_refused
     }
+}
+
+/// How many notifications wait, and since when.
+pub(super) fn status(store: &SqliteFrontier) -> Result<OutboxStatus, StoreError> {
+    let (depth, oldest): (i64, Option<i64>) = store
+        .connection
+        .query_row("SELECT COUNT(*), MIN(created_at) FROM outbox", [], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .map_err(store.fail())?;
+    Ok(OutboxStatus {
+        depth: u64::try_from(depth).unwrap_or_default(),
+        oldest: oldest.map(from_unix_ms),
+    })
 }

@@ -90,6 +90,13 @@ impl Schedule for SqliteFrontier {
 
     fn release_claims(&mut self, now: SystemTime) -> Result<usize, StoreError> {
         self.unwritten.clear();
+        // Deliveries under way when the daemon stopped are due again at once.
+        self.connection
+            .execute(
+                "UPDATE outbox SET due_at = ?1, leased = 0 WHERE leased = 1",
+                [unix_ms(now)],
+            )
+            .map_err(self.fail())?;
         self.connection
             .execute(
                 // A discovered URL is due at its depth, as when it was found.

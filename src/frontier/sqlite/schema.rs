@@ -88,7 +88,8 @@ CREATE TABLE outbox (
     notice TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     due_at INTEGER NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0
+    attempts INTEGER NOT NULL DEFAULT 0,
+    leased INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX outbox_due ON outbox (due_at);
 ";

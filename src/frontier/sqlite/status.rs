@@ -46,6 +46,10 @@ pub(super) fn of(store: &SqliteFrontier, now: SystemTime) -> Result<Status, Stor
         ..Status::default()
     };
     status.running = open::is_held(&store.path);
+    // A file of schema 3 or older (read without upgrading) has no outbox.
+    status.outbox = super::outbox::status(store)
+        .map(Into::into)
+        .unwrap_or_default();
     status.next_due = next_due(store, now_ms)?;
     status.outcomes = outcomes(store)?;
     let size = |path: &Path| std::fs::metadata(path).map_or(0, |meta| meta.len());

@@ -9,7 +9,7 @@ use url::Url;
 
 use super::*;
 use crate::frontier::conformance::{linking, list, ok, paths, start_run, url};
-use crate::frontier::{Rounds, Schedule, Summary};
+use crate::frontier::{Outbox, Rounds, Schedule, Summary};
 
 fn store(dir: &tempfile::TempDir, interval: Duration) -> SqliteFrontier {
     SqliteFrontier::open(&dir.path().join("state.db"), None, interval)
@@ -138,7 +138,7 @@ fn status_counts_what_the_store_knows() {
 }
 
 #[test]
-fn a_version_2_state_file_gains_the_title_history() {
+fn a_version_2_state_file_gains_the_title_history_and_the_outbox() {
     let dir = tempfile::tempdir().unwrap();
     {
         let mut store = store(&dir, Duration::from_secs(3600));
@@ -147,12 +147,19 @@ fn a_version_2_state_file_gains_the_title_history() {
     let path = dir.path().join("state.db");
     let old = rusqlite::Connection::open(&path).unwrap();
     old.execute_batch(
-        "DROP INDEX title_changes_url; DROP TABLE title_changes; PRAGMA user_version = 2;",
+        "DROP INDEX title_changes_url; DROP TABLE title_changes;
+         DROP INDEX outbox_due; DROP TABLE outbox; ALTER TABLE urls DROP COLUMN watch;
+         PRAGMA user_version = 2;",
     )
     .unwrap();
     drop(old);
     let mut store = store(&dir, Duration::from_secs(3600));
     assert_eq!(store.history(&url("/a")).unwrap(), Vec::new());
+    assert_eq!(store.outbox_status().unwrap().depth, 0);
+    assert_eq!(
+        paths(&store.claim_due(SystemTime::now(), 10).unwrap()),
+        ["/a"]
+    );
     let version: i64 = rusqlite::Connection::open(&path)
         .unwrap()
         .pragma_query_value(None, "user_version", |row| row.get(0))

@@ -18,9 +18,11 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+mod notify;
 mod register;
 mod stats;
 
+pub use notify::{DeliveryResult, NotifyMetrics};
 use stats::Samples;
 pub use stats::Snapshot;
 pub mod server;
@@ -91,6 +93,8 @@ pub struct Metrics {
     samples: Mutex<Samples>,
     error_kinds: Mutex<BTreeMap<String, u64>>,
     stats_interval_ms: AtomicU64,
+    /// Notifications: deliveries, the outbox, failing targets.
+    pub notify: NotifyMetrics,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -134,6 +138,7 @@ impl Metrics {
             samples: Mutex::new(Samples::default()),
             error_kinds: Mutex::new(BTreeMap::new()),
             stats_interval_ms: AtomicU64::new(0),
+            notify: NotifyMetrics::default(),
             registry: Registry::default(),
         };
         for outcome in ["ok", "failed"] {
@@ -327,7 +332,8 @@ impl Metrics {
             "error": failing.map(|(_, error)| error),
             "unsaved": self.state_unsaved.get(),
         });
-        let status = if state["ok"] == true {
+        let (notify, is_notify_degraded) = self.notify.health(SystemTime::now());
+        let status = if state["ok"] == true && !is_notify_degraded {
             "ok"
         } else {
             "degraded"
@@ -337,6 +343,7 @@ impl Metrics {
             "up_since": rfc3339(self.started_at),
             "last_reload": last_reload,
             "state": state,
+            "notify": notify,
         })
         .to_string()
     }

@@ -13,6 +13,7 @@ impl Metrics {
         self.register_fetches(registry);
         self.register_scheduler(registry);
         self.register_state_and_links(registry);
+        self.notify.register(registry);
     }
 
     /// Pages, errors, retries, bytes and durations.
