@@ -8,6 +8,7 @@ mod crawl;
 mod hostile;
 mod lifecycle;
 mod links;
+mod notify;
 mod observability;
 mod politeness;
 mod reload;
