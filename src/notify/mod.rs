@@ -46,6 +46,8 @@ pub struct Notifier {
     failing: Arc<Mutex<HashSet<String>>>,
     /// Refusals by a full outbox said so far.
     refused: Arc<AtomicUsize>,
+    /// Told when a delivery ends: a slot is free for the next.
+    freed: (async_channel::Sender<()>, Receiver<()>),
 }
 
 impl Notifier {
@@ -63,6 +65,7 @@ impl Notifier {
             in_flight: Arc::new(AtomicUsize::new(0)),
             failing: Arc::default(),
             refused: Arc::default(),
+            freed: async_channel::bounded(1),
         })
     }
 
@@ -80,22 +83,37 @@ impl Notifier {
         self.metrics.notify.keep_targets(&names);
     }
 
-    /// Delivers until `stop` is closed.
+    /// Delivers until `stop` is closed: what is due is taken as soon as
+    /// a delivery slot is free, else the outbox is looked at every [`POLL`].
     pub async fn run(self, stop: Receiver<()>) {
         loop {
-            self.pass().await;
+            let taken = self.pass().await;
             let stopped = async {
                 let _ = stop.recv().await;
                 true
             };
-            let slept = async {
-                task::sleep(POLL).await;
-                false
-            };
-            if future::or(stopped, slept).await {
+            let busy = taken + self.in_flight.load(Ordering::SeqCst);
+            if future::or(stopped, self.next_pass(busy)).await {
                 return;
             }
         }
+    }
+
+    /// Waits before the next pass: for a free slot when the last one took
+    /// something (more may be due), else for [`POLL`]; never says stop.
+    async fn next_pass(&self, taken: usize) -> bool {
+        let polled = async {
+            task::sleep(POLL).await;
+            false
+        };
+        let freed = async {
+            if taken == 0 {
+                future::pending::<()>().await;
+            }
+            let _ = self.freed.1.recv().await;
+            false
+        };
+        future::or(freed, polled).await
     }
 
     /// Delivers what is due until none is left (or `within` is over);
@@ -108,7 +126,7 @@ impl Notifier {
             if (taken == 0 && waiting == 0) || Instant::now() >= deadline {
                 break;
             }
-            task::sleep(Duration::from_millis(100)).await;
+            self.next_pass(taken.max(waiting)).await;
         }
         let status = self
             .store
@@ -154,6 +172,7 @@ impl Notifier {
             task::spawn(async move {
                 notifier.deliver(queued).await;
                 notifier.in_flight.fetch_sub(1, Ordering::SeqCst);
+                let _ = notifier.freed.0.try_send(());
             });
         }
         count

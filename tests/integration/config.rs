@@ -152,7 +152,7 @@ fn example_config_loads_and_names_every_key() {
                     missing.push(format!("{key}.{inner}"));
                 }
             }
-        } else if !text.contains(&format!("{key} =")) {
+        } else if !text.contains(&format!("{key} =")) && !text.contains(&format!("[[{key}]]")) {
             missing.push(key.clone());
         }
     }
