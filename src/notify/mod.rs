@@ -84,7 +84,7 @@ impl Notifier {
     }
 
     /// Delivers until `stop` is closed: what is due is taken as soon as
-    /// a delivery slot is free, else the outbox is looked at every [`POLL`].
+    /// a delivery slot is free, else the outbox is looked at every second.
     pub async fn run(self, stop: Receiver<()>) {
         loop {
             let taken = self.pass().await;
