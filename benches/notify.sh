@@ -145,7 +145,8 @@ echo "== generation 2: $pages title changes, $runs runs per variant, in turn"
 : > "$dir/plain.rates"; : > "$dir/notify.rates"; : > "$dir/ratios"; : > "$dir/lags"
 for run in $(seq "$runs"); do
     plain=$(run_variant plain)
-    read -r notify lag posts <<< "$(run_variant notify)"
+    measured=$(run_variant notify)
+    read -r notify lag posts <<< "$measured"
     echo "$plain" >> "$dir/plain.rates"
     echo "$notify" >> "$dir/notify.rates"
     echo "$lag" >> "$dir/lags"
@@ -174,6 +175,6 @@ cp "$dir/notify.db.gen1" "$dir/notify.db"; rm -f "$dir/notify.db-wal" "$dir/noti
 sed -i 's/^shutdown_timeout.*//' "$dir/notify.toml"
 echo 'shutdown_timeout = "1s"' | cat - "$dir/notify.toml" | sed "s|/hook|/down|" > "$dir/notify-down.toml"
 target/release/crawler --once --config "$dir/notify-down.toml" 2> "$dir/notify-down.log" || true
-outbox=$(sqlite_bytes "$db" "SELECT SUM(pgsize) FROM dbstat WHERE name IN ('outbox', 'outbox_due')")
+outbox=$(sqlite_bytes "$db" "SELECT SUM(pgsize) FROM dbstat WHERE name IN ('outbox', 'outbox_due') OR name LIKE 'sqlite_autoindex_outbox%'")
 queued=$(sqlite_bytes "$db" "SELECT COUNT(*) FROM outbox")
 echo "outbox (receiver down): $queued notifications, $outbox bytes: $(awk -v b="$outbox" -v n="$queued" 'BEGIN { printf "%.0f", b / n }') B per notification (rows and index)"

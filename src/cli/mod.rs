@@ -328,8 +328,19 @@ fn summary(config: &Config) -> String {
         )
     };
     let state = frontier::Backend::of(config).describe();
+    // Targets by name and host only: their paths may be tokens.
+    let targets: Vec<String> = config
+        .notify
+        .iter()
+        .map(|target| format!("`{}` ({})", target.name, target.shown_url()))
+        .collect();
+    let notify = if targets.is_empty() {
+        String::new()
+    } else {
+        format!(", notify {}", targets.join(", "))
+    };
     format!(
-        "{}: ok: {} seeds{file}, {links}, {} workers, queue {}, request_timeout {}, output {output}, {state}",
+        "{}: ok: {} seeds{file}, {links}, {} workers, queue {}, request_timeout {}, output {output}, {state}{notify}",
         config.path.display(),
         config.seed_count,
         settings.workers,

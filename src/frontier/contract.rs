@@ -258,12 +258,12 @@ pub trait Outbox {
         limit: usize,
     ) -> Result<Vec<Queued>, StoreError>;
 
-    /// Settles the notification `id`: done (it leaves), or due again later
-    /// with one more attempt counted.
+    /// Settles notifications by id, in one batch: done (it leaves), or due
+    /// again later with one more attempt counted.
     ///
     /// # Errors
-    /// The store cannot be written.
-    fn settle_notice(&mut self, id: &str, settlement: Settlement) -> Result<(), StoreError>;
+    /// The store cannot be written; nothing of the batch is then kept.
+    fn settle_notices(&mut self, settled: &[(String, Settlement)]) -> Result<(), StoreError>;
 
     /// How many notifications wait, and since when.
     ///

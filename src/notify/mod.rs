@@ -28,8 +28,15 @@ use delivery::Verdict;
 
 /// How often the outbox is looked at.
 const POLL: Duration = Duration::from_secs(1);
-/// Deliveries under way at once, at most.
-const MAX_IN_FLIGHT: usize = 16;
+/// Deliveries under way at once, at most. The outbox is read again once
+/// half of them ended, so that each read takes a batch.
+const MAX_IN_FLIGHT: usize = 32;
+/// Deliveries started a second at most while the crawl has requests
+/// running: the crawl keeps the processor (a delivery costs about as much
+/// as a page), the outbox drains at full speed once the crawl is idle.
+const BUSY_RATE: f64 = 200.0;
+/// How long a paced pass waits for more tokens.
+const PACE_STEP: Duration = Duration::from_millis(20);
 /// A notification not delivered within this long is given up.
 pub const MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 
@@ -48,6 +55,60 @@ pub struct Notifier {
     refused: Arc<AtomicUsize>,
     /// Told when a delivery ends: a slot is free for the next.
     freed: (async_channel::Sender<()>, Receiver<()>),
+    /// Deliveries ended and not yet written to the outbox (the next pass writes them).
+    settled: Arc<Mutex<Vec<(String, Settlement)>>>,
+    /// When the outbox's size was last read (for the metrics).
+    counted_at: Arc<Mutex<Option<Instant>>>,
+    /// How many deliveries may start now while the crawl is fetching.
+    pace: Arc<Mutex<Pace>>,
+}
+
+/// What to wait for before the next pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    /// Deliveries fill the slots: until half of them are free.
+    Freed,
+    /// The pace holds deliveries back while the crawl fetches: a moment.
+    Paced,
+    /// Nothing more is due: a second, or until the last delivery ends.
+    Idle,
+}
+
+/// The pace of deliveries while the crawl is fetching: [`BUSY_RATE`] a
+/// second (a token bucket of [`MAX_IN_FLIGHT`]); none once it is idle.
+#[derive(Debug)]
+struct Pace {
+    tokens: f64,
+    at: Instant,
+}
+
+impl Default for Pace {
+    fn default() -> Self {
+        Self {
+            tokens: MAX_IN_FLIGHT as f64,
+            at: Instant::now(),
+        }
+    }
+}
+
+impl Pace {
+    /// How many of `free` slots may be used now.
+    fn allow(&mut self, is_crawling: bool, free: usize) -> usize {
+        let now = Instant::now();
+        let earned = now.duration_since(self.at).as_secs_f64() * BUSY_RATE;
+        self.tokens = (self.tokens + earned).min(MAX_IN_FLIGHT as f64);
+        self.at = now;
+        if is_crawling {
+            free.min(self.tokens as usize)
+        } else {
+            free
+        }
+    }
+
+    /// `count` deliveries started.
+    fn spend(&mut self, count: usize) {
+        self.tokens = (self.tokens - count as f64).max(0.0);
+    }
 }
 
 impl Notifier {
@@ -66,6 +127,9 @@ impl Notifier {
             failing: Arc::default(),
             refused: Arc::default(),
             freed: async_channel::bounded(1),
+            settled: Arc::default(),
+            counted_at: Arc::default(),
+            pace: Arc::default(),
         })
     }
 
@@ -83,37 +147,24 @@ impl Notifier {
         self.metrics.notify.keep_targets(&names);
     }
 
-    /// Delivers until `stop` is closed: what is due is taken as soon as
-    /// a delivery slot is free, else the outbox is looked at every second.
+    /// Delivers until `stop` is closed.
     pub async fn run(self, stop: Receiver<()>) {
         loop {
-            let taken = self.pass().await;
+            let (_, next) = self.pass().await;
             let stopped = async {
                 let _ = stop.recv().await;
                 true
             };
-            let busy = taken + self.in_flight.load(Ordering::SeqCst);
-            if future::or(stopped, self.next_pass(busy)).await {
+            let waited = async {
+                self.wait(next).await;
+                false
+            };
+            if future::or(stopped, waited).await {
+                // What ended is written; what is under way is taken again after its lease.
+                self.pass_with(0).await;
                 return;
             }
         }
-    }
-
-    /// Waits before the next pass: for a free slot when the last one took
-    /// something (more may be due), else for [`POLL`]; never says stop.
-    async fn next_pass(&self, taken: usize) -> bool {
-        let polled = async {
-            task::sleep(POLL).await;
-            false
-        };
-        let freed = async {
-            if taken == 0 {
-                future::pending::<()>().await;
-            }
-            let _ = self.freed.1.recv().await;
-            false
-        };
-        future::or(freed, polled).await
     }
 
     /// Delivers what is due until none is left (or `within` is over);
@@ -121,13 +172,14 @@ impl Notifier {
     pub async fn drain(&self, within: Duration) -> u64 {
         let deadline = Instant::now() + within;
         loop {
-            let taken = self.pass().await;
+            let (taken, next) = self.pass().await;
             let waiting = self.in_flight.load(Ordering::SeqCst);
-            if (taken == 0 && waiting == 0) || Instant::now() >= deadline {
+            if (taken == Some(0) && waiting == 0) || Instant::now() >= deadline {
                 break;
             }
-            self.next_pass(taken.max(waiting)).await;
+            self.wait(next).await;
         }
+        self.pass_with(0).await;
         let status = self
             .store
             .call(|frontier, _| frontier.outbox_status())
@@ -135,26 +187,88 @@ impl Notifier {
         status.and_then(Result::ok).map_or(0, |status| status.depth)
     }
 
-    /// Takes what is due (as many as there are free slots) and starts their
-    /// deliveries; returns how many it took.
-    async fn pass(&self) -> usize {
-        let room = MAX_IN_FLIGHT.saturating_sub(self.in_flight.load(Ordering::SeqCst));
+    /// Waits as `next` says.
+    async fn wait(&self, next: Next) {
+        let polled = async {
+            let wait = if next == Next::Paced { PACE_STEP } else { POLL };
+            task::sleep(wait).await;
+        };
+        let freed = async {
+            if next == Next::Paced {
+                future::pending::<()>().await;
+            }
+            loop {
+                let _ = self.freed.1.recv().await;
+                let in_flight = self.in_flight.load(Ordering::SeqCst);
+                let enough = match next {
+                    Next::Freed => MAX_IN_FLIGHT / 2,
+                    Next::Paced | Next::Idle => 0,
+                };
+                if in_flight <= enough {
+                    return;
+                }
+            }
+        };
+        future::or(freed, polled).await;
+    }
+
+    /// Writes the deliveries that ended, takes what is due (as many as
+    /// slots are free and the pace allows) and starts their deliveries;
+    /// returns how many it took (`None`: it did not look) and what to wait for.
+    async fn pass(&self) -> (Option<usize>, Next) {
+        let free = MAX_IN_FLIGHT.saturating_sub(self.in_flight.load(Ordering::SeqCst));
+        if free == 0 {
+            return (None, Next::Freed);
+        }
+        let allowed = lock(&self.pace).allow(self.metrics.in_flight() > 0, free);
+        if allowed == 0 {
+            return (None, Next::Paced);
+        }
+        let taken = self.pass_with(allowed).await;
+        lock(&self.pace).spend(taken);
+        let next = if taken < allowed {
+            Next::Idle
+        } else if allowed < free {
+            Next::Paced
+        } else {
+            Next::Freed
+        };
+        (Some(taken), next)
+    }
+
+    /// [`Self::pass`] with `room` slots (0: only write what ended).
+    async fn pass_with(&self, room: usize) -> usize {
         let lease = *read(&self.lease);
-        let taken = self
+        let settled = std::mem::take(&mut *lock(&self.settled));
+        let count_now = {
+            let mut counted_at = lock(&self.counted_at);
+            let due = counted_at.is_none_or(|at| at.elapsed() >= POLL);
+            if due {
+                *counted_at = Some(Instant::now());
+            }
+            due
+        };
+        let answer = self
             .store
             .call(move |frontier, _| {
+                let written = frontier.settle_notices(&settled).map_err(|err| (err, settled));
                 let taken = if room == 0 {
                     Ok(Vec::new())
                 } else {
                     frontier.take_notices(SystemTime::now(), lease, room)
                 };
-                (taken, frontier.outbox_status(), frontier.outbox_refused())
+                let status = count_now.then(|| frontier.outbox_status());
+                (written, taken, status, frontier.outbox_refused())
             })
             .await;
-        let Some((taken, status, refused)) = taken else {
+        let Some((written, taken, status, refused)) = answer else {
             return 0;
         };
-        if let Ok(status) = status {
+        if let Err((err, settled)) = written {
+            log::warn!("notifications: deliveries could not be recorded now ({err}); tried again");
+            lock(&self.settled).extend(settled);
+        }
+        if let Some(Ok(status)) = status {
             self.metrics.notify.set_outbox(status.depth, status.oldest);
         }
         self.say_refused(refused);
@@ -208,13 +322,13 @@ impl Notifier {
             self.metrics
                 .notify
                 .delivered(&notice.target, result, None, Duration::MAX);
-            self.settle(&notice.id, Settlement::Done).await;
+            self.settle(&notice.id, Settlement::Done);
             return;
         };
         let poster = read(&self.poster).clone();
         let verdict = delivery::deliver(&poster, &target, notice).await;
         let settlement = self.judge(&target, &queued, verdict);
-        self.settle(&notice.id, settlement).await;
+        self.settle(&notice.id, settlement);
     }
 
     /// What `verdict` means for `queued`: counted, logged, and how it is settled.
@@ -277,18 +391,9 @@ impl Notifier {
         }
     }
 
-    async fn settle(&self, id: &str, settlement: Settlement) {
-        let id = id.to_owned();
-        let settled = self
-            .store
-            .call(move |frontier, _| frontier.settle_notice(&id, settlement))
-            .await;
-        if let Some(Err(err)) = settled {
-            // Left as it is, it is taken again when its lease is over.
-            log::warn!(
-                "notifications: a delivery could not be recorded ({err}); it may be sent again"
-            );
-        }
+    /// Keeps how a delivery ended, for the next pass to write.
+    fn settle(&self, id: &str, settlement: Settlement) {
+        lock(&self.settled).push((id.to_owned(), settlement));
     }
 }
 

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
+use crate::observability::{free_address, get};
 use crate::support::{
     DEADLINE, Daemon, POLITENESS_OFF, RedisServer, Reply, TestServer, Workspace, crawler, run_once,
 };
@@ -297,6 +298,7 @@ fn failing_receivers_are_retried_refusals_dropped_and_a_hung_one_never_stalls_th
         ("/q", Reply::html("<title>Q</title>")),
     ]);
     let receiver = Receiver::start();
+    let metrics = free_address();
     receiver.plan("/flaky", &[503, 503, 503, 200]);
     receiver.plan("/bad", &[400]);
     receiver.plan("/hung", &[0]);
@@ -304,7 +306,8 @@ fn failing_receivers_are_retried_refusals_dropped_and_a_hung_one_never_stalls_th
     let targets = format!(
         "[[notify]]\nname = \"flaky\"\nurl = \"{}\"\n\
          [[notify]]\nname = \"bad\"\nurl = \"{}\"\n\
-         [[notify]]\nname = \"hung\"\nurl = \"{}\"\n",
+         [[notify]]\nname = \"hung\"\nurl = \"{}\"\ndegraded_after = \"1s\"\n\
+         [metrics]\nlisten = \"{metrics}\"\n",
         receiver.url("/flaky"),
         receiver.url("/bad"),
         receiver.url("/hung"),
@@ -351,6 +354,20 @@ fn failing_receivers_are_retried_refusals_dropped_and_a_hung_one_never_stalls_th
     );
     thread::sleep(Duration::from_secs(1));
     assert_eq!(receiver.got("/flaky").len(), 4, "delivered once, not again");
+    let (_, text) = get(metrics, "/metrics");
+    for line in [
+        "crawler_notifications_total{target=\"flaky\",result=\"sent\"} 1",
+        "crawler_notifications_total{target=\"flaky\",result=\"retried\"} 3",
+        "crawler_notifications_total{target=\"bad\",result=\"dropped\"} 1",
+        "crawler_notification_failures_total{target=\"flaky\",kind=\"http_5xx\"} 3",
+    ] {
+        assert!(text.contains(line), "no {line} in:\n{text}");
+    }
+    let (_, health) = get(metrics, "/healthz");
+    let health: Value = serde_json::from_str(&health).unwrap();
+    assert_eq!(health["status"], "degraded", "{health}");
+    let failing = health["notify"]["failing"].to_string();
+    assert!(failing.contains("\"hung\"") && !failing.contains("\"flaky\""), "{health}");
 }
 
 #[test]
@@ -486,6 +503,7 @@ fn notify_test_sends_a_sample_to_each_target_and_check_hides_secrets() {
         String::from_utf8_lossy(&check.stderr)
     );
     assert_eq!(check.status.code(), Some(0), "{shown}");
+    assert!(shown.contains("notify `up` (http://127.0.0.1:"), "{shown}");
     assert!(
         !shown.contains("hush-hush") && !shown.contains("hidden-token"),
         "{shown}"

@@ -486,10 +486,12 @@ pub(super) fn notices_are_queued_with_their_outcome_once_and_delivered_under_a_l
         "stored whole"
     );
     assert!(taken(&mut *store, now).is_empty(), "hidden while leased");
-    store.settle_notice("n1", Settlement::Done).unwrap();
+    store
+        .settle_notices(&[("n1".to_owned(), Settlement::Done)])
+        .unwrap();
     let retry_at = now + Duration::from_secs(10);
     store
-        .settle_notice("n2", Settlement::RetryAt(retry_at))
+        .settle_notices(&[("n2".to_owned(), Settlement::RetryAt(retry_at))])
         .unwrap();
     assert!(taken(&mut *store, now + Duration::from_secs(5)).is_empty());
     let later = now + Duration::from_secs(11);
@@ -497,7 +499,9 @@ pub(super) fn notices_are_queued_with_their_outcome_once_and_delivered_under_a_l
     // Not settled within its lease (its node died): due again.
     let after_lease = later + Duration::from_secs(61);
     assert_eq!(taken(&mut *store, after_lease), [("n2".to_owned(), 1)]);
-    store.settle_notice("n2", Settlement::Done).unwrap();
+    store
+        .settle_notices(&[("n2".to_owned(), Settlement::Done)])
+        .unwrap();
     assert_eq!(store.outbox_status().unwrap().depth, 0);
     assert!(taken(&mut *store, after_lease + HOUR).is_empty());
     // The watch state comes back with the next claim (kept when a commit has none).

@@ -36,20 +36,26 @@ impl Outbox for RedisFrontier {
                         "cluster: notification {} in the outbox does not parse ({err}); dropped",
                         item[0]
                     );
-                    self.settle_notice(&item[0], Settlement::Done)?;
+                    self.settle_notices(&[(item[0].clone(), Settlement::Done)])?;
                 }
             }
         }
         Ok(taken)
     }
 
-    fn settle_notice(&mut self, id: &str, settlement: Settlement) -> Result<(), StoreError> {
-        let at = match settlement {
-            Settlement::Done => String::new(),
-            Settlement::RetryAt(at) => unix_ms(at).to_string(),
-        };
-        let mut invocation = scripts::SETTLE_NOTICE.prepare_invoke();
-        invocation.arg(&self.prefix).arg(id).arg(at);
+    fn settle_notices(&mut self, settled: &[(String, Settlement)]) -> Result<(), StoreError> {
+        if settled.is_empty() {
+            return Ok(());
+        }
+        let mut invocation = scripts::SETTLE_NOTICES.prepare_invoke();
+        invocation.arg(&self.prefix);
+        for (id, settlement) in settled {
+            let at = match settlement {
+                Settlement::Done => String::new(),
+                Settlement::RetryAt(at) => unix_ms(*at).to_string(),
+            };
+            invocation.arg(id).arg(at);
+        }
         self.link
             .run(|connection| invocation.invoke::<i64>(connection))
             .map(drop)

@@ -550,20 +550,23 @@ return out
     )
 });
 
-/// Settles notification `ARGV[2]`: with `ARGV[3]` empty it leaves the
-/// outbox; else it is due again at `ARGV[3]` (ms) with one more attempt.
-pub static SETTLE_NOTICE: LazyLock<Script> = LazyLock::new(|| {
+/// Settles notifications given as (id, at) pairs from `ARGV[2]`: with `at`
+/// empty one leaves the outbox; else it is due again at `at` (ms) with one
+/// more attempt.
+pub static SETTLE_NOTICES: LazyLock<Script> = LazyLock::new(|| {
     script(
         r"
-local id = ARGV[2]
-if ARGV[3] == '' then
-  redis.call('HDEL', prefix .. 'outbox', id)
-  redis.call('HDEL', prefix .. 'outbox:tries', id)
-  redis.call('ZREM', prefix .. 'outbox:due', id)
-  redis.call('ZREM', prefix .. 'outbox:age', id)
-elseif redis.call('HEXISTS', prefix .. 'outbox', id) == 1 then
-  redis.call('ZADD', prefix .. 'outbox:due', ARGV[3], id)
-  redis.call('HINCRBY', prefix .. 'outbox:tries', id, 1)
+for i = 2, #ARGV, 2 do
+  local id, at = ARGV[i], ARGV[i + 1]
+  if at == '' then
+    redis.call('HDEL', prefix .. 'outbox', id)
+    redis.call('HDEL', prefix .. 'outbox:tries', id)
+    redis.call('ZREM', prefix .. 'outbox:due', id)
+    redis.call('ZREM', prefix .. 'outbox:age', id)
+  elseif redis.call('HEXISTS', prefix .. 'outbox', id) == 1 then
+    redis.call('ZADD', prefix .. 'outbox:due', at, id)
+    redis.call('HINCRBY', prefix .. 'outbox:tries', id, 1)
+  end
 end
 return 1
 ",

@@ -82,13 +82,17 @@ impl SqliteFrontier {
                     }
                 }
             }
-            let mut room = Room::default();
+            let mut room = Room {
+                depth: this.outbox_depth,
+                refused: 0,
+            };
             for outcome in outcomes {
                 if let Some(row) = finish(transaction, outcome, interval, round, &mut room)? {
                     this.add_links(transaction, outcome, row, effects)?;
                 }
             }
             effects.refused_notices = room.refused;
+            effects.outbox_depth = room.depth;
             Ok(())
         })
     }
@@ -218,12 +222,13 @@ pub(super) fn finish(
     Ok(row)
 }
 
-/// Room left in the outbox during one commit, counted once per commit.
+/// The outbox's depth during one commit (`None` until counted: once per
+/// process, then kept up to date), and what it refused.
 #[derive(Debug, Default)]
 pub(super) struct Room {
-    left: Option<u64>,
+    depth: Option<u64>,
     /// Notifications refused because the outbox was full.
-    pub(super) refused: u64,
+    refused: u64,
 }
 
 /// Queues the outcome's notifications in the outbox (once per id), as
@@ -236,29 +241,28 @@ fn queue_notices(
     if outcome.notices.is_empty() {
         return Ok(());
     }
-    let left = match room.left {
-        Some(left) => left,
+    let mut depth = match room.depth {
+        Some(depth) => depth,
         None => {
             let depth: i64 =
                 transaction.query_row("SELECT COUNT(*) FROM outbox", [], |row| row.get(0))?;
-            MAX_OUTBOX.saturating_sub(u64::try_from(depth).unwrap_or_default())
+            u64::try_from(depth).unwrap_or_default()
         }
     };
-    let mut left = left;
     let mut insert = transaction.prepare_cached(
         "INSERT OR IGNORE INTO outbox (id, target, notice, created_at, due_at) VALUES (?1, ?2, ?3, ?4, ?4)",
     )?;
     let at = unix_ms(outcome.finished_at);
     for notice in &outcome.notices {
-        if left == 0 {
+        if depth >= MAX_OUTBOX {
             room.refused += 1;
             continue;
         }
         let json = serde_json::to_string(notice)
             .map_err(|err| rusqlite::Error::ToSqlConversionFailure(err.into()))?;
-        left -= insert.execute(params![notice.id, notice.target, json, at])? as u64;
+        depth += insert.execute(params![notice.id, notice.target, json, at])? as u64;
     }
-    room.left = Some(left);
+    room.depth = Some(depth);
     Ok(())
 }
 

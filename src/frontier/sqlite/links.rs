@@ -129,6 +129,8 @@ pub struct Effects {
     pub over_limit: u64,
     /// Notifications not queued because the outbox was full.
     pub refused_notices: u64,
+    /// The outbox's depth after the batch, when it was counted.
+    pub outbox_depth: Option<u64>,
 }
 
 impl SqliteFrontier {
@@ -321,6 +323,9 @@ impl SqliteFrontier {
         self.discovered += effects.discovered;
         self.over_limit += effects.over_limit;
         self.outbox_refused += effects.refused_notices;
+        if effects.outbox_depth.is_some() {
+            self.outbox_depth = effects.outbox_depth;
+        }
         if self.seen.len() > MAX_SEEN {
             self.seen.clear();
         }

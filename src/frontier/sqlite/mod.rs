@@ -62,6 +62,8 @@ pub struct SqliteFrontier {
     over_limit: u64,
     /// Notifications refused because the outbox was full, so far.
     outbox_refused: u64,
+    /// Notifications in the outbox, once counted (this process is its only writer).
+    outbox_depth: Option<u64>,
     /// A seed's round was opened by this process (its links were followed):
     /// only then can rounds end.
     has_open_rounds: bool,
@@ -164,6 +166,7 @@ impl SqliteFrontier {
             discovered: 0,
             over_limit: 0,
             outbox_refused: 0,
+            outbox_depth: None,
             has_open_rounds: false,
         }
     }

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use rusqlite::params;
+use rusqlite::{OptionalExtension as _, params};
 
 use super::SqliteFrontier;
 use crate::frontier::{
@@ -23,7 +23,7 @@ impl Outbox for SqliteFrontier {
         let taken = self.in_transaction(|_, transaction| {
             let mut select = transaction.prepare_cached(
                 "SELECT id, notice, created_at, attempts FROM outbox WHERE due_at <= ?1
-                 ORDER BY due_at, created_at LIMIT ?2",
+                 ORDER BY due_at, seq LIMIT ?2",
             )?;
             let rows = select.query_map(params![unix_ms(now), limit], |row| {
                 Ok((
@@ -61,20 +61,26 @@ impl Outbox for SqliteFrontier {
         taken.map_err(self.fail())
     }
 
-    fn settle_notice(&mut self, id: &str, settlement: Settlement) -> Result<(), StoreError> {
-        let written = match settlement {
-            Settlement::Done => self
-                .connection
-                .prepare_cached("DELETE FROM outbox WHERE id = ?1")
-                .and_then(|mut delete| delete.execute([id])),
-            Settlement::RetryAt(at) => self
-                .connection
-                .prepare_cached(
-                    "UPDATE outbox SET due_at = ?2, attempts = attempts + 1, leased = 0 WHERE id = ?1",
-                )
-                .and_then(|mut update| update.execute(params![id, unix_ms(at)])),
-        };
-        written.map(drop).map_err(self.fail())
+    fn settle_notices(&mut self, settled: &[(String, Settlement)]) -> Result<(), StoreError> {
+        let written = self.in_transaction(|_, transaction| {
+            let mut delete = transaction.prepare_cached("DELETE FROM outbox WHERE id = ?1")?;
+            let mut retry = transaction.prepare_cached(
+                "UPDATE outbox SET due_at = ?2, attempts = attempts + 1, leased = 0 WHERE id = ?1",
+            )?;
+            let mut deleted = 0;
+            for (id, settlement) in settled {
+                match settlement {
+                    Settlement::Done => deleted += delete.execute([id])? as u64,
+                    Settlement::RetryAt(at) => _ = retry.execute(params![id, unix_ms(*at)])?,
+                }
+            }
+            Ok(deleted)
+        });
+        let deleted = written.map_err(self.fail())?;
+        if let Some(depth) = &mut self.outbox_depth {
+            *depth = depth.saturating_sub(deleted);
+        }
+        Ok(())
     }
 
     fn outbox_status(&mut self) -> Result<OutboxStatus, StoreError> {
@@ -86,16 +92,29 @@ impl Outbox for SqliteFrontier {
     }
 }
 
-/// How many notifications wait, and since when.
+/// How many notifications wait (counted, unless this process keeps the
+/// count), and since when (the first queued is the oldest).
 pub(super) fn status(store: &SqliteFrontier) -> Result<OutboxStatus, StoreError> {
-    let (depth, oldest): (i64, Option<i64>) = store
+    let oldest: Option<i64> = store
         .connection
-        .query_row("SELECT COUNT(*), MIN(created_at) FROM outbox", [], |row| {
-            Ok((row.get(0)?, row.get(1)?))
-        })
+        .query_row(
+            "SELECT created_at FROM outbox ORDER BY seq LIMIT 1",
+            [],
+            |row| row.get(0),
+        )
+        .optional()
         .map_err(store.fail())?;
+    let depth = match store.outbox_depth {
+        Some(depth) => depth,
+        None => store
+            .connection
+            .query_row("SELECT COUNT(*) FROM outbox", [], |row| row.get::<_, i64>(0))
+            .map_err(store.fail())?
+            .try_into()
+            .unwrap_or_default(),
+    };
     Ok(OutboxStatus {
-        depth: u64::try_from(depth).unwrap_or_default(),
+        depth,
         oldest: oldest.map(from_unix_ms),
     })
 }

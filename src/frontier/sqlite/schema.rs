@@ -83,14 +83,15 @@ CREATE INDEX title_changes_url ON title_changes (url_id, at);
 pub(super) const OUTBOX_TABLE: &str = "
 ALTER TABLE urls ADD COLUMN watch TEXT;
 CREATE TABLE outbox (
-    id TEXT PRIMARY KEY,
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
     target TEXT NOT NULL,
     notice TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     due_at INTEGER NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
     leased INTEGER NOT NULL DEFAULT 0
-) WITHOUT ROWID;
+);
 CREATE INDEX outbox_due ON outbox (due_at);
 ";
 
