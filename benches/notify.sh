@@ -178,3 +178,38 @@ target/release/crawler --once --config "$dir/notify-down.toml" 2> "$dir/notify-d
 outbox=$(sqlite_bytes "$db" "SELECT SUM(pgsize) FROM dbstat WHERE name IN ('outbox', 'outbox_due') OR name LIKE 'sqlite_autoindex_outbox%'")
 queued=$(sqlite_bytes "$db" "SELECT COUNT(*) FROM outbox")
 echo "outbox (receiver down): $queued notifications, $outbox bytes: $(awk -v b="$outbox" -v n="$queued" 'BEGIN { printf "%.0f", b / n }') B per notification (rows and index)"
+
+# The same on the cluster's Redis (when redis-server is here): generation 1,
+# then generation 2 with a receiver that answers 503, so every notification
+# stays queued; bytes from MEMORY USAGE of the keys that hold them.
+if command -v redis-server > /dev/null; then
+    redis_port=${NOTIFY_BENCH_REDIS_PORT:-6392}
+    redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
+        --dir "$dir" --logfile "$dir/redis.log" > /dev/null
+    trap 'cleanup; redis-cli -p "$redis_port" shutdown nosave > /dev/null 2>&1 || true' EXIT
+    for _ in $(seq 50); do redis-cli -p "$redis_port" ping > /dev/null 2>&1 && break; sleep 0.1; done
+    sed -e 's/^state_file.*//' -e 's|/hook|/down|' "$dir/notify.toml" > "$dir/redis.toml"
+    printf 'shutdown_timeout = "1s"\n%s\n[cluster]\nredis = "redis://127.0.0.1:%s/0"\nnode = "bench"\n' \
+        "$(cat "$dir/redis.toml")" "$redis_port" > "$dir/redis.toml"
+    ln -sfn "$dir/gen1" "$dir/site"
+    target/release/crawler --once --config "$dir/redis.toml" 2> "$dir/redis-gen1.log"
+    ln -sfn "$dir/gen2" "$dir/site"
+    target/release/crawler --once --config "$dir/redis.toml" 2> "$dir/redis-gen2.log" || true
+    # shellcheck disable=SC2016
+    sum_keys='local total, count = 0, 0
+local cursor = "0"
+repeat
+  local page = redis.call("SCAN", cursor, "MATCH", ARGV[1], "COUNT", 1000)
+  cursor = page[1]
+  for _, key in ipairs(page[2]) do
+    total = total + redis.call("MEMORY", "USAGE", key, "SAMPLES", 0)
+    count = count + 1
+  end
+until cursor == "0"
+return {total, count}'
+    history=$(redis-cli -p "$redis_port" eval "$sum_keys" 0 'crawler:default:history:*' | head -1)
+    outbox=$(redis-cli -p "$redis_port" eval "$sum_keys" 0 'crawler:default:outbox*' | head -1)
+    queued=$(redis-cli -p "$redis_port" hlen crawler:default:outbox)
+    echo "Redis title history: $pages lists, $history bytes: $(awk -v b="$history" -v n="$pages" 'BEGIN { printf "%.0f", b / n }') B per URL with one change (a list of one entry)"
+    echo "Redis outbox (receiver answers 503): $queued notifications, $outbox bytes: $(awk -v b="$outbox" -v n="$queued" 'BEGIN { printf "%.0f", b / n }') B per notification (hash and sorted sets)"
+fi

@@ -251,7 +251,9 @@ impl Notifier {
         let answer = self
             .store
             .call(move |frontier, _| {
-                let written = frontier.settle_notices(&settled).map_err(|err| (err, settled));
+                let written = frontier
+                    .settle_notices(&settled)
+                    .map_err(|err| (err, settled));
                 let taken = if room == 0 {
                     Ok(Vec::new())
                 } else {

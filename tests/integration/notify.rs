@@ -367,7 +367,10 @@ fn failing_receivers_are_retried_refusals_dropped_and_a_hung_one_never_stalls_th
     let health: Value = serde_json::from_str(&health).unwrap();
     assert_eq!(health["status"], "degraded", "{health}");
     let failing = health["notify"]["failing"].to_string();
-    assert!(failing.contains("\"hung\"") && !failing.contains("\"flaky\""), "{health}");
+    assert!(
+        failing.contains("\"hung\"") && !failing.contains("\"flaky\""),
+        "{health}"
+    );
 }
 
 #[test]

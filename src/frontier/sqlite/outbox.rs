@@ -108,7 +108,9 @@ pub(super) fn status(store: &SqliteFrontier) -> Result<OutboxStatus, StoreError>
         Some(depth) => depth,
         None => store
             .connection
-            .query_row("SELECT COUNT(*) FROM outbox", [], |row| row.get::<_, i64>(0))
+            .query_row("SELECT COUNT(*) FROM outbox", [], |row| {
+                row.get::<_, i64>(0)
+            })
             .map_err(store.fail())?
             .try_into()
             .unwrap_or_default(),
