@@ -398,6 +398,13 @@ fn a_notification_survives_sigkill_before_delivery_and_arrives_after_the_restart
     let first = receiver.wait_for("/hook", 1);
     daemon.signal(libc::SIGKILL);
     daemon.wait_exit();
+    let status = crawler()
+        .args(["status", "--json", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["outbox"]["waiting"], 1, "{status}");
     receiver.plan("/hook", &[200]);
     let _daemon = service();
     let got = receiver.wait_for("/hook", 2);

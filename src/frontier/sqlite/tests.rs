@@ -166,3 +166,40 @@ fn a_version_2_state_file_gains_the_title_history_and_the_outbox() {
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
 }
+
+#[test]
+fn a_full_outbox_refuses_new_notifications_and_counts_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = store(&dir, Duration::from_secs(3600));
+    list(&mut store, &["/a"]);
+    store.claim_due(SystemTime::now(), 10).unwrap();
+    // One place left: as if MAX_OUTBOX - 1 were queued.
+    store.outbox_depth = Some(crate::frontier::MAX_OUTBOX - 1);
+    let notice = |id: &str| crate::watch::Notice {
+        id: id.to_owned(),
+        event: crate::config::notify::NotifyEvent::TitleChanged,
+        target: "hook".to_owned(),
+        url: url("/a").to_string(),
+        final_url: url("/a").to_string(),
+        title: Some("B".to_owned()),
+        previous_title: Some("A".to_owned()),
+        error: None,
+        status: Some(200),
+        fetched_at: "2026-12-07T09:00:00.000Z".to_owned(),
+        node: None,
+    };
+    let outcome = crate::frontier::Outcome {
+        notices: vec![notice("kept"), notice("refused")],
+        ..ok(&url("/a"), "B")
+    };
+    store.commit(&[outcome]).unwrap();
+    assert_eq!(store.outbox_refused(), 1);
+    let taken = store
+        .take_notices(SystemTime::now(), Duration::from_secs(60), 10)
+        .unwrap();
+    let ids: Vec<&str> = taken
+        .iter()
+        .map(|queued| queued.notice.id.as_str())
+        .collect();
+    assert_eq!(ids, ["kept"], "the oldest are kept, the new one refused");
+}
