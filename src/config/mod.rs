@@ -19,7 +19,9 @@ mod settings;
 mod validation;
 
 pub use error::{ConfigError, Problem};
-use reading::{environment, settings_of, type_errors, unknown_keys, without_unknown};
+use reading::{
+    environment, settings_of, type_errors, unknown_keys, without_secret_variables, without_unknown,
+};
 use validation::{Validation, default_node_name};
 
 use crate::urls::SeedFile;
@@ -165,9 +167,10 @@ impl Config {
         let tree = merged
             .collect()
             .map_err(|err| invalid(err.to_string(), None))?;
+        let tree = without_secret_variables(tree);
         let unknown = unknown_keys(&tree, &origin);
         if unknown.is_empty() {
-            let settings: Settings = match merged.try_deserialize() {
+            let settings: Settings = match settings_of(&tree) {
                 Ok(settings) => settings,
                 Err(err) => return Err(type_errors(&tree, &origin, &err)),
             };

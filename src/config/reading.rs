@@ -128,6 +128,30 @@ fn remove_dotted(tree: &mut Map<String, Value>, dotted: &str) {
     }
 }
 
+/// `tree` without the `CRAWLER_*` variables a `[[notify]]` target names
+/// as its `secret_env`: they hold a secret, not a setting.
+pub(super) fn without_secret_variables(mut tree: Map<String, Value>) -> Map<String, Value> {
+    let Some(ValueKind::Array(targets)) = tree.get("notify").map(|value| &value.kind) else {
+        return tree;
+    };
+    let prefix = format!("{ENV_PREFIX}_");
+    let keys: Vec<String> = targets
+        .iter()
+        .filter_map(|target| match &target.kind {
+            ValueKind::Table(table) => table.get("secret_env")?.clone().into_string().ok(),
+            _ => None,
+        })
+        .filter_map(|name| {
+            let key = name.strip_prefix(&prefix)?;
+            Some(key.to_lowercase().replace("__", "."))
+        })
+        .collect();
+    for key in keys {
+        remove_dotted(&mut tree, &key);
+    }
+    tree
+}
+
 /// The settings `tree` holds (keys it lacks take their defaults).
 ///
 /// # Errors
