@@ -15,7 +15,7 @@ use crate::watch::Notice;
 /// Sends the sample to each target of the config at `path`; exit 0 when
 /// every target took it, 1 when one did not, 2 for a config without targets.
 pub fn test(path: &Path) -> ExitCode {
-    let config = match Config::load(path, Need::ClientOnly) {
+    let config = match Config::load(path, Need::Notify) {
         Ok(config) => config,
         Err(err) => return report_config_error(&err),
     };

@@ -41,8 +41,12 @@ const MAX_LISTED_SEED_PROBLEMS: usize = 20;
 pub enum Need {
     /// At least one seed is required.
     Seeds,
-    /// Only client settings are used; seeds are still validated when present.
+    /// Only client settings are used; seeds are still validated when present,
+    /// and a `[[notify]]` secret that cannot be read is no error (`status`,
+    /// `history`, `title`, `links` deliver nothing).
     ClientOnly,
+    /// Client settings and the `[[notify]]` secrets (`notify test`).
+    Notify,
 }
 
 /// A loaded, validated configuration with its paths resolved.

@@ -193,12 +193,18 @@ pub fn redacted(url: &Url) -> String {
 pub type TargetProblem = (String, String);
 
 /// Resolves every target; the problems name the key of each that is wrong.
-pub fn resolve_targets(targets: &[NotifyTarget], base: &Path) -> (Vec<Target>, Vec<TargetProblem>) {
+/// Without `needs_secrets`, a secret that cannot be read is left out (the
+/// target is unsigned) rather than a problem.
+pub fn resolve_targets(
+    targets: &[NotifyTarget],
+    base: &Path,
+    needs_secrets: bool,
+) -> (Vec<Target>, Vec<TargetProblem>) {
     let mut resolved = Vec::new();
     let mut problems = Vec::new();
     for (index, target) in targets.iter().enumerate() {
         let key = |name: &str| format!("notify[{index}].{name}");
-        match resolve(target, base) {
+        match resolve(target, base, needs_secrets) {
             Ok(target) => {
                 if resolved
                     .iter()
@@ -220,7 +226,11 @@ pub fn resolve_targets(targets: &[NotifyTarget], base: &Path) -> (Vec<Target>, V
     (resolved, problems)
 }
 
-fn resolve(target: &NotifyTarget, base: &Path) -> Result<Target, Vec<(&'static str, String)>> {
+fn resolve(
+    target: &NotifyTarget,
+    base: &Path,
+    needs_secrets: bool,
+) -> Result<Target, Vec<(&'static str, String)>> {
     let mut problems = Vec::new();
     let url = match Url::parse(&target.url) {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Some(url),
@@ -236,7 +246,9 @@ fn resolve(target: &NotifyTarget, base: &Path) -> Result<Target, Vec<(&'static s
         }
     };
     let secret = read_secret(target, base).unwrap_or_else(|(key, why)| {
-        problems.push((key, why));
+        if needs_secrets || key == "secret" {
+            problems.push((key, why));
+        }
         None
     });
     if secret.is_some() && target.format != NotifyFormat::Json {
@@ -373,6 +385,7 @@ mod tests {
         let (targets, problems) = resolve_targets(
             &[target("https://hooks.example/T0/B1/token")],
             Path::new("."),
+            true,
         );
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(targets[0].name, "hooks.example");
@@ -384,7 +397,7 @@ mod tests {
         let mut with_secret = target("http://127.0.0.1:9/hook");
         with_secret.secret = Some(Secret("s3cr3t-value".to_owned()));
         with_secret.format = NotifyFormat::Slack;
-        let (_, problems) = resolve_targets(&[with_secret.clone()], Path::new("."));
+        let (_, problems) = resolve_targets(&[with_secret.clone()], Path::new("."), true);
         assert_eq!(problems[0].0, "notify[0].secret");
         let shown = format!("{with_secret:?} {problems:?}");
         assert!(!shown.contains("s3cr3t"), "{shown}");
@@ -400,7 +413,7 @@ mod tests {
         let mut watched = target("http://127.0.0.1:9/");
         watched.include = vec!["^http://a/".to_owned()];
         watched.exclude = vec!["/private".to_owned()];
-        let (targets, _) = resolve_targets(&[watched], Path::new("."));
+        let (targets, _) = resolve_targets(&[watched], Path::new("."), true);
         let target = &targets[0];
         assert!(target.wants(NotifyEvent::TitleChanged, "http://a/x"));
         assert!(!target.wants(NotifyEvent::TitleChanged, "http://b/x"));
@@ -414,7 +427,7 @@ mod tests {
         bad.confirm = 0;
         bad.events = Vec::new();
         bad.include = vec!["(".to_owned()];
-        let (_, problems) = resolve_targets(&[target("http://h/"), bad], Path::new("."));
+        let (_, problems) = resolve_targets(&[target("http://h/"), bad], Path::new("."), true);
         let keys: Vec<&str> = problems.iter().map(|(key, _)| key.as_str()).collect();
         assert_eq!(
             keys,
@@ -432,9 +445,21 @@ mod tests {
         let (_, problems) = resolve_targets(
             &[target("http://h/a"), target("http://h/b")],
             Path::new("."),
+            true,
         );
         assert_eq!(problems.len(), 1);
         assert!(problems[0].1.contains("distinct `name`"), "{problems:?}");
+    }
+
+    #[test]
+    fn a_secret_that_cannot_be_read_is_an_error_only_where_secrets_are_needed() {
+        let mut signed = target("http://h/");
+        signed.secret_env = Some("CRAWLER_TEST_NEVER_SET_SECRET".to_owned());
+        let (_, problems) = resolve_targets(std::slice::from_ref(&signed), Path::new("."), true);
+        assert_eq!(problems[0].0, "notify[0].secret_env");
+        let (targets, problems) = resolve_targets(&[signed], Path::new("."), false);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert!(targets[0].secret.is_none());
     }
 
     #[test]
@@ -443,7 +468,7 @@ mod tests {
         std::fs::write(dir.path().join("secret"), "from-file\n").unwrap();
         let mut signed = target("http://h/");
         signed.secret_file = Some(PathBuf::from("secret"));
-        let (targets, problems) = resolve_targets(&[signed], dir.path());
+        let (targets, problems) = resolve_targets(&[signed], dir.path(), true);
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(targets[0].secret.as_ref().unwrap().expose(), "from-file");
     }

@@ -82,7 +82,8 @@ impl<'a> Validation<'a> {
             let message = format!("cannot read `{}`: {err}", ca_file.display());
             self.problem("tls.ca_file", message);
         }
-        let (notify, problems) = resolve_targets(&settings.notify, &base);
+        let needs_secrets = need != Need::ClientOnly;
+        let (notify, problems) = resolve_targets(&settings.notify, &base, needs_secrets);
         for (key, message) in problems {
             self.problem(&key, message);
         }

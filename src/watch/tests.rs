@@ -12,7 +12,7 @@ fn targets(toml_targets: &str) -> Vec<Target> {
         notify: Vec<NotifyTarget>,
     }
     let file: File = toml_from(toml_targets);
-    let (targets, problems) = resolve_targets(&file.notify, Path::new("."));
+    let (targets, problems) = resolve_targets(&file.notify, Path::new("."), true);
     assert!(problems.is_empty(), "{problems:?}");
     targets
 }
