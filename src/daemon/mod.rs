@@ -94,7 +94,7 @@ pub async fn run(
     output = output.with_written(Box::new(move |record, facts| {
         committer.commit(Outcome::of(record, facts));
     }));
-    let (notifier, stop_notifier) = outbox::start_notifier(&config, &store, &summary)?;
+    let (notifier, delivering) = outbox::start_notifier(&config, &store, &summary)?;
     let result = match mode {
         Mode::Service => {
             let parts = (store.clone(), notifier);
@@ -111,7 +111,7 @@ pub async fn run(
             result
         }
     };
-    drop(stop_notifier);
+    delivering.stop().await;
     let closed = store.close(thread, matches!(result, Ok(true))).await;
     let is_complete = result?;
     closed.context("the crawl state was not fully saved")?;

@@ -12,17 +12,31 @@ use crate::frontier::store::Store;
 use crate::notify::Notifier;
 use crate::observe::metrics::Metrics;
 
-/// Starts delivering from `store`'s outbox; dropping the sender stops it.
+/// The delivery task, running.
+pub(super) struct Running {
+    stop: Sender<()>,
+    task: task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops it once it has written what ended (before the store closes).
+    pub(super) async fn stop(self) {
+        drop(self.stop);
+        self.task.await;
+    }
+}
+
+/// Starts delivering from `store`'s outbox.
 pub(super) fn start_notifier(
     config: &Config,
     store: &Store,
     metrics: &Arc<Metrics>,
-) -> anyhow::Result<(Notifier, Sender<()>)> {
+) -> anyhow::Result<(Notifier, Running)> {
     let notifier = Notifier::new(config, store, metrics)
         .context("cannot set up the HTTP client for notifications")?;
     let (stop, stopped) = async_channel::bounded(1);
-    task::spawn(notifier.clone().run(stopped));
-    Ok((notifier, stop))
+    let task = task::spawn(notifier.clone().run(stopped));
+    Ok((notifier, Running { stop, task }))
 }
 
 /// At the end of a `--once` run: delivers what is due, for up to
