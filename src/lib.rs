@@ -10,9 +10,11 @@
 //!
 //! ```text
 //! cli → daemon → crawl → fetch → extract
-//!                  │       └──→ config → urls
-//!                  ├──→ frontier → config, observe, record, urls
-//!                  └──→ output → observe, record
+//!         │        │       └──→ config → urls
+//!         │        ├──→ frontier → config, observe, record, urls, watch
+//!         │        ├──→ watch → config, record
+//!         │        └──→ output → observe, record
+//!         └──→ notify → fetch, frontier, watch
 //! ```
 //!
 //! [`cli`] parses the command line; [`daemon`] runs the lifecycle (`--once`,
@@ -20,8 +22,10 @@
 //! politeness, workers, retries, links); [`fetch`] gets one URL over HTTP;
 //! [`extract`] turns bytes into titles and links, with no I/O. Beside them,
 //! used from above: [`frontier`] (the store behind one door), [`output`]
-//! (log lines and JSON Lines), [`observe`] (metrics, progress) and
-//! [`config`] (data only). At the bottom, the shared vocabulary every
+//! (log lines and JSON Lines), [`observe`] (metrics, progress),
+//! [`config`] (data only), [`watch`] (what a record means for the
+//! `[[notify]]` targets, pure) and [`notify`] (delivering from the store's
+//! outbox). At the bottom, the shared vocabulary every
 //! stage may use: [`urls`] (normalization, seeds, scope, fingerprints) and
 //! [`record`] (what each URL ends as).
 
