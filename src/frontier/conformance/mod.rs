@@ -499,6 +499,11 @@ pub(super) fn notices_are_queued_with_their_outcome_once_and_delivered_under_a_l
     // Not settled within its lease (its node died): due again.
     let after_lease = later + Duration::from_secs(61);
     assert_eq!(taken(&mut *store, after_lease), [("n2".to_owned(), 1)]);
+    // A restart (a new process, the same node) takes what its last life held at once.
+    drop(store);
+    let mut store = h.open(HOUR);
+    let restarted = SystemTime::now() + Duration::from_secs(1);
+    assert_eq!(taken(&mut *store, restarted), [("n2".to_owned(), 1)]);
     store
         .settle_notices(&[("n2".to_owned(), Settlement::Done)])
         .unwrap();

@@ -86,6 +86,9 @@ pub struct RedisFrontier {
     over_limit: u64,
     /// Notifications refused because the outbox was full, so far.
     outbox_refused: u64,
+    /// Who takes notifications: the node and this process's incarnation
+    /// (`node|random`), so a restarted node frees what its last life held.
+    taker: String,
     /// Seeds queued by the current listing.
     listed_added: usize,
     /// The running requests last told to the cluster.
@@ -111,8 +114,10 @@ impl RedisFrontier {
     /// The address is not a Redis URL.
     pub fn new(settings: NodeSettings) -> Result<Self, StoreError> {
         let link = Link::new(&settings.address)?;
+        let taker = format!("{}|{:016x}", settings.node, fastrand::u64(..));
         Ok(Self {
             link,
+            taker,
             prefix: format!("crawler:{}:", settings.name),
             settings,
             max_pages_per_host: u64::MAX,

@@ -21,7 +21,9 @@ impl Outbox for RedisFrontier {
             .arg(&self.prefix)
             .arg(unix_ms(now))
             .arg(unix_ms(now + lease))
-            .arg(limit);
+            .arg(limit)
+            .arg(&self.taker)
+            .arg(&self.settings.node);
         let flat: Vec<String> = self.link.run(|connection| invocation.invoke(connection))?;
         let mut taken = Vec::with_capacity(flat.len() / 4);
         for item in flat.chunks_exact(4) {

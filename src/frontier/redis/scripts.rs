@@ -23,7 +23,7 @@
 //! - `outbox`: hash, notification id → the notification (JSON); `outbox:due`:
 //!   sorted set, id → when it may be taken (a taken one is hidden for its
 //!   lease); `outbox:age`: id → when it was queued; `outbox:tries`: id →
-//!   deliveries tried.
+//!   deliveries tried; `outbox:owner`: id → the `node|incarnation` delivering it.
 
 use std::sync::LazyLock;
 
@@ -525,18 +525,31 @@ return {last + 1, 0}
     )
 });
 
-/// Takes up to `ARGV[4]` notifications due by `ARGV[2]` (ms), hiding each
-/// until `ARGV[3]`. Returns flat (id, notice, queued at, attempts) quadruples.
+/// Takes up to `ARGV[4]` notifications due by `ARGV[2]` (ms) for taker
+/// `ARGV[5]` (`node|incarnation`, node `ARGV[6]`), hiding each until
+/// `ARGV[3]`. First, what an earlier incarnation of the same node held is
+/// due at once (that process is gone: node names are unique among live
+/// nodes). Returns flat (id, notice, queued at, attempts) quadruples.
 pub static TAKE_NOTICES: LazyLock<Script> = LazyLock::new(|| {
     script(
         r"
 local due = prefix .. 'outbox:due'
+local owners_key = prefix .. 'outbox:owner'
+local owners = redis.call('HGETALL', owners_key)
+for i = 1, #owners, 2 do
+  local id, owner = owners[i], owners[i + 1]
+  if owner ~= ARGV[5] and string.sub(owner, 1, #ARGV[6] + 1) == ARGV[6] .. '|' then
+    redis.call('ZADD', due, ARGV[2], id)
+    redis.call('HDEL', owners_key, id)
+  end
+end
 local ids = redis.call('ZRANGEBYSCORE', due, '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[4]))
 local out = {}
 for _, id in ipairs(ids) do
   local notice = redis.call('HGET', prefix .. 'outbox', id)
   if notice then
     redis.call('ZADD', due, ARGV[3], id)
+    redis.call('HSET', owners_key, id, ARGV[5])
     out[#out + 1] = id
     out[#out + 1] = notice
     out[#out + 1] = redis.call('ZSCORE', prefix .. 'outbox:age', id) or '0'
@@ -558,6 +571,7 @@ pub static SETTLE_NOTICES: LazyLock<Script> = LazyLock::new(|| {
         r"
 for i = 2, #ARGV, 2 do
   local id, at = ARGV[i], ARGV[i + 1]
+  redis.call('HDEL', prefix .. 'outbox:owner', id)
   if at == '' then
     redis.call('HDEL', prefix .. 'outbox', id)
     redis.call('HDEL', prefix .. 'outbox:tries', id)
