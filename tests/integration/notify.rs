@@ -609,3 +609,44 @@ fn in_a_cluster_a_notification_held_by_a_killed_node_is_delivered_by_another() {
     thread::sleep(Duration::from_secs(2));
     assert_eq!(receiver.got("/hook").len(), 2, "once for the cluster");
 }
+
+#[test]
+fn a_page_that_fails_and_recovers_is_told_to_targets_that_want_it() {
+    let site = TestServer::start(vec![(
+        "/p",
+        Reply::Sequence(vec![
+            Reply::html("<title>Up</title>"),
+            Reply::status(404),
+            Reply::html("<title>Up</title>"),
+        ]),
+    )]);
+    let receiver = Receiver::start();
+    let workspace = Workspace::new();
+    let targets = format!(
+        "[[notify]]\nname = \"ops\"\nurl = \"{}\"\nevents = [\"failed\", \"recovered\"]\n\
+         [[notify]]\nname = \"titles\"\nurl = \"{}\"\n",
+        receiver.url("/ops"),
+        receiver.url("/titles"),
+    );
+    let config = watching(&workspace, &site.url("/p"), &targets);
+    for _ in 0..3 {
+        once_ok(&config);
+    }
+    let ops = receiver.wait_for("/ops", 2);
+    let (failed, recovered) = (ops[0].json(), ops[1].json());
+    assert_eq!(failed["event"], "failed");
+    assert!(
+        failed["error"].as_str().unwrap().starts_with("http_status"),
+        "{failed}"
+    );
+    assert_eq!(
+        (failed["status"].as_u64(), failed["title"].as_str()),
+        (Some(404), Some("Up"))
+    );
+    assert_eq!(recovered["event"], "recovered");
+    assert_eq!(recovered["title"], "Up");
+    assert!(
+        receiver.got("/titles").is_empty(),
+        "the title never changed"
+    );
+}
