@@ -650,3 +650,38 @@ fn a_page_that_fails_and_recovers_is_told_to_targets_that_want_it() {
         "the title never changed"
     );
 }
+
+#[test]
+fn deliveries_trust_the_configured_ca_file() {
+    let workspace = Workspace::new();
+    let dir = workspace.dir.path();
+    if !crate::tls::make_certificates(dir) {
+        eprintln!("openssl is not installed: skipping the TLS test");
+        return;
+    }
+    let (_server, port) = crate::tls::serve(dir);
+    let target = format!("[[notify]]\nurl = \"https://127.0.0.1:{port}/hook\"\n");
+    let test = |extra: &str| {
+        let config = workspace.write(
+            "crawler.toml",
+            &format!(
+                "seeds = [\"http://127.0.0.1:9/\"]\nrequest_timeout = \"2s\"\n{extra}{target}"
+            ),
+        );
+        let output = crawler()
+            .args(["notify", "test", "--config"])
+            .arg(&config)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let untrusted = test("");
+    assert!(untrusted.contains("FAILED: tls:"), "{untrusted}");
+    // With the CA the handshake succeeds (openssl's test server then does not
+    // answer a POST: a timeout, not a TLS error).
+    let trusted = test(&format!(
+        "[tls]\nca_file = {:?}\n",
+        dir.join("ca.pem").display().to_string()
+    ));
+    assert!(!trusted.contains("tls:"), "{trusted}");
+}

@@ -22,7 +22,7 @@ fn openssl(dir: &Path, args: &[&str]) -> bool {
 }
 
 /// Makes ca.pem and server.pem/server.key (SAN IP:127.0.0.1) in `dir`.
-fn make_certificates(dir: &Path) -> bool {
+pub fn make_certificates(dir: &Path) -> bool {
     std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
     openssl(
         dir,
@@ -77,7 +77,7 @@ fn make_certificates(dir: &Path) -> bool {
     )
 }
 
-struct Server(Child);
+pub struct Server(Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -87,7 +87,7 @@ impl Drop for Server {
 }
 
 /// Starts `openssl s_server -WWW` serving `dir` on a free port; waits until it accepts.
-fn serve(dir: &Path) -> (Server, u16) {
+pub fn serve(dir: &Path) -> (Server, u16) {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
