@@ -86,7 +86,8 @@ const fn default_degraded_after() -> Duration {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NotifyTarget {
-    /// The target's name in logs, metrics and the outbox; default: the URL's host.
+    /// The target's name in logs, metrics and the outbox; default: the
+    /// URL's host and a digest of the URL.
     #[serde(default)]
     pub name: Option<String>,
     /// Where notifications are POSTed (http or https). Its path may hold a
@@ -189,6 +190,14 @@ pub fn redacted(url: &Url) -> String {
     }
 }
 
+/// The name of a target without one: its host and a digest of its whole
+/// URL (`hooks.slack.com-3fa9c1`), so two targets on one host differ and a
+/// name never shows a token.
+fn default_name(url: &Url) -> String {
+    let digest = xxhash_rust::xxh3::xxh3_64(url.as_str().as_bytes()) & 0xff_ffff;
+    format!("{}-{digest:06x}", url.host_str().unwrap_or_default())
+}
+
 /// A problem with one target: its key (`notify[0].url`) and why.
 pub type TargetProblem = (String, String);
 
@@ -213,7 +222,7 @@ pub fn resolve_targets(
                     problems.push((
                         key("name"),
                         format!(
-                            "two targets are named `{}` (the default name is the URL's host): give each a distinct `name`",
+                            "two targets are named `{}`: give each a distinct `name`",
                             target.name
                         ),
                     ));
@@ -281,10 +290,7 @@ fn resolve(
     }
     match url {
         Some(url) if problems.is_empty() => Ok(Target {
-            name: target
-                .name
-                .clone()
-                .unwrap_or_else(|| url.host_str().unwrap_or_default().to_owned()),
+            name: target.name.clone().unwrap_or_else(|| default_name(&url)),
             url,
             format: target.format,
             secret,
@@ -388,7 +394,12 @@ mod tests {
             true,
         );
         assert!(problems.is_empty(), "{problems:?}");
-        assert_eq!(targets[0].name, "hooks.example");
+        assert!(
+            targets[0].name.starts_with("hooks.example-"),
+            "{}",
+            targets[0].name
+        );
+        assert!(!targets[0].name.contains("token"));
         assert_eq!(targets[0].shown_url(), "https://hooks.example/…");
     }
 
@@ -441,12 +452,17 @@ mod tests {
     }
 
     #[test]
-    fn two_targets_on_one_host_need_names() {
-        let (_, problems) = resolve_targets(
+    fn two_targets_on_one_host_get_distinct_names_and_a_name_given_twice_is_refused() {
+        let (targets, problems) = resolve_targets(
             &[target("http://h/a"), target("http://h/b")],
             Path::new("."),
             true,
         );
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_ne!(targets[0].name, targets[1].name);
+        let mut named = target("http://h/c");
+        named.name = Some("ops".to_owned());
+        let (_, problems) = resolve_targets(&[named.clone(), named], Path::new("."), true);
         assert_eq!(problems.len(), 1);
         assert!(problems[0].1.contains("distinct `name`"), "{problems:?}");
     }

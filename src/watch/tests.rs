@@ -72,7 +72,7 @@ fn some(text: &str) -> Option<String> {
 
 #[test]
 fn a_change_is_told_once_and_the_first_fetch_is_the_baseline() {
-    let targets = targets("[[notify]]\nurl = \"http://127.0.0.1:9/\"\n");
+    let targets = targets("[[notify]]\nname = \"hook\"\nurl = \"http://127.0.0.1:9/\"\n");
     let told = run(
         &[
             page(Some("A"), 1),
@@ -84,18 +84,14 @@ fn a_change_is_told_once_and_the_first_fetch_is_the_baseline() {
     );
     assert_eq!(
         told,
-        [(
-            "127.0.0.1".to_owned(),
-            "title_changed",
-            some("A"),
-            some("B")
-        )]
+        [("hook".to_owned(), "title_changed", some("A"), some("B"))]
     );
 }
 
 #[test]
 fn with_confirm_2_a_flipping_page_never_alerts_and_a_real_change_does_once() {
-    let targets = targets("[[notify]]\nurl = \"http://127.0.0.1:9/\"\nconfirm = 2\n");
+    let targets =
+        targets("[[notify]]\nname = \"hook\"\nurl = \"http://127.0.0.1:9/\"\nconfirm = 2\n");
     let flips: Vec<Record> = (0..8)
         .map(|at| page(Some(if at % 2 == 0 { "A" } else { "B" }), at))
         .collect();
@@ -109,12 +105,7 @@ fn with_confirm_2_a_flipping_page_never_alerts_and_a_real_change_does_once() {
     ]);
     assert_eq!(
         run(&records, &targets),
-        [(
-            "127.0.0.1".to_owned(),
-            "title_changed",
-            some("A"),
-            some("C")
-        )]
+        [("hook".to_owned(), "title_changed", some("A"), some("C"))]
     );
 }
 
@@ -145,7 +136,7 @@ fn failures_and_recoveries_are_told_to_targets_that_want_them() {
 #[test]
 fn a_page_that_comes_back_with_another_title_is_a_recovery_and_a_change() {
     let targets = targets(
-        "[[notify]]\nurl = \"http://127.0.0.1:9/\"\nevents = [\"title_changed\", \"recovered\"]\n",
+        "[[notify]]\nname = \"hook\"\nurl = \"http://127.0.0.1:9/\"\nevents = [\"title_changed\", \"recovered\"]\n",
     );
     let told = run(
         &[page(Some("A"), 1), failure(2), page(Some("B"), 3)],
@@ -154,21 +145,17 @@ fn a_page_that_comes_back_with_another_title_is_a_recovery_and_a_change() {
     assert_eq!(
         told,
         [
-            ("127.0.0.1".to_owned(), "recovered", None, some("B")),
-            (
-                "127.0.0.1".to_owned(),
-                "title_changed",
-                some("A"),
-                some("B")
-            ),
+            ("hook".to_owned(), "recovered", None, some("B")),
+            ("hook".to_owned(), "title_changed", some("A"), some("B")),
         ]
     );
 }
 
 #[test]
 fn one_failure_among_pages_is_not_a_failure_with_confirm_2() {
-    let targets =
-        targets("[[notify]]\nurl = \"http://127.0.0.1:9/\"\nevents = [\"failed\"]\nconfirm = 2\n");
+    let targets = targets(
+        "[[notify]]\nname = \"hook\"\nurl = \"http://127.0.0.1:9/\"\nevents = [\"failed\"]\nconfirm = 2\n",
+    );
     let records = [
         page(Some("A"), 1),
         page(Some("A"), 2),
@@ -179,13 +166,13 @@ fn one_failure_among_pages_is_not_a_failure_with_confirm_2() {
     ];
     assert_eq!(
         run(&records, &targets),
-        [("127.0.0.1".to_owned(), "failed", None, some("A"))]
+        [("hook".to_owned(), "failed", None, some("A"))]
     );
 }
 
 #[test]
 fn a_url_watched_for_the_first_time_starts_from_its_last_known_title() {
-    let targets = targets("[[notify]]\nurl = \"http://127.0.0.1:9/\"\n");
+    let targets = targets("[[notify]]\nname = \"hook\"\nurl = \"http://127.0.0.1:9/\"\n");
     let known = Some("Old".to_owned());
     let observed = observe(None, Some(&known), &page(Some("New"), 1), &targets).unwrap();
     assert_eq!(observed.notices.len(), 1);
@@ -201,7 +188,7 @@ fn include_limits_a_target_to_its_urls() {
 
 #[test]
 fn a_notice_id_depends_on_the_target_event_url_and_fetch_only() {
-    let targets = targets("[[notify]]\nurl = \"http://127.0.0.1:9/\"\n");
+    let targets = targets("[[notify]]\nname = \"hook\"\nurl = \"http://127.0.0.1:9/\"\n");
     let known = Some("Old".to_owned());
     let first = observe(None, Some(&known), &page(Some("New"), 1), &targets).unwrap();
     let again = observe(None, Some(&known), &page(Some("New"), 1), &targets).unwrap();
