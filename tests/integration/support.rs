@@ -244,8 +244,16 @@ fn serve(
         concurrency.now += 1;
         concurrency.most = concurrency.most.max(concurrency.now);
     }
-    answer(&mut stream, &path, routes, hits);
-    concurrency.lock().expect("concurrency").now -= 1;
+    // A request stops counting as running before its last bytes are sent:
+    // the client may start the next one as soon as it has them.
+    let mut is_counted = true;
+    let mut done = || {
+        if std::mem::take(&mut is_counted) {
+            concurrency.lock().expect("concurrency").now -= 1;
+        }
+    };
+    answer(&mut stream, &path, routes, hits, &mut done);
+    done();
 }
 
 fn answer(
@@ -253,6 +261,7 @@ fn answer(
     path: &str,
     routes: &Mutex<HashMap<String, Reply>>,
     hits: &Mutex<HashMap<String, Vec<Instant>>>,
+    done: &mut dyn FnMut(),
 ) {
     let nth = {
         let mut hits = hits.lock().expect("hits");
@@ -301,8 +310,9 @@ fn answer(
                 head.extend_from_slice(b"\r\n");
             }
             head.extend_from_slice(b"\r\n");
+            head.extend_from_slice(&body);
+            done();
             let _ = stream.write_all(&head);
-            let _ = stream.write_all(&body);
         }
         Reply::Stall(duration) => thread::sleep(duration),
         Reply::Sequence(_) | Reply::Slow(..) => {}
