@@ -17,8 +17,8 @@ use url::Url;
 
 use super::error::StoreError;
 use super::model::{
-    Backoff, Claim, OutboxStatus, Outcome, PublishedConfig, Queued, Reschedule, RobotsAnswer,
-    Round, SeedChanges, Settlement, TitleChange,
+    Backoff, Claim, OutboxStatus, Outcome, PageRow, PublishedConfig, Queued, Reschedule,
+    RobotsAnswer, Round, SeedChanges, Settlement, TitleChange,
 };
 use super::status::Status;
 
@@ -233,6 +233,14 @@ pub trait Summary {
     /// # Errors
     /// The store cannot be read.
     fn history(&mut self, url: &Url) -> Result<Vec<TitleChange>, StoreError>;
+
+    /// Hands `visit` every URL of the crawl now listed (seeds and the
+    /// pages found from them; retired seeds and sitemap files left out),
+    /// one at a time, in no set order: a million URLs never sit in memory.
+    ///
+    /// # Errors
+    /// The store cannot be read.
+    fn each_page(&mut self, visit: &mut dyn FnMut(PageRow)) -> Result<(), StoreError>;
 
     /// A summary for `crawler status`.
     ///

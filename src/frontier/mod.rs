@@ -21,7 +21,8 @@ pub use contract::{Frontier, Membership, Outbox, Rounds, Schedule, Seeds, Shared
 pub use error::{RedisError, SqliteError, StoreError};
 pub use model::{
     Backoff, Claim, Known, Lineage, MAX_HISTORY, MAX_OUTBOX, OutboxStatus, Outcome, PageFacts,
-    PublishedConfig, Queued, Reschedule, RobotsAnswer, Round, SeedChanges, Settlement, TitleChange,
+    PageRow, PublishedConfig, Queued, Reschedule, RobotsAnswer, Round, SeedChanges, Settlement,
+    TitleChange,
 };
 pub use open::{Access, Backend, open, published_sections, shared_hosts, validate};
 pub use status::{ClusterStatus, NodeStatus, OutboxSummary, Status};

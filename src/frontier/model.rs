@@ -274,3 +274,25 @@ pub struct OutboxStatus {
     /// When the oldest of them was queued.
     pub oldest: Option<SystemTime>,
 }
+
+/// One URL of the crawl as the store knows it now, for reports: how it
+/// entered, and how its last fetch ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRow {
+    /// The URL (normalized).
+    pub url: String,
+    /// `true` for a seed, `false` for a page found by links or sitemaps.
+    pub is_seed: bool,
+    /// Links followed from its seed to reach it (0 for a seed).
+    pub depth: u32,
+    /// The page it was first found on (a discovered URL).
+    pub found_on: Option<String>,
+    /// How its last fetch ended (`ok`, `not_modified`, an error kind);
+    /// `None` while it was never fetched.
+    pub outcome: Option<String>,
+    /// The title of its last successful fetch (`None`: the page had none,
+    /// or never answered).
+    pub title: Option<String>,
+    /// When its last fetch started.
+    pub fetched_at: Option<SystemTime>,
+}

@@ -517,6 +517,70 @@ pub(super) fn notices_are_queued_with_their_outcome_once_and_delivered_under_a_l
     assert_eq!(claims[0].watch.as_ref(), Some(&watch));
 }
 
+pub(super) fn each_page_lists_every_url_with_its_last_outcome(h: &Harness) {
+    let mut store = h.open(HOUR);
+    start_run(&mut *store, &["/", "/gone", "/retired"]);
+    let missing = Outcome {
+        status: Some(404),
+        error_kind: Some("http_status".to_owned()),
+        page: None,
+        ..ok(&url("/gone"), "")
+    };
+    store
+        .commit(&[
+            linking(&url("/"), &["/a", "/b"]),
+            missing,
+            ok(&url("/retired"), "R"),
+        ])
+        .unwrap();
+    let first = store.claim_discovered(SystemTime::now(), 1).unwrap();
+    store.commit(&[ok(&first[0].url, "First")]).unwrap();
+    // A later listing without /retired retires it: it leaves the report.
+    let generation = store.begin_seeds().unwrap();
+    store
+        .add_seeds(&[url("/"), url("/gone")], generation, SystemTime::now())
+        .unwrap();
+    store.end_seeds(generation).unwrap();
+    let mut rows = Vec::new();
+    store.each_page(&mut |row| rows.push(row)).unwrap();
+    rows.sort_by(|a, b| a.url.cmp(&b.url));
+    let seen: Vec<(String, bool, u32, Option<&str>, Option<&str>)> = rows
+        .iter()
+        .map(|row| {
+            (
+                Url::parse(&row.url).unwrap().path().to_owned(),
+                row.is_seed,
+                row.depth,
+                row.outcome.as_deref(),
+                row.title.as_deref(),
+            )
+        })
+        .collect();
+    let (fetched, waiting) = if first[0].url.path() == "/a" {
+        ("/a", "/b")
+    } else {
+        ("/b", "/a")
+    };
+    let mut expected = vec![
+        ("/".to_owned(), true, 0, Some("ok"), Some("page")),
+        (fetched.to_owned(), false, 1, Some("ok"), Some("First")),
+        (waiting.to_owned(), false, 1, None, None),
+        ("/gone".to_owned(), true, 0, Some("http_status"), None),
+    ];
+    expected.sort();
+    assert_eq!(seen, expected);
+    let found_on: Vec<Option<&str>> = rows.iter().map(|row| row.found_on.as_deref()).collect();
+    let root = url("/").to_string();
+    assert_eq!(
+        found_on,
+        [None, Some(root.as_str()), Some(root.as_str()), None]
+    );
+    assert!(
+        rows.iter()
+            .all(|row| row.outcome.is_some() == row.fetched_at.is_some())
+    );
+}
+
 /// Runs every contract test against one backend, opened by `$harness`.
 macro_rules! backends {
     ($($backend:ident: $harness:expr;)+) => {$(
@@ -543,6 +607,7 @@ macro_rules! backends {
                 status_counts_what_the_store_knows,
                 title_changes_are_kept_newest_first_and_bounded,
                 notices_are_queued_with_their_outcome_once_and_delivered_under_a_lease,
+                each_page_lists_every_url_with_its_last_outcome,
             );
         }
     )+};

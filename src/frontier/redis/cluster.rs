@@ -9,12 +9,15 @@ use redis::Commands as _;
 
 use url::Url;
 
-use super::state::Change;
+use super::state::{Change, UrlState};
 use super::{PARTITIONS, RedisFrontier, scripts};
 use crate::frontier::{
-    ClusterStatus, Membership, NodeStatus, PublishedConfig, Status, StoreError, Summary,
+    ClusterStatus, Membership, NodeStatus, PageRow, PublishedConfig, Status, StoreError, Summary,
     TitleChange, unix_ms,
 };
+
+/// URL states read per `HSCAN` call when listing pages.
+const PAGE_SCAN: usize = 1000;
 
 impl Membership for RedisFrontier {
     fn is_shared(&self) -> bool {
@@ -103,6 +106,30 @@ impl Summary for RedisFrontier {
             .filter_map(|text| serde_json::from_str::<Change<'_>>(text).ok())
             .map(|change| change.to_change())
             .collect())
+    }
+
+    fn each_page(&mut self, visit: &mut dyn FnMut(PageRow)) -> Result<(), StoreError> {
+        let key = self.key("url");
+        let mut cursor = 0u64;
+        loop {
+            let (next, items): (u64, Vec<(String, String)>) = self.link.run(|connection| {
+                redis::cmd("HSCAN")
+                    .arg(&key)
+                    .arg(cursor)
+                    .arg("COUNT")
+                    .arg(PAGE_SCAN)
+                    .query(connection)
+            })?;
+            for (url, state) in items {
+                if let Some(row) = UrlState::parse(&state).page_row(url) {
+                    visit(row);
+                }
+            }
+            if next == 0 {
+                return Ok(());
+            }
+            cursor = next;
+        }
     }
 
     fn status(&mut self, now: SystemTime) -> Result<Status, StoreError> {

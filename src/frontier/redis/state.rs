@@ -5,7 +5,7 @@ use url::Url;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::PARTITIONS;
-use crate::frontier::{Known, Lineage, TitleChange};
+use crate::frontier::{Known, Lineage, PageRow, TitleChange};
 use crate::watch::Watch;
 
 /// A URL's state in the `url` hash, as the scripts read and write it (JSON,
@@ -72,6 +72,27 @@ impl UrlState {
     /// Its watch state; a damaged one reads as none (watched afresh).
     pub fn watch(&self) -> Option<Watch> {
         serde_json::from_str(self.w.as_deref()?).ok()
+    }
+
+    /// The row a report lists for `url`; `None` for a retired seed.
+    pub fn page_row(self, url: String) -> Option<PageRow> {
+        let is_seed = self.o.as_deref() == Some("s");
+        if is_seed && self.a != Some(1) {
+            return None;
+        }
+        Some(PageRow {
+            url,
+            is_seed,
+            depth: if is_seed {
+                0
+            } else {
+                self.d.unwrap_or_default()
+            },
+            found_on: if is_seed { None } else { self.f },
+            outcome: self.x,
+            title: self.t.filter(|_| self.k == Some(1)),
+            fetched_at: self.at.map(crate::frontier::from_unix_ms),
+        })
     }
 
     /// The state as stored.

@@ -16,7 +16,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use url::Url;
 
 use crate::frontier::{
-    MAX_HISTORY, Membership, Status, StoreError, Summary, TitleChange, from_unix_ms,
+    MAX_HISTORY, Membership, PageRow, Status, StoreError, Summary, TitleChange, from_unix_ms,
 };
 
 mod batch;
@@ -247,6 +247,10 @@ impl Summary for SqliteFrontier {
             })
             .map_err(fail)?;
         rows.collect::<Result<_, _>>().map_err(fail)
+    }
+
+    fn each_page(&mut self, visit: &mut dyn FnMut(PageRow)) -> Result<(), StoreError> {
+        status::each_page(self, visit)
     }
 
     fn status(&mut self, now: SystemTime) -> Result<Status, StoreError> {

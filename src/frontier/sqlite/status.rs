@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use super::{SqliteFrontier, open, wal_path};
-use crate::frontier::{Status, StoreError, from_unix_ms, unix_ms};
+use crate::frontier::{PageRow, Status, StoreError, from_unix_ms, unix_ms};
 
 /// Counts and times over the whole store.
 ///
@@ -90,4 +90,52 @@ fn outcomes(store: &SqliteFrontier) -> Result<BTreeMap<String, u64>, StoreError>
         outcomes.insert(kind, u64::try_from(count).unwrap_or(0));
     }
     Ok(outcomes)
+}
+
+/// Every listed URL with how its last fetch ended, for reports.
+pub(super) fn each_page(
+    store: &SqliteFrontier,
+    visit: &mut dyn FnMut(PageRow),
+) -> Result<(), StoreError> {
+    let fail = store.fail();
+    let mut statement = store
+        .connection
+        .prepare(
+            "SELECT u.url, u.origin = 'seed', u.depth, f.url, u.status, u.error_kind,
+                    u.fetched_at, u.title
+             FROM urls AS u LEFT JOIN urls AS f ON f.id = u.found_on
+             WHERE u.is_active = 1 AND u.origin != 'sitemap'",
+        )
+        .map_err(&fail)?;
+    let mut rows = statement.query([]).map_err(&fail)?;
+    while let Some(row) = rows.next().map_err(&fail)? {
+        let is_seed: bool = row.get(1).map_err(&fail)?;
+        let status: Option<u16> = row.get(4).map_err(&fail)?;
+        let error_kind: Option<String> = row.get(5).map_err(&fail)?;
+        let fetched_at: Option<i64> = row.get(6).map_err(&fail)?;
+        let outcome = match (fetched_at, error_kind, status) {
+            (None, _, _) => None,
+            (Some(_), Some(kind), _) => Some(kind),
+            (Some(_), None, Some(304)) => Some("not_modified".to_owned()),
+            (Some(_), None, _) => Some("ok".to_owned()),
+        };
+        visit(PageRow {
+            url: row.get(0).map_err(&fail)?,
+            is_seed,
+            depth: if is_seed {
+                0
+            } else {
+                row.get(2).map_err(&fail)?
+            },
+            found_on: if is_seed {
+                None
+            } else {
+                row.get(3).map_err(&fail)?
+            },
+            outcome,
+            title: row.get(7).map_err(&fail)?,
+            fetched_at: fetched_at.map(from_unix_ms),
+        });
+    }
+    Ok(())
 }
