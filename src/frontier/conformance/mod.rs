@@ -517,6 +517,9 @@ pub(super) fn notices_are_queued_with_their_outcome_once_and_delivered_under_a_l
     assert_eq!(claims[0].watch.as_ref(), Some(&watch));
 }
 
+/// A listed page as the test compares it: path, seed, depth, outcome, title.
+type Listed<'a> = (String, bool, u32, Option<&'a str>, Option<&'a str>);
+
 pub(super) fn each_page_lists_every_url_with_its_last_outcome(h: &Harness) {
     let mut store = h.open(HOUR);
     start_run(&mut *store, &["/", "/gone", "/retired"]);
@@ -544,7 +547,7 @@ pub(super) fn each_page_lists_every_url_with_its_last_outcome(h: &Harness) {
     let mut rows = Vec::new();
     store.each_page(&mut |row| rows.push(row)).unwrap();
     rows.sort_by(|a, b| a.url.cmp(&b.url));
-    let seen: Vec<(String, bool, u32, Option<&str>, Option<&str>)> = rows
+    let seen: Vec<Listed<'_>> = rows
         .iter()
         .map(|row| {
             (
