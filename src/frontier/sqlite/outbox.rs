@@ -62,6 +62,9 @@ impl Outbox for SqliteFrontier {
     }
 
     fn settle_notices(&mut self, settled: &[(String, Settlement)]) -> Result<(), StoreError> {
+        if settled.is_empty() {
+            return Ok(());
+        }
         let written = self.in_transaction(|_, transaction| {
             let mut delete = transaction.prepare_cached("DELETE FROM outbox WHERE id = ?1")?;
             let mut retry = transaction.prepare_cached(
