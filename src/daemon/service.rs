@@ -71,6 +71,16 @@ pub async fn run(
     control_sender: Sender<Control>,
     controls: Receiver<Control>,
 ) -> anyhow::Result<()> {
+    // Watched first: an edit saved while the crawl starts is not missed.
+    let watcher = match FileWatcher::start(&watched_files(&config), control_sender)
+        .context("cannot watch the config file")
+    {
+        Ok(watcher) => Some(watcher),
+        Err(err) => {
+            log::warn!("{err:#}; edits are applied on SIGHUP only");
+            None
+        }
+    };
     schedule_seeds(&store, &config).await?;
     let (job_sender, jobs) = crawl::queue(config.settings.queue_capacity);
     // Nobody waits for single URLs to finish: the store reschedules them.
@@ -90,15 +100,6 @@ pub async fn run(
     }
     let (poke, pokes) = async_channel::bounded(1);
     task::spawn(drive_schedule(store.clone(), job_sender, capacity, pokes));
-    let watcher = match FileWatcher::start(&watched_files(&config), control_sender)
-        .context("cannot watch the config file")
-    {
-        Ok(watcher) => Some(watcher),
-        Err(err) => {
-            log::warn!("{err:#}; edits are applied on SIGHUP only");
-            None
-        }
-    };
     let mut service = Service {
         config,
         metrics,

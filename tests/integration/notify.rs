@@ -462,7 +462,7 @@ fn a_reload_adds_and_removes_targets_and_a_bad_one_is_refused() {
         command.arg("--config").arg(&config);
         command
     });
-    daemon.wait_for("title=");
+    daemon.wait_for_n("title=", 2);
     let bad = format!("{a}[[notify]]\nname = \"c\"\nurl = \"ftp://nowhere/\"\n");
     std::fs::write(&config, text(&bad)).unwrap();
     let refused = daemon.wait_for("reload rejected");
@@ -479,6 +479,18 @@ fn a_reload_adds_and_removes_targets_and_a_bad_one_is_refused() {
     assert_eq!(told[0].json()["title"], "New");
     assert_eq!(told[0].json()["previous_title"], "Old");
     assert!(receiver.got("/a").is_empty());
+    // b changes its URL: the next change goes to the new one.
+    let moved = format!(
+        "[[notify]]\nname = \"b\"\nurl = \"{}\"\n",
+        receiver.url("/b2")
+    );
+    std::fs::write(&config, text(&moved)).unwrap();
+    let reloaded = daemon.wait_for("reloaded");
+    assert!(reloaded.contains("~`b`"), "{reloaded}");
+    site.set("/p", Reply::html("<title>Newer</title>"));
+    let told = receiver.wait_for("/b2", 1);
+    assert_eq!(told[0].json()["title"], "Newer");
+    assert_eq!(receiver.got("/b").len(), 1);
 }
 
 #[test]
