@@ -64,6 +64,23 @@ pub struct Fetcher {
     max_redirects: u32,
 }
 
+/// The client settings every request of the crawl shares (pages, robots.txt,
+/// webhooks): the timeouts, no redirect followed by curl (we follow them
+/// ourselves), `TCP_NODELAY`, the `User-Agent` and the CA file.
+fn client_builder(config: &Config) -> isahc::HttpClientBuilder {
+    let settings = &config.settings;
+    let builder = isahc::HttpClient::builder()
+        .timeout(settings.request_timeout + CURL_TIMEOUT_SLACK)
+        .connect_timeout(settings.connect_timeout)
+        .redirect_policy(RedirectPolicy::None)
+        .tcp_nodelay()
+        .default_header("user-agent", settings.user_agent.as_str());
+    match &config.ca_file {
+        Some(ca_file) => builder.ssl_ca_certificate(CaCertificate::file(ca_file)),
+        None => builder,
+    }
+}
+
 impl Fetcher {
     /// Builds the client from the configuration.
     ///
@@ -71,21 +88,13 @@ impl Fetcher {
     /// curl could not be initialized or rejected an option.
     pub fn new(config: &Config) -> Result<Self, isahc::Error> {
         let settings = &config.settings;
-        let mut builder = isahc::HttpClient::builder()
-            .timeout(settings.request_timeout + CURL_TIMEOUT_SLACK)
-            .connect_timeout(settings.connect_timeout)
-            .redirect_policy(RedirectPolicy::None)
+        let http = client_builder(config)
             .automatic_decompression(true)
-            .tcp_nodelay()
-            .default_header("user-agent", settings.user_agent.as_str())
             .default_header("accept", ACCEPT)
             .interceptor(Guard {
                 deny_private: settings.network.deny_private,
-            });
-        if let Some(ca_file) = &config.ca_file {
-            builder = builder.ssl_ca_certificate(CaCertificate::file(ca_file));
-        }
-        let http = builder.build()?;
+            })
+            .build()?;
         Ok(Self {
             client: surf::Client::with_http_client(IsahcClient::from_client(http)),
             request_timeout: settings.request_timeout,

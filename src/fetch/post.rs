@@ -7,10 +7,9 @@ use std::time::{Duration, SystemTime};
 
 use futures_lite::{AsyncReadExt as _, FutureExt as _};
 use http_client::isahc::IsahcClient;
-use isahc::config::{CaCertificate, Configurable, RedirectPolicy};
 use url::Url;
 
-use super::CURL_TIMEOUT_SLACK;
+use super::client_builder;
 use super::error::describe;
 use super::retry_after::parse_retry_after;
 use crate::config::Config;
@@ -55,19 +54,10 @@ impl Poster {
     /// # Errors
     /// The HTTP client cannot be built (curl failed to initialize).
     pub fn new(config: &Config) -> Result<Self, isahc::Error> {
-        let settings = &config.settings;
-        let mut builder = isahc::HttpClient::builder()
-            .timeout(settings.request_timeout + CURL_TIMEOUT_SLACK)
-            .connect_timeout(settings.connect_timeout)
-            .redirect_policy(RedirectPolicy::None)
-            .tcp_nodelay()
-            .default_header("user-agent", settings.user_agent.as_str());
-        if let Some(ca_file) = &config.ca_file {
-            builder = builder.ssl_ca_certificate(CaCertificate::file(ca_file));
-        }
+        let http = client_builder(config).build()?;
         Ok(Self {
-            client: surf::Client::with_http_client(IsahcClient::from_client(builder.build()?)),
-            request_timeout: settings.request_timeout,
+            client: surf::Client::with_http_client(IsahcClient::from_client(http)),
+            request_timeout: config.settings.request_timeout,
         })
     }
 

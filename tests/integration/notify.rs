@@ -172,6 +172,23 @@ fn watching(workspace: &Workspace, page: &str, targets: &str) -> std::path::Path
     )
 }
 
+/// Runs `crawler ARGS --config CONFIG` to its end.
+fn command(args: &[&str], config: &Path) -> std::process::Output {
+    crawler()
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .unwrap()
+}
+
+/// The daemon as a service on `config`.
+fn service(config: &Path) -> Daemon {
+    let mut command = crawler();
+    command.arg("--config").arg(config);
+    Daemon::start(command)
+}
+
 fn once_ok(config: &Path) -> String {
     let output = run_once(config);
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
@@ -334,11 +351,7 @@ fn failing_receivers_are_retried_refusals_dropped_and_a_hung_one_never_stalls_th
         1,
     );
     std::fs::write(&config, text).unwrap();
-    let mut daemon = Daemon::start({
-        let mut command = crawler();
-        command.arg("--config").arg(&config);
-        command
-    });
+    let mut daemon = service(&config);
     let flaky = receiver.wait_for("/flaky", 4);
     let statuses: Vec<u16> = flaky.iter().map(|d| d.answered).collect();
     assert_eq!(statuses, [503, 503, 503, 200]);
@@ -401,25 +414,16 @@ fn a_notification_survives_sigkill_before_delivery_and_arrives_after_the_restart
     let targets = format!("[[notify]]\nurl = \"{}\"\n", receiver.url("/hook"));
     let config = watching(&workspace, &site.url("/p"), &targets);
     once_ok(&config);
-    let service = || {
-        let mut command = crawler();
-        command.arg("--config").arg(&config);
-        Daemon::start(command)
-    };
-    let mut daemon = service();
+    let mut daemon = service(&config);
     // Recorded, taken for delivery, and hanging there: killed.
     let first = receiver.wait_for("/hook", 1);
     daemon.signal(libc::SIGKILL);
     daemon.wait_exit();
-    let status = crawler()
-        .args(["status", "--json", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
+    let status = command(&["status", "--json"], &config);
     let status: Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(status["outbox"]["waiting"], 1, "{status}");
     receiver.plan("/hook", &[200]);
-    let _daemon = service();
+    let _daemon = service(&config);
     let got = receiver.wait_for("/hook", 2);
     assert_eq!(got[1].answered, 200);
     assert_eq!(
@@ -457,11 +461,7 @@ fn a_reload_adds_and_removes_targets_and_a_bad_one_is_refused() {
         receiver.url("/b")
     );
     let config = workspace.write("crawler.toml", &text(&a));
-    let mut daemon = Daemon::start({
-        let mut command = crawler();
-        command.arg("--config").arg(&config);
-        command
-    });
+    let mut daemon = service(&config);
     daemon.wait_for_n("title=", 2);
     let bad = format!("{a}[[notify]]\nname = \"c\"\nurl = \"ftp://nowhere/\"\n");
     std::fs::write(&config, text(&bad)).unwrap();
@@ -505,11 +505,7 @@ fn notify_test_sends_a_sample_to_each_target_and_check_hides_secrets() {
         receiver.url("/down"),
     );
     let config = watching(&workspace, "http://127.0.0.1:9/", &targets);
-    let output = crawler()
-        .args(["notify", "test", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
+    let output = command(&["notify", "test"], &config);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     assert!(
@@ -526,12 +522,7 @@ fn notify_test_sends_a_sample_to_each_target_and_check_hides_secrets() {
     );
     let sample = receiver.wait_for("/up/hidden-token", 1)[0].json();
     assert_eq!(sample["event"], "title_changed");
-    let check = crawler()
-        .arg("check")
-        .arg("--config")
-        .arg(&config)
-        .output()
-        .unwrap();
+    let check = command(&["check"], &config);
     let shown = format!(
         "{}{}",
         String::from_utf8_lossy(&check.stdout),
@@ -549,12 +540,7 @@ fn notify_test_sends_a_sample_to_each_target_and_check_hides_secrets() {
         std::fs::read_to_string(&config).unwrap() + "[[notify]]\nurl = \"not a url/secret-path\"\nformat = \"slack\"\nsecret = \"hush-hush\"\n",
     )
     .unwrap();
-    let check = crawler()
-        .arg("check")
-        .arg("--config")
-        .arg(&config)
-        .output()
-        .unwrap();
+    let check = command(&["check"], &config);
     let shown = String::from_utf8_lossy(&check.stderr);
     assert_eq!(check.status.code(), Some(2), "{shown}");
     assert!(
@@ -566,11 +552,7 @@ fn notify_test_sends_a_sample_to_each_target_and_check_hides_secrets() {
         "{shown}"
     );
     let empty = watching(&Workspace::new(), "http://127.0.0.1:9/", "");
-    let none = crawler()
-        .args(["notify", "test", "--config"])
-        .arg(&empty)
-        .output()
-        .unwrap();
+    let none = command(&["notify", "test"], &empty);
     assert_eq!(none.status.code(), Some(2));
 }
 
@@ -601,21 +583,13 @@ fn in_a_cluster_a_notification_held_by_a_killed_node_is_delivered_by_another() {
     };
     let (_first_space, first) = node("n1");
     once_ok(&first);
-    let mut n1 = Daemon::start({
-        let mut command = crawler();
-        command.arg("--config").arg(&first);
-        command
-    });
+    let mut n1 = service(&first);
     let held = receiver.wait_for("/hook", 1);
     n1.signal(libc::SIGKILL);
     n1.wait_exit();
     receiver.plan("/hook", &[200]);
     let (_second_space, second) = node("n2");
-    let _n2 = Daemon::start({
-        let mut command = crawler();
-        command.arg("--config").arg(&second);
-        command
-    });
+    let _n2 = service(&second);
     let got = receiver.wait_for("/hook", 2);
     assert_eq!((got[1].answered, got[1].key()), (200, held[0].key()));
     thread::sleep(Duration::from_secs(2));
@@ -680,11 +654,7 @@ fn deliveries_trust_the_configured_ca_file() {
                 "seeds = [\"http://127.0.0.1:9/\"]\nrequest_timeout = \"2s\"\n{extra}{target}"
             ),
         );
-        let output = crawler()
-            .args(["notify", "test", "--config"])
-            .arg(&config)
-            .output()
-            .unwrap();
+        let output = command(&["notify", "test"], &config);
         String::from_utf8_lossy(&output.stdout).into_owned()
     };
     let untrusted = test("");

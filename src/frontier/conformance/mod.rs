@@ -426,7 +426,8 @@ pub(super) fn title_changes_are_kept_newest_first_and_bounded(h: &Harness) {
     assert!(store.history(&url("/unknown")).unwrap().is_empty());
 }
 
-fn notice(url: &Url, id: &str) -> Notice {
+/// A title change of `url` for target `hook`, with id `id`.
+pub(super) fn notice(url: &Url, id: &str) -> Notice {
     Notice {
         id: id.to_owned(),
         event: NotifyEvent::TitleChanged,

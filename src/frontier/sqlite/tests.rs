@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use url::Url;
 
 use super::*;
-use crate::frontier::conformance::{linking, list, ok, paths, start_run, url};
+use crate::frontier::conformance::{linking, list, notice, ok, paths, start_run, url};
 use crate::frontier::{Outbox, Rounds, Schedule, Summary};
 
 fn store(dir: &tempfile::TempDir, interval: Duration) -> SqliteFrontier {
@@ -175,21 +175,8 @@ fn a_full_outbox_refuses_new_notifications_and_counts_them() {
     store.claim_due(SystemTime::now(), 10).unwrap();
     // One place left: as if MAX_OUTBOX - 1 were queued.
     store.outbox_depth = Some(crate::frontier::MAX_OUTBOX - 1);
-    let notice = |id: &str| crate::watch::Notice {
-        id: id.to_owned(),
-        event: crate::config::notify::NotifyEvent::TitleChanged,
-        target: "hook".to_owned(),
-        url: url("/a").to_string(),
-        final_url: url("/a").to_string(),
-        title: Some("B".to_owned()),
-        previous_title: Some("A".to_owned()),
-        error: None,
-        status: Some(200),
-        fetched_at: "2026-12-07T09:00:00.000Z".to_owned(),
-        node: None,
-    };
     let outcome = crate::frontier::Outcome {
-        notices: vec![notice("kept"), notice("refused")],
+        notices: vec![notice(&url("/a"), "kept"), notice(&url("/a"), "refused")],
         ..ok(&url("/a"), "B")
     };
     store.commit(&[outcome]).unwrap();
