@@ -43,5 +43,6 @@ pub mod notify;
 pub mod observe;
 pub mod output;
 pub mod record;
+pub mod render;
 pub mod urls;
 pub mod watch;

@@ -51,6 +51,14 @@ pub struct Record {
     pub links: Option<Vec<String>>,
     /// The node that fetched it (`cluster.node`); null without a cluster.
     pub node: Option<Arc<str>>,
+    /// Whether `title` and `links` are the page's once rendered in Chromium.
+    pub rendered: bool,
+    /// The title from the HTML alone; present only when a render was tried.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub static_title: Option<Option<String>>,
+    /// Null, or why the render failed (`"kind: message"`); the title and
+    /// links are then the HTML's.
+    pub render_error: Option<String>,
 }
 
 impl Record {
@@ -77,6 +85,9 @@ impl Record {
             found_on: None,
             links: None,
             node: None,
+            rendered: false,
+            static_title: None,
+            render_error: None,
         }
     }
 
@@ -138,6 +149,8 @@ mod tests {
                 "links",
                 "node",
                 "not_modified",
+                "render_error",
+                "rendered",
                 "status",
                 "title",
                 "url"

@@ -26,8 +26,12 @@ pub fn print(url: &str, path: &Path) -> ExitCode {
     };
     let rules = Rules::new(&config);
     let job = Job::new(url);
-    let attempt =
-        async_std::task::block_on(worker::attempt(&fetcher, &rules.at_any_depth(), None, &job));
+    let attempt = async_std::task::block_on(worker::attempt(
+        &fetcher,
+        &rules.at_any_depth(),
+        &worker::Helpers::default(),
+        &job,
+    ));
     if let Some(error) = &attempt.record.error {
         eprintln!("crawler: {error}");
         return ExitCode::Runtime;

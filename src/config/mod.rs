@@ -15,6 +15,7 @@ use crate::urls::scope::{PatternError, Reach, Scope};
 mod error;
 pub mod notify;
 mod reading;
+pub mod render;
 mod settings;
 mod validation;
 
@@ -74,6 +75,8 @@ pub struct Config {
     pub scope: Scope,
     /// The `[[notify]]` targets, resolved (secrets read, patterns compiled).
     pub notify: Vec<notify::Target>,
+    /// The `[render]` rules, resolved (patterns compiled).
+    pub render: render::RenderRules,
 }
 
 /// File name of the default state file, beside the JSONL output or in the working directory.

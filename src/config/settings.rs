@@ -12,6 +12,7 @@ use bytesize::ByteSize;
 use serde::{Deserialize, Serialize};
 
 use super::notify::NotifyTarget;
+use super::render::RenderSettings;
 
 /// Default size of the worker pool.
 pub const DEFAULT_WORKERS: usize = 32;
@@ -179,6 +180,9 @@ pub struct Settings {
     /// Where title changes, failures and recoveries are sent (`[[notify]]`).
     #[serde(default)]
     pub notify: Vec<NotifyTarget>,
+    /// Rendering pages in headless Chromium.
+    #[serde(default)]
+    pub render: RenderSettings,
 }
 
 /// The `[cluster]` table: several daemons share one crawl through Redis
@@ -430,6 +434,7 @@ impl Default for Settings {
             crawl: CrawlSettings::default(),
             cluster: ClusterSettings::default(),
             notify: Vec::new(),
+            render: RenderSettings::default(),
         }
     }
 }

@@ -8,6 +8,7 @@ use url::Url;
 
 use super::notify::resolve_targets;
 use super::reading::origin_of;
+use super::render::RenderRules;
 use super::{
     ClusterSettings, Config, ConfigError, CrawlSettings, DEFAULT_STATE_FILE_NAME,
     MAX_LISTED_SEED_PROBLEMS, MAX_WORKERS, MIN_URL_LENGTH, Need, Problem, Settings,
@@ -87,6 +88,10 @@ impl<'a> Validation<'a> {
         for (key, message) in problems {
             self.problem(&key, message);
         }
+        let (render, problems) = RenderRules::new(&settings.render);
+        for (key, message) in problems {
+            self.problem(&key, message);
+        }
         let scope = match settings.crawl.scope() {
             Ok(scope) if self.problems.is_empty() => scope,
             _ => return Err(ConfigError::Invalid(self.problems)),
@@ -94,6 +99,7 @@ impl<'a> Validation<'a> {
         Ok(Config {
             scope,
             notify,
+            render,
             path: self.path.to_owned(),
             is_state_file_explicit: settings.state_file.is_some(),
             ca_file,

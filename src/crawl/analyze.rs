@@ -4,10 +4,12 @@
 
 use std::panic::{self, AssertUnwindSafe};
 
+use crate::config::render::RenderRules;
 use crate::extract::charset;
 use crate::extract::links::{self, PageLinks};
 use crate::extract::{self, MediaType};
 use crate::fetch::Page;
+use crate::render::decide::{self, Reason};
 
 /// What the extraction step found in a fetched page.
 pub(super) struct Analysis {
@@ -18,12 +20,19 @@ pub(super) struct Analysis {
     pub(super) is_not_modified: bool,
     /// The page's links, when they were wanted and it is a page.
     pub(super) links: Option<PageLinks>,
+    /// Whether the page is rendered, and why; `None` when rendering is off
+    /// or the page is not HTML.
+    pub(super) render: Option<(bool, Reason)>,
 }
 
 /// [`analyze`], with a panic turned into an error for that page.
-pub(super) fn analyze_guarded(page: &Page, wants_links: bool) -> Analysis {
-    panic::catch_unwind(AssertUnwindSafe(|| analyze(page, wants_links))).unwrap_or_else(|_| {
-        Analysis {
+pub(super) fn analyze_guarded(
+    page: &Page,
+    wants_links: bool,
+    render: Option<&RenderRules>,
+) -> Analysis {
+    panic::catch_unwind(AssertUnwindSafe(|| analyze(page, wants_links, render))).unwrap_or_else(
+        |_| Analysis {
             title: None,
             encoding: None,
             error: Some(format!(
@@ -32,19 +41,22 @@ pub(super) fn analyze_guarded(page: &Page, wants_links: bool) -> Analysis {
             )),
             is_not_modified: false,
             links: None,
-        }
-    })
+            render: None,
+        },
+    )
 }
 
 /// Decides the outcome of a fetched page and extracts its title (and its
-/// links, when `wants_links`).
-fn analyze(page: &Page, wants_links: bool) -> Analysis {
+/// links, when `wants_links`); with `render` rules, decides whether an HTML
+/// page is rendered.
+fn analyze(page: &Page, wants_links: bool, render: Option<&RenderRules>) -> Analysis {
     let failed = |error: String| Analysis {
         title: None,
         encoding: None,
         error: Some(error),
         is_not_modified: false,
         links: None,
+        render: None,
     };
     if let Some(err) = &page.error {
         return failed(format!("{}: {err}", err.kind()));
@@ -58,17 +70,21 @@ fn analyze(page: &Page, wants_links: bool) -> Analysis {
     }
     let content_type = page.content_type.as_deref();
     let http_charset = content_type.and_then(charset::from_content_type);
-    let (decoded, title) = match MediaType::of(content_type) {
+    let (decoded, title, render) = match MediaType::of(content_type) {
         MediaType::Html => {
             let tld = page.final_url.domain().and_then(|d| d.rsplit('.').next());
             let decoded = charset::decode_html(&page.body, http_charset, tld.map(str::as_bytes));
             let title = extract::html_title(&decoded.text);
-            (decoded, title)
+            let render = render.and_then(|rules| {
+                let verdict = rules.verdict(&page.final_url);
+                decide::decide(verdict, &decoded.text, title.is_some())
+            });
+            (decoded, title, render)
         }
         MediaType::Xhtml => {
             let decoded = charset::decode_xml(&page.body, http_charset);
             let title = extract::xhtml_title(&decoded.text);
-            (decoded, title)
+            (decoded, title, None)
         }
         MediaType::Other => {
             return failed(format!(
@@ -86,6 +102,7 @@ fn analyze(page: &Page, wants_links: bool) -> Analysis {
         error: None,
         is_not_modified: false,
         links,
+        render,
     }
 }
 
@@ -105,7 +122,7 @@ mod tests {
     }
 
     fn analyzed(content_type: Option<&str>, body: &[u8]) -> (Option<String>, Option<&'static str>) {
-        let analysis = analyze(&page(content_type, body), false);
+        let analysis = analyze(&page(content_type, body), false, None);
         assert_eq!(analysis.error, None);
         (analysis.title, analysis.encoding)
     }
@@ -152,7 +169,7 @@ mod tests {
 
     #[test]
     fn non_html_is_not_parsed_and_says_why() {
-        let analysis = analyze(&page(Some("image/png"), b"\x89PNG"), false);
+        let analysis = analyze(&page(Some("image/png"), b"\x89PNG"), false, None);
         assert_eq!(analysis.title, None);
         assert!(analysis.error.unwrap().starts_with("content_type: "));
     }
@@ -161,7 +178,7 @@ mod tests {
     fn non_2xx_is_an_http_status_error() {
         let mut not_found = page(Some("text/html"), b"<title>Not Found</title>");
         not_found.status = Some(404);
-        let analysis = analyze(&not_found, false);
+        let analysis = analyze(&not_found, false, None);
         assert_eq!(analysis.title, None);
         assert!(analysis.error.unwrap().starts_with("http_status: "));
     }

@@ -85,6 +85,24 @@ impl Judged {
 }
 
 impl Rules {
+    /// Whether a rendered page of `job` may navigate to a URL: anywhere
+    /// when links are not followed (as redirects may), else only within
+    /// the crawl's scope.
+    pub fn navigation_scope(
+        &self,
+        job: &Job,
+    ) -> std::sync::Arc<dyn Fn(&Url) -> Result<(), String> + Send + Sync> {
+        if self.max_depth == 0 {
+            return std::sync::Arc::new(|_: &Url| Ok(()));
+        }
+        let scope = self.scope.clone();
+        let seed = job.seed().clone();
+        std::sync::Arc::new(move |target: &Url| match scope.judge(&seed, target) {
+            Verdict::Follow => Ok(()),
+            other => Err(format!("is not followed ({})", other.reason())),
+        })
+    }
+
     /// The rules of `config`'s `[crawl]` table.
     pub fn new(config: &Config) -> Self {
         let crawl = &config.settings.crawl;

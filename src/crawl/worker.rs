@@ -21,6 +21,7 @@ use crate::fetch::{FetchError, FetchOptions, Fetcher, HopGate, Page, Validators}
 use crate::frontier::{Known, PageFacts};
 use crate::observe::metrics::Metrics;
 use crate::record::Record;
+use crate::render::{self, RenderError, Rendered, Renderer};
 
 /// What a worker needs; cloned for each worker of the pool.
 #[derive(Clone)]
@@ -45,6 +46,8 @@ pub struct Context {
     pub targets: Arc<RwLock<Arc<[Target]>>>,
     /// robots.txt of the hosts redirects lead to.
     pub redirects: Arc<RedirectRobots>,
+    /// The browser pages are rendered in, when `[render]` may render.
+    pub renderer: Option<Arc<Renderer>>,
     /// Where records go.
     pub output: Sender<Message>,
     /// Told each URL whose outcome is final (retries done): the feeder or the schedule.
@@ -91,7 +94,11 @@ async fn work_on(context: &Context, job: Job) -> bool {
     let rules = current(&context.rules);
     context.metrics.fetch_started();
     let started = Instant::now();
-    let mut attempt = attempt(&fetcher, &rules, Some(&*context.redirects), &job).await;
+    let helpers = Helpers {
+        hops: Some(Arc::clone(&context.redirects) as Arc<dyn HopGate>),
+        renderer: context.renderer.clone(),
+    };
+    let mut attempt = attempt(&fetcher, &rules, &helpers, &job).await;
     let decision = decide(&current(&context.retry_policy), &job, &mut attempt);
     if let Some(reasons) = &attempt.reasons {
         context
@@ -139,6 +146,10 @@ async fn finish(context: &Context, job: &Job, mut finished: Finished) -> bool {
 /// Adds to a final record's facts the URL's watch state and the
 /// notifications the `[[notify]]` targets are owed.
 fn watch(targets: &[Target], job: &Job, finished: &mut Finished) {
+    if finished.record.static_title.is_some() && !finished.record.rendered {
+        // A failed render tells nothing about the title a person sees.
+        return;
+    }
     let known_title = job.known.as_deref().map(|known| &known.title);
     if let Some(observed) =
         crate::watch::observe(job.watch.as_deref(), known_title, &finished.record, targets)
@@ -222,23 +233,44 @@ fn decide(policy: &RetryPolicy, job: &Job, attempt: &mut Attempt) -> Decision {
     decision
 }
 
+/// What an attempt may use besides the client and the link rules.
+#[derive(Clone, Default)]
+pub struct Helpers {
+    /// Decides redirects to other hosts (their robots.txt), and the
+    /// requests rendered pages make; `None` allows them all.
+    pub hops: Option<Arc<dyn HopGate>>,
+    /// Renders pages `[render]` picks; `None` never renders.
+    pub renderer: Option<Arc<Renderer>>,
+}
+
 /// One attempt at a job, its links judged by `rules`, redirects to other
-/// hosts decided by `hops`. Never panics.
-pub async fn attempt(
-    fetcher: &Fetcher,
-    rules: &Rules,
-    hops: Option<&dyn HopGate>,
-    job: &Job,
-) -> Attempt {
+/// hosts decided by `helpers.hops`, rendered when `[render]` says so.
+/// Never panics.
+pub async fn attempt(fetcher: &Fetcher, rules: &Rules, helpers: &Helpers, job: &Job) -> Attempt {
     let started = Instant::now();
     let fetched_at = SystemTime::now();
     // A page whose links are followed is fetched whole: a 304 has no body,
     // so its links could not be followed again in this round.
     let wants_links = rules.wants_links(job);
+    let hops = helpers.hops.as_deref();
     let mut page = fetcher
         .fetch_with(&job.url, fetch_options(job, wants_links, hops))
         .await;
-    let mut analysis = analysis_of(&page, job, wants_links);
+    let render_rules = helpers.renderer.as_ref().map(|renderer| renderer.rules());
+    let mut analysis = analysis_of(&page, job, wants_links, render_rules.as_deref());
+    let render = match (&helpers.renderer, analysis.render) {
+        (Some(renderer), Some((wanted, reason))) => {
+            renderer.decided(wanted, reason);
+            if wanted {
+                Some(render_page(renderer, fetcher, rules, helpers, job, &page).await)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    };
+    let rendering =
+        render.map(|outcome| apply_render(outcome, &mut page, &mut analysis, wants_links));
     let judged = analysis
         .links
         .take()
@@ -256,6 +288,16 @@ pub async fn attempt(
     };
     let mut facts = page_facts(job, &mut page, analysis.is_not_modified);
     let mut record = build_record(job, page, analysis, started, fetched_at);
+    if let Some(rendering) = rendering {
+        if !rendering.rendered {
+            // A failed render says nothing about the title a person sees:
+            // the store keeps the last one.
+            facts.kept_title = job.known.as_deref().map(|known| known.title.clone());
+        }
+        record.rendered = rendering.rendered;
+        record.static_title = Some(rendering.static_title);
+        record.render_error = rendering.error;
+    }
     let reasons = judged.map(|judged| {
         let (all, follow, reasons) = judged.into_lists();
         record.links = Some(all);
@@ -269,6 +311,70 @@ pub async fn attempt(
         failure,
         signal,
         reasons,
+    }
+}
+
+/// What a render changed in a record.
+struct Rendering {
+    rendered: bool,
+    static_title: Option<String>,
+    error: Option<String>,
+}
+
+/// Renders `page` (a 2xx HTML page of `job`) with `helpers.renderer`.
+async fn render_page(
+    renderer: &Renderer,
+    fetcher: &Fetcher,
+    rules: &Rules,
+    helpers: &Helpers,
+    job: &Job,
+    page: &Page,
+) -> Result<Rendered, RenderError> {
+    let scope = rules.navigation_scope(job);
+    let request = render::Request {
+        page,
+        fetcher,
+        robots: helpers.hops.clone(),
+        is_public_only: job
+            .lineage
+            .as_ref()
+            .is_some_and(|lineage| lineage.is_from_public),
+        max_redirects: fetcher.max_redirects(),
+        scope,
+    };
+    renderer.render(request).await
+}
+
+/// Puts a render's title, links and final URL in place of the HTML's; a
+/// failed render keeps the HTML's and says why.
+fn apply_render(
+    outcome: Result<Rendered, RenderError>,
+    page: &mut Page,
+    analysis: &mut Analysis,
+    wants_links: bool,
+) -> Rendering {
+    let static_title = analysis.title.clone();
+    match outcome {
+        Ok(rendered) => {
+            analysis.title = rendered.title;
+            if wants_links {
+                analysis.links = Some(rendered.links);
+            }
+            page.final_url = rendered.final_url;
+            Rendering {
+                rendered: true,
+                static_title,
+                error: rendered.navigation_error,
+            }
+        }
+        Err(error) => {
+            log::warn!("render url={}: {error}", page.final_url);
+            Rendering {
+                rendered: false,
+                static_title,
+                error: Some(error.to_string()),
+            }
+        }
     }
 }
 
@@ -291,12 +397,18 @@ fn fetch_options<'a>(
             .as_ref()
             .is_some_and(|lineage| lineage.is_from_public),
         hops,
+        is_for_browser: false,
     }
 }
 
 /// What `page` is: a `304` to a conditional request keeps the stored
 /// title; anything else is analyzed.
-fn analysis_of(page: &Page, job: &Job, wants_links: bool) -> Analysis {
+fn analysis_of(
+    page: &Page,
+    job: &Job,
+    wants_links: bool,
+    render: Option<&crate::config::render::RenderRules>,
+) -> Analysis {
     let known = job.known.as_deref();
     let is_conditional = !wants_links && known.is_some_and(Known::has_validators);
     match (page.status, known) {
@@ -306,8 +418,9 @@ fn analysis_of(page: &Page, job: &Job, wants_links: bool) -> Analysis {
             error: None,
             is_not_modified: true,
             links: None,
+            render: None,
         },
-        _ => analyze_guarded(page, wants_links),
+        _ => analyze_guarded(page, wants_links, render),
     }
 }
 
@@ -317,6 +430,10 @@ fn mark_change(job: &Job, record: &mut Record) {
     let Some(known) = job.known.as_deref() else {
         return;
     };
+    if record.static_title.is_some() && !record.rendered {
+        // A failed render: the title a person sees is not known.
+        return;
+    }
     if record.error.is_none() && !record.not_modified && known.title != record.title {
         record.changed = true;
         record.previous_title = Some(known.title.clone());
@@ -325,7 +442,9 @@ fn mark_change(job: &Job, record: &mut Record) {
 
 /// Fetches one job once (no retries) and builds its record. Never panics.
 pub async fn process(fetcher: &Fetcher, rules: &Rules, job: &Job) -> Record {
-    attempt(fetcher, rules, None, job).await.record
+    attempt(fetcher, rules, &Helpers::default(), job)
+        .await
+        .record
 }
 
 /// What the store keeps of `page` besides its record: its validators
@@ -347,6 +466,7 @@ fn page_facts(job: &Job, page: &mut Page, is_not_modified: bool) -> PageFacts {
         is_from_public: page.is_from_public,
         watch: None,
         notices: Vec::new(),
+        kept_title: None,
     }
 }
 

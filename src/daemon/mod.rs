@@ -18,6 +18,7 @@ use indicatif::MultiProgress;
 use url::Url;
 
 use crate::config::Config;
+use crate::config::render::find_browser;
 use crate::crawl::Output;
 use crate::crawl::store_feed::StoreFeed;
 use crate::crawl::{self, Job};
@@ -28,6 +29,7 @@ use crate::frontier::{Access, Backend, Frontier};
 use crate::observe::metrics::Metrics;
 use crate::observe::metrics::server::MetricsServer;
 use crate::observe::progress;
+use crate::render::Renderer;
 use control::Control;
 
 pub mod control;
@@ -78,14 +80,21 @@ pub async fn run(
         output = output.with_node(&config.node_name());
     }
     let summary = Arc::clone(&metrics);
-    let handles = Handles { fetcher, metrics };
+    let renderer = start_renderer(&config, &metrics)?;
+    let closing = Arc::clone(&renderer);
+    let handles = Handles {
+        fetcher,
+        metrics,
+        renderer,
+    };
     let Some((store, thread)) = store else {
         if let Some(multi) = progress {
             output = output.with_progress(progress::bar(&multi, config.seed_count));
         }
         let feeder = stateless_feeder(config.clone());
-        let is_complete = run_once(config, handles, output, &controls, feeder).await?;
-        if is_complete {
+        let is_complete = run_once(config, handles, output, &controls, feeder).await;
+        closing.close().await;
+        if is_complete? {
             log::info!("{}", summary.summary_line(started.elapsed()));
         }
         return Ok(());
@@ -112,6 +121,7 @@ pub async fn run(
         }
     };
     delivering.stop().await;
+    closing.close().await;
     let closed = store.close(thread, matches!(result, Ok(true))).await;
     let is_complete = result?;
     closed.context("the crawl state was not fully saved")?;
@@ -119,6 +129,28 @@ pub async fn run(
         log::info!("{}", summary.summary_line(started.elapsed()));
     }
     Ok(())
+}
+
+/// The renderer, with the browser `[render]` names found now: a start
+/// that renders pages fails when there is none.
+fn start_renderer(config: &Config, metrics: &Arc<Metrics>) -> anyhow::Result<Arc<Renderer>> {
+    let render = &config.settings.render;
+    let binary = match find_browser(render.browser.as_deref()) {
+        Ok(binary) => Some(binary),
+        Err(why) if config.render.is_on() => anyhow::bail!("{why}"),
+        Err(_) => None,
+    };
+    if config.render.is_on() && crate::render::is_root() {
+        log::warn!(
+            "render: running as root, so Chromium runs without its sandbox (--no-sandbox); run the daemon as its own user (the systemd unit does) to keep it"
+        );
+    }
+    Ok(Arc::new(Renderer::new(
+        &config.render,
+        binary,
+        config.settings.recrawl_interval,
+        Arc::clone(metrics),
+    )))
 }
 
 /// The metrics, set from `config`, with the stats line logged on schedule.

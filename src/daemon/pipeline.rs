@@ -22,6 +22,7 @@ use crate::fetch::Fetcher;
 use crate::frontier;
 use crate::observe::metrics::Metrics;
 use crate::output;
+use crate::render::Renderer;
 
 /// What every part of the pipeline holds: the HTTP client and the metrics.
 #[derive(Clone)]
@@ -30,6 +31,8 @@ pub struct Handles {
     pub fetcher: Fetcher,
     /// The counters and gauges.
     pub metrics: Arc<Metrics>,
+    /// The browser pages are rendered in (started at the first render).
+    pub renderer: Arc<Renderer>,
 }
 
 /// The dispatcher, the worker pool and the output task.
@@ -48,7 +51,11 @@ impl Pipeline {
     /// Starts the dispatcher on `input`, `workers` workers and the output task.
     pub fn start(
         config: &Config,
-        Handles { fetcher, metrics }: Handles,
+        Handles {
+            fetcher,
+            metrics,
+            renderer,
+        }: Handles,
         output: Output,
         (input_sender, input): (Sender<Job>, Receiver<Job>),
         finished: Sender<Url>,
@@ -74,6 +81,7 @@ impl Pipeline {
             rules: Arc::new(RwLock::new(Arc::new(Rules::new(config)))),
             targets: Arc::new(RwLock::new(config.notify.clone().into())),
             redirects: Arc::new(RedirectRobots::new(&policy)),
+            renderer: Some(renderer),
             output: messages,
             finished,
             metrics: Arc::clone(&metrics),
@@ -152,6 +160,11 @@ impl Pipeline {
     }
 
     /// The client in use now.
+    pub fn renderer(&self) -> Option<Arc<Renderer>> {
+        self.template.renderer.clone()
+    }
+
+    /// The HTTP client now.
     pub fn fetcher(&self) -> Fetcher {
         self.template
             .fetcher

@@ -2,13 +2,15 @@
 //! check`), as the user that runs the check: so a unit's `ExecStartPre`
 //! catches what its `ExecStart` would hit. The state file and its lock,
 //! and the JSON Lines file, must be writable, or their folder must take new
-//! files; the metrics address must be free to bind.
+//! files; the metrics address must be free to bind; a browser must be
+//! found when `[render]` renders pages.
 
 use std::fs::OpenOptions;
 use std::io::ErrorKind;
 use std::net::TcpListener;
 use std::path::Path;
 
+use crate::config::render::find_browser;
 use crate::config::{Config, ListenAddress};
 use crate::frontier::Backend;
 
@@ -42,6 +44,11 @@ pub fn check(config: &Config) -> Preflight {
     }
     if let Some(listen) = config.settings.metrics.listen {
         found.bindable(listen);
+    }
+    if config.render.is_on()
+        && let Err(why) = find_browser(config.settings.render.browser.as_deref())
+    {
+        found.problems.push(why);
     }
     found
 }

@@ -21,6 +21,7 @@ use async_std::task;
 use futures_lite::future;
 
 use crate::config::notify::Target;
+use crate::config::render::find_browser;
 use crate::config::{Config, Need, Settings};
 use crate::crawl::follow::Rules;
 use crate::crawl::politeness::Policy;
@@ -178,6 +179,11 @@ impl Service {
             }
         };
         self.keep_restart_only(&mut new);
+        if let Err(problem) = self.apply_render(&new) {
+            self.metrics.reloaded(Some(problem.clone()));
+            log::error!("reload rejected, still running on the last good config: {problem}");
+            return;
+        }
         let changes = settings_diff(&self.config.settings, &new.settings);
         // Link rules first: pages a new seed list makes due follow the new ones.
         self.apply_crawl(&new).await;
@@ -255,6 +261,15 @@ impl Service {
             );
             new.settings.metrics.listen = old.settings.metrics.listen;
         }
+        if new.settings.render.browser != old.settings.render.browser {
+            log::warn!(
+                "`render.browser` changed but applies only after a restart; keeping the running browser"
+            );
+            new.settings
+                .render
+                .browser
+                .clone_from(&old.settings.render.browser);
+        }
         if new.settings.cluster != old.settings.cluster {
             log::warn!(
                 "`[cluster]` changed but applies only after a restart; keeping the running cluster settings"
@@ -263,6 +278,23 @@ impl Service {
         }
         new.state_file.clone_from(&old.state_file);
         new.is_state_file_explicit = old.is_state_file_explicit;
+    }
+
+    /// Applies a new `[render]` table; one that renders pages while no
+    /// browser can be found is refused.
+    fn apply_render(&self, new: &Config) -> Result<(), String> {
+        let Some(renderer) = self.pipeline.renderer() else {
+            return Ok(());
+        };
+        if new.render.is_on() && renderer.binary().is_none() {
+            let binary = find_browser(new.settings.render.browser.as_deref())
+                .map_err(|why| format!("render.mode: {why}"))?;
+            renderer.set_binary(binary);
+        }
+        if new.settings.render != self.config.settings.render {
+            renderer.set_rules(&new.render);
+        }
+        Ok(())
     }
 
     /// Lists the new seeds in the store; a zero interval makes everything due again.

@@ -29,7 +29,7 @@ mod retry_after;
 use body::{content_type, header_text, read_limited, read_prefix};
 pub use error::FetchError;
 use error::panic_message;
-pub use page::{FetchOptions, HopGate, Page, RobotsResponse, Validators};
+pub use page::{BROWSER_HEADERS, FetchOptions, HopGate, Page, RobotsResponse, Validators};
 pub use post::{Answer, PostError, Poster};
 
 use guard::Guard;
@@ -102,6 +102,11 @@ impl Fetcher {
             max_body_size: usize::try_from(settings.max_body_size.as_u64()).unwrap_or(usize::MAX),
             max_redirects: settings.max_redirects,
         })
+    }
+
+    /// Redirects followed at most (`max_redirects`).
+    pub fn max_redirects(&self) -> u32 {
+        self.max_redirects
     }
 
     /// Fetches `url`, following redirects, within `request_timeout`.
@@ -180,8 +185,9 @@ impl Fetcher {
                 .header("retry-after")
                 .and_then(|values| parse_retry_after(values.last().as_str(), SystemTime::now()));
         }
+        page.browser_headers = browser_headers(&response);
         let media = MediaType::of(page.content_type.as_deref());
-        if !page.is_success() || media == MediaType::Other {
+        if !page.is_success() || (media == MediaType::Other && !options.is_for_browser) {
             return Ok(());
         }
         let reader = response.take_body().into_reader();
@@ -222,4 +228,17 @@ impl Fetcher {
             error,
         }
     }
+}
+
+/// The [`BROWSER_HEADERS`] of `response`, each value as sent.
+fn browser_headers(response: &surf::Response) -> Vec<(String, String)> {
+    let mut kept = Vec::new();
+    for name in BROWSER_HEADERS {
+        if let Some(values) = response.header(name) {
+            for value in values {
+                kept.push((name.to_owned(), value.as_str().to_owned()));
+            }
+        }
+    }
+    kept
 }

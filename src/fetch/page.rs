@@ -31,7 +31,22 @@ pub struct Page {
     pub is_from_public: bool,
     /// Why the fetch failed, if it did.
     pub error: Option<FetchError>,
+    /// The final response's headers a browser needs to treat the body as
+    /// the server meant ([`BROWSER_HEADERS`]).
+    pub browser_headers: Vec<(String, String)>,
 }
+
+/// The response headers handed to a browser with a body fetched for it:
+/// the type, the security policy, CORS, and `Refresh`.
+pub const BROWSER_HEADERS: [&str; 7] = [
+    "content-type",
+    "content-security-policy",
+    "access-control-allow-origin",
+    "access-control-allow-credentials",
+    "access-control-allow-headers",
+    "access-control-expose-headers",
+    "refresh",
+];
 
 /// Validators from an earlier fetch, for a conditional request.
 #[derive(Debug, Clone, Copy, Default)]
@@ -61,6 +76,9 @@ pub struct FetchOptions<'a> {
     pub is_public_only: bool,
     /// Decides redirects to other hosts; `None` follows them all.
     pub hops: Option<&'a dyn HopGate>,
+    /// Fetched for a browser (a script, a style sheet): the body is read
+    /// whatever its type.
+    pub is_for_browser: bool,
 }
 
 impl Page {
@@ -78,6 +96,7 @@ impl Page {
             robots_tags: Vec::new(),
             is_from_public: false,
             error: None,
+            browser_headers: Vec::new(),
         }
     }
 

@@ -116,6 +116,9 @@ pub struct PageFacts {
     pub watch: Option<Watch>,
     /// What the targets are told.
     pub notices: Vec<Notice>,
+    /// The title the store keeps instead of the record's: a failed render
+    /// keeps the last one seen.
+    pub kept_title: Option<Option<String>>,
 }
 
 impl Outcome {
@@ -155,7 +158,7 @@ impl Outcome {
                 to: record.title.clone(),
             });
         let page = record.error.is_none().then_some(Known {
-            title: record.title,
+            title: facts.kept_title.unwrap_or(record.title),
             etag: facts.etag,
             last_modified: facts.last_modified,
         });

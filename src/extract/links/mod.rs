@@ -131,6 +131,34 @@ pub fn page_links(html: &str, page: &Url, encoding: &'static Encoding) -> PageLi
     PageLinks { links, meta }
 }
 
+/// The links a browser read from a rendered page (`document.links`: each
+/// resolved `href` with its `nofollow` mark) and its `meta` names, kept and
+/// normalized by the same rules as [`page_links`].
+pub fn browser_links(hrefs: Vec<(String, bool)>, meta: Vec<(String, String)>) -> PageLinks {
+    let mut seen = LinkSet::with_capacity(hrefs.len());
+    let mut links: Vec<Link> = Vec::with_capacity(hrefs.len().min(MAX_LINKS));
+    for (href, is_nofollow) in hrefs.into_iter().take(MAX_HREFS) {
+        let Ok(mut url) = Url::parse(&href) else {
+            continue;
+        };
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+            continue;
+        }
+        url.set_fragment(None);
+        match seen.index_of(&url, &links) {
+            Some(index) => links[index].is_nofollow &= is_nofollow,
+            None if links.len() < MAX_LINKS => links.push(Link { url, is_nofollow }),
+            None => {}
+        }
+    }
+    let meta = meta
+        .into_iter()
+        .map(|(name, content)| (name.trim().to_ascii_lowercase(), content))
+        .filter(|(name, _)| !name.is_empty() && !name.contains([' ', ':', '.']))
+        .collect();
+    PageLinks { links, meta }
+}
+
 /// `href` resolved against `base` and normalized, when it is an http(s) URL.
 fn resolve_one(
     href: &str,

@@ -20,9 +20,11 @@ use prometheus_client::registry::Registry;
 
 mod notify;
 mod register;
+mod render;
 mod stats;
 
 pub use notify::{DeliveryResult, NotifyMetrics};
+pub use render::RenderMetrics;
 use stats::Samples;
 pub use stats::Snapshot;
 pub mod server;
@@ -95,6 +97,8 @@ pub struct Metrics {
     stats_interval_ms: AtomicU64,
     /// Notifications: deliveries, the outbox, failing targets.
     pub notify: NotifyMetrics,
+    /// The rendering metrics.
+    pub render: RenderMetrics,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -139,6 +143,7 @@ impl Metrics {
             error_kinds: Mutex::new(BTreeMap::new()),
             stats_interval_ms: AtomicU64::new(0),
             notify: NotifyMetrics::default(),
+            render: RenderMetrics::default(),
             registry: Registry::default(),
         };
         for outcome in ["ok", "failed"] {

@@ -14,6 +14,7 @@ impl Metrics {
         self.register_scheduler(registry);
         self.register_state_and_links(registry);
         self.notify.register(registry);
+        self.render.register(registry);
     }
 
     /// Pages, errors, retries, bytes and durations.

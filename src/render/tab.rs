@@ -1,0 +1,574 @@
+//! One render in one tab: a blank tab whose every request is paused and
+//! answered by us, navigated to the page; the document is the body we
+//! fetched, a navigation the page makes is fetched like a redirect, other
+//! requests go through [`Policy`]. Once the page has loaded and the network
+//! has been quiet for `settle`, its title and links are read. Dialogs are
+//! dismissed, pop-ups closed; the tab is closed whatever happens.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use async_channel::{Receiver, Sender};
+use futures_lite::future;
+use serde_json::{Value, json};
+use url::Url;
+
+use super::RenderError;
+use super::cdp::{CdpError, Connection, Event};
+use super::requests::{Policy, fail, fulfillment};
+use crate::fetch::{FetchOptions, Page};
+use crate::urls::shorten;
+
+/// How often the loop looks at the clock while no event comes.
+const TICK: Duration = Duration::from_millis(25);
+
+/// What the page says once it has settled.
+const READ_PAGE: &str = r"(() => {
+  const links = [];
+  for (const a of document.links) {
+    links.push([a.href, !!(a.relList && a.relList.contains('nofollow'))]);
+  }
+  const meta = [];
+  for (const m of document.querySelectorAll('meta[name][content]')) {
+    meta.push([m.getAttribute('name'), m.getAttribute('content')]);
+  }
+  const title = document.querySelector('title') ? document.title : null;
+  return {title, url: location.href, links, meta};
+})()";
+
+/// The page as fetched, handed to the browser for the navigation.
+pub struct Document<'a> {
+    /// Where it came from (after redirects).
+    pub url: &'a Url,
+    /// Its HTTP status.
+    pub status: u16,
+    /// The headers a browser needs ([`crate::fetch::BROWSER_HEADERS`]).
+    pub headers: &'a [(String, String)],
+    /// Its body.
+    pub body: &'a [u8],
+}
+
+/// How navigations the page makes are judged, besides what [`Policy`] says.
+pub struct Navigations {
+    /// Answers the page's other requests; its fetcher fetches navigations.
+    pub policy: Arc<Policy>,
+    /// Navigations followed at most (`max_redirects`).
+    pub max_redirects: u32,
+    /// `Err(why)` when the crawl's scope keeps the page from going there.
+    pub scope: Arc<dyn Fn(&Url) -> Result<(), String> + Send + Sync>,
+}
+
+/// What the settled page says.
+pub struct Read {
+    /// `document.title`; `None` without a `<title>`.
+    pub title: Option<String>,
+    /// `location.href`.
+    pub url: String,
+    /// `document.links`: each resolved `href` and whether its `rel` says `nofollow`.
+    pub links: Vec<(String, bool)>,
+    /// `(name, content)` of each `meta` with both.
+    pub meta: Vec<(String, String)>,
+    /// Why a navigation the page tried was not followed.
+    pub navigation_error: Option<String>,
+}
+
+/// What the tasks of one render share.
+struct Tab {
+    connection: Arc<Connection>,
+    target: String,
+    session: String,
+    navigations: Arc<Navigations>,
+    in_flight: AtomicUsize,
+    last_activity: Mutex<Instant>,
+    is_document_served: AtomicBool,
+    navigated: AtomicU32,
+    navigation_error: Mutex<Option<String>>,
+    /// A navigation's page fetched after redirects, for the browser's next request.
+    redirected: Mutex<Option<Page>>,
+}
+
+impl Tab {
+    fn touch(&self) {
+        *self
+            .last_activity
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Instant::now();
+    }
+
+    fn quiet_for(&self) -> Duration {
+        self.last_activity
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .elapsed()
+    }
+
+    fn refuse_navigation(&self, why: String) {
+        log::debug!("render: {why}");
+        let mut error = self
+            .navigation_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        error.get_or_insert(why);
+    }
+}
+
+/// Renders `document` in a new tab of `connection`'s browser.
+///
+/// # Errors
+/// The browser failed (crashed, closed) or the page could not be read.
+pub async fn render(
+    connection: &Arc<Connection>,
+    document: Document<'_>,
+    navigations: Arc<Navigations>,
+    settle: Duration,
+) -> Result<Read, RenderError> {
+    let created = connection
+        .call(None, "Target.createTarget", json!({"url": "about:blank"}))
+        .await
+        .map_err(browser_failed)?;
+    let target = created["targetId"].as_str().unwrap_or_default().to_owned();
+    let result = render_in(connection, &target, document, navigations, settle).await;
+    connection.send(None, "Target.closeTarget", json!({"targetId": target}));
+    result
+}
+
+async fn render_in(
+    connection: &Arc<Connection>,
+    target: &str,
+    document: Document<'_>,
+    navigations: Arc<Navigations>,
+    settle: Duration,
+) -> Result<Read, RenderError> {
+    let attached = connection
+        .call(
+            None,
+            "Target.attachToTarget",
+            json!({"targetId": target, "flatten": true}),
+        )
+        .await
+        .map_err(browser_failed)?;
+    let session = attached["sessionId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let (sender, events) = async_channel::unbounded();
+    connection.subscribe(&session, sender.clone());
+    let sessions = Sessions {
+        connection: Arc::clone(connection),
+        ids: Mutex::new(vec![session.clone()]),
+    };
+    let tab = Arc::new(Tab {
+        connection: Arc::clone(connection),
+        target: target.to_owned(),
+        session,
+        navigations,
+        in_flight: AtomicUsize::new(0),
+        last_activity: Mutex::new(Instant::now()),
+        is_document_served: AtomicBool::new(false),
+        navigated: AtomicU32::new(0),
+        navigation_error: Mutex::new(None),
+        redirected: Mutex::new(None),
+    });
+    prepare(&tab).await?;
+    let navigate = {
+        let connection = Arc::clone(connection);
+        let session = tab.session.clone();
+        let url = document.url.to_string();
+        async_std::task::spawn(async move {
+            connection
+                .call(Some(&session), "Page.navigate", json!({"url": url}))
+                .await
+        })
+    };
+    let mut loop_state = Loop {
+        tab: &tab,
+        document: &document,
+        sender: &sender,
+        sessions: &sessions,
+        is_loaded: false,
+    };
+    loop_state.until_settled(&events, settle).await?;
+    if let Ok(navigated) = navigate.await
+        && let Some(error) = navigated["errorText"].as_str().map(str::to_owned)
+    {
+        return Err(RenderError::new(
+            "navigation",
+            format!("the browser could not load the page: {error}"),
+        ));
+    }
+    let read = loop_state.read(&events).await?;
+    Ok(read)
+}
+
+/// Turns on what the render needs in the tab: every request paused, page
+/// events, crash events, and new targets (pop-ups, workers) held at start.
+async fn prepare(tab: &Tab) -> Result<(), RenderError> {
+    let session = Some(tab.session.as_str());
+    let calls = [
+        (
+            "Fetch.enable",
+            json!({"patterns": [{"urlPattern": "*", "requestStage": "Request"}]}),
+        ),
+        ("Page.enable", json!({})),
+        ("Inspector.enable", json!({})),
+        (
+            "Target.setAutoAttach",
+            json!({"autoAttach": true, "waitForDebuggerOnStart": true, "flatten": true}),
+        ),
+    ];
+    for (method, params) in calls {
+        tab.connection
+            .call(session, method, params)
+            .await
+            .map_err(browser_failed)?;
+    }
+    Ok(())
+}
+
+/// The sessions of one render, forgotten when it ends.
+struct Sessions {
+    connection: Arc<Connection>,
+    ids: Mutex<Vec<String>>,
+}
+
+impl Sessions {
+    fn add(&self, id: String) {
+        self.ids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(id);
+    }
+}
+
+impl Drop for Sessions {
+    fn drop(&mut self) {
+        for id in self
+            .ids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
+            self.connection.forget(id);
+        }
+    }
+}
+
+/// The event loop of one render.
+struct Loop<'a> {
+    tab: &'a Arc<Tab>,
+    document: &'a Document<'a>,
+    sender: &'a Sender<Event>,
+    sessions: &'a Sessions,
+    is_loaded: bool,
+}
+
+impl Loop<'_> {
+    /// Handles events until the page has loaded and been quiet for `settle`.
+    async fn until_settled(
+        &mut self,
+        events: &Receiver<Event>,
+        settle: Duration,
+    ) -> Result<(), RenderError> {
+        loop {
+            let is_quiet =
+                self.tab.in_flight.load(Ordering::SeqCst) == 0 && self.tab.quiet_for() >= settle;
+            if self.is_loaded && is_quiet {
+                return Ok(());
+            }
+            let next = async { Some(events.recv().await) };
+            let tick = async {
+                async_std::task::sleep(TICK).await;
+                None
+            };
+            match future::or(next, tick).await {
+                None => {}
+                Some(Ok(event)) => self.handle(event)?,
+                Some(Err(_)) => return Err(browser_failed(CdpError::Closed)),
+            }
+        }
+    }
+
+    /// Reads the page, still answering events (a dialog would block it).
+    async fn read(&mut self, events: &Receiver<Event>) -> Result<Read, RenderError> {
+        let evaluate = async {
+            let params = json!({"expression": READ_PAGE, "returnByValue": true});
+            let value = self
+                .tab
+                .connection
+                .call(Some(&self.tab.session), "Runtime.evaluate", params)
+                .await
+                .map_err(browser_failed)?;
+            Ok::<_, RenderError>(value)
+        };
+        let tab = Arc::clone(self.tab);
+        let document = self.document;
+        let sender = self.sender;
+        let sessions = self.sessions;
+        let mut others = Loop {
+            tab: &tab,
+            document,
+            sender,
+            sessions,
+            is_loaded: true,
+        };
+        let meanwhile = async {
+            loop {
+                match events.recv().await {
+                    Ok(event) => others.handle(event)?,
+                    Err(_) => return Err(browser_failed(CdpError::Closed)),
+                }
+            }
+        };
+        let value = future::or(evaluate, meanwhile).await?;
+        let navigation_error = self
+            .tab
+            .navigation_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        read_of(&value, navigation_error)
+    }
+
+    fn handle(&mut self, event: Event) -> Result<(), RenderError> {
+        let session = event.session.clone().unwrap_or_default();
+        let params = &event.params;
+        match event.method.as_str() {
+            "Fetch.requestPaused" => self.paused(session, event.params),
+            "Page.loadEventFired" if session == self.tab.session => {
+                self.is_loaded = true;
+                self.tab.touch();
+            }
+            "Page.frameStartedLoading" if params["frameId"] == self.tab.target.as_str() => {
+                self.is_loaded = false;
+                self.tab.touch();
+            }
+            "Page.javascriptDialogOpening" => {
+                let params = json!({"accept": false});
+                self.tab
+                    .connection
+                    .send(Some(&session), "Page.handleJavaScriptDialog", params);
+            }
+            "Target.attachedToTarget" => self.attached(params),
+            "Inspector.targetCrashed" if session == self.tab.session => {
+                return Err(RenderError::new("crash", "the page's renderer crashed"));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// A target the page started: a pop-up is closed; a worker or frame
+    /// gets its requests paused too, then runs.
+    fn attached(&self, params: &Value) {
+        let info = &params["targetInfo"];
+        let connection = &self.tab.connection;
+        if info["type"] == "page" {
+            let target = json!({"targetId": info["targetId"]});
+            connection.send(None, "Target.closeTarget", target);
+            return;
+        }
+        let Some(child) = params["sessionId"].as_str().map(str::to_owned) else {
+            return;
+        };
+        connection.subscribe(&child, self.sender.clone());
+        self.sessions.add(child.clone());
+        let connection = Arc::clone(connection);
+        async_std::task::spawn(async move {
+            let pattern = json!({"patterns": [{"urlPattern": "*", "requestStage": "Request"}]});
+            let _ = connection.call(Some(&child), "Fetch.enable", pattern).await;
+            let _ = connection
+                .call(Some(&child), "Runtime.runIfWaitingForDebugger", json!({}))
+                .await;
+        });
+    }
+
+    /// A paused request: our document, a navigation, or another request.
+    fn paused(&self, session: String, params: Value) {
+        let tab = Arc::clone(self.tab);
+        tab.in_flight.fetch_add(1, Ordering::SeqCst);
+        tab.touch();
+        let is_main_document =
+            params["resourceType"] == "Document" && params["frameId"] == tab.target.as_str();
+        let id = params["requestId"].as_str().unwrap_or_default().to_owned();
+        if is_main_document && !tab.is_document_served.swap(true, Ordering::SeqCst) {
+            let document = self.document;
+            let answer = fulfillment(&id, document.status, document.headers, document.body);
+            async_std::task::spawn(async move {
+                let _ = tab
+                    .connection
+                    .call(Some(&session), "Fetch.fulfillRequest", answer)
+                    .await;
+                tab.in_flight.fetch_sub(1, Ordering::SeqCst);
+                tab.touch();
+            });
+            return;
+        }
+        async_std::task::spawn(async move {
+            if is_main_document {
+                navigate(&tab, &session, &id, &params).await;
+            } else {
+                let policy = &tab.navigations.policy;
+                policy.answer(&tab.connection, &session, &params).await;
+            }
+            tab.in_flight.fetch_sub(1, Ordering::SeqCst);
+            tab.touch();
+        });
+    }
+}
+
+/// A navigation the page makes (script, `<meta http-equiv=refresh>`,
+/// `Refresh`), followed like a redirect: `max_redirects`, the crawl's
+/// scope, robots.txt and the address guard; fetched by us.
+async fn navigate(tab: &Tab, session: &str, id: &str, params: &Value) {
+    let connection = &tab.connection;
+    let target = params["request"]["url"].as_str().unwrap_or_default();
+    let stashed = {
+        let mut redirected = tab
+            .redirected
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match redirected.take() {
+            Some(page) if page.final_url.as_str() == target => Some(page),
+            other => {
+                *redirected = other;
+                None
+            }
+        }
+    };
+    if let Some(page) = stashed {
+        let answer = fulfillment(
+            id,
+            page.status.unwrap_or(200),
+            &page.browser_headers,
+            &page.body,
+        );
+        let _ = connection
+            .call(Some(session), "Fetch.fulfillRequest", answer)
+            .await;
+        return;
+    }
+    match fetch_navigation(tab, target, params).await {
+        Ok(page) if page.final_url.as_str() != target => {
+            let location = page.final_url.to_string();
+            *tab.redirected
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(page);
+            let answer = json!({
+                "requestId": id,
+                "responseCode": 302,
+                "responseHeaders": [{"name": "location", "value": location}],
+            });
+            let _ = connection
+                .call(Some(session), "Fetch.fulfillRequest", answer)
+                .await;
+        }
+        Ok(page) => {
+            let status = page.status.unwrap_or(200);
+            let answer = fulfillment(id, status, &page.browser_headers, &page.body);
+            let _ = connection
+                .call(Some(session), "Fetch.fulfillRequest", answer)
+                .await;
+        }
+        Err(why) => {
+            tab.refuse_navigation(why);
+            fail(connection, session, id, "BlockedByClient").await;
+        }
+    }
+}
+
+/// Fetches the target of a navigation, or says why it is not followed.
+async fn fetch_navigation(tab: &Tab, target: &str, params: &Value) -> Result<Page, String> {
+    let navigations = &tab.navigations;
+    let shown = shorten(target);
+    let count = tab.navigated.fetch_add(1, Ordering::SeqCst) + 1;
+    if count > navigations.max_redirects {
+        return Err(format!(
+            "navigation: the page navigated more than {} times (max_redirects); last target `{shown}`",
+            navigations.max_redirects
+        ));
+    }
+    let method = params["request"]["method"].as_str().unwrap_or("GET");
+    if !method.eq_ignore_ascii_case("GET") {
+        return Err(format!(
+            "navigation: the page sends a {method} to `{shown}`; only GET is followed"
+        ));
+    }
+    let url = Url::parse(target)
+        .ok()
+        .filter(|url| matches!(url.scheme(), "http" | "https") && url.host_str().is_some())
+        .ok_or_else(|| {
+            format!("navigation: the page navigates to `{shown}`, which is not http(s)")
+        })?;
+    (navigations.scope)(&url)
+        .map_err(|why| format!("navigation: the page navigates to `{shown}`, which {why}"))?;
+    let policy = &navigations.policy;
+    if let Some(robots) = &policy.robots {
+        robots
+            .check(&policy.fetcher, &url)
+            .await
+            .map_err(|why| format!("navigation: the page navigates to `{shown}`, {why}"))?;
+    }
+    let options = FetchOptions {
+        is_public_only: policy.is_public_only,
+        hops: policy.robots.as_deref(),
+        ..FetchOptions::default()
+    };
+    let page = policy.fetcher.fetch_with(&url, options).await;
+    match &page.error {
+        Some(error) => Err(format!("navigation: {}: {error}", error.kind())),
+        None => Ok(page),
+    }
+}
+
+/// The read page out of `Runtime.evaluate`'s answer.
+fn read_of(value: &Value, navigation_error: Option<String>) -> Result<Read, RenderError> {
+    if let Some(exception) = value.get("exceptionDetails") {
+        let text = exception["exception"]["description"]
+            .as_str()
+            .or_else(|| exception["text"].as_str())
+            .unwrap_or("an exception");
+        return Err(RenderError::new(
+            "script",
+            format!("reading the page failed: {text}"),
+        ));
+    }
+    let read = &value["result"]["value"];
+    let pairs = |key: &str| -> Vec<(String, Value)> {
+        read[key]
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|item| {
+                        let first = item.get(0)?.as_str()?.to_owned();
+                        Some((first, item.get(1).cloned().unwrap_or(Value::Null)))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    Ok(Read {
+        title: read["title"].as_str().map(str::to_owned),
+        url: read["url"].as_str().unwrap_or_default().to_owned(),
+        links: pairs("links")
+            .into_iter()
+            .map(|(href, nofollow)| (href, nofollow.as_bool().unwrap_or(false)))
+            .collect(),
+        meta: pairs("meta")
+            .into_iter()
+            .map(|(name, content)| (name, content.as_str().unwrap_or_default().to_owned()))
+            .collect(),
+        navigation_error,
+    })
+}
+
+/// A failed command as a render error: the browser is gone, or it refused.
+fn browser_failed(error: CdpError) -> RenderError {
+    match error {
+        CdpError::Closed => RenderError::new("crash", "the browser exited or crashed"),
+        CdpError::Protocol { method, message } => {
+            RenderError::new("browser", format!("{method} failed: {message}"))
+        }
+    }
+}
