@@ -7,7 +7,7 @@ use std::path::Path;
 
 use url::Url;
 
-use super::{ExitCode, one_url};
+use super::{ExitCode, close_helpers, one_url, one_url_helpers};
 use crate::crawl::Job;
 use crate::crawl::follow::{Reason, Rules};
 use crate::crawl::politeness::robots::{self, Verdict};
@@ -18,10 +18,15 @@ use crate::fetch::Fetcher;
 /// further hosts are judged without theirs.
 const MAX_ROBOTS_FETCHES: usize = 100;
 
-/// Fetches `url` with the config at `path` and prints `URL<TAB>reason` lines.
-pub fn print(url: &str, path: &Path) -> ExitCode {
+/// Fetches `url` with the config at `path` (rendered first when `render`)
+/// and prints `URL<TAB>reason` lines.
+pub fn print(url: &str, path: &Path, render: bool) -> ExitCode {
     let (config, url, fetcher) = match one_url(url, path) {
         Ok(prepared) => prepared,
+        Err(code) => return code,
+    };
+    let helpers = match one_url_helpers(&config, render) {
+        Ok(helpers) => helpers,
         Err(code) => return code,
     };
     let rules = Rules::new(&config);
@@ -29,9 +34,13 @@ pub fn print(url: &str, path: &Path) -> ExitCode {
     let attempt = async_std::task::block_on(worker::attempt(
         &fetcher,
         &rules.at_any_depth(),
-        &worker::Helpers::default(),
+        &helpers,
         &job,
     ));
+    close_helpers(&helpers);
+    if let Some(error) = &attempt.record.render_error {
+        eprintln!("crawler: render_error: {error}");
+    }
     if let Some(error) = &attempt.record.error {
         eprintln!("crawler: {error}");
         return ExitCode::Runtime;

@@ -7,12 +7,14 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 use indicatif::MultiProgress;
 
+use crate::config::render::{RenderMode, RenderRules, find_browser};
 use crate::config::{Config, ConfigError, Need};
 use crate::crawl::Job;
 use crate::crawl::worker;
 use crate::daemon::{self, Mode};
 use crate::fetch::Fetcher;
 use crate::frontier::{self, Access};
+use crate::render::Renderer;
 use crate::urls;
 
 mod history;
@@ -55,6 +57,9 @@ enum Command {
         url: String,
         #[command(flatten)]
         config: ConfigArg,
+        /// Render the page in headless Chromium first, whatever `render.mode` says.
+        #[arg(long)]
+        render: bool,
     },
     /// Print a URL's title changes recorded in the crawl's state, newest first.
     History {
@@ -77,6 +82,10 @@ enum Command {
         url: String,
         #[command(flatten)]
         config: ConfigArg,
+        /// Render the page in headless Chromium, whatever `render.mode` says;
+        /// the title from the HTML alone is printed too when it differs.
+        #[arg(long)]
+        render: bool,
     },
 }
 
@@ -148,8 +157,16 @@ impl Cli {
             None => run(&self.run, progress),
             Some(Command::Run(args)) => run(&args, progress),
             Some(Command::Check(args)) => check(&args.config),
-            Some(Command::Title { url, config }) => title(&url, &config.config),
-            Some(Command::Links { url, config }) => links::print(&url, &config.config),
+            Some(Command::Title {
+                url,
+                config,
+                render,
+            }) => title(&url, &config.config, render),
+            Some(Command::Links {
+                url,
+                config,
+                render,
+            }) => links::print(&url, &config.config, render),
             Some(Command::Status { config, json }) => status(&config.config, json),
             Some(Command::History { url, config, json }) => {
                 history::print(&url, &config.config, json)
@@ -365,13 +382,61 @@ fn one_url(url: &str, path: &Path) -> Result<(Config, url::Url, Fetcher), ExitCo
     Ok((config, url, fetcher))
 }
 
-fn title(url: &str, path: &Path) -> ExitCode {
+/// The helpers of a one-URL command: a renderer that renders any HTML
+/// page when `render` is asked for. The error is the exit code, its
+/// message printed.
+fn one_url_helpers(config: &Config, render: bool) -> Result<worker::Helpers, ExitCode> {
+    if !render {
+        return Ok(worker::Helpers::default());
+    }
+    let binary = find_browser(config.settings.render.browser.as_deref()).map_err(|why| {
+        eprintln!("crawler: {why}");
+        ExitCode::Runtime
+    })?;
+    let mut settings = config.settings.render.clone();
+    settings.mode = RenderMode::Always;
+    settings.include.clear();
+    settings.exclude.clear();
+    let (rules, _) = RenderRules::new(&settings);
+    let metrics = std::sync::Arc::new(crate::observe::metrics::Metrics::new());
+    let renderer = Renderer::new(&rules, Some(binary), std::time::Duration::ZERO, metrics);
+    Ok(worker::Helpers {
+        hops: None,
+        renderer: Some(std::sync::Arc::new(renderer)),
+    })
+}
+
+/// Stops the browser a one-URL command started.
+fn close_helpers(helpers: &worker::Helpers) {
+    if let Some(renderer) = &helpers.renderer {
+        async_std::task::block_on(renderer.close());
+    }
+}
+
+fn title(url: &str, path: &Path, render: bool) -> ExitCode {
     let (config, url, fetcher) = match one_url(url, path) {
         Ok(prepared) => prepared,
         Err(code) => return code,
     };
+    let helpers = match one_url_helpers(&config, render) {
+        Ok(helpers) => helpers,
+        Err(code) => return code,
+    };
     let rules = crate::crawl::follow::Rules::new(&config);
-    let record = async_std::task::block_on(worker::process(&fetcher, &rules, &Job::new(url)));
+    let job = Job::new(url);
+    let record =
+        async_std::task::block_on(worker::attempt(&fetcher, &rules, &helpers, &job)).record;
+    close_helpers(&helpers);
+    if let Some(error) = &record.render_error {
+        eprintln!("crawler: render_error: {error}");
+    }
+    let static_note = match &record.static_title {
+        Some(static_title) if record.rendered && *static_title != record.title => Some(format!(
+            "static title: {}",
+            static_title.as_deref().unwrap_or("(none)")
+        )),
+        _ => None,
+    };
     match (&record.error, &record.title) {
         (Some(error), _) => {
             eprintln!("crawler: {error}");
@@ -379,6 +444,9 @@ fn title(url: &str, path: &Path) -> ExitCode {
         }
         (None, Some(title)) => {
             println!("{title}");
+            if let Some(note) = static_note {
+                println!("{note}");
+            }
             ExitCode::Ok
         }
         (None, None) => {

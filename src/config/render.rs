@@ -185,22 +185,12 @@ pub enum UrlVerdict {
 }
 
 /// The `[render]` table resolved: patterns compiled.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RenderRules {
     /// The settings as written.
     pub settings: RenderSettings,
     include: Vec<Regex>,
     exclude: Vec<Regex>,
-}
-
-impl Default for RenderRules {
-    fn default() -> Self {
-        Self {
-            settings: RenderSettings::default(),
-            include: Vec::new(),
-            exclude: Vec::new(),
-        }
-    }
 }
 
 impl RenderRules {

@@ -88,10 +88,7 @@ impl Rules {
     /// Whether a rendered page of `job` may navigate to a URL: anywhere
     /// when links are not followed (as redirects may), else only within
     /// the crawl's scope.
-    pub fn navigation_scope(
-        &self,
-        job: &Job,
-    ) -> std::sync::Arc<dyn Fn(&Url) -> Result<(), String> + Send + Sync> {
+    pub fn navigation_scope(&self, job: &Job) -> crate::render::NavigationScope {
         if self.max_depth == 0 {
             return std::sync::Arc::new(|_: &Url| Ok(()));
         }

@@ -74,6 +74,9 @@ pub struct Rendered {
     pub navigation_error: Option<String>,
 }
 
+/// `Err(why)` when the crawl's scope keeps a page from navigating to a URL.
+pub type NavigationScope = Arc<dyn Fn(&Url) -> Result<(), String> + Send + Sync>;
+
 /// What a render needs besides the page.
 pub struct Request<'a> {
     /// The page as fetched (a 2xx HTML page).
@@ -87,7 +90,7 @@ pub struct Request<'a> {
     /// Navigations followed at most.
     pub max_redirects: u32,
     /// `Err(why)` when the crawl's scope keeps a navigation from a URL.
-    pub scope: Arc<dyn Fn(&Url) -> Result<(), String> + Send + Sync>,
+    pub scope: NavigationScope,
 }
 
 /// The browser, started at the first render and restarted when it

@@ -56,7 +56,7 @@ pub struct Navigations {
     /// Navigations followed at most (`max_redirects`).
     pub max_redirects: u32,
     /// `Err(why)` when the crawl's scope keeps the page from going there.
-    pub scope: Arc<dyn Fn(&Url) -> Result<(), String> + Send + Sync>,
+    pub scope: super::NavigationScope,
 }
 
 /// What the settled page says.

@@ -23,6 +23,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("output", &["observe", "record"]),
     // One URL over HTTP: knows nothing of workers, retries or the store.
     ("fetch", &["config", "extract", "urls"]),
+    // One page in headless Chromium; its requests go through `fetch`.
+    ("render", &["config", "extract", "fetch", "observe", "urls"]),
     // The store behind one door.
     (
         "frontier",
@@ -32,8 +34,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "crawl",
         &[
-            "config", "extract", "fetch", "frontier", "observe", "output", "record", "urls",
-            "watch",
+            "config", "extract", "fetch", "frontier", "observe", "output", "record", "render",
+            "urls", "watch",
         ],
     ),
     // Delivering notifications from the store's outbox.
@@ -46,7 +48,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "daemon",
         &[
             "config", "crawl", "extract", "fetch", "frontier", "notify", "observe", "output",
-            "record", "urls", "watch",
+            "record", "render", "urls", "watch",
         ],
     ),
     // The command line.
@@ -54,7 +56,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "cli",
         &[
             "config", "crawl", "daemon", "extract", "fetch", "frontier", "notify", "observe",
-            "output", "record", "urls", "watch",
+            "output", "record", "render", "urls", "watch",
         ],
     ),
 ];

@@ -12,6 +12,7 @@ mod notify;
 mod observability;
 mod politeness;
 mod reload;
+mod render;
 mod store;
 mod support;
 mod tls;

@@ -1,0 +1,521 @@
+//! Rendering in headless Chromium (Debian's `chromium`): what scripts build
+//! is what the records say, every page is requested once, the page's own
+//! requests go through our fetch, and no browser outlives the daemon.
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::support::*;
+
+/// Settings that render every page that needs it, quickly.
+const RENDER_AUTO: &str = "[render]\nmode = \"auto\"\nsettle = \"300ms\"\ntabs = 2\n";
+
+/// A marker set on the daemon; Chromium's processes inherit it.
+fn marked(marker: &str) -> std::process::Command {
+    let mut command = crawler();
+    command.env("TEST_RENDER_MARK", marker);
+    command
+}
+
+/// The processes alive now whose environment holds `marker`.
+fn processes_marked(marker: &str) -> Vec<u32> {
+    let needle = format!("TEST_RENDER_MARK={marker}");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
+            continue;
+        };
+        let is_zombie = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            stat.rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+        });
+        if !is_zombie
+            && environ
+                .split(|byte| *byte == 0)
+                .any(|var| var == needle.as_bytes())
+        {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// Waits until no process holds `marker`, failing after a few seconds.
+fn assert_no_browser_left(marker: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = processes_marked(marker);
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "browser processes outlived the daemon: {left:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn utf8(html: &str) -> Reply {
+    Reply::with_type("text/html; charset=utf-8", html.as_bytes())
+}
+
+fn js(body: &str) -> Reply {
+    Reply::with_type("application/javascript", body.as_bytes())
+}
+
+fn run_marked(config: &std::path::Path, marker: &str) -> std::process::Output {
+    let child = marked(marker)
+        .arg("--once")
+        .arg("--config")
+        .arg(config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn crawler");
+    wait_with_deadline(child)
+}
+
+#[test]
+fn titles_and_links_are_what_scripts_build() {
+    let shell = "<title>Loading…</title><div id=\"root\"></div><script src=\"/app.js\"></script>";
+    let site = TestServer::start(vec![
+        (
+            "/",
+            Reply::html(
+                "<title>Home</title><p>An index of the cases, long enough to be a page of text and not a shell.</p>\
+                 <a href=/inline.html>1</a><a href=/after-load.html>2</a><a href=/timer.html>3</a>\
+                 <a href=/fetch.html>4</a><a href=/app/one>5</a><a href=/app/two>6</a><a href=/throws.html>7</a>\
+                 <a href=/dialog.html>8</a><a href=/moves.html>9</a><a href=/static.html>10</a><a href=/images.html>11</a>",
+            ),
+        ),
+        (
+            "/inline.html",
+            Reply::html("<title>Static</title><script>document.title = 'Inline'</script><p>x</p>"),
+        ),
+        (
+            "/after-load.html",
+            Reply::html(
+                "<title>Static</title><script>addEventListener('load', () => { document.title = 'After load' })</script>",
+            ),
+        ),
+        (
+            "/timer.html",
+            Reply::html(
+                "<title>Static</title><script>setTimeout(() => { document.title = 'After a timer' }, 100)</script>",
+            ),
+        ),
+        (
+            "/fetch.html",
+            Reply::html(
+                "<title>Static</title><script>fetch('/data.json').then(r => r.json()).then(d => { document.title = d.title })</script>",
+            ),
+        ),
+        (
+            "/data.json",
+            Reply::with_type("application/json", br#"{"title": "From a fetch"}"#),
+        ),
+        ("/app/one", utf8(shell)),
+        ("/app/two", utf8(shell)),
+        (
+            "/app.js",
+            js("const name = location.pathname.split('/').pop();\
+                document.title = 'App ' + name;\
+                document.getElementById('root').innerHTML = '<nav><a href=\"/made-by-script.html\">made</a> <a href=\"/nofollow.html\" rel=\"nofollow\">n</a></nav>';"),
+        ),
+        (
+            "/made-by-script.html",
+            Reply::html("<title>Made by script</title>"),
+        ),
+        ("/nofollow.html", Reply::html("<title>Nofollow</title>")),
+        (
+            "/throws.html",
+            Reply::html(
+                "<title>Static</title><script>document.title = 'Before the throw'; throw new Error('boom')</script>",
+            ),
+        ),
+        (
+            "/dialog.html",
+            Reply::html(
+                "<title>Static</title><script>alert('hello'); confirm('sure?'); document.title = 'After dialogs'</script>",
+            ),
+        ),
+        (
+            "/moves.html",
+            Reply::html(
+                "<title>Moving</title><p>text</p><a href=/>home</a><script>location.href = '/target.html'</script>",
+            ),
+        ),
+        (
+            "/target.html",
+            Reply::html("<title>Target</title><p>arrived</p>"),
+        ),
+        (
+            "/static.html",
+            Reply::html(
+                "<title>Plain</title><script>window.dataLayer = []</script><p>Some text of a static page, with a link.</p><a href=/>home</a>",
+            ),
+        ),
+        (
+            "/images.html",
+            Reply::html(
+                "<title>Images</title><script>document.title = 'Images rendered'</script><img src=/photo.png><link rel=stylesheet href=/style.css>",
+            ),
+        ),
+        (
+            "/style.css",
+            Reply::with_type("text/css", b"body { color: black }"),
+        ),
+        ("/photo.png", Reply::with_type("image/png", b"\x89PNG")),
+    ]);
+    let workspace = Workspace::new();
+    let config = workspace.config(
+        &[site.url("/")],
+        &format!("[crawl]\nmax_depth = 2\n{RENDER_AUTO}"),
+    );
+    let marker = "titles";
+    let output = run_marked(&config, marker);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let records = by_url(&workspace.records("out.jsonl"));
+    let title = |path: &str| {
+        records[&site.url(path)]["title"]
+            .as_str()
+            .map(str::to_owned)
+    };
+    let expected = [
+        ("/inline.html", "Inline"),
+        ("/after-load.html", "After load"),
+        ("/timer.html", "After a timer"),
+        ("/fetch.html", "From a fetch"),
+        ("/app/one", "App one"),
+        ("/app/two", "App two"),
+        ("/throws.html", "Before the throw"),
+        ("/dialog.html", "After dialogs"),
+        ("/moves.html", "Target"),
+        ("/images.html", "Images rendered"),
+        ("/made-by-script.html", "Made by script"),
+    ];
+    for (path, want) in expected {
+        assert_eq!(
+            title(path).as_deref(),
+            Some(want),
+            "{path}: {}",
+            records[&site.url(path)]
+        );
+        let record = &records[&site.url(path)];
+        if path != "/made-by-script.html" {
+            assert_eq!(record["rendered"], true, "{record}");
+            assert_eq!(record["render_error"], serde_json::Value::Null, "{record}");
+            assert!(record.get("static_title").is_some(), "{record}");
+        }
+    }
+    assert_eq!(records[&site.url("/app/one")]["static_title"], "Loading…");
+    // A navigation by script is followed like a redirect.
+    assert_eq!(
+        records[&site.url("/moves.html")]["final_url"].as_str(),
+        Some(site.url("/target.html").as_str())
+    );
+    // Static pages are not rendered, with or without harmless scripts.
+    for path in ["/", "/static.html", "/made-by-script.html"] {
+        let record = &records[&site.url(path)];
+        assert_eq!(record["rendered"], false, "{record}");
+        assert!(record.get("static_title").is_none(), "{record}");
+    }
+    // Links made by script are the record's links, and followed (not the nofollow one).
+    let links: Vec<&str> = records[&site.url("/app/one")]["links"]
+        .as_array()
+        .expect("links")
+        .iter()
+        .filter_map(|link| link.as_str())
+        .collect();
+    assert_eq!(
+        links,
+        [site.url("/made-by-script.html"), site.url("/nofollow.html")]
+    );
+    assert!(!records.contains_key(&site.url("/nofollow.html")));
+    // Each page requested once; the shared bundle and the data once;
+    // images never (blocked), a style sheet once.
+    let hits = site.all_hits();
+    for path in [
+        "/",
+        "/inline.html",
+        "/app/one",
+        "/app/two",
+        "/moves.html",
+        "/target.html",
+        "/fetch.html",
+    ] {
+        assert_eq!(hits.get(path).copied(), Some(1), "{path}: {hits:?}");
+    }
+    assert_eq!(hits.get("/app.js").copied(), Some(1), "{hits:?}");
+    assert_eq!(hits.get("/data.json").copied(), Some(1), "{hits:?}");
+    assert_eq!(hits.get("/style.css").copied(), Some(1), "{hits:?}");
+    assert_eq!(hits.get("/photo.png"), None, "{hits:?}");
+    assert_no_browser_left(marker);
+}
+
+#[test]
+fn a_page_that_never_settles_keeps_its_static_result() {
+    let site = TestServer::start(vec![
+        (
+            "/busy.html",
+            Reply::html(
+                "<title>Static busy</title><a href=/x>x</a><script>document.title = 'Never read'; setInterval(() => fetch('/poll?' + Math.random()), 50)</script>",
+            ),
+        ),
+        ("/poll", Reply::with_type("application/json", b"{}")),
+        (
+            "/fine.html",
+            Reply::html("<title>Static</title><script>document.title = 'Fine'</script>"),
+        ),
+    ]);
+    let workspace = Workspace::new();
+    let config = workspace.config(
+        &[site.url("/busy.html"), site.url("/fine.html")],
+        "[render]\nmode = \"auto\"\ntimeout = \"3s\"\nsettle = \"300ms\"\n[retry]\nmax_retries = 0\n",
+    );
+    let output = run_marked(&config, "busy");
+    assert_eq!(output.status.code(), Some(0));
+    let records = by_url(&workspace.records("out.jsonl"));
+    let busy = &records[&site.url("/busy.html")];
+    assert_eq!(busy["rendered"], false, "{busy}");
+    assert_eq!(busy["title"], "Static busy", "{busy}");
+    assert_eq!(busy["static_title"], "Static busy", "{busy}");
+    assert_eq!(busy["error"], serde_json::Value::Null, "{busy}");
+    assert!(
+        busy["render_error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("timeout: ")),
+        "{busy}"
+    );
+    assert_eq!(busy["links"], serde_json::Value::Null);
+    let fine = &records[&site.url("/fine.html")];
+    assert_eq!(
+        (fine["title"].as_str(), fine["rendered"].as_bool()),
+        (Some("Fine"), Some(true))
+    );
+    assert_no_browser_left("busy");
+}
+
+#[test]
+fn a_public_pages_scripts_cannot_reach_private_addresses() {
+    let private = TestServer::start(vec![(
+        "/secret.json",
+        Reply::with_type("application/json", b"{\"title\":\"Secret\"}"),
+    )]);
+    let public = TestServer::start_on("127.0.0.2", vec![]);
+    let page = format!(
+        "<title>Public</title><script>document.title = 'Rendered'; fetch('{}').then(r => r.json()).then(d => {{ document.title = d.title }}); const i = document.createElement('iframe'); i.src = '{}'; document.body.append(i)</script>",
+        private.url("/secret.json"),
+        private.url("/secret.json?frame")
+    );
+    public.set("/", Reply::html(&page));
+    let workspace = Workspace::new();
+    let config = workspace.config(
+        &[public.url("/")],
+        "[render]\nmode = \"always\"\nsettle = \"300ms\"\n",
+    );
+    let child = marked("guard")
+        .env("TEST_CRAWLER_PUBLIC_ADDRESSES", "127.0.0.2")
+        .arg("--once")
+        .arg("--config")
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn crawler");
+    let output = wait_with_deadline(child);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(
+        private.all_hits(),
+        HashMap::new(),
+        "nothing reached the private host"
+    );
+    let records = workspace.records("out.jsonl");
+    assert_eq!(records[0]["title"], "Rendered", "{}", records[0]);
+    assert_eq!(records[0]["rendered"], true);
+    assert_eq!(public.hits("/"), 1);
+}
+
+#[test]
+fn the_browser_killed_mid_crawl_costs_only_the_pages_it_held() {
+    let mut routes = Vec::new();
+    let slow = "<title>Static</title><script>fetch('/slow?' + location.pathname).then(() => { document.title = 'Rendered' })</script>";
+    let paths: Vec<String> = (0..16).map(|n| format!("/page{n}.html")).collect();
+    for path in &paths {
+        routes.push((path.as_str(), Reply::html(slow)));
+    }
+    let answer = Reply::with_type("application/json", b"{}");
+    routes.push((
+        "/slow",
+        Reply::Slow(Duration::from_millis(300), Box::new(answer)),
+    ));
+    let site = TestServer::start(routes);
+    let seeds: Vec<String> = paths.iter().map(|path| site.url(path)).collect();
+    let workspace = Workspace::new();
+    let config = workspace.config(
+        &seeds,
+        "[render]\nmode = \"auto\"\ntabs = 1\nsettle = \"200ms\"\n",
+    );
+    let marker = "killed";
+    let mut daemon = Daemon::start({
+        let mut command = marked(marker);
+        command.arg("--once").arg("--config").arg(&config);
+        command
+    });
+    daemon.wait_for("render: started");
+    daemon.wait_for("title=\"Rendered\"");
+    for pid in processes_marked(marker) {
+        // The daemon carries the marker too: kill only Chromium's processes.
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if comm.trim() != "crawler" {
+            // SAFETY: signalling a process we found by its environment.
+            unsafe { libc::kill(i32::try_from(pid).expect("pid"), libc::SIGKILL) };
+        }
+    }
+    assert_eq!(daemon.wait_exit(), Some(0));
+    let records = by_url(&workspace.records("out.jsonl"));
+    assert_eq!(records.len(), 16, "every page has its record");
+    let crashed: Vec<&serde_json::Value> = records
+        .values()
+        .filter(|record| record["rendered"] == false)
+        .collect();
+    for record in &crashed {
+        assert!(
+            record["render_error"]
+                .as_str()
+                .is_some_and(|e| e.starts_with("crash: ") || e.starts_with("browser: ")),
+            "{record}"
+        );
+        assert_eq!(record["title"], "Static");
+    }
+    assert!(!crashed.is_empty(), "the kill cost a render");
+    assert!(
+        crashed.len() <= 2,
+        "only the page being rendered: {crashed:?}"
+    );
+    assert!(
+        records
+            .values()
+            .filter(|record| record["rendered"] == true)
+            .count()
+            >= 14,
+        "later pages render again in a new browser"
+    );
+    assert_no_browser_left(marker);
+}
+
+#[test]
+fn no_browser_outlives_the_daemon_on_sigterm_or_sigkill() {
+    let site = TestServer::start(vec![(
+        "/",
+        Reply::html("<title>Static</title><script>document.title = 'Rendered'</script>"),
+    )]);
+    for (signal, marker) in [(libc::SIGTERM, "sigterm"), (libc::SIGKILL, "sigkill")] {
+        let workspace = Workspace::new();
+        let config = workspace.config(
+            &[site.url("/")],
+            "recrawl_interval = \"1h\"\n[render]\nmode = \"auto\"\n",
+        );
+        let mut daemon = Daemon::start({
+            let mut command = marked(marker);
+            command.arg("--config").arg(&config);
+            command
+        });
+        daemon.wait_for("title=\"Rendered\"");
+        assert!(processes_marked(marker).len() > 1, "the browser runs");
+        daemon.signal(signal);
+        daemon.wait_exit();
+        assert_no_browser_left(marker);
+    }
+}
+
+#[test]
+fn without_a_browser_check_and_start_say_how_to_install_one() {
+    let workspace = Workspace::new();
+    let config = workspace.config(
+        &["http://127.0.0.1:9/".to_owned()],
+        "[render]\nmode = \"auto\"\nbrowser = \"/nonexistent/chromium\"\n",
+    );
+    for args in [vec!["check"], vec!["--once"]] {
+        let output = crawler()
+            .args(&args)
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .expect("run crawler");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stdout}{stderr}");
+        assert!(
+            format!("{stdout}{stderr}").contains("apt-get install chromium"),
+            "{args:?}: {stdout}{stderr}"
+        );
+    }
+    // With rendering off no browser is needed.
+    let config = workspace.config(
+        &["http://127.0.0.1:9/".to_owned()],
+        "[render]\nbrowser = \"/nonexistent/chromium\"\n",
+    );
+    let output = crawler()
+        .arg("check")
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .expect("run");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn title_and_links_render_on_request() {
+    let site = TestServer::start(vec![
+        (
+            "/",
+            utf8("<title>Loading…</title><div id=root></div><script src=/app.js></script>"),
+        ),
+        (
+            "/app.js",
+            js(
+                "document.title = 'Built'; document.getElementById('root').innerHTML = '<a href=\"/made\">m</a>'",
+            ),
+        ),
+    ]);
+    let output = crawler()
+        .args(["title", "--render", &site.url("/")])
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(
+        stdout.lines().collect::<Vec<_>>(),
+        ["Built", "static title: Loading…"]
+    );
+    let output = crawler()
+        .args(["title", &site.url("/")])
+        .output()
+        .expect("run");
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "Loading…");
+    let output = crawler()
+        .args(["links", "--render", &site.url("/")])
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.starts_with(&format!("{}\t", site.url("/made"))),
+        "{stdout}"
+    );
+}
