@@ -52,6 +52,13 @@ pub fn describe(status: &Status, now: SystemTime) -> String {
         outcomes.join(", ")
     };
     let _ = writeln!(text, "last outcomes: {outcomes}");
+    if status.rendered > 0 {
+        let _ = writeln!(
+            text,
+            "rendered: {} (last record rendered in Chromium)",
+            status.rendered
+        );
+    }
     let _ = writeln!(text, "hosts: {}", status.hosts);
     let _ = match (&status.outbox.waiting, &status.outbox.oldest) {
         (0, _) | (_, None) => writeln!(text, "outbox: empty"),

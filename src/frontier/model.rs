@@ -82,6 +82,8 @@ pub struct Outcome {
     pub watch: Option<Watch>,
     /// Notifications to queue in the outbox with this result.
     pub notices: Vec<Notice>,
+    /// Whether the title and links came from rendering the page.
+    pub rendered: bool,
 }
 
 /// Title changes kept per URL at most (the newest).
@@ -175,6 +177,7 @@ impl Outcome {
             title_change,
             watch: facts.watch,
             notices: facts.notices,
+            rendered: record.rendered,
         }
     }
 }

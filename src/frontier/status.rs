@@ -36,6 +36,8 @@ pub struct Status {
     pub next_due: Option<String>,
     /// How the last fetch of each URL ended: `ok`, `not_modified` or an error kind, with counts.
     pub outcomes: std::collections::BTreeMap<String, u64>,
+    /// URLs whose last record was rendered in Chromium.
+    pub rendered: u64,
     /// Distinct hosts.
     pub hosts: u64,
     /// Bytes on disk: the database and its write-ahead log (for a shared
@@ -70,6 +72,9 @@ pub struct ClusterStatus {
     /// How the last fetch of each URL ended, with counts.
     #[serde(skip)]
     pub outcomes: std::collections::BTreeMap<String, u64>,
+    /// URLs whose last record was rendered in Chromium.
+    #[serde(skip)]
+    pub rendered: u64,
     /// Distinct hosts.
     #[serde(skip)]
     pub hosts: u64,

@@ -42,6 +42,7 @@ pub(super) fn ok(url: &Url, title: &str) -> Outcome {
         title_change: None,
         watch: None,
         notices: Vec::new(),
+        rendered: false,
     }
 }
 
@@ -387,6 +388,32 @@ pub(super) fn status_counts_what_the_store_knows(h: &Harness) {
     assert_eq!((status.due_now, status.in_flight), (2, 0));
     assert!(!status.path.as_os_str().is_empty());
     assert_eq!(status.path, store.location());
+    assert_eq!(status.rendered, 0);
+    // Rendered pages are counted by their last record.
+    store
+        .reschedule(Reschedule::AllDue, SystemTime::now())
+        .unwrap();
+    store.claim_due(SystemTime::now(), 3).unwrap();
+    let rendered = |path: &str, rendered: bool| Outcome {
+        rendered,
+        ..ok(&url(path), "T")
+    };
+    store
+        .commit(&[
+            rendered("/a", true),
+            rendered("/b", true),
+            rendered("/c", false),
+        ])
+        .unwrap();
+    assert_eq!(store.status(SystemTime::now()).unwrap().rendered, 2);
+    store
+        .reschedule(Reschedule::AllDue, SystemTime::now())
+        .unwrap();
+    store.claim_due(SystemTime::now(), 3).unwrap();
+    store
+        .commit(&[rendered("/a", false), rendered("/c", true)])
+        .unwrap();
+    assert_eq!(store.status(SystemTime::now()).unwrap().rendered, 2);
 }
 
 pub(super) fn title_changes_are_kept_newest_first_and_bounded(h: &Harness) {

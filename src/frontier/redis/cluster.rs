@@ -150,6 +150,7 @@ impl Summary for RedisFrontier {
             in_flight,
             requests,
             outcomes: cluster.outcomes.clone(),
+            rendered: cluster.rendered,
             hosts: cluster.hosts,
             file_bytes: cluster.dataset_bytes,
             outbox: crate::frontier::Outbox::outbox_status(self)?.into(),
@@ -165,6 +166,7 @@ struct Snapshot {
     busy: HashMap<String, u64>,
     fetching: HashMap<String, u64>,
     outcomes: HashMap<String, i64>,
+    rendered: Option<i64>,
     hosts: u64,
     owners: HashMap<String, String>,
     queued: u64,
@@ -199,6 +201,7 @@ fn cluster_status(
             busy: connection.hgetall(format!("{prefix}busy"))?,
             fetching: connection.hgetall(format!("{prefix}fetching"))?,
             outcomes: connection.hgetall(format!("{prefix}outcomes"))?,
+            rendered: connection.get(format!("{prefix}rendered"))?,
             hosts: connection.hlen(format!("{prefix}hosts"))?,
             owners: connection.hgetall(format!("{prefix}owners"))?,
             queued: counts.iter().step_by(2).sum(),
@@ -246,6 +249,10 @@ fn cluster_status(
         redis_bytes: memory("used_memory:"),
         dataset_bytes: memory("used_memory_dataset:"),
         outcomes,
+        rendered: snapshot
+            .rendered
+            .and_then(|count| u64::try_from(count).ok())
+            .unwrap_or(0),
         hosts: snapshot.hosts,
     })
 }

@@ -229,6 +229,7 @@ impl RedisFrontier {
                         Some((notice.id.as_str(), notice.target.as_str(), json))
                     })
                     .collect(),
+                rendered: outcome.rendered,
             });
             if let Some(final_url) = &outcome.final_url {
                 mark.push(fingerprint(final_url));

@@ -18,6 +18,8 @@
 //!   `MAX_HISTORY`), each `{"a": ms, "f": from, "t": to}`;
 //! - `outcomes`: hash, outcome (`ok`, `not_modified`, an error kind) → URLs
 //!   whose last fetch ended so (each URL's own is `x` in its state);
+//! - `rendered`: URLs whose last record was rendered in Chromium (each
+//!   URL's own is `j` in its state);
 //! - `fetching`: hash, node → requests it has running now (its heartbeat);
 //! - `configs`: hash, node → the config it published; `robots:<origin>`: a shared robots.txt;
 //! - `outbox`: hash, notification id → the notification (JSON); `outbox:due`:
@@ -160,6 +162,7 @@ for i, done in ipairs(batch.done) do done_urls[i] = done[2] end
 local old = hmget(prefix .. 'url', done_urls)
 local outcomes = {} -- kind -> change of its count
 local notices = {}  -- {id, target, json} for the outbox
+local rendered_change = 0 -- change of the count of URLs last rendered
 for i, done in ipairs(batch.done) do
   local p, url, score, page, kind, change = done[1], done[2], done[3], done[4], done[5], done[6]
   for _, notice in ipairs(done[8]) do notices[#notices + 1] = notice end
@@ -179,6 +182,11 @@ for i, done in ipairs(batch.done) do
     state.t = page.t; state.e = page.e; state.m = page.m
   end
   if type(done[7]) == 'string' then state.w = done[7] end
+  local rendered = done[9] == true and 1 or nil
+  if rendered ~= state.j then
+    rendered_change = rendered_change + (rendered and 1 or -1)
+    state.j = rendered
+  end
   state.r = math.max(state.r or 0, batch.round)
   state.at = batch.now
   states[url] = state
@@ -188,6 +196,7 @@ end
 for kind, change in pairs(outcomes) do
   if change ~= 0 then redis.call('HINCRBY', prefix .. 'outcomes', kind, change) end
 end
+if rendered_change ~= 0 then redis.call('INCRBY', prefix .. 'rendered', rendered_change) end
 -- Notifications: queued once per id, as far as the outbox has room.
 local refused = 0
 if #notices > 0 then

@@ -55,6 +55,9 @@ pub struct UrlState {
     /// Its watch state for the `[[notify]]` targets (JSON, kept as a string).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub w: Option<String>,
+    /// 1 when its last record was rendered in Chromium.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub j: Option<u8>,
 }
 
 impl UrlState {
@@ -129,6 +132,8 @@ pub struct Done<'a> {
     pub watch: Option<String>,
     /// Notifications for the outbox: `[id, target, notice as JSON]`.
     pub notices: Vec<(&'a str, &'a str, String)>,
+    /// Whether the record was rendered in Chromium.
+    pub rendered: bool,
 }
 
 /// A title change as `history:<url>` keeps it: when (ms), from, to (absent: no title).
@@ -238,6 +243,7 @@ fn done_as_arrays<S: serde::Serializer>(
             &item.change,
             &item.watch,
             &item.notices,
+            item.rendered,
         ))?;
     }
     seq.end()

@@ -158,6 +158,7 @@ impl SqliteFrontier {
                 title_change: None,
                 watch: None,
                 notices: Vec::new(),
+                rendered: false,
             };
             this.add_links(
                 transaction,
@@ -209,6 +210,7 @@ pub(super) fn finish(
                 due,
                 round,
                 watch,
+                outcome.rendered,
             ],
             |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
         )
@@ -299,7 +301,8 @@ pub(super) const FINISH: &str =
          last_modified = CASE WHEN ?6 THEN ?9 ELSE last_modified END,
          due_at = CASE WHEN is_active AND origin = 'seed' THEN ?10 ELSE NULL END,
          once_round = MAX(once_round, COALESCE(?11, 0)),
-         watch = COALESCE(?12, watch)
+         watch = COALESCE(?12, watch),
+         rendered = ?13
      WHERE url = ?1
      RETURNING id, CASE WHEN origin = 'seed' THEN id ELSE COALESCE(root, id) END,
          CASE WHEN origin = 'seed' THEN 0 ELSE depth END";

@@ -15,8 +15,8 @@ pub use super::checks::{classify, io_error};
 use super::legacy::import_json;
 pub use super::legacy::{imported_name, is_legacy_json};
 use super::schema::{
-    APPLICATION_ID, COLUMNS_V1, HISTORY_TABLE, INDEXES, OUTBOX_TABLE, SCHEMA_VERSION, URLS_TABLE,
-    schema,
+    APPLICATION_ID, COLUMNS_V1, HISTORY_TABLE, INDEXES, OUTBOX_TABLE, RENDERED_COLUMN,
+    SCHEMA_VERSION, URLS_TABLE, schema,
 };
 use crate::frontier::{SqliteError, StoreError};
 
@@ -237,6 +237,9 @@ pub fn upgrade(path: &Path, connection: &mut Connection) -> Result<(), StoreErro
     }
     if version < 4 {
         transaction.execute_batch(OUTBOX_TABLE).map_err(fail)?;
+    }
+    if version < 5 {
+        transaction.execute_batch(RENDERED_COLUMN).map_err(fail)?;
     }
     transaction
         .execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))

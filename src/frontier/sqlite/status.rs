@@ -52,6 +52,13 @@ pub(super) fn of(store: &SqliteFrontier, now: SystemTime) -> Result<Status, Stor
         .unwrap_or_default();
     status.next_due = next_due(store, now_ms)?;
     status.outcomes = outcomes(store)?;
+    status.rendered = store
+        .connection
+        .query_row("SELECT COUNT(*) FROM urls WHERE rendered = 1", [], |row| {
+            row.get::<_, i64>(0)
+        })
+        .map(|count| u64::try_from(count).unwrap_or(0))
+        .map_err(store.fail())?;
     let size = |path: &Path| std::fs::metadata(path).map_or(0, |meta| meta.len());
     status.file_bytes = size(&store.path) + size(&wal_path(&store.path));
     Ok(status)

@@ -9,7 +9,7 @@ use url::Url;
 
 use super::*;
 use crate::frontier::conformance::{linking, list, notice, ok, paths, start_run, url};
-use crate::frontier::{Outbox, Rounds, Schedule, Summary};
+use crate::frontier::{Outbox, Outcome, Rounds, Schedule, Summary};
 
 fn store(dir: &tempfile::TempDir, interval: Duration) -> SqliteFrontier {
     SqliteFrontier::open(&dir.path().join("state.db"), None, interval)
@@ -138,7 +138,7 @@ fn status_counts_what_the_store_knows() {
 }
 
 #[test]
-fn a_version_2_state_file_gains_the_title_history_and_the_outbox() {
+fn a_version_2_state_file_gains_the_title_history_the_outbox_and_the_rendered_mark() {
     let dir = tempfile::tempdir().unwrap();
     {
         let mut store = store(&dir, Duration::from_secs(3600));
@@ -149,7 +149,7 @@ fn a_version_2_state_file_gains_the_title_history_and_the_outbox() {
     old.execute_batch(
         "DROP INDEX title_changes_url; DROP TABLE title_changes;
          DROP INDEX outbox_due; DROP TABLE outbox; ALTER TABLE urls DROP COLUMN watch;
-         PRAGMA user_version = 2;",
+         ALTER TABLE urls DROP COLUMN rendered; PRAGMA user_version = 2;",
     )
     .unwrap();
     drop(old);
@@ -160,6 +160,12 @@ fn a_version_2_state_file_gains_the_title_history_and_the_outbox() {
         paths(&store.claim_due(SystemTime::now(), 10).unwrap()),
         ["/a"]
     );
+    let rendered = Outcome {
+        rendered: true,
+        ..ok(&url("/a"), "A")
+    };
+    store.commit(&[rendered]).unwrap();
+    assert_eq!(store.status(SystemTime::now()).unwrap().rendered, 1);
     let version: i64 = rusqlite::Connection::open(&path)
         .unwrap()
         .pragma_query_value(None, "user_version", |row| row.get(0))
