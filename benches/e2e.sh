@@ -22,7 +22,9 @@
 #   also with a `state_file`, the embedded store, fresh each time: both
 #   medians and their ratio are printed), E2E_BASELINE (another `crawler`
 #   binary, e.g. one built from an earlier commit: it runs in turn with
-#   the same config, in both modes, and the ratio is printed).
+#   the same config, in both modes, and the ratio is printed), E2E_RENDER=1
+#   (each run also with `[render] mode = "auto"`: no page of the corpus
+#   may be rendered, and the ratio to `never` is printed).
 #
 # Installs nginx (apt) and oha (cargo install) when missing. Starts its own
 # nginx (one worker) on 127.0.0.1:E2E_PORT and stops only that one.
@@ -148,7 +150,10 @@ fi
 sed -i '/^state_file/d' "$dir/crawler-state.toml"
 sed -i '1i state_file = "state.db"' "$dir/crawler-state.toml"
 
+{ cat "$dir/crawler.toml"; printf '\n[render]\nmode = "auto"\n'; } > "$dir/crawler-auto.toml"
+
 variants="plain"
+[ -n "${E2E_RENDER:-}" ] && variants="$variants auto"
 [ -n "${E2E_STATE:-}" ] && variants="$variants state"
 [ -n "${E2E_BASELINE:-}" ] && variants="$variants baseline"
 echo "== crawler --once: $seeds seeds over $pages pages, $workers workers, $runs runs of: $variants (log at INFO to a file)"
@@ -158,6 +163,7 @@ for run in $(seq "$runs"); do
     for variant in $variants; do
         config="$dir/crawler.toml"
         [ "$variant" = state ] && config="$dir/crawler-state.toml"
+        [ "$variant" = auto ] && config="$dir/crawler-auto.toml"
         binary=target/release/crawler
         [ "$variant" = baseline ] && binary=$E2E_BASELINE
         rm -f "$dir/results.jsonl" "$dir/state.db" "$dir/state.db-wal" "$dir/state.db-shm"
@@ -171,6 +177,11 @@ for run in $(seq "$runs"); do
         rate=$(awk -v n="$seeds" -v t="$wall" 'BEGIN { printf "%.0f", n / t }')
         extra=""
         [ "$variant" = state ] && extra="; state.db $(stat -c %s "$dir/state.db") bytes"
+        if [ "$variant" = auto ]; then
+            rendered=$(grep -c '"rendered":true' "$dir/results.jsonl" || true)
+            extra="; $rendered pages rendered"
+            [ "$rendered" = 0 ] || { echo "e2e: mode auto rendered $rendered static pages" >&2; exit 1; }
+        fi
         echo "run $run $variant: $rate pages/s; $line; $(cat "$dir/verify-$run.txt")$extra"
         echo "$rate $(field peak_rss_kb <<< "$line") $(field cpu_s <<< "$line")" >> "$dir/runs-$variant.$$"
     done
@@ -183,6 +194,7 @@ for variant in $variants; do
     echo "crawler ($variant): median $rate pages/s, peak RSS $(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }') MB, $cpu CPU s"
     [ "$variant" = plain ] && crawler_rate=$rate
     [ "$variant" = state ] && echo "with state_file / without: $(awk -v a="$rate" -v b="$crawler_rate" 'BEGIN { printf "%.3f", a / b }')"
+    [ "$variant" = auto ] && echo "render auto / never: $(awk -v a="$rate" -v b="$crawler_rate" 'BEGIN { printf "%.3f", a / b }')"
     [ "$variant" = baseline ] && echo "crawler / baseline: $(awk -v a="$crawler_rate" -v b="$rate" 'BEGIN { printf "%.3f", a / b }')"
 done
 

@@ -356,8 +356,22 @@ fn summary(config: &Config) -> String {
     } else {
         format!(", notify {}", targets.join(", "))
     };
+    let render = &settings.render;
+    let render = if config.render.is_on() {
+        let browser = find_browser(render.browser.as_deref()).map_or_else(
+            |_| "no browser".to_owned(),
+            |path| format!("`{}`", path.display()),
+        );
+        format!(
+            ", render {} ({} tabs, {browser})",
+            render.mode.as_str(),
+            render.tabs
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "{}: ok: {} seeds{file}, {links}, {} workers, queue {}, request_timeout {}, output {output}, {state}{notify}",
+        "{}: ok: {} seeds{file}, {links}, {} workers, queue {}, request_timeout {}, output {output}, {state}{notify}{render}",
         config.path.display(),
         config.seed_count,
         settings.workers,
