@@ -77,7 +77,7 @@ fn analyze(page: &Page, wants_links: bool, render: Option<&RenderRules>) -> Anal
             let title = extract::html_title(&decoded.text);
             let render = render.and_then(|rules| {
                 let verdict = rules.verdict(&page.final_url);
-                decide::decide(verdict, &decoded.text, title.is_some())
+                decide::decide(verdict, &decoded.text)
             });
             (decoded, title, render)
         }

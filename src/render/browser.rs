@@ -113,7 +113,8 @@ impl Browser {
         let _ = async_std::future::timeout(grace, exited.recv()).await;
     }
 
-    /// Resident memory of the browser's processes (its process group).
+    /// Memory of the browser's processes (its process group), each page
+    /// counted once: the sum of their proportional set sizes (PSS).
     pub fn memory(&self) -> u64 {
         group_memory(self.pid)
     }
@@ -274,7 +275,8 @@ fn log_tail(log: &Path) -> String {
     }
 }
 
-/// The resident memory of every process in group `group`, from `/proc`.
+/// The memory of every process in group `group`, from `/proc`: their PSS
+/// summed (RSS would count the binary and shared memory once per process).
 fn group_memory(group: i32) -> u64 {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return 0;
@@ -300,11 +302,21 @@ fn group_memory(group: i32) -> u64 {
         let fields: Vec<&str> = rest.split_whitespace().collect();
         // rest: state(0) ppid(1) pgrp(2) … rss(21), in pages.
         if fields.get(2).and_then(|pgrp| pgrp.parse::<i32>().ok()) == Some(group) {
-            let rss: u64 = fields.get(21).and_then(|r| r.parse().ok()).unwrap_or(0);
-            total += rss * page;
+            total += pss_of(pid).unwrap_or_else(|| {
+                let rss: u64 = fields.get(21).and_then(|r| r.parse().ok()).unwrap_or(0);
+                rss * page
+            });
         }
     }
     total
+}
+
+/// A process's PSS in bytes, from `smaps_rollup`.
+fn pss_of(pid: &str) -> Option<u64> {
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    let line = rollup.lines().find(|line| line.starts_with("Pss:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// Removes the profiles of daemons no longer running (one killed with SIGKILL).

@@ -2,7 +2,6 @@
 //! from its HTML alone, cheaply (one pass over the body's markup, and the
 //! inline scripts' text). A page is rendered when any rule holds:
 //!
-//! - `no_title`: it has no `<title>` but has scripts;
 //! - `title_script`: an inline script sets `document.title` or touches the
 //!   `<title>` element;
 //! - `app_shell`: it has scripts and an empty app root (`<div id="root">`,
@@ -14,11 +13,13 @@
 //!   `location.replace(…)`), or `<meta http-equiv="refresh">` leaves at once.
 //!
 //! Scripts that do none of this (analytics, widgets, JSON data) do not make
-//! a page rendered.
+//! a page rendered; nor does a missing `<title>` alone (many static pages
+//! lack one, and their scripts leave it so).
 
 use std::sync::LazyLock;
 
-use regex::{Regex, RegexSet};
+use aho_corasick::AhoCorasick;
+use regex::RegexSet;
 
 use crate::config::render::UrlVerdict;
 
@@ -34,8 +35,6 @@ pub enum Reason {
     Include,
     /// `render.exclude` matched.
     Exclude,
-    /// No `<title>`, and scripts.
-    NoTitle,
     /// An inline script sets the title.
     TitleScript,
     /// An empty app root, or an empty body, with scripts.
@@ -55,7 +54,6 @@ impl Reason {
             Self::Always => "always",
             Self::Include => "include",
             Self::Exclude => "exclude",
-            Self::NoTitle => "no_title",
             Self::TitleScript => "title_script",
             Self::AppShell => "app_shell",
             Self::ScriptLinks => "script_links",
@@ -66,167 +64,386 @@ impl Reason {
 }
 
 /// Whether a page is rendered, and why; `None` when rendering is off.
-pub fn decide(verdict: UrlVerdict, html: &str, has_title: bool) -> Option<(bool, Reason)> {
+pub fn decide(verdict: UrlVerdict, html: &str) -> Option<(bool, Reason)> {
     match verdict {
         UrlVerdict::Never => None,
         UrlVerdict::Excluded => Some((false, Reason::Exclude)),
         UrlVerdict::Included => Some((true, Reason::Include)),
         UrlVerdict::Always => Some((true, Reason::Always)),
         UrlVerdict::Auto => {
-            let reason = auto_reason(html, has_title);
+            let reason = auto_reason(html);
             Some((reason != Reason::Static, reason))
         }
     }
 }
 
-/// The first `auto` rule `html` meets, or [`Reason::Static`].
-pub fn auto_reason(html: &str, has_title: bool) -> Reason {
-    let page = Markup::read(html);
-    if !page.has_script {
-        return if page.refreshes_now {
+/// The first `auto` rule `html` meets, or [`Reason::Static`]. Cheap on
+/// the pages it leaves alone: one multi-pattern pass over the page (SIMD),
+/// the inline scripts' text, and the start of the body.
+pub fn auto_reason(html: &str) -> Reason {
+    let marks = Landmarks::find(html);
+    let scripts = Scripts::read(html, &marks.scripts);
+    let Some(inline) = scripts.inline_javascript() else {
+        return if refreshes_now(html, &marks.refreshes) {
             Reason::ScriptNavigation
         } else {
             Reason::Static
         };
+    };
+    // 0 sets the title, 1 makes links, 2 navigates.
+    let mut rules = [false; 3];
+    for script in inline {
+        let text = &html[script.clone()];
+        let matched = SCRIPT_RULES.matches(text);
+        for (index, rule) in rules.iter_mut().enumerate() {
+            *rule |= matched.matched(index);
+        }
+        rules[1] = rules[1] || writes_links(text);
     }
-    if !has_title {
-        return Reason::NoTitle;
-    }
-    let matched = SCRIPT_RULES.matches(&page.inline);
-    if matched.matched(0) {
+    if rules[0] {
         return Reason::TitleScript;
     }
-    if page.has_app_root || (!page.has_link && page.text < SHELL_TEXT) {
+    let is_shell =
+        || scripts.may_be_shell(html, marks.body) && Body::read(html, marks.body).is_shell();
+    if has_empty_app_root(html, &marks.roots) || is_shell() {
         return Reason::AppShell;
     }
-    if matched.matched(1) || matched.matched(2) {
+    if rules[1] {
         return Reason::ScriptLinks;
     }
-    if matched.matched(3) || page.refreshes_now {
+    if rules[2] || refreshes_now(html, &marks.refreshes) {
         return Reason::ScriptNavigation;
     }
     Reason::Static
 }
 
-/// Patterns on the inline scripts' text: 0 sets the title, 1–2 make
-/// links, 3 navigates.
+/// What a landmark marks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mark {
+    Script,
+    Refresh,
+    Body,
+    /// An app root candidate; `true` when the `id=` must be checked before it.
+    Root {
+        needs_id: bool,
+    },
+}
+
+/// What the rules look for in the markup, in the cases markup is written
+/// in: script tags, refresh candidates, the body, and the elements
+/// frameworks mount an app on (`id="root"`, `"app"`, `"__next"`,
+/// `"__nuxt"`, `"___gatsby"`, `<app-root>`; minified markup drops the
+/// quotes). Each starts with bytes rare in markup, so one SIMD pass
+/// (Teddy) finds them all at about the speed of `memchr`.
+const LANDMARKS: [(&str, Mark); 19] = [
+    ("<script", Mark::Script),
+    ("<SCRIPT", Mark::Script),
+    ("<Script", Mark::Script),
+    ("-equiv", Mark::Refresh),
+    ("-EQUIV", Mark::Refresh),
+    ("-Equiv", Mark::Refresh),
+    ("<body", Mark::Body),
+    ("<BODY", Mark::Body),
+    ("<app-root", Mark::Root { needs_id: false }),
+    ("\"root\"", Mark::Root { needs_id: true }),
+    ("'root'", Mark::Root { needs_id: true }),
+    ("\"app\"", Mark::Root { needs_id: true }),
+    ("'app'", Mark::Root { needs_id: true }),
+    ("=root>", Mark::Root { needs_id: true }),
+    ("=app>", Mark::Root { needs_id: true }),
+    ("=root ", Mark::Root { needs_id: true }),
+    ("=app ", Mark::Root { needs_id: true }),
+    ("\"__next\"", Mark::Root { needs_id: true }),
+    ("\"__nuxt\"", Mark::Root { needs_id: true }),
+];
+
+/// The landmarks' searcher: Teddy where the CPU has it, else Aho-Corasick.
+enum Finder {
+    Packed(aho_corasick::packed::Searcher),
+    Automaton(AhoCorasick),
+    None,
+}
+
+static LANDMARK_FINDER: LazyLock<Finder> = LazyLock::new(|| {
+    let patterns = LANDMARKS.iter().map(|(pattern, _)| pattern);
+    let mut builder = aho_corasick::packed::Config::new().builder();
+    builder.extend(patterns.clone());
+    if let Some(searcher) = builder.build() {
+        return Finder::Packed(searcher);
+    }
+    AhoCorasick::new(patterns).map_or(Finder::None, Finder::Automaton)
+});
+
+/// Where each landmark is, found in one pass.
+#[derive(Debug, Default)]
+struct Landmarks {
+    scripts: Vec<usize>,
+    refreshes: Vec<usize>,
+    body: Option<usize>,
+    /// Where an app root candidate starts, and its pattern.
+    roots: Vec<(usize, usize)>,
+}
+
+impl Landmarks {
+    fn find(html: &str) -> Self {
+        let mut marks = Self::default();
+        let mut note = |start: usize, pattern: usize| match LANDMARKS[pattern].1 {
+            Mark::Script => marks.scripts.push(start),
+            Mark::Refresh => marks.refreshes.push(start),
+            Mark::Body => {
+                marks.body.get_or_insert(start);
+            }
+            Mark::Root { .. } => marks.roots.push((start, pattern)),
+        };
+        match &*LANDMARK_FINDER {
+            Finder::Packed(searcher) => {
+                for found in searcher.find_iter(html) {
+                    note(found.start(), found.pattern().as_usize());
+                }
+            }
+            Finder::Automaton(automaton) => {
+                for found in automaton.find_iter(html) {
+                    note(found.start(), found.pattern().as_usize());
+                }
+            }
+            Finder::None => {}
+        }
+        marks
+    }
+}
+
+/// Body markup (scripts left out) past which a page is not a shell: an
+/// app's shell is an empty root, maybe a `<noscript>` note.
+const SHELL_MARKUP: usize = 4096;
+
+/// The page's script elements.
+#[derive(Debug, Default)]
+struct Scripts {
+    /// Whether one is JavaScript (inline or not).
+    has_javascript: bool,
+    /// The text of each inline JavaScript.
+    inline: Vec<std::ops::Range<usize>>,
+    /// Each script element, start tag to end tag, whatever its type.
+    elements: Vec<std::ops::Range<usize>>,
+}
+
+impl Scripts {
+    /// Reads the script elements starting at `starts`.
+    fn read(html: &str, starts: &[usize]) -> Self {
+        let mut found = Self::default();
+        for &start in starts {
+            let rest = &html.as_bytes()[start + 1..];
+            let Some(bracket) = memchr::memchr(b'>', rest) else {
+                continue;
+            };
+            let tag = &html[start + 1..start + 1 + bracket];
+            let after_name = tag.as_bytes().get(6).copied();
+            if !after_name.is_none_or(|byte| byte.is_ascii_whitespace() || byte == b'/') {
+                continue;
+            }
+            let end = start + 1 + bracket + 1;
+            let close = find_close(html, end, "script");
+            found.elements.push(start..close);
+            if is_javascript(tag) {
+                found.has_javascript = true;
+                if close > end {
+                    found.inline.push(end..close);
+                }
+            }
+        }
+        found
+    }
+
+    /// The text ranges of the inline JavaScript; `None` when the page has
+    /// no JavaScript at all.
+    fn inline_javascript(&self) -> Option<&[std::ops::Range<usize>]> {
+        self.has_javascript.then_some(&self.inline)
+    }
+
+    /// Whether the body (from `body`) is small enough, scripts left out,
+    /// to be a shell: bigger ones are not read further.
+    fn may_be_shell(&self, html: &str, body: Option<usize>) -> bool {
+        let start = body.unwrap_or(0);
+        let end = memchr::memmem::rfind(html.as_bytes(), b"</body")
+            .filter(|end| *end > start)
+            .unwrap_or(html.len());
+        let scripts: usize = self
+            .elements
+            .iter()
+            .filter(|element| element.start >= start && element.end <= end)
+            .map(|element| element.end - element.start)
+            .sum();
+        (end - start).saturating_sub(scripts) <= SHELL_MARKUP
+    }
+}
+
+/// Whether a `<meta http-equiv="refresh" content="0; …">` (its
+/// `http-equiv` at one of `candidates`) leaves at once.
+fn refreshes_now(html: &str, candidates: &[usize]) -> bool {
+    candidates.iter().any(|&at| {
+        let Some(open) = memchr::memrchr(b'<', &html.as_bytes()[..at]) else {
+            return false;
+        };
+        let end = memchr::memchr(b'>', &html.as_bytes()[at..]).map_or(html.len(), |end| at + end);
+        is_immediate_refresh(&html[open + 1..end])
+    })
+}
+
+/// Whether one of the app root `candidates` (start, landmark) is the id
+/// of an element that is empty.
+fn has_empty_app_root(html: &str, candidates: &[(usize, usize)]) -> bool {
+    let bytes = html.as_bytes();
+    candidates.iter().any(|&(at, pattern)| {
+        let (needle, mark) = LANDMARKS[pattern];
+        if mark == (Mark::Root { needs_id: true }) {
+            let id_end = if needle.starts_with('=') { at + 1 } else { at };
+            let before = html[..id_end].trim_end();
+            let before = before.strip_suffix('=').unwrap_or(before).trim_end();
+            let is_id = before.len() >= 3
+                && before.as_bytes()[before.len() - 2..].eq_ignore_ascii_case(b"id")
+                && before.as_bytes()[before.len() - 3].is_ascii_whitespace();
+            if !is_id {
+                return false;
+            }
+        }
+        let tag_end = if needle.ends_with('>') {
+            Some(at + needle.len())
+        } else {
+            memchr::memchr(b'>', &bytes[at..]).map(|end| at + end + 1)
+        };
+        tag_end.is_some_and(|end| is_empty_after(html, end))
+    })
+}
+
+/// Patterns on an inline script's text: 0 sets the title, 1 makes links
+/// (with [`writes_links`]), 2 navigates.
 static SCRIPT_RULES: LazyLock<RegexSet> = LazyLock::new(|| {
     RegexSet::new([
         r#"document\s*\.\s*title\s*=[^=]|document\s*\[\s*['"]title['"]\s*\]\s*=[^=]|(?:querySelector|getElementsByTagName)\s*\(\s*['"]title['"]"#,
         r#"createElement\s*\(\s*['"]a['"]\s*\)"#,
-        r#"(?s)(?:innerHTML|outerHTML|insertAdjacentHTML|\.html\(|document\.write).{0,400}?<a\s[^>]*href"#,
         r"location\s*(?:\.\s*href\s*)?=[^=]|location\s*\.\s*(?:replace|assign)\s*\(",
     ])
     .unwrap_or_else(|_| RegexSet::empty())
 });
 
-/// An empty app root: an element with a framework's root id, closed at once.
-static APP_ROOT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"(?i)<(?:div|main|section|body)\b[^>]*\bid\s*=\s*["']?(?:root|app|__next|__nuxt|___gatsby|svelte|q-app|main-app)["']?[^>]*>\s*(?:<noscript\b[^<]*</noscript>\s*)?</|<app-root\b[^>]*>\s*</app-root"#,
-    )
-    .unwrap_or_else(|_| Regex::new("$^").unwrap_or_else(|_| unreachable!()))
-});
-
-/// What one pass over the markup found.
-#[derive(Debug, Default)]
-struct Markup {
-    has_script: bool,
-    /// The inline scripts' text, joined.
-    inline: String,
-    /// Visible text characters (not whitespace) in the body.
-    text: usize,
-    has_link: bool,
-    has_app_root: bool,
-    refreshes_now: bool,
+/// Markup written into the page (`innerHTML`, `insertAdjacentHTML`,
+/// `document.write`, jQuery's `.html(`) with an `<a … href` soon after.
+fn writes_links(script: &str) -> bool {
+    const WRITERS: [&str; 5] = [
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        ".html(",
+    ];
+    WRITERS.iter().any(|writer| {
+        memchr::memmem::find_iter(script.as_bytes(), writer).any(|found| {
+            let start = found + writer.len();
+            let window = &script.as_bytes()[start..script.len().min(start + 400)];
+            memchr::memmem::find(window, b"<a ")
+                .is_some_and(|anchor| memchr::memmem::find(&window[anchor..], b"href").is_some())
+        })
+    })
 }
 
-impl Markup {
-    fn read(html: &str) -> Self {
-        let mut found = Self {
-            has_app_root: APP_ROOT.is_match(html),
-            ..Self::default()
-        };
+/// The start of the body: whether it has a link, and how much text, read
+/// only as far as it takes to tell it is not a shell.
+#[derive(Debug, Default)]
+struct Body {
+    /// Visible text bytes (not whitespace), counted up to [`SHELL_TEXT`].
+    text: usize,
+    has_link: bool,
+}
+
+impl Body {
+    fn read(html: &str, body: Option<usize>) -> Self {
         let bytes = html.as_bytes();
-        let mut at = 0;
-        while at < bytes.len() {
+        let mut found = Self::default();
+        let mut at = body.unwrap_or(0);
+        while at < bytes.len() && !(found.has_link && found.text >= SHELL_TEXT) {
             let Some(offset) = memchr::memchr(b'<', &bytes[at..]) else {
-                found.text += count_text(&html[at..]);
+                found.count_text(&bytes[at..]);
                 break;
             };
-            found.text += count_text(&html[at..at + offset]);
-            at += offset;
-            at = found.tag(html, at);
+            found.count_text(&bytes[at..at + offset]);
+            at = found.tag(html, at + offset);
         }
         found
     }
 
+    fn is_shell(&self) -> bool {
+        !self.has_link && self.text < SHELL_TEXT
+    }
+
+    fn count_text(&mut self, text: &[u8]) {
+        if self.text < SHELL_TEXT {
+            self.text += text
+                .iter()
+                .filter(|byte| !byte.is_ascii_whitespace())
+                .count();
+        }
+    }
+
     /// Reads the tag at `at` (a `<`); returns where the scan goes on.
     fn tag(&mut self, html: &str, at: usize) -> usize {
-        let rest = &html[at + 1..];
-        if rest.starts_with("!--") {
-            return rest.find("-->").map_or(html.len(), |end| at + 1 + end + 3);
+        let bytes = html.as_bytes();
+        let rest = &bytes[at + 1..];
+        if rest.starts_with(b"!--") {
+            return memchr::memmem::find(rest, b"-->").map_or(html.len(), |end| at + 1 + end + 3);
         }
-        let bracket = rest.find('>');
-        let tag = bracket.map_or(rest, |bracket| &rest[..bracket]);
+        let bracket = memchr::memchr(b'>', rest);
         let end = bracket.map_or(html.len(), |bracket| at + 1 + bracket + 1);
-        let name: String = tag
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
-            .collect::<String>()
-            .to_ascii_lowercase();
-        match name.as_str() {
-            "script" => {
-                let close = find_close(html, end, "script");
-                if is_javascript(tag) {
-                    self.has_script = true;
-                    self.inline.push_str(&html[end.min(close)..close]);
-                    self.inline.push('\n');
-                }
-                skip_close(html, close)
-            }
-            "style" | "template" | "noscript" | "textarea" | "title" => {
-                let close = find_close(html, end, &name);
-                skip_close(html, close)
-            }
-            "a" | "area" => {
-                if attribute_named(tag, "href") {
-                    self.has_link = true;
-                }
-                end
-            }
-            "meta" => {
-                if is_immediate_refresh(tag) {
-                    self.refreshes_now = true;
-                }
-                end
-            }
-            _ => end,
+        let tag = &html[at + 1..bracket.map_or(html.len(), |bracket| at + 1 + bracket)];
+        let name_length = tag
+            .bytes()
+            .take_while(|byte| byte.is_ascii_alphanumeric() || *byte == b'-')
+            .count();
+        let name = &tag[..name_length];
+        let is = |wanted: &str| name.eq_ignore_ascii_case(wanted);
+        if [
+            "script", "style", "template", "noscript", "textarea", "title",
+        ]
+        .iter()
+        .any(|raw| is(raw))
+        {
+            let close = find_close(html, end, &name.to_ascii_lowercase());
+            return skip_close(html, close);
         }
+        if !self.has_link && (is("a") || is("area")) {
+            self.has_link = attribute_value(tag, "href").is_some();
+        }
+        end
     }
 }
 
-fn count_text(text: &str) -> usize {
-    text.chars().filter(|c| !c.is_whitespace()).count()
+/// Whether the element whose start tag ends at `end` closes at once
+/// (whitespace, or a `<noscript>` note, before its end tag).
+fn is_empty_after(html: &str, end: usize) -> bool {
+    let mut rest = html[end.min(html.len())..].trim_start();
+    if rest.len() > 9 && rest[..9].eq_ignore_ascii_case("<noscript") {
+        let close = find_close(rest, 0, "noscript");
+        rest = rest[skip_close(rest, close)..].trim_start();
+    }
+    rest.starts_with("</")
 }
 
-/// Where `</name` starts at or after `from`, or the end.
+/// Where `</name` starts at or after `from` (`name` lowercase; its
+/// uppercase form is tried too), or the end.
 fn find_close(html: &str, from: usize, name: &str) -> usize {
     let from = from.min(html.len());
+    let haystack = &html.as_bytes()[from..];
     let needle = format!("</{name}");
-    let haystack = &html[from..];
-    let found = memchr::memmem::find(haystack.as_bytes(), needle.as_bytes()).or_else(|| {
+    let found = memchr::memmem::find(haystack, needle.as_bytes()).or_else(|| {
         let upper = needle.to_ascii_uppercase();
-        memchr::memmem::find(haystack.as_bytes(), upper.as_bytes())
+        memchr::memmem::find(haystack, upper.as_bytes())
     });
     found.map_or(html.len(), |offset| from + offset)
 }
 
 /// Past the `>` of the closing tag at `close`.
 fn skip_close(html: &str, close: usize) -> usize {
-    html[close.min(html.len())..]
-        .find('>')
-        .map_or(html.len(), |end| close + end + 1)
+    let close = close.min(html.len());
+    memchr::memchr(b'>', &html.as_bytes()[close..]).map_or(html.len(), |end| close + end + 1)
 }
 
 /// Whether a `<script …>` tag's `type` is JavaScript (none, a JS MIME type, or `module`).
@@ -234,12 +451,14 @@ fn is_javascript(tag: &str) -> bool {
     let Some(kind) = attribute_value(tag, "type") else {
         return true;
     };
-    let kind = kind.trim().to_ascii_lowercase();
+    let kind = kind.trim();
     kind.is_empty()
-        || kind == "module"
-        || kind.ends_with("/javascript")
-        || kind.ends_with("/ecmascript")
-        || kind == "text/jscript"
+        || kind.eq_ignore_ascii_case("module")
+        || ["/javascript", "/ecmascript", "/jscript"]
+            .iter()
+            .any(|end| {
+                kind.len() >= end.len() && kind[kind.len() - end.len()..].eq_ignore_ascii_case(end)
+            })
 }
 
 /// Whether a `<meta http-equiv="refresh" content="0; url=…">` leaves at once.
@@ -247,54 +466,56 @@ fn is_immediate_refresh(tag: &str) -> bool {
     let is_refresh = attribute_value(tag, "http-equiv")
         .is_some_and(|value| value.trim().eq_ignore_ascii_case("refresh"));
     let delay = attribute_value(tag, "content").and_then(|content| {
-        let digits: String = content
-            .trim_start()
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .collect();
-        digits.parse::<u64>().ok()
+        let content = content.trim_start();
+        let digits = content.bytes().take_while(u8::is_ascii_digit).count();
+        content[..digits].parse::<u64>().ok()
     });
     is_refresh && delay == Some(0)
 }
 
-fn attribute_named(tag: &str, name: &str) -> bool {
-    attribute_value(tag, name).is_some()
-}
-
-/// The value of attribute `name` in a tag's text (a rough read: enough for
-/// these rules, never for the record).
+/// The value of attribute `name` (lowercase) in a tag's text (a rough
+/// read: enough for these rules, never for the record).
 fn attribute_value<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
-    let lower = tag.to_ascii_lowercase();
+    let bytes = tag.as_bytes();
     let mut from = 0;
-    while let Some(found) = lower[from..].find(name) {
+    while from + name.len() <= bytes.len() {
+        let found = find_ignoring_case(&bytes[from..], name.as_bytes())?;
         let start = from + found;
-        let before = lower[..start].chars().last();
-        let after = &lower[start + name.len()..];
         from = start + name.len();
-        if !before.is_some_and(char::is_whitespace) {
+        let is_word_start = start > 0 && bytes[start - 1].is_ascii_whitespace();
+        if !is_word_start {
             continue;
         }
-        let after_trimmed = after.trim_start();
-        if !after_trimmed.starts_with('=') {
-            if after.is_empty() || after.starts_with(|c: char| c.is_whitespace() || c == '/') {
-                return Some("");
-            }
-            continue;
+        let after = &tag[from..];
+        let trimmed = after.trim_start();
+        if let Some(value) = trimmed.strip_prefix('=') {
+            let value = value.trim_start();
+            return Some(match value.chars().next() {
+                Some(quote @ ('"' | '\'')) => {
+                    let inner = &value[1..];
+                    inner.find(quote).map_or(inner, |end| &inner[..end])
+                }
+                _ => value
+                    .split(|c: char| c.is_whitespace() || c == '>')
+                    .next()
+                    .unwrap_or_default(),
+            });
         }
-        let value_start = tag.len() - after_trimmed.len() + 1;
-        let value = tag[value_start..].trim_start();
-        return Some(match value.chars().next() {
-            Some(quote @ ('"' | '\'')) => {
-                let inner = &value[1..];
-                inner.find(quote).map_or(inner, |end| &inner[..end])
-            }
-            _ => value
-                .split(|c: char| c.is_whitespace() || c == '>')
-                .next()
-                .unwrap_or_default(),
-        });
+        if after.is_empty() || after.starts_with(|c: char| c.is_whitespace() || c == '/') {
+            return Some("");
+        }
     }
     None
+}
+
+/// Where `needle` (lowercase ASCII) first occurs in `haystack`, any case.
+fn find_ignoring_case(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || haystack.len() < needle.len() {
+        return None;
+    }
+    haystack
+        .windows(needle.len())
+        .position(|window| window.eq_ignore_ascii_case(needle))
 }
 
 #[cfg(test)]
@@ -302,8 +523,7 @@ mod tests {
     use super::*;
 
     fn reason(html: &str) -> Reason {
-        let has_title = html.contains("<title>");
-        auto_reason(html, has_title)
+        auto_reason(html)
     }
 
     #[test]
@@ -322,7 +542,14 @@ mod tests {
     #[test]
     fn each_rule_finds_its_page() {
         let cases = [
-            ("<script src=/app.js></script><p>hi</p>", Reason::NoTitle),
+            (
+                "<script src=/app.js></script><p>A page without a title, but text and a link.</p><a href=/a>a</a>",
+                Reason::Static,
+            ),
+            (
+                "<script>document.title = 'Set'</script><p>No title element yet.</p><a href=/a>a</a>",
+                Reason::TitleScript,
+            ),
             (
                 "<title>x</title><script>document.title = 'y'</script><p>text</p><a href=/a>a</a>",
                 Reason::TitleScript,
@@ -372,17 +599,13 @@ mod tests {
 
     #[test]
     fn url_verdicts_come_first() {
-        assert_eq!(decide(UrlVerdict::Never, "", false), None);
+        assert_eq!(decide(UrlVerdict::Never, ""), None);
         assert_eq!(
-            decide(
-                UrlVerdict::Excluded,
-                "<script>document.title='x'</script>",
-                true
-            ),
+            decide(UrlVerdict::Excluded, "<script>document.title='x'</script>"),
             Some((false, Reason::Exclude))
         );
         assert_eq!(
-            decide(UrlVerdict::Included, "<title>x</title>", true),
+            decide(UrlVerdict::Included, "<title>x</title>"),
             Some((true, Reason::Include))
         );
     }
@@ -399,5 +622,42 @@ mod tests {
         );
         assert_eq!(attribute_value("a data-href=x", "href"), None);
         assert_eq!(attribute_value("a href", "href"), Some(""));
+    }
+}
+
+#[cfg(test)]
+mod cost {
+    #[test]
+    #[ignore = "a measurement: cargo test --release --lib decide_cost -- --ignored --nocapture"]
+    fn decide_cost() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e/site/p");
+        let pages: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .take(
+                std::env::var("DECIDE_PAGES")
+                    .ok()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(3000),
+            )
+            .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default())
+            .collect();
+        let bytes: usize = pages.iter().map(String::len).sum();
+        for round in 0..3 {
+            let started = std::time::Instant::now();
+            let mut rendered = 0;
+            for page in &pages {
+                rendered += usize::from(super::auto_reason(page) != super::Reason::Static);
+            }
+            let per_page = started.elapsed() / u32::try_from(pages.len()).unwrap();
+            let started = std::time::Instant::now();
+            for page in &pages {
+                std::hint::black_box(crate::extract::html_title(page));
+            }
+            let title = started.elapsed() / u32::try_from(pages.len()).unwrap();
+            println!(
+                "round {round}: auto_reason {per_page:?}/page, html_title {title:?}/page, {} bytes/page, {rendered} rendered",
+                bytes / pages.len()
+            );
+        }
     }
 }

@@ -84,7 +84,7 @@ impl RenderMetrics {
         );
         registry.register_with_unit(
             "browser_memory",
-            "Resident memory of the browser's processes",
+            "Memory of the browser's processes (their PSS summed)",
             Unit::Bytes,
             self.memory.clone(),
         );
