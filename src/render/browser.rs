@@ -21,6 +21,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::cdp::Connection;
+use super::tab::OpenTab;
 
 /// Prefix of the temporary profile folders, followed by the daemon's pid.
 const PROFILE_PREFIX: &str = "crawler-chromium-";
@@ -42,6 +43,8 @@ pub struct Browser {
     pub renders: AtomicU64,
     /// Closed once the browser has exited and its profile is removed.
     exited: async_channel::Receiver<()>,
+    /// Tabs between two renders.
+    idle: std::sync::Mutex<Vec<OpenTab>>,
 }
 
 impl Browser {
@@ -71,6 +74,7 @@ impl Browser {
             pid,
             renders: AtomicU64::new(0),
             exited,
+            idle: std::sync::Mutex::new(Vec::new()),
         };
         let version = async_std::future::timeout(
             START_TIMEOUT,
@@ -103,6 +107,26 @@ impl Browser {
             .call(None, "Browser.setDownloadBehavior", deny)
             .await;
         Ok(browser)
+    }
+
+    /// A tab between two renders, if one waits.
+    pub fn take_tab(&self) -> Option<OpenTab> {
+        self.idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop()
+    }
+
+    /// Keeps `tab` for the next render, as long as fewer than `most` wait
+    /// (a tab beyond is closed).
+    pub fn keep_tab(&self, tab: OpenTab, most: usize) {
+        let mut idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if idle.len() < most {
+            idle.push(tab);
+        }
     }
 
     /// Kills the browser and waits (up to `grace`) until it has exited and
@@ -152,7 +176,12 @@ fn command(binary: &Path, profile: &Path) -> Command {
             "--disable-breakpad",
             "--disable-dev-shm-usage",
             "--disable-site-isolation-trials",
-            "--disable-features=IsolateOrigins,site-per-process,Translate,MediaRouter,OptimizationHints,AcceptCHFrame",
+            "--disable-features=IsolateOrigins,site-per-process,Translate,MediaRouter,OptimizationHints,AcceptCHFrame,BackForwardCache",
+            // Every tab renders as the one in front: timers and frames of
+            // a tab in the background would be throttled.
+            "--disable-background-timer-throttling",
+            "--disable-renderer-backgrounding",
+            "--disable-backgrounding-occluded-windows",
             "--mute-audio",
             "--hide-scrollbars",
             "--password-store=basic",

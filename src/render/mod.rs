@@ -210,13 +210,19 @@ impl Renderer {
             headers: &page.browser_headers,
             body: &page.body,
         };
-        let read = tab::render(
-            &browser.connection,
-            document,
-            navigations,
-            rules.settings.settle,
-        )
-        .await?;
+        let tab = match browser.take_tab() {
+            Some(tab) => tab,
+            None => tab::open(&browser.connection).await?,
+        };
+        let read = tab::render(&tab, document, navigations, rules.settings.settle).await;
+        let is_tab_sound = match &read {
+            Ok(_) => true,
+            Err(error) => matches!(error.kind, "navigation" | "script"),
+        };
+        if is_tab_sound && tab.blank().await {
+            browser.keep_tab(tab, rules.settings.tabs);
+        }
+        let read = read?;
         browser.renders.fetch_add(1, Ordering::Relaxed);
         let final_url = Url::parse(&read.url).unwrap_or_else(|_| page.final_url.clone());
         let links = browser_links(read.links, read.meta);

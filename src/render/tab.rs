@@ -1,9 +1,9 @@
-//! One render in one tab: a blank tab whose every request is paused and
-//! answered by us, navigated to the page; the document is the body we
+//! One render in one tab: a tab whose every request is paused and
+//! answered by us (kept from render to render), navigated to the page; the document is the body we
 //! fetched, a navigation the page makes is fetched like a redirect, other
 //! requests go through [`Policy`]. Once the page has loaded and the network
 //! has been quiet for `settle`, its title and links are read. Dialogs are
-//! dismissed, pop-ups closed; the tab is closed whatever happens.
+//! dismissed, pop-ups closed; a tab that fails is closed.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -113,55 +113,93 @@ impl Tab {
     }
 }
 
-/// Renders `document` in a new tab of `connection`'s browser.
+/// An open tab whose every request is paused for us; closed when dropped
+/// (a render that timed out, a crash), or kept for the next render.
+pub struct OpenTab {
+    connection: Arc<Connection>,
+    target: String,
+    session: String,
+}
+
+impl Drop for OpenTab {
+    fn drop(&mut self) {
+        let target = json!({"targetId": self.target});
+        self.connection.send(None, "Target.closeTarget", target);
+    }
+}
+
+/// Opens a blank tab in `connection`'s browser, ready to render.
 ///
 /// # Errors
-/// The browser failed (crashed, closed) or the page could not be read.
-pub async fn render(
-    connection: &Arc<Connection>,
-    document: Document<'_>,
-    navigations: Arc<Navigations>,
-    settle: Duration,
-) -> Result<Read, RenderError> {
+/// The browser failed (crashed, closed) or refused a command.
+pub async fn open(connection: &Arc<Connection>) -> Result<OpenTab, RenderError> {
     let created = connection
         .call(None, "Target.createTarget", json!({"url": "about:blank"}))
         .await
         .map_err(browser_failed)?;
     let target = created["targetId"].as_str().unwrap_or_default().to_owned();
-    let result = render_in(connection, &target, document, navigations, settle).await;
-    connection.send(None, "Target.closeTarget", json!({"targetId": target}));
-    result
+    let attach = json!({"targetId": target, "flatten": true});
+    let attached = connection.call(None, "Target.attachToTarget", attach).await;
+    let mut tab = OpenTab {
+        connection: Arc::clone(connection),
+        target,
+        session: String::new(),
+    };
+    attached.map_err(browser_failed)?["sessionId"]
+        .as_str()
+        .unwrap_or_default()
+        .clone_into(&mut tab.session);
+    prepare(&tab).await?;
+    Ok(tab)
 }
 
-async fn render_in(
-    connection: &Arc<Connection>,
-    target: &str,
+impl OpenTab {
+    /// Leaves the last page (so none of its scripts runs on); whether the
+    /// tab can render the next one.
+    pub async fn blank(&self) -> bool {
+        // Its events are waited for here, so none reaches the next render.
+        let (sender, events) = async_channel::unbounded::<Event>();
+        self.connection.subscribe(&self.session, sender);
+        let blanked = async {
+            let navigate = json!({"url": "about:blank"});
+            self.connection
+                .call(Some(&self.session), "Page.navigate", navigate)
+                .await
+                .ok()?;
+            while let Ok(event) = events.recv().await {
+                if event.method == "Page.loadEventFired" {
+                    return Some(());
+                }
+            }
+            None
+        };
+        let blanked = async_std::future::timeout(Duration::from_secs(2), blanked).await;
+        self.connection.forget(&self.session);
+        matches!(blanked, Ok(Some(())))
+    }
+}
+
+/// Renders `document` in `tab`.
+///
+/// # Errors
+/// The browser failed (crashed, closed) or the page could not be read.
+pub async fn render(
+    tab: &OpenTab,
     document: Document<'_>,
     navigations: Arc<Navigations>,
     settle: Duration,
 ) -> Result<Read, RenderError> {
-    let attached = connection
-        .call(
-            None,
-            "Target.attachToTarget",
-            json!({"targetId": target, "flatten": true}),
-        )
-        .await
-        .map_err(browser_failed)?;
-    let session = attached["sessionId"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let connection = &tab.connection;
     let (sender, events) = async_channel::unbounded();
-    connection.subscribe(&session, sender.clone());
+    connection.subscribe(&tab.session, sender.clone());
     let sessions = Sessions {
         connection: Arc::clone(connection),
-        ids: Mutex::new(vec![session.clone()]),
+        ids: Mutex::new(vec![tab.session.clone()]),
     };
     let tab = Arc::new(Tab {
         connection: Arc::clone(connection),
-        target: target.to_owned(),
-        session,
+        target: tab.target.clone(),
+        session: tab.session.clone(),
         navigations,
         in_flight: AtomicUsize::new(0),
         last_activity: Mutex::new(Instant::now()),
@@ -170,7 +208,6 @@ async fn render_in(
         navigation_error: Mutex::new(None),
         redirected: Mutex::new(None),
     });
-    prepare(&tab).await?;
     let navigate = {
         let connection = Arc::clone(connection);
         let session = tab.session.clone();
@@ -197,13 +234,12 @@ async fn render_in(
             format!("the browser could not load the page: {error}"),
         ));
     }
-    let read = loop_state.read(&events).await?;
-    Ok(read)
+    loop_state.read(&events).await
 }
 
 /// Turns on what the render needs in the tab: every request paused, page
 /// events, crash events, and new targets (pop-ups, workers) held at start.
-async fn prepare(tab: &Tab) -> Result<(), RenderError> {
+async fn prepare(tab: &OpenTab) -> Result<(), RenderError> {
     let session = Some(tab.session.as_str());
     let calls = [
         (
@@ -212,6 +248,10 @@ async fn prepare(tab: &Tab) -> Result<(), RenderError> {
         ),
         ("Page.enable", json!({})),
         ("Inspector.enable", json!({})),
+        (
+            "Emulation.setFocusEmulationEnabled",
+            json!({"enabled": true}),
+        ),
         (
             "Target.setAutoAttach",
             json!({"autoAttach": true, "waitForDebuggerOnStart": true, "flatten": true}),
@@ -282,6 +322,9 @@ impl Loop<'_> {
                 None
             };
             match future::or(next, tick).await {
+                None if self.tab.connection.is_closed() => {
+                    return Err(browser_failed(CdpError::Closed));
+                }
                 None => {}
                 Some(Ok(event)) => self.handle(event)?,
                 Some(Err(_)) => return Err(browser_failed(CdpError::Closed)),
@@ -331,11 +374,15 @@ impl Loop<'_> {
     }
 
     fn handle(&mut self, event: Event) -> Result<(), RenderError> {
+        log::trace!("render: event {} {}", event.method, event.params);
         let session = event.session.clone().unwrap_or_default();
         let params = &event.params;
         match event.method.as_str() {
             "Fetch.requestPaused" => self.paused(session, event.params),
-            "Page.loadEventFired" if session == self.tab.session => {
+            "Page.loadEventFired"
+                if session == self.tab.session
+                    && self.tab.is_document_served.load(Ordering::SeqCst) =>
+            {
                 self.is_loaded = true;
                 self.tab.touch();
             }
