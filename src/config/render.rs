@@ -10,9 +10,10 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-/// Default pages rendered at once: each tab spends `settle` idle after its
-/// page loads, so two cores need about twice as many tabs to stay busy.
-pub const DEFAULT_TABS: usize = 4;
+/// Default pages rendered at once: a render works about 0.1 CPU-second,
+/// then waits `settle` (500 ms) idle, so two cores need several tabs per
+/// core to stay busy; tabs of one site share a renderer (a few MB each).
+pub const DEFAULT_TABS: usize = 8;
 /// The most tabs accepted; beyond it a typo is likelier than intent.
 pub const MAX_TABS: usize = 64;
 /// Default limit on a whole render (navigation, scripts, settling, reading).

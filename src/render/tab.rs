@@ -21,7 +21,7 @@ use crate::fetch::{FetchOptions, Page};
 use crate::urls::shorten;
 
 /// How often the loop looks at the clock while no event comes.
-const TICK: Duration = Duration::from_millis(25);
+const TICK: Duration = Duration::from_millis(10);
 
 /// What the page says once it has settled.
 const READ_PAGE: &str = r"(() => {
