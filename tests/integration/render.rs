@@ -8,6 +8,16 @@ use std::time::{Duration, Instant};
 
 use crate::support::*;
 
+/// Held by each test here: one Chromium at a time, so the other tests
+/// (some watch commit windows) do not share two cores with several.
+static ONE_BROWSER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_browser() -> std::sync::MutexGuard<'static, ()> {
+    ONE_BROWSER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Settings that render every page that needs it, quickly.
 const RENDER_AUTO: &str = "[render]\nmode = \"auto\"\nsettle = \"300ms\"\ntabs = 2\n";
 
@@ -82,6 +92,7 @@ fn run_marked(config: &std::path::Path, marker: &str) -> std::process::Output {
 
 #[test]
 fn titles_and_links_are_what_scripts_build() {
+    let _browser = one_browser();
     let shell = "<title>Loading…</title><div id=\"root\"></div><script src=\"/app.js\"></script>";
     let site = TestServer::start(vec![
         (
@@ -265,6 +276,7 @@ fn titles_and_links_are_what_scripts_build() {
 
 #[test]
 fn a_page_that_never_settles_keeps_its_static_result() {
+    let _browser = one_browser();
     let site = TestServer::start(vec![
         (
             "/busy.html",
@@ -308,6 +320,7 @@ fn a_page_that_never_settles_keeps_its_static_result() {
 
 #[test]
 fn a_public_pages_scripts_cannot_reach_private_addresses() {
+    let _browser = one_browser();
     let private = TestServer::start(vec![(
         "/secret.json",
         Reply::with_type("application/json", b"{\"title\":\"Secret\"}"),
@@ -348,6 +361,7 @@ fn a_public_pages_scripts_cannot_reach_private_addresses() {
 
 #[test]
 fn the_browser_killed_mid_crawl_costs_only_the_pages_it_held() {
+    let _browser = one_browser();
     let mut routes = Vec::new();
     let slow = "<title>Static</title><script>fetch('/slow?' + location.pathname).then(() => { document.title = 'Rendered' })</script>";
     let paths: Vec<String> = (0..16).map(|n| format!("/page{n}.html")).collect();
@@ -416,6 +430,7 @@ fn the_browser_killed_mid_crawl_costs_only_the_pages_it_held() {
 
 #[test]
 fn no_browser_outlives_the_daemon_on_sigterm_or_sigkill() {
+    let _browser = one_browser();
     let site = TestServer::start(vec![(
         "/",
         Reply::html("<title>Static</title><script>document.title = 'Rendered'</script>"),
@@ -441,6 +456,7 @@ fn no_browser_outlives_the_daemon_on_sigterm_or_sigkill() {
 
 #[test]
 fn without_a_browser_check_and_start_say_how_to_install_one() {
+    let _browser = one_browser();
     let workspace = Workspace::new();
     let config = workspace.config(
         &["http://127.0.0.1:9/".to_owned()],
@@ -482,6 +498,7 @@ fn without_a_browser_check_and_start_say_how_to_install_one() {
 
 #[test]
 fn title_and_links_render_on_request() {
+    let _browser = one_browser();
     let site = TestServer::start(vec![
         (
             "/",

@@ -90,8 +90,9 @@ fn written_at(record: &Value) -> SystemTime {
 }
 
 /// Checks that every URL of `later` that already had a record in `before`
-/// had it written within the commit window before the kill (2 s allows for
-/// a loaded machine; the window is 100 ms). Returns how many repeated.
+/// had it written within the commit window before the kill (5 s allows for
+/// a loaded machine, Chromium rendering beside it; the window is 100 ms).
+/// Returns how many repeated.
 fn assert_repeats_were_recent(before: &[Value], later: &[Value], killed_at: SystemTime) -> usize {
     let last_written: HashMap<&str, SystemTime> = before
         .iter()
@@ -103,7 +104,7 @@ fn assert_repeats_were_recent(before: &[Value], later: &[Value], killed_at: Syst
         if let Some(written) = last_written.get(url) {
             let age = killed_at.duration_since(*written).unwrap_or_default();
             assert!(
-                age <= Duration::from_secs(2),
+                age <= Duration::from_secs(5),
                 "{url} was recorded {age:?} before the kill and fetched again"
             );
             repeats += 1;
