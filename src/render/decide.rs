@@ -336,6 +336,9 @@ fn writes_links(script: &str) -> bool {
         "document.write",
         ".html(",
     ];
+    if ANCHOR.find(script.as_bytes()).is_none() {
+        return false;
+    }
     WRITERS.iter().any(|writer| {
         memchr::memmem::find_iter(script.as_bytes(), writer).any(|found| {
             let start = found + writer.len();
@@ -432,6 +435,13 @@ fn is_empty_after(html: &str, end: usize) -> bool {
 fn find_close(html: &str, from: usize, name: &str) -> usize {
     let from = from.min(html.len());
     let haystack = &html.as_bytes()[from..];
+    if name == "script" {
+        // The common case, with its searchers built once.
+        let found = SCRIPT_END
+            .find(haystack)
+            .or_else(|| SCRIPT_END_UPPER.find(haystack));
+        return found.map_or(html.len(), |offset| from + offset);
+    }
     let needle = format!("</{name}");
     let found = memchr::memmem::find(haystack, needle.as_bytes()).or_else(|| {
         let upper = needle.to_ascii_uppercase();
@@ -439,6 +449,13 @@ fn find_close(html: &str, from: usize, name: &str) -> usize {
     });
     found.map_or(html.len(), |offset| from + offset)
 }
+
+static SCRIPT_END: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new("</script"));
+static SCRIPT_END_UPPER: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new("</SCRIPT"));
+static ANCHOR: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new("<a "));
 
 /// Past the `>` of the closing tag at `close`.
 fn skip_close(html: &str, close: usize) -> usize {
