@@ -219,8 +219,15 @@ impl Renderer {
             Ok(_) => true,
             Err(error) => matches!(error.kind, "navigation" | "script"),
         };
-        if is_tab_sound && tab.blank().await {
-            browser.keep_tab(tab, rules.settings.tabs);
+        if is_tab_sound {
+            // Off the page's path: the record need not wait for the blanking.
+            let keeper = Arc::clone(&browser);
+            let most = rules.settings.tabs;
+            async_std::task::spawn(async move {
+                if tab.blank().await {
+                    keeper.keep_tab(tab, most);
+                }
+            });
         }
         let read = read?;
         browser.renders.fetch_add(1, Ordering::Relaxed);
