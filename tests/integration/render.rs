@@ -3,7 +3,6 @@
 //! requests go through our fetch, and no browser outlives the daemon.
 
 use std::collections::HashMap;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::support::*;
@@ -79,15 +78,7 @@ fn js(body: &str) -> Reply {
 }
 
 fn run_marked(config: &std::path::Path, marker: &str) -> std::process::Output {
-    let child = marked(marker)
-        .arg("--once")
-        .arg("--config")
-        .arg(config)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn crawler");
-    wait_with_deadline(child)
+    run_once_with(marked(marker), config)
 }
 
 #[test]
@@ -337,16 +328,9 @@ fn a_public_pages_scripts_cannot_reach_private_addresses() {
         &[public.url("/")],
         "[render]\nmode = \"always\"\nsettle = \"300ms\"\n",
     );
-    let child = marked("guard")
-        .env("TEST_CRAWLER_PUBLIC_ADDRESSES", "127.0.0.2")
-        .arg("--once")
-        .arg("--config")
-        .arg(&config)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn crawler");
-    let output = wait_with_deadline(child);
+    let mut command = marked("guard");
+    command.env("TEST_CRAWLER_PUBLIC_ADDRESSES", "127.0.0.2");
+    let output = run_once_with(command, &config);
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(
         private.all_hits(),

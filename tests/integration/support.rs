@@ -423,7 +423,13 @@ pub fn crawler() -> Command {
 
 /// Runs `crawler --once --config <config>` to completion, with a deadline.
 pub fn run_once(config: &Path) -> Output {
-    let child = crawler()
+    run_once_with(crawler(), config)
+}
+
+/// Runs `command` (a [`crawler`] with extra environment) as `--once
+/// --config <config>` to completion, with a deadline.
+pub fn run_once_with(mut command: Command, config: &Path) -> Output {
+    let child = command
         .arg("--once")
         .arg("--config")
         .arg(config)
