@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_channel::{Receiver, Sender};
+use async_std::task::JoinHandle;
 use futures_lite::future;
 use serde_json::{Value, json};
 use url::Url;
@@ -22,6 +23,18 @@ use crate::urls::shorten;
 
 /// How often the loop looks at the clock while no event comes.
 const TICK: Duration = Duration::from_millis(10);
+
+/// Tracks what the page still has to do; see [`IDLE_PAGE`].
+const IDLE_TRACKER: &str = include_str!("idle.js");
+
+/// Whether the page has nothing left to do within the settle window (the
+/// milliseconds left are appended as the call's argument).
+const IDLE_PAGE: &str = "(remaining) => { const idle = window[Symbol.for('crawler.idle')]; \
+                         return !!idle && idle.idle(remaining); }";
+
+/// How long the network must be quiet before the page is asked whether it
+/// is idle, and how long between two questions.
+const PROBE_AFTER: Duration = Duration::from_millis(50);
 
 /// What the page says once it has settled.
 const READ_PAGE: &str = r"(() => {
@@ -71,6 +84,9 @@ pub struct Read {
     pub meta: Vec<(String, String)>,
     /// Why a navigation the page tried was not followed.
     pub navigation_error: Option<String>,
+    /// `idle` when read as soon as nothing was left for the page to do,
+    /// `quiet` after the whole settle window.
+    pub settled: &'static str,
 }
 
 /// What the tasks of one render share.
@@ -225,7 +241,7 @@ pub async fn render(
         sessions: &sessions,
         is_loaded: false,
     };
-    loop_state.until_settled(&events, settle).await?;
+    let settled = loop_state.until_settled(&events, settle).await?;
     if let Ok(navigated) = navigate.await
         && let Some(error) = navigated["errorText"].as_str().map(str::to_owned)
     {
@@ -234,7 +250,9 @@ pub async fn render(
             format!("the browser could not load the page: {error}"),
         ));
     }
-    loop_state.read(&events).await
+    let mut read = loop_state.read(&events).await?;
+    read.settled = settled;
+    Ok(read)
 }
 
 /// Turns on what the render needs in the tab: every request paused, page
@@ -247,6 +265,10 @@ async fn prepare(tab: &OpenTab) -> Result<(), RenderError> {
             json!({"patterns": [{"urlPattern": "*", "requestStage": "Request"}]}),
         ),
         ("Page.enable", json!({})),
+        (
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({"source": IDLE_TRACKER}),
+        ),
         ("Inspector.enable", json!({})),
         (
             "Emulation.setFocusEmulationEnabled",
@@ -294,6 +316,13 @@ impl Drop for Sessions {
     }
 }
 
+/// What woke the settle loop.
+enum Step {
+    Event(Result<Event, async_channel::RecvError>),
+    Probe(bool),
+    Tick,
+}
+
 /// The event loop of one render.
 struct Loop<'a> {
     tab: &'a Arc<Tab>,
@@ -304,32 +333,73 @@ struct Loop<'a> {
 }
 
 impl Loop<'_> {
-    /// Handles events until the page has loaded and been quiet for `settle`.
+    /// Handles events until the page has loaded and been quiet for `settle`,
+    /// or, sooner, until the page says nothing can happen before then.
     async fn until_settled(
         &mut self,
         events: &Receiver<Event>,
         settle: Duration,
-    ) -> Result<(), RenderError> {
+    ) -> Result<&'static str, RenderError> {
+        let mut probe: Option<JoinHandle<bool>> = None;
+        let mut last_probe: Option<Instant> = None;
         loop {
-            let is_quiet =
-                self.tab.in_flight.load(Ordering::SeqCst) == 0 && self.tab.quiet_for() >= settle;
-            if self.is_loaded && is_quiet {
-                return Ok(());
+            let is_network_quiet = self.tab.in_flight.load(Ordering::SeqCst) == 0;
+            let quiet_for = self.tab.quiet_for();
+            if self.is_loaded && is_network_quiet && quiet_for >= settle {
+                return Ok("quiet");
             }
-            let next = async { Some(events.recv().await) };
+            let may_probe = self.is_loaded
+                && is_network_quiet
+                && quiet_for >= PROBE_AFTER
+                && probe.is_none()
+                && last_probe.is_none_or(|at| at.elapsed() >= PROBE_AFTER);
+            if may_probe {
+                last_probe = Some(Instant::now());
+                probe = Some(self.probe(settle - quiet_for));
+            }
+            let next = async { Step::Event(events.recv().await) };
             let tick = async {
                 async_std::task::sleep(TICK).await;
-                None
+                Step::Tick
             };
-            match future::or(next, tick).await {
-                None if self.tab.connection.is_closed() => {
+            let answered = async {
+                match probe.as_mut() {
+                    Some(handle) => Step::Probe(handle.await),
+                    None => future::pending().await,
+                }
+            };
+            match future::or(next, future::or(answered, tick)).await {
+                Step::Tick if self.tab.connection.is_closed() => {
                     return Err(browser_failed(CdpError::Closed));
                 }
-                None => {}
-                Some(Ok(event)) => self.handle(event)?,
-                Some(Err(_)) => return Err(browser_failed(CdpError::Closed)),
+                Step::Tick => {}
+                Step::Probe(is_idle) => {
+                    probe = None;
+                    let asked_for = last_probe.map_or(Duration::ZERO, |at| at.elapsed());
+                    let is_still_quiet = self.tab.in_flight.load(Ordering::SeqCst) == 0
+                        && self.tab.quiet_for() >= asked_for;
+                    if is_idle && is_still_quiet && self.is_loaded {
+                        return Ok("idle");
+                    }
+                }
+                Step::Event(Ok(event)) => self.handle(event)?,
+                Step::Event(Err(_)) => return Err(browser_failed(CdpError::Closed)),
             }
         }
+    }
+
+    /// Asks the page whether anything can happen in the `remaining` time.
+    fn probe(&self, remaining: Duration) -> JoinHandle<bool> {
+        let connection = Arc::clone(&self.tab.connection);
+        let session = self.tab.session.clone();
+        let expression = format!("({IDLE_PAGE})({})", remaining.as_millis());
+        async_std::task::spawn(async move {
+            let params = json!({"expression": expression, "returnByValue": true});
+            connection
+                .call(Some(&session), "Runtime.evaluate", params)
+                .await
+                .is_ok_and(|answer| answer["result"]["value"] == true)
+        })
     }
 
     /// Reads the page, still answering events (a dialog would block it).
@@ -607,6 +677,7 @@ fn read_of(value: &Value, navigation_error: Option<String>) -> Result<Read, Rend
             .map(|(name, content)| (name, content.as_str().unwrap_or_default().to_owned()))
             .collect(),
         navigation_error,
+        settled: "quiet",
     })
 }
 

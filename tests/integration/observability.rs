@@ -44,7 +44,7 @@ pub fn get(address: SocketAddr, path: &str) -> (u16, String) {
 /// Checks the Prometheus text format strictly: every sample belongs to a
 /// family with `# HELP` and `# TYPE`, names and labels are well formed, and
 /// every value is a number. Returns the samples as `name{labels}` → value.
-fn parse_exposition(text: &str) -> HashMap<String, f64> {
+pub fn parse_exposition(text: &str) -> HashMap<String, f64> {
     let mut typed: HashMap<String, String> = HashMap::new();
     let mut samples = HashMap::new();
     for line in text.lines() {

@@ -520,3 +520,155 @@ fn title_and_links_render_on_request() {
         "{stdout}"
     );
 }
+
+/// Cases whose title changes late in the settle window, through each thing
+/// the page can still have to do; a page read too early shows `Static`.
+fn late_cases() -> Vec<(&'static str, Reply, &'static str)> {
+    let page = |script: &str| {
+        Reply::html(&format!(
+            "<title>Static</title><p>x</p><script>{script}</script>"
+        ))
+    };
+    vec![
+        ("/simple", page("document.title = 'Simple'"), "Simple"),
+        (
+            "/long-timer",
+            page(
+                "document.title = 'Soon'; setTimeout(() => { document.title = 'Too late' }, 30000)",
+            ),
+            "Soon",
+        ),
+        (
+            "/timer",
+            page("setTimeout(() => { document.title = 'Timer' }, 600)"),
+            "Timer",
+        ),
+        (
+            "/string-timer",
+            page("setTimeout(\"document.title = 'String timer'\", 600)"),
+            "String timer",
+        ),
+        (
+            "/chain",
+            page(
+                "fetch('/data.json').then(r => r.json()).then(d => setTimeout(() => { document.title = d.title }, 400))",
+            ),
+            "Chain",
+        ),
+        (
+            "/awaited",
+            page(
+                "(async () => { for (const ms of [300, 300]) await new Promise(r => setTimeout(r, ms)); document.title = 'Awaited' })()",
+            ),
+            "Awaited",
+        ),
+        (
+            "/xhr",
+            page(
+                "const x = new XMLHttpRequest(); x.open('GET', '/data.json'); x.onload = () => setTimeout(() => { document.title = 'XHR' }, 300); x.send()",
+            ),
+            "XHR",
+        ),
+        (
+            "/idle-callback",
+            page(
+                "requestIdleCallback(() => setTimeout(() => { document.title = 'Idle callback' }, 300))",
+            ),
+            "Idle callback",
+        ),
+        (
+            "/channel",
+            page(
+                "const c = new MessageChannel(); c.port1.onmessage = () => setTimeout(() => { document.title = 'Channel' }, 300); c.port2.postMessage(1)",
+            ),
+            "Channel",
+        ),
+        (
+            "/worker",
+            page("new Worker('/worker.js').onmessage = (e) => { document.title = e.data }"),
+            "Worker",
+        ),
+        (
+            "/frame",
+            page(
+                "const f = document.createElement('iframe'); f.src = '/child.html'; document.body.append(f)",
+            ),
+            "From a frame",
+        ),
+        (
+            "/refresh",
+            Reply::html(
+                "<title>Static</title><meta http-equiv=refresh content=\"0.6; url=/refreshed.html\"><p>x</p>",
+            ),
+            "Refreshed",
+        ),
+    ]
+}
+
+#[test]
+fn a_page_is_read_early_only_when_nothing_can_change_it() {
+    let _browser = one_browser();
+    let cases = late_cases();
+    let mut routes: Vec<(&str, Reply)> = cases
+        .iter()
+        .map(|(path, reply, _)| (*path, reply.clone()))
+        .collect();
+    routes.extend([
+        (
+            "/data.json",
+            Reply::with_type("application/json", br#"{"title": "Chain"}"#),
+        ),
+        (
+            "/worker.js",
+            js("setTimeout(() => postMessage('Worker'), 600)"),
+        ),
+        (
+            "/child.html",
+            Reply::html("<script>setTimeout(() => { parent.document.title = 'From a frame' }, 600)</script>"),
+        ),
+        (
+            "/refreshed.html",
+            Reply::html("<title>Refreshed</title><p>arrived</p>"),
+        ),
+    ]);
+    let site = TestServer::start(routes);
+    let seeds: Vec<String> = cases.iter().map(|(path, _, _)| site.url(path)).collect();
+    let metrics = crate::observability::free_address();
+    let workspace = Workspace::new();
+    // A wide window: a page read before its last change would show it.
+    let config = workspace.config(
+        &seeds,
+        &format!(
+            "[render]\nmode = \"always\"\nsettle = \"2s\"\ntabs = 4\n[metrics]\nlisten = \"{metrics}\"\n"
+        ),
+    );
+    let mut command = marked("early");
+    command.arg("--config").arg(&config);
+    let mut daemon = Daemon::start(command);
+    daemon.wait_for_n("crawler::output]", seeds.len());
+    let records = by_url(&workspace.records("out.jsonl"));
+    for (path, _, want) in &cases {
+        let record = &records[&site.url(path)];
+        assert_eq!(record["title"].as_str(), Some(*want), "{path}: {record}");
+        assert_eq!(record["rendered"], true, "{path}: {record}");
+    }
+    let (_, text) = crate::observability::get(metrics, "/metrics");
+    let samples = crate::observability::parse_exposition(&text);
+    let count = |series: &str| samples.get(series).copied().unwrap_or(0.0);
+    let idle = count("crawler_render_settled_total{how=\"idle\"}");
+    let quiet = count("crawler_render_settled_total{how=\"quiet\"}");
+    // The worker's and the frame's pages wait the whole window; the
+    // simple ones are read as soon as they are done.
+    assert!(quiet >= 2.0, "{text}");
+    assert!(idle >= 2.0, "{text}");
+    let renders = count("crawler_renders_total{result=\"ok\"}");
+    assert_eq!(idle + quiet, renders, "{text}");
+    assert_eq!(renders, seeds.len() as f64, "{text}");
+    assert_eq!(
+        count("crawler_render_decisions_total{decision=\"render\",reason=\"always\"}"),
+        seeds.len() as f64,
+        "{text}"
+    );
+    drop(daemon);
+    assert_no_browser_left("early");
+}

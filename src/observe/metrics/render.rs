@@ -8,7 +8,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 
-/// Render times: a render waits at least `settle` (500 ms by default).
+/// Render times: a render waits at most `settle` (500 ms by default) once
+/// the page has loaded, less when the page is idle sooner.
 const RENDER_BUCKETS: [f64; 10] = [0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 10.0, 30.0];
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -23,6 +24,11 @@ struct ResultLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HowLabel {
+    how: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabel {
     outcome: &'static str,
 }
@@ -33,6 +39,7 @@ pub struct RenderMetrics {
     decisions: Family<DecisionLabels, Counter>,
     renders: Family<ResultLabel, Counter>,
     duration: Histogram,
+    settled: Family<HowLabel, Counter>,
     requests: Family<OutcomeLabel, Counter>,
     restarts: Counter,
     memory: Gauge,
@@ -45,6 +52,7 @@ impl Default for RenderMetrics {
             decisions: Family::default(),
             renders: Family::default(),
             duration: Histogram::new(RENDER_BUCKETS),
+            settled: Family::default(),
             requests: Family::default(),
             restarts: Counter::default(),
             memory: Gauge::default(),
@@ -71,6 +79,11 @@ impl RenderMetrics {
             "Time to render one page, navigation to read",
             Unit::Seconds,
             self.duration.clone(),
+        );
+        registry.register(
+            "render_settled",
+            "Pages read early because nothing was left for them to do (idle), or after the settle window (quiet)",
+            self.settled.clone(),
         );
         registry.register(
             "render_requests",
@@ -103,6 +116,11 @@ impl RenderMetrics {
     pub fn rendered(&self, result: &'static str, seconds: f64) {
         self.renders.get_or_create(&ResultLabel { result }).inc();
         self.duration.observe(seconds);
+    }
+
+    /// A rendered page was read `how` (`idle` or `quiet`).
+    pub fn settled(&self, how: &'static str) {
+        self.settled.get_or_create(&HowLabel { how }).inc();
     }
 
     /// A request a page made ended as `outcome`.
