@@ -176,7 +176,10 @@ fn command(binary: &Path, profile: &Path) -> Command {
             "--disable-breakpad",
             "--disable-dev-shm-usage",
             "--disable-site-isolation-trials",
-            "--disable-features=IsolateOrigins,site-per-process,Translate,MediaRouter,OptimizationHints,AcceptCHFrame,BackForwardCache",
+            // A navigation in a tab stays in its process and frame host (no
+            // new browsing instance or document host per page): a fifth
+            // more renders per second on one site.
+            "--disable-features=IsolateOrigins,site-per-process,Translate,MediaRouter,OptimizationHints,AcceptCHFrame,BackForwardCache,ProactivelySwapBrowsingInstance,RenderDocument",
             // Every tab renders as the one in front: timers and frames of
             // a tab in the background would be throttled.
             "--disable-background-timer-throttling",

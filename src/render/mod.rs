@@ -219,15 +219,26 @@ impl Renderer {
             Ok(_) => true,
             Err(error) => matches!(error.kind, "navigation" | "script"),
         };
-        if is_tab_sound {
-            // Off the page's path: the record need not wait for the blanking.
-            let keeper = Arc::clone(&browser);
-            let most = rules.settings.tabs;
-            async_std::task::spawn(async move {
-                if tab.blank().await {
-                    keeper.keep_tab(tab, most);
-                }
-            });
+        let most = rules.settings.tabs;
+        match &read {
+            // Nothing is left for the page to do: the next render's
+            // navigation replaces it (a navigation less for the browser).
+            Ok(read) if read.settled == "idle" => {
+                tab.park();
+                browser.keep_tab(tab, most);
+            }
+            // A page that may still be busy is left first, off the page's
+            // path: the record need not wait for it.
+            _ if is_tab_sound => {
+                let keeper = Arc::clone(&browser);
+                async_std::task::spawn(async move {
+                    if tab.blank().await {
+                        tab.park();
+                        keeper.keep_tab(tab, most);
+                    }
+                });
+            }
+            _ => {}
         }
         let read = read?;
         browser.renders.fetch_add(1, Ordering::Relaxed);

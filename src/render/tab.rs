@@ -139,6 +139,7 @@ pub struct OpenTab {
 
 impl Drop for OpenTab {
     fn drop(&mut self) {
+        self.connection.forget(&self.session);
         let target = json!({"targetId": self.target});
         self.connection.send(None, "Target.closeTarget", target);
     }
@@ -170,6 +171,31 @@ pub async fn open(connection: &Arc<Connection>) -> Result<OpenTab, RenderError> 
 }
 
 impl OpenTab {
+    /// Parks the tab between renders: a request its page makes meanwhile is
+    /// refused (it reaches no server) and a dialog dismissed, until the next
+    /// render takes the tab's events.
+    pub fn park(&self) {
+        let (sender, events) = async_channel::unbounded::<Event>();
+        self.connection.subscribe(&self.session, sender);
+        let connection = Arc::clone(&self.connection);
+        async_std::task::spawn(async move {
+            while let Ok(event) = events.recv().await {
+                let session = event.session.unwrap_or_default();
+                match event.method.as_str() {
+                    "Fetch.requestPaused" => {
+                        let id = event.params["requestId"].as_str().unwrap_or_default();
+                        fail(&connection, &session, id, "Aborted").await;
+                    }
+                    "Page.javascriptDialogOpening" => {
+                        let params = json!({"accept": false});
+                        connection.send(Some(&session), "Page.handleJavaScriptDialog", params);
+                    }
+                    _ => {}
+                }
+            }
+        });
+    }
+
     /// Leaves the last page (so none of its scripts runs on); whether the
     /// tab can render the next one.
     pub async fn blank(&self) -> bool {
@@ -241,7 +267,13 @@ pub async fn render(
         sessions: &sessions,
         is_loaded: false,
     };
+    let started = Instant::now();
     let settled = loop_state.until_settled(&events, settle).await?;
+    log::debug!(
+        "render: {}: settled ({settled}) after {} ms",
+        shorten(document.url.as_str()),
+        started.elapsed().as_millis()
+    );
     if let Ok(navigated) = navigate.await
         && let Some(error) = navigated["errorText"].as_str().map(str::to_owned)
     {
@@ -508,6 +540,18 @@ impl Loop<'_> {
         let is_main_document =
             params["resourceType"] == "Document" && params["frameId"] == tab.target.as_str();
         let id = params["requestId"].as_str().unwrap_or_default().to_owned();
+        if !tab.is_document_served.load(Ordering::SeqCst) {
+            let url = params["request"]["url"].as_str().unwrap_or_default();
+            if !(is_main_document && is_same_document(url, self.document.url)) {
+                // The tab's previous page, still there until ours commits.
+                log::trace!("render: a request of the previous page refused: {url}");
+                async_std::task::spawn(async move {
+                    fail(&tab.connection, &session, &id, "Aborted").await;
+                    tab.in_flight.fetch_sub(1, Ordering::SeqCst);
+                });
+                return;
+            }
+        }
         if is_main_document && !tab.is_document_served.swap(true, Ordering::SeqCst) {
             let document = self.document;
             let answer = fulfillment(&id, document.status, document.headers, document.body);
@@ -636,6 +680,19 @@ async fn fetch_navigation(tab: &Tab, target: &str, params: &Value) -> Result<Pag
         Some(error) => Err(format!("navigation: {}: {error}", error.kind())),
         None => Ok(page),
     }
+}
+
+/// Whether the browser's request for `requested` is the navigation to
+/// `ours`: the same URL, up to the fragment and percent-encoding (the
+/// browser may escape a character the URL parser left as it was).
+fn is_same_document(requested: &str, ours: &Url) -> bool {
+    let without_fragment = |url: &str| -> String {
+        let url = url.split_once('#').map_or(url, |(before, _)| before);
+        percent_encoding::percent_decode_str(url)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    without_fragment(requested) == without_fragment(ours.as_str())
 }
 
 /// The read page out of `Runtime.evaluate`'s answer.

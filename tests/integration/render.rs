@@ -534,7 +534,7 @@ fn late_cases() -> Vec<(&'static str, Reply, &'static str)> {
         (
             "/long-timer",
             page(
-                "document.title = 'Soon'; setTimeout(() => { document.title = 'Too late' }, 30000)",
+                "document.title = 'Soon'; setTimeout(() => { fetch('/stale'); document.title = 'Too late' }, 2500)",
             ),
             "Soon",
         ),
@@ -669,6 +669,107 @@ fn a_page_is_read_early_only_when_nothing_can_change_it() {
         seeds.len() as f64,
         "{text}"
     );
+    // The long timer fires, if ever, after the page was read: its tab is
+    // parked or rendering another page, and the request reaches no server.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(site.hits("/stale"), 0);
     drop(daemon);
     assert_no_browser_left("early");
+}
+
+/// Waits (at most 20 s) for a record of `url` that `matches`.
+fn wait_for_record(
+    workspace: &Workspace,
+    url: &str,
+    matches: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let records = workspace.records("out.jsonl");
+        if let Some(found) = records.iter().find(|r| r["url"] == url && matches(r)) {
+            return found.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no such record of {url}: {records:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn render_settings_reload_live_and_a_bad_edit_keeps_the_last_good() {
+    let _browser = one_browser();
+    let site = TestServer::start(vec![(
+        "/page",
+        Reply::html("<title>Static</title><p>x</p><script>document.title = 'Rendered'</script>"),
+    )]);
+    let page = site.url("/page");
+    let workspace = Workspace::new();
+    let write = |render: &str| {
+        workspace.config(
+            std::slice::from_ref(&page),
+            &format!("recrawl_interval = \"1s\"\n[render]\n{render}"),
+        )
+    };
+    let config = write("mode = \"never\"\n");
+    let mut command = marked("reload");
+    command.arg("--config").arg(&config);
+    let mut daemon = Daemon::start(command);
+    let first = wait_for_record(&workspace, &page, |_| true);
+    assert_eq!(
+        (first["title"].as_str(), first["rendered"].as_bool()),
+        (Some("Static"), Some(false))
+    );
+    assert!(
+        processes_marked("reload").len() == 1,
+        "a browser started with mode = \"never\""
+    );
+
+    write("mode = \"auto\"\ntabs = 0\n");
+    let line = daemon.wait_for("reload rejected");
+    assert!(line.contains("render.tabs"), "{line}");
+    daemon.wait_for(&format!("title url={page} "));
+    let records = workspace.records("out.jsonl");
+    assert!(
+        records.iter().all(|r| r["rendered"] == false),
+        "{records:?}"
+    );
+
+    write("mode = \"auto\"\nsettle = \"200ms\"\n");
+    daemon.wait_for("reloaded");
+    let rendered = wait_for_record(&workspace, &page, |r| r["rendered"] == true);
+    assert_eq!(rendered["title"], "Rendered", "{rendered}");
+    assert_eq!(rendered["static_title"], "Static", "{rendered}");
+
+    // Back to "never": the page's title is the HTML's again.
+    let seen = workspace.records("out.jsonl").len();
+    write("mode = \"never\"\n");
+    daemon.wait_for("reloaded");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let records = workspace.records("out.jsonl");
+        if records[seen..]
+            .iter()
+            .any(|r| r["rendered"] == false && r["title"] == "Static")
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{records:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(daemon);
+    assert_no_browser_left("reload");
+
+    // A reload that turns rendering on without a browser is refused.
+    let config = write("mode = \"never\"\nbrowser = \"/nonexistent/chromium\"\n");
+    let mut command = marked("reload-none");
+    command.arg("--config").arg(&config);
+    let mut daemon = Daemon::start(command);
+    daemon.wait_for(&format!("title url={page} "));
+    write("mode = \"auto\"\nbrowser = \"/nonexistent/chromium\"\n");
+    let line = daemon.wait_for("reload rejected");
+    assert!(line.contains("render.mode"), "{line}");
+    assert!(line.contains("/nonexistent/chromium"), "{line}");
+    daemon.wait_for(&format!("title url={page} "));
 }
