@@ -10,9 +10,10 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-/// Default pages rendered at once: a render works about 0.1 CPU-second,
-/// then waits `settle` (500 ms) idle, so two cores need several tabs per
-/// core to stay busy; tabs of one site share a renderer (a few MB each).
+/// Default pages rendered at once: most pages are read as soon as they are
+/// idle, but a page that waits the whole `settle` window (500 ms) holds its
+/// tab without work, so two cores want several tabs each; tabs of one site
+/// share a renderer (a few MB each).
 pub const DEFAULT_TABS: usize = 8;
 /// The most tabs accepted; beyond it a typo is likelier than intent.
 pub const MAX_TABS: usize = 64;

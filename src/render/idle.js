@@ -1,6 +1,7 @@
 // Runs in every document before its own scripts (main world). It keeps
 // track of what the page still has to do (timers, animation frames, idle
-// callbacks, fetch/XHR and body reads, scheduler tasks) and when it last
+// callbacks, fetch/XHR and body reads, scheduler tasks, script elements
+// not yet run) and when it last
 // did something (a callback ran, the DOM changed). The crawler asks
 // `idle(remaining)`: true only when nothing can happen in the `remaining`
 // milliseconds of the settle window, so reading the page now gives what
@@ -117,6 +118,26 @@
     MessagePort.prototype.postMessage = function postMessage() { touch(); return portPost0.apply(this, arguments); };
   }
   window.addEventListener('message', touch, true);
+  // A script element runs after its request; it is done at its load or
+  // error event (captured on the document: they do not bubble, and an
+  // element's load event never reaches the window).
+  const scriptsDone = new WeakSet();
+  const scriptDone = (event) => {
+    if (event.target instanceof HTMLScriptElement) { scriptsDone.add(event.target); touch(); }
+  };
+  document.addEventListener('load', scriptDone, true);
+  document.addEventListener('error', scriptDone, true);
+  const runs = (script) => {
+    const type = (script.getAttribute('type') || '').trim().toLowerCase();
+    return script.src && !script.noModule
+      && ['', 'module', 'text/javascript', 'application/javascript', 'text/ecmascript', 'application/ecmascript'].includes(type);
+  };
+  const scriptPending = () => {
+    for (const script of document.scripts) {
+      if (runs(script) && !scriptsDone.has(script)) return true;
+    }
+    return false;
+  };
   new MutationObserver(touch).observe(document, {
     subtree: true, childList: true, attributes: true, characterData: true,
   });
@@ -130,7 +151,7 @@
     for (const due of timers.values()) {
       if (due <= at + remaining + MARGIN_MS) return false;
     }
-    if (document.querySelector(untracked)) return false;
+    if (document.querySelector(untracked) || scriptPending()) return false;
     if (document.getAnimations && document.getAnimations().some((a) => a.playState === 'running')) return false;
     return true;
   };

@@ -36,6 +36,11 @@ const IDLE_PAGE: &str = "(remaining) => { const idle = window[Symbol.for('crawle
 /// is idle, and how long between two questions.
 const PROBE_AFTER: Duration = Duration::from_millis(50);
 
+/// How long after a script arrives once the page has loaded (a module of
+/// `import()`, which the page cannot see coming) it is not asked: time for
+/// the script to be compiled and run.
+const SCRIPT_GRACE: Duration = Duration::from_millis(200);
+
 /// What the page says once it has settled.
 const READ_PAGE: &str = r"(() => {
   const links = [];
@@ -97,6 +102,8 @@ struct Tab {
     navigations: Arc<Navigations>,
     in_flight: AtomicUsize,
     last_activity: Mutex<Instant>,
+    /// When the last script requested after the `load` event arrived.
+    late_script: Mutex<Option<Instant>>,
     is_document_served: AtomicBool,
     navigated: AtomicU32,
     navigation_error: Mutex<Option<String>>,
@@ -117,6 +124,14 @@ impl Tab {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .elapsed()
+    }
+
+    /// Whether a script that arrived after `load` may not have run yet.
+    fn is_script_due(&self) -> bool {
+        self.late_script
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some_and(|at| at.elapsed() < SCRIPT_GRACE)
     }
 
     fn refuse_navigation(&self, why: String) {
@@ -245,6 +260,7 @@ pub async fn render(
         navigations,
         in_flight: AtomicUsize::new(0),
         last_activity: Mutex::new(Instant::now()),
+        late_script: Mutex::new(None),
         is_document_served: AtomicBool::new(false),
         navigated: AtomicU32::new(0),
         navigation_error: Mutex::new(None),
@@ -384,6 +400,7 @@ impl Loop<'_> {
                 && is_network_quiet
                 && quiet_for >= PROBE_AFTER
                 && probe.is_none()
+                && !self.tab.is_script_due()
                 && last_probe.is_none_or(|at| at.elapsed() >= PROBE_AFTER);
             if may_probe {
                 last_probe = Some(Instant::now());
@@ -565,12 +582,18 @@ impl Loop<'_> {
             });
             return;
         }
+        let is_late_script = self.is_loaded && params["resourceType"] == "Script";
         async_std::task::spawn(async move {
             if is_main_document {
                 navigate(&tab, &session, &id, &params).await;
             } else {
                 let policy = &tab.navigations.policy;
                 policy.answer(&tab.connection, &session, &params).await;
+            }
+            if is_late_script {
+                *tab.late_script
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
             }
             tab.in_flight.fetch_sub(1, Ordering::SeqCst);
             tab.touch();

@@ -596,6 +596,20 @@ fn late_cases() -> Vec<(&'static str, Reply, &'static str)> {
             "From a frame",
         ),
         (
+            "/injected",
+            page(
+                "addEventListener('load', () => { const s = document.createElement('script'); s.src = '/late.js'; document.body.append(s) })",
+            ),
+            "Injected",
+        ),
+        (
+            "/module",
+            Reply::html(
+                "<title>Static</title><p>x</p><script type=module>addEventListener('load', () => import('/chunk.js').then((m) => { document.title = m.title }))</script>",
+            ),
+            "Module",
+        ),
+        (
             "/refresh",
             Reply::html(
                 "<title>Static</title><meta http-equiv=refresh content=\"0.6; url=/refreshed.html\"><p>x</p>",
@@ -618,6 +632,8 @@ fn a_page_is_read_early_only_when_nothing_can_change_it() {
             "/data.json",
             Reply::with_type("application/json", br#"{"title": "Chain"}"#),
         ),
+        ("/late.js", js("document.title = 'Injected'")),
+        ("/chunk.js", js("export const title = 'Module'")),
         (
             "/worker.js",
             js("setTimeout(() => postMessage('Worker'), 600)"),
@@ -657,10 +673,10 @@ fn a_page_is_read_early_only_when_nothing_can_change_it() {
     let count = |series: &str| samples.get(series).copied().unwrap_or(0.0);
     let idle = count("crawler_render_settled_total{how=\"idle\"}");
     let quiet = count("crawler_render_settled_total{how=\"quiet\"}");
-    // The worker's and the frame's pages wait the whole window; the
-    // simple ones are read as soon as they are done.
-    assert!(quiet >= 2.0, "{text}");
-    assert!(idle >= 2.0, "{text}");
+    // The worker's and the frame's pages wait the whole window; every
+    // other one is read as soon as it is done (the refresh's target too).
+    assert_eq!(quiet, 2.0, "{text}");
+    assert_eq!(idle, seeds.len() as f64 - 2.0, "{text}");
     let renders = count("crawler_renders_total{result=\"ok\"}");
     assert_eq!(idle + quiet, renders, "{text}");
     assert_eq!(renders, seeds.len() as f64, "{text}");
