@@ -94,10 +94,12 @@
   if (window.XMLHttpRequest) {
     const send0 = XMLHttpRequest.prototype.send;
     XMLHttpRequest.prototype.send = function send() {
+      let isPending = true;
+      const done = () => { if (isPending) { isPending = false; pending--; touch(); } };
       pending++;
       touch();
-      this.addEventListener('loadend', () => { pending--; touch(); }, { once: true });
-      try { return send0.apply(this, arguments); } catch (error) { pending--; throw error; }
+      this.addEventListener('loadend', done, { once: true });
+      try { return send0.apply(this, arguments); } catch (error) { done(); throw error; }
     };
   }
   if (window.scheduler && typeof scheduler.postTask === 'function') {
