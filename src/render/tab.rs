@@ -404,7 +404,7 @@ impl Loop<'_> {
                 && last_probe.is_none_or(|at| at.elapsed() >= PROBE_AFTER);
             if may_probe {
                 last_probe = Some(Instant::now());
-                probe = Some(self.probe(settle - quiet_for));
+                probe = Some(self.probe(settle.saturating_sub(quiet_for)));
             }
             let next = async { Step::Event(events.recv().await) };
             let tick = async {
