@@ -76,7 +76,14 @@ fn nested_key(message: &str, top: &str) -> Option<String> {
 }
 
 /// The values an enum-valued key takes, by the enum's name in serde's message.
-const ENUM_VALUES: [(&str, &str); 1] = [("ScopeSetting", "\"host\", \"domain\" or \"any\"")];
+const ENUM_VALUES: [(&str, &str); 3] = [
+    ("ScopeSetting", "\"host\", \"domain\" or \"any\""),
+    ("RenderMode", "\"never\", \"auto\" or \"always\""),
+    (
+        "ResourceKind",
+        "one of \"image\", \"media\", \"font\", \"stylesheet\", \"script\", \"fetch\", \"xhr\", \"document\", \"other\"",
+    ),
+];
 
 /// Drops the config crate's trailing "for key …" (we name the key) and adds a hint.
 fn explain_type_error(message: &str) -> String {

@@ -116,6 +116,29 @@ fn every_wrong_type_is_reported_with_its_key() {
 }
 
 #[test]
+fn render_enums_say_what_they_take() {
+    let message = problems(
+        "seeds = [\"http://127.0.0.1/\"]\n[render]\nmode = \"sometimes\"",
+        &[],
+    );
+    assert!(
+        message.contains(
+            "`render.mode`: must be \"never\", \"auto\" or \"always\", got \"sometimes\""
+        ),
+        "{message}"
+    );
+    let message = problems(
+        "seeds = [\"http://127.0.0.1/\"]\n[render]\nblock = [\"images\"]",
+        &[],
+    );
+    assert!(
+        message.contains("must be one of \"image\", \"media\""),
+        "{message}"
+    );
+    assert!(message.contains("got \"images\""), "{message}");
+}
+
+#[test]
 fn crawl_problems_name_the_nested_key() {
     let message = problems(
         "seeds = [\"http://127.0.0.1/\"]\n[crawl]\nscope = \"planet\"",
