@@ -201,10 +201,7 @@ impl OpenTab {
                         let id = event.params["requestId"].as_str().unwrap_or_default();
                         fail(&connection, &session, id, "Aborted").await;
                     }
-                    "Page.javascriptDialogOpening" => {
-                        let params = json!({"accept": false});
-                        connection.send(Some(&session), "Page.handleJavaScriptDialog", params);
-                    }
+                    "Page.javascriptDialogOpening" => dismiss_dialog(&connection, &session),
                     _ => {}
                 }
             }
@@ -510,10 +507,7 @@ impl Loop<'_> {
                 self.tab.touch();
             }
             "Page.javascriptDialogOpening" => {
-                let params = json!({"accept": false});
-                self.tab
-                    .connection
-                    .send(Some(&session), "Page.handleJavaScriptDialog", params);
+                dismiss_dialog(&self.tab.connection, &session);
             }
             "Target.attachedToTarget" => self.attached(params),
             "Inspector.targetCrashed" if session == self.tab.session => {
@@ -703,6 +697,12 @@ async fn fetch_navigation(tab: &Tab, target: &str, params: &Value) -> Result<Pag
         Some(error) => Err(format!("navigation: {}: {error}", error.kind())),
         None => Ok(page),
     }
+}
+
+/// Dismisses the dialog (`alert`, `confirm`, `prompt`) open in `session`.
+fn dismiss_dialog(connection: &Arc<Connection>, session: &str) {
+    let params = json!({"accept": false});
+    connection.send(Some(session), "Page.handleJavaScriptDialog", params);
 }
 
 /// Whether the browser's request for `requested` is the navigation to
