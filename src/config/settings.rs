@@ -183,6 +183,60 @@ pub struct Settings {
     /// Rendering pages in headless Chromium.
     #[serde(default)]
     pub render: RenderSettings,
+    /// The `[report]` table: what `crawler report` and the live page show.
+    #[serde(default)]
+    pub report: ReportSettings,
+}
+
+/// The `[report]` table: what the store keeps for reports, and what
+/// `crawler report` and the live page count as a defect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSettings {
+    /// Keep the link graph: each page's followed links with their anchor
+    /// texts (broken links are then reported with the pages linking to them).
+    #[serde(default = "default_true")]
+    pub links: bool,
+    /// Titles longer than this (in characters) are reported as too long.
+    #[serde(default = "default_title_max")]
+    pub title_max: usize,
+    /// Titles shorter than this (in characters, not empty) are reported as too short.
+    #[serde(default = "default_title_min")]
+    pub title_min: usize,
+    /// Title changes this recent are listed as changed recently.
+    #[serde(default = "default_recent", with = "humantime_serde")]
+    pub recent: Duration,
+    /// Rows the text format prints per section (the rest are counted).
+    #[serde(default = "default_report_top")]
+    pub top: usize,
+}
+
+impl Default for ReportSettings {
+    fn default() -> Self {
+        Self {
+            links: true,
+            title_max: default_title_max(),
+            title_min: default_title_min(),
+            recent: default_recent(),
+            top: default_report_top(),
+        }
+    }
+}
+
+const fn default_true() -> bool {
+    true
+}
+const fn default_title_max() -> usize {
+    60
+}
+const fn default_title_min() -> usize {
+    10
+}
+const fn default_recent() -> Duration {
+    Duration::from_secs(7 * 24 * 3600)
+}
+const fn default_report_top() -> usize {
+    20
 }
 
 /// The `[cluster]` table: several daemons share one crawl through Redis
@@ -258,6 +312,10 @@ pub struct CrawlSettings {
     /// Read each seed host's sitemaps (robots.txt `Sitemap:` lines, else `/sitemap.xml`).
     #[serde(default)]
     pub sitemaps: bool,
+    /// Check links that leave the scope once each (`HEAD`, else `GET`),
+    /// with robots.txt, and record them; they are never followed further.
+    #[serde(default)]
+    pub check_external: bool,
 }
 
 impl Default for CrawlSettings {
@@ -271,6 +329,7 @@ impl Default for CrawlSettings {
             max_url_length: default_max_url_length(),
             follow_nofollow: false,
             sitemaps: false,
+            check_external: false,
         }
     }
 }
@@ -435,6 +494,7 @@ impl Default for Settings {
             cluster: ClusterSettings::default(),
             notify: Vec::new(),
             render: RenderSettings::default(),
+            report: ReportSettings::default(),
         }
     }
 }

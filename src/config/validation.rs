@@ -11,7 +11,7 @@ use super::reading::origin_of;
 use super::render::RenderRules;
 use super::{
     ClusterSettings, Config, ConfigError, CrawlSettings, DEFAULT_STATE_FILE_NAME,
-    MAX_LISTED_SEED_PROBLEMS, MAX_WORKERS, MIN_URL_LENGTH, Need, Problem, Settings,
+    MAX_LISTED_SEED_PROBLEMS, MAX_WORKERS, MIN_URL_LENGTH, Need, Problem, ReportSettings, Settings,
 };
 use crate::urls::{self, DistinctCount, SeedFile, SeedLine};
 
@@ -149,6 +149,7 @@ impl<'a> Validation<'a> {
         }
         self.check_crawl(&settings.crawl);
         self.check_cluster(&settings.cluster);
+        self.check_report(&settings.report);
         let retry = &settings.retry;
         if retry.initial_backoff > retry.max_backoff {
             let message = format!(
@@ -172,6 +173,19 @@ impl<'a> Validation<'a> {
                 "crawl.max_url_length",
                 format!("must be at least {MIN_URL_LENGTH} bytes"),
             );
+        }
+    }
+
+    fn check_report(&mut self, report: &ReportSettings) {
+        if report.title_min > report.title_max {
+            let message = format!(
+                "{} is more than report.title_max ({})",
+                report.title_min, report.title_max
+            );
+            self.problem("report.title_min", message);
+        }
+        if report.top == 0 {
+            self.problem("report.top", "must be at least 1".to_owned());
         }
     }
 

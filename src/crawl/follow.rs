@@ -23,6 +23,8 @@ pub enum Reason {
     TooDeep,
     /// robots.txt of the link's host disallows it (`crawler links` only).
     Robots,
+    /// Out of scope, checked once and not followed (`crawl.check_external`).
+    Check,
 }
 
 impl Reason {
@@ -34,6 +36,7 @@ impl Reason {
             Self::Scope(verdict) => verdict.reason(),
             Self::TooDeep => "too_deep",
             Self::Robots => "robots",
+            Self::Check => "check",
         }
     }
 }
@@ -61,6 +64,10 @@ pub struct Rules {
     scope: Scope,
     follow_nofollow: bool,
     product_token: String,
+    /// Out-of-scope links are checked once (`crawl.check_external`).
+    check_external: bool,
+    /// Anchor texts are kept for the link graph (`report.links`).
+    pub keeps_graph: bool,
 }
 
 /// A page's links with the crawl's decision on each.
@@ -68,6 +75,8 @@ pub struct Rules {
 pub struct Judged {
     /// Every link, in document order.
     pub links: Vec<(Url, Reason)>,
+    /// The anchor text of each link, when the link graph is kept.
+    pub anchors: Option<Vec<String>>,
 }
 
 impl Judged {
@@ -75,7 +84,7 @@ impl Judged {
     /// follow, and the reason of each link.
     pub fn into_lists(self) -> (Vec<String>, Vec<usize>, Vec<Reason>) {
         let follow = (self.links.iter().enumerate())
-            .filter(|(_, (_, reason))| *reason == Reason::Follow)
+            .filter(|(_, (_, reason))| matches!(reason, Reason::Follow | Reason::Check))
             .map(|(index, _)| index)
             .collect();
         let reasons = self.links.iter().map(|(_, reason)| *reason).collect();
@@ -108,7 +117,15 @@ impl Rules {
             scope: config.scope.clone(),
             follow_nofollow: crawl.follow_nofollow,
             product_token: robots::product_token(&config.settings.user_agent),
+            check_external: crawl.check_external,
+            keeps_graph: config.settings.report.links,
         }
+    }
+
+    /// Whether `job` is a link that left its seed's scope: it is checked
+    /// (`HEAD`, else `GET`), never crawled for links.
+    pub fn is_check(&self, job: &Job) -> bool {
+        job.lineage.is_some() && self.scope.judge(job.seed(), &job.url) == Verdict::OutOfScope
     }
 
     /// The same rules, with links extracted at any depth (`crawler links`
@@ -122,7 +139,7 @@ impl Rules {
 
     /// Whether the links of `job`'s page are needed at all.
     pub fn wants_links(&self, job: &Job) -> bool {
-        job.depth() < self.max_depth
+        job.depth() < self.max_depth && !self.is_check(job)
     }
 
     /// Judges the links of the page fetched for `job`, served from `final_url`
@@ -131,7 +148,7 @@ impl Rules {
         &self,
         job: &Job,
         final_url: &Url,
-        page: PageLinks,
+        mut page: PageLinks,
         robots_tags: &[String],
     ) -> Judged {
         let is_too_deep = !self.wants_links(job);
@@ -139,6 +156,11 @@ impl Rules {
         let page_says_nofollow = !self.follow_nofollow
             && (page.is_meta_nofollow(&self.product_token)
                 || is_header_nofollow(robots_tags, &self.product_token));
+        let anchors = self.keeps_graph.then(|| {
+            (page.links.iter_mut())
+                .map(|link| std::mem::take(&mut link.anchor))
+                .collect()
+        });
         let links = page
             .links
             .into_iter()
@@ -152,13 +174,14 @@ impl Rules {
                 } else {
                     match self.scope.judge(job.seed(), &link.url) {
                         Verdict::Follow => Reason::Follow,
+                        Verdict::OutOfScope if self.check_external => Reason::Check,
                         other => Reason::Scope(other),
                     }
                 };
                 (link.url, reason)
             })
             .collect();
-        Judged { links }
+        Judged { links, anchors }
     }
 }
 

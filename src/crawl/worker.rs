@@ -252,10 +252,17 @@ pub async fn attempt(fetcher: &Fetcher, rules: &Rules, helpers: &Helpers, job: &
     // A page whose links are followed is fetched whole: a 304 has no body,
     // so its links could not be followed again in this round.
     let wants_links = rules.wants_links(job);
+    let is_check = rules.is_check(job);
     let hops = helpers.hops.as_deref();
-    let mut page = fetcher
-        .fetch_with(&job.url, fetch_options(job, wants_links, hops))
-        .await;
+    let mut options = fetch_options(job, wants_links, hops);
+    options.is_head = is_check;
+    let mut page = fetcher.fetch_with(&job.url, options).await;
+    if is_check && page.status.is_some_and(|status| status >= 400) {
+        // Many servers refuse or mishandle `HEAD`: a `GET` has the last word.
+        page = fetcher
+            .fetch_with(&job.url, fetch_options(job, wants_links, hops))
+            .await;
+    }
     let render_rules = helpers.renderer.as_ref().map(|renderer| renderer.rules());
     let mut analysis = analysis_of(&page, job, wants_links, render_rules.as_deref());
     let render = match (&helpers.renderer, analysis.render) {
@@ -271,6 +278,7 @@ pub async fn attempt(fetcher: &Fetcher, rules: &Rules, helpers: &Helpers, job: &
     };
     let rendering =
         render.map(|outcome| apply_render(outcome, &mut page, &mut analysis, wants_links));
+    let titles = analysis.links.as_ref().map(|found| found.titles);
     let judged = analysis
         .links
         .take()
@@ -287,6 +295,8 @@ pub async fn attempt(fetcher: &Fetcher, rules: &Rules, helpers: &Helpers, job: &
         None => Signal::NoAnswer,
     };
     let mut facts = page_facts(job, &mut page, analysis.is_not_modified);
+    facts.titles = titles;
+    facts.is_check = is_check;
     let mut record = build_record(job, page, analysis, started, fetched_at);
     if let Some(rendering) = rendering {
         if !rendering.rendered {
@@ -298,7 +308,8 @@ pub async fn attempt(fetcher: &Fetcher, rules: &Rules, helpers: &Helpers, job: &
         record.static_title = Some(rendering.static_title);
         record.render_error = rendering.error;
     }
-    let reasons = judged.map(|judged| {
+    let reasons = judged.map(|mut judged| {
+        facts.anchors = judged.anchors.take();
         let (all, follow, reasons) = judged.into_lists();
         record.links = Some(all);
         facts.follow = Some(follow);
@@ -398,6 +409,7 @@ fn fetch_options<'a>(
             .is_some_and(|lineage| lineage.is_from_public),
         hops,
         is_for_browser: false,
+        is_head: false,
     }
 }
 
@@ -467,6 +479,10 @@ fn page_facts(job: &Job, page: &mut Page, is_not_modified: bool) -> PageFacts {
         watch: None,
         notices: Vec::new(),
         kept_title: None,
+        anchors: None,
+        redirects: std::mem::take(&mut page.redirects),
+        titles: None,
+        is_check: false,
     }
 }
 

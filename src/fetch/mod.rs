@@ -187,7 +187,10 @@ impl Fetcher {
         }
         page.browser_headers = browser_headers(&response);
         let media = MediaType::of(page.content_type.as_deref());
-        if !page.is_success() || (media == MediaType::Other && !options.is_for_browser) {
+        if !page.is_success()
+            || options.is_head
+            || (media == MediaType::Other && !options.is_for_browser)
+        {
             return Ok(());
         }
         let reader = response.take_body().into_reader();

@@ -27,6 +27,8 @@ pub struct Page {
     pub last_modified: Option<String>,
     /// The final response's `X-Robots-Tag` values, one per header line.
     pub robots_tags: Vec<String>,
+    /// The redirects followed: each URL that answered with one, and its status.
+    pub redirects: Vec<(String, u16)>,
     /// Whether the final response came from a public address.
     pub is_from_public: bool,
     /// Why the fetch failed, if it did.
@@ -79,6 +81,8 @@ pub struct FetchOptions<'a> {
     /// Fetched for a browser (a script, a style sheet): the body is read
     /// whatever its type.
     pub is_for_browser: bool,
+    /// Sent as `HEAD` (a link checked, not crawled): no body is read.
+    pub is_head: bool,
 }
 
 impl Page {
@@ -94,6 +98,7 @@ impl Page {
             etag: None,
             last_modified: None,
             robots_tags: Vec::new(),
+            redirects: Vec::new(),
             is_from_public: false,
             error: None,
             browser_headers: Vec::new(),

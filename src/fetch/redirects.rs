@@ -22,7 +22,12 @@ impl Fetcher {
         let mut is_public_only = options.is_public_only;
         let mut hops = 0;
         loop {
-            let mut request = surf::Request::new(Method::Get, page.final_url.clone());
+            let method = if options.is_head {
+                Method::Head
+            } else {
+                Method::Get
+            };
+            let mut request = surf::Request::new(method, page.final_url.clone());
             if is_public_only {
                 request.insert_header(PUBLIC_ONLY, "1");
             }
@@ -68,7 +73,9 @@ impl Fetcher {
                 })?;
             }
             hops += 1;
-            page.final_url = target;
+            let status = u16::from(response.status());
+            let from = std::mem::replace(&mut page.final_url, target);
+            page.redirects.push((from.into(), status));
         }
     }
 }

@@ -17,7 +17,7 @@ use url::Url;
 
 use super::error::StoreError;
 use super::model::{
-    Backoff, Claim, OutboxStatus, Outcome, PageRow, PublishedConfig, Queued, Reschedule,
+    Backoff, Claim, OutLink, OutboxStatus, Outcome, PageRow, PublishedConfig, Queued, Reschedule,
     RobotsAnswer, Round, SeedChanges, Settlement, TitleChange,
 };
 use super::status::Status;
@@ -241,6 +241,28 @@ pub trait Summary {
     /// # Errors
     /// The store cannot be read.
     fn each_page(&mut self, visit: &mut dyn FnMut(PageRow)) -> Result<(), StoreError>;
+
+    /// Hands `visit` each page of the link graph (`report.links`) with the
+    /// links its last successful fetch followed or checked, and their
+    /// anchor texts, one page at a time, in no set order.
+    ///
+    /// # Errors
+    /// The store cannot be read.
+    fn each_outlinks(
+        &mut self,
+        visit: &mut dyn FnMut(&str, Vec<OutLink>),
+    ) -> Result<(), StoreError>;
+
+    /// Hands `visit` every title change seen at or after `since`, with its
+    /// URL, in no set order.
+    ///
+    /// # Errors
+    /// The store cannot be read.
+    fn each_title_change(
+        &mut self,
+        since: SystemTime,
+        visit: &mut dyn FnMut(&str, TitleChange),
+    ) -> Result<(), StoreError>;
 
     /// A summary for `crawler status`.
     ///

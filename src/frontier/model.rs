@@ -4,6 +4,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::record::Record;
@@ -84,6 +85,159 @@ pub struct Outcome {
     pub notices: Vec<Notice>,
     /// Whether the title and links came from rendering the page.
     pub rendered: bool,
+    /// What reports read of this fetch; `None` keeps the stored one.
+    pub details: Option<Details>,
+    /// The anchor text of each of `links`, when the link graph is kept
+    /// (`report.links`): the page's outgoing links are then stored.
+    pub anchors: Option<Vec<String>>,
+}
+
+/// What reports read of a URL's last fetch besides its outcome, stored as
+/// compact JSON (short names; fields at their default are left out).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Details {
+    /// The final HTTP status, if a response came.
+    #[serde(rename = "s", default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Body bytes read.
+    #[serde(rename = "b", default, skip_serializing_if = "is_zero")]
+    pub bytes: u64,
+    /// Time from the first request to the record, in milliseconds.
+    #[serde(rename = "ms", default, skip_serializing_if = "is_zero")]
+    pub elapsed_ms: u64,
+    /// The `Content-Type` header.
+    #[serde(rename = "ct", default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// The page's HTML `title` elements, when its links were read.
+    #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
+    pub titles: Option<u32>,
+    /// The title from the HTML alone, when a render changed it.
+    #[serde(rename = "st", default, skip_serializing_if = "Option::is_none")]
+    pub static_title: Option<Option<String>>,
+    /// The redirects followed: each URL that answered with a redirect, and
+    /// its status; the last one led to the final URL.
+    #[serde(rename = "rd", default, skip_serializing_if = "Vec::is_empty")]
+    pub redirects: Vec<(String, u16)>,
+    /// The URL after redirects, when it differs.
+    #[serde(rename = "fu", default, skip_serializing_if = "Option::is_none")]
+    pub final_url: Option<String>,
+    /// The error, `"kind: message"` (cut), for a failure.
+    #[serde(rename = "e", default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// An outgoing link checked (`crawl.check_external`), not crawled.
+    #[serde(rename = "x", default, skip_serializing_if = "std::ops::Not::not")]
+    pub is_check: bool,
+}
+
+/// Characters of an error message kept in [`Details`].
+const MAX_DETAILS_ERROR: usize = 300;
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
+}
+
+impl Details {
+    /// What reports keep of `record` (its redirects, title elements and
+    /// whether it was a check come from the fetch).
+    pub fn of(
+        record: &Record,
+        redirects: Vec<(String, u16)>,
+        titles: Option<u32>,
+        is_check: bool,
+    ) -> Self {
+        let static_title = record
+            .static_title
+            .clone()
+            .filter(|static_title| record.rendered && *static_title != record.title);
+        Self {
+            status: record.status,
+            bytes: record.bytes,
+            elapsed_ms: record.elapsed_ms,
+            content_type: record.content_type.clone(),
+            titles,
+            static_title,
+            redirects,
+            final_url: (record.final_url != record.url).then(|| record.final_url.clone()),
+            error: record
+                .error
+                .as_deref()
+                .map(|error| error.chars().take(MAX_DETAILS_ERROR).collect()),
+            is_check,
+        }
+    }
+
+    /// The stored form.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads a stored form; a damaged one reads as nothing known.
+    pub fn parse(text: &str) -> Option<Self> {
+        serde_json::from_str(text).ok()
+    }
+}
+
+/// One outgoing link of a page, as the link graph keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutLink {
+    /// The link (normalized).
+    pub url: String,
+    /// Its anchor text (empty: none).
+    pub anchor: String,
+}
+
+/// A page's outgoing links as stored: one line per link, `link<TAB>anchor`,
+/// a link on the page's own origin written from its path on (the graph is
+/// most of what a report keeps: this halves it on a site).
+pub fn encode_outlinks(page: &str, links: &[String], anchors: &[String]) -> String {
+    let origin = origin_prefix(page);
+    let mut text = String::with_capacity(links.len() * 48);
+    for (link, anchor) in links
+        .iter()
+        .zip(anchors.iter().chain(std::iter::repeat(&String::new())))
+    {
+        let short = origin
+            .and_then(|origin| link.strip_prefix(origin))
+            .filter(|rest| rest.starts_with('/'))
+            .unwrap_or(link);
+        text.push_str(short);
+        text.push('\t');
+        // Anchors are whitespace-collapsed: no tab or newline is left in them.
+        text.extend(
+            anchor
+                .chars()
+                .map(|c| if c == '\t' || c == '\n' { ' ' } else { c }),
+        );
+        text.push('\n');
+    }
+    text
+}
+
+/// The links [`encode_outlinks`] stored for `page`.
+pub fn decode_outlinks(page: &str, text: &str) -> Vec<OutLink> {
+    let origin = origin_prefix(page).unwrap_or_default();
+    text.lines()
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            let (link, anchor) = line.split_once('\t').unwrap_or((line, ""));
+            let url = if link.starts_with('/') {
+                format!("{origin}{link}")
+            } else {
+                link.to_owned()
+            };
+            OutLink {
+                url,
+                anchor: anchor.to_owned(),
+            }
+        })
+        .collect()
+}
+
+/// `scheme://authority` of an absolute URL's text.
+fn origin_prefix(url: &str) -> Option<&str> {
+    let rest = url.find("://")? + 3;
+    let end = url[rest..].find('/').map_or(url.len(), |at| rest + at);
+    Some(&url[..end])
 }
 
 /// Title changes kept per URL at most (the newest).
@@ -121,6 +275,15 @@ pub struct PageFacts {
     /// The title the store keeps instead of the record's: a failed render
     /// keeps the last one seen.
     pub kept_title: Option<Option<String>>,
+    /// The anchor text of each of the record's links, when the link graph
+    /// is kept (`report.links`).
+    pub anchors: Option<Vec<String>>,
+    /// The redirects the fetch followed: each URL that redirected, and its status.
+    pub redirects: Vec<(String, u16)>,
+    /// The page's HTML `title` elements, when its links were read.
+    pub titles: Option<u32>,
+    /// The URL was checked (`crawl.check_external`), not crawled.
+    pub is_check: bool,
 }
 
 impl Outcome {
@@ -137,6 +300,16 @@ impl Outcome {
     /// What the store keeps of a written `record` and its `facts`, finished now.
     pub fn of(mut record: Record, facts: PageFacts) -> Self {
         let now = SystemTime::now();
+        let details = Details::of(&record, facts.redirects, facts.titles, facts.is_check);
+        let anchors = match (&facts.follow, facts.anchors) {
+            (Some(follow), Some(mut all)) => Some(
+                follow
+                    .iter()
+                    .map(|&index| all.get_mut(index).map(std::mem::take).unwrap_or_default())
+                    .collect(),
+            ),
+            _ => None,
+        };
         // The followed links move out of the written record: no copy.
         let links = match (facts.follow, record.links.as_mut()) {
             (Some(follow), Some(all)) => Some(
@@ -178,6 +351,8 @@ impl Outcome {
             watch: facts.watch,
             notices: facts.notices,
             rendered: record.rendered,
+            details: Some(details),
+            anchors,
         }
     }
 }
@@ -301,4 +476,7 @@ pub struct PageRow {
     pub title: Option<String>,
     /// When its last fetch started.
     pub fetched_at: Option<SystemTime>,
+    /// What reports read of its last fetch (`None`: not fetched since the
+    /// store kept them).
+    pub details: Option<Details>,
 }

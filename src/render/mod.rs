@@ -244,7 +244,7 @@ impl Renderer {
         browser.renders.fetch_add(1, Ordering::Relaxed);
         self.metrics.render.settled(read.settled);
         let final_url = Url::parse(&read.url).unwrap_or_else(|_| page.final_url.clone());
-        let links = browser_links(read.links, read.meta);
+        let links = browser_links(read.links, read.meta, read.titles);
         Ok(Rendered {
             title: read.title,
             final_url,

@@ -45,14 +45,20 @@ const SCRIPT_GRACE: Duration = Duration::from_millis(200);
 const READ_PAGE: &str = r"(() => {
   const links = [];
   for (const a of document.links) {
-    links.push([a.href, !!(a.relList && a.relList.contains('nofollow'))]);
+    let text = (a.textContent || '').slice(0, 400);
+    if (!text.trim()) {
+      const img = a.querySelector && a.querySelector('img[alt]');
+      text = img ? img.getAttribute('alt') : '';
+    }
+    links.push([a.href, !!(a.relList && a.relList.contains('nofollow')), text]);
   }
   const meta = [];
   for (const m of document.querySelectorAll('meta[name][content]')) {
     meta.push([m.getAttribute('name'), m.getAttribute('content')]);
   }
   const title = document.querySelector('title') ? document.title : null;
-  return {title, url: location.href, links, meta};
+  const titles = document.getElementsByTagNameNS('http://www.w3.org/1999/xhtml', 'title').length;
+  return {title, url: location.href, links, meta, titles};
 })()";
 
 /// The page as fetched, handed to the browser for the navigation.
@@ -83,8 +89,11 @@ pub struct Read {
     pub title: Option<String>,
     /// `location.href`.
     pub url: String,
-    /// `document.links`: each resolved `href` and whether its `rel` says `nofollow`.
-    pub links: Vec<(String, bool)>,
+    /// `document.links`: each resolved `href`, whether its `rel` says
+    /// `nofollow`, and its text.
+    pub links: Vec<crate::extract::links::BrowserHref>,
+    /// The document's HTML `title` elements.
+    pub titles: u32,
     /// `(name, content)` of each `meta` with both.
     pub meta: Vec<(String, String)>,
     /// Why a navigation the page tried was not followed.
@@ -750,8 +759,13 @@ fn read_of(value: &Value, navigation_error: Option<String>) -> Result<Read, Rend
         url: read["url"].as_str().unwrap_or_default().to_owned(),
         links: pairs("links")
             .into_iter()
-            .map(|(href, nofollow)| (href, nofollow.as_bool().unwrap_or(false)))
+            .map(|(href, rest)| (href, rest.as_bool().unwrap_or(false)))
+            .zip(link_texts(read))
+            .map(|((href, nofollow), text)| (href, nofollow, text))
             .collect(),
+        titles: read["titles"]
+            .as_u64()
+            .map_or(0, |count| u32::try_from(count).unwrap_or(u32::MAX)),
         meta: pairs("meta")
             .into_iter()
             .map(|(name, content)| (name, content.as_str().unwrap_or_default().to_owned()))
@@ -759,6 +773,21 @@ fn read_of(value: &Value, navigation_error: Option<String>) -> Result<Read, Rend
         navigation_error,
         settled: "quiet",
     })
+}
+
+/// The third item of each of the read page's links: its text.
+fn link_texts(read: &Value) -> impl Iterator<Item = String> + '_ {
+    read["links"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|item| item.get(0).and_then(Value::as_str).is_some())
+        .map(|item| {
+            item.get(2)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        })
 }
 
 /// A failed command as a render error: the browser is gone, or it refused.

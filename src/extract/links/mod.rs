@@ -18,8 +18,11 @@ use foldhash::fast::RandomState;
 use encoding_rs::Encoding;
 use url::Url;
 
+mod anchor;
 mod entities;
 mod scan;
+
+pub use anchor::{MAX_ANCHOR, cut as cut_anchor};
 
 /// Links kept from one page at most, so a hostile page cannot flood the frontier.
 pub const MAX_LINKS: usize = 10_000;
@@ -33,6 +36,8 @@ pub struct Link {
     pub url: Url,
     /// Whether every `a`/`area` with this URL has `rel="nofollow"`.
     pub is_nofollow: bool,
+    /// The text of its first `a` with text (see [`anchor`]), for reports.
+    pub anchor: String,
 }
 
 /// What a page says about following its links.
@@ -43,6 +48,8 @@ pub struct PageLinks {
     /// `(name, content)` of the page's `meta` elements with both, names
     /// trimmed and lowercased.
     pub meta: Vec<(String, String)>,
+    /// The page's HTML `title` elements: more than one is a defect reports list.
+    pub titles: u32,
 }
 
 impl PageLinks {
@@ -96,7 +103,7 @@ pub fn page_links(html: &str, page: &Url, encoding: &'static Encoding) -> PageLi
         HashMap::with_capacity_and_hasher(count, RandomState::default());
     let mut seen = LinkSet::with_capacity(count);
     let mut links: Vec<Link> = Vec::with_capacity(count.min(MAX_LINKS));
-    for (href, is_nofollow) in &found.hrefs {
+    for ((href, is_nofollow), &text_at) in found.hrefs.iter().zip(&found.text_at) {
         let index = match hrefs_seen.get(href.as_ref()) {
             Some(index) => *index,
             None => {
@@ -106,6 +113,7 @@ pub fn page_links(html: &str, page: &Url, encoding: &'static Encoding) -> PageLi
                             links.push(Link {
                                 url,
                                 is_nofollow: true,
+                                anchor: String::new(),
                             });
                             links.len() - 1
                         })
@@ -116,8 +124,12 @@ pub fn page_links(html: &str, page: &Url, encoding: &'static Encoding) -> PageLi
             }
         };
         if let Some(index) = index {
+            let link = &mut links[index];
             // Followable when any of its anchors is.
-            links[index].is_nofollow &= *is_nofollow;
+            link.is_nofollow &= *is_nofollow;
+            if link.anchor.is_empty() {
+                link.anchor = anchor::anchor_text(html, text_at);
+            }
         }
     }
     // Only the names a crawler reads are kept (product tokens are single words).
@@ -128,16 +140,28 @@ pub fn page_links(html: &str, page: &Url, encoding: &'static Encoding) -> PageLi
         .filter(|(name, _)| !name.is_empty() && !name.contains([' ', ':', '.']))
         .map(|(name, content)| (name, content.into_owned()))
         .collect();
-    PageLinks { links, meta }
+    PageLinks {
+        links,
+        meta,
+        titles: found.titles,
+    }
 }
 
-/// The links a browser read from a rendered page (`document.links`: each
-/// resolved `href` with its `nofollow` mark) and its `meta` names, kept and
-/// normalized by the same rules as [`page_links`].
-pub fn browser_links(hrefs: Vec<(String, bool)>, meta: Vec<(String, String)>) -> PageLinks {
+/// What a browser read of a rendered page's links: `document.links`,
+/// each resolved `href` with its `nofollow` mark and its text.
+pub type BrowserHref = (String, bool, String);
+
+/// The links a browser read from a rendered page, its `meta` names and
+/// its number of `title` elements, kept and normalized by the same rules
+/// as [`page_links`].
+pub fn browser_links(
+    hrefs: Vec<BrowserHref>,
+    meta: Vec<(String, String)>,
+    titles: u32,
+) -> PageLinks {
     let mut seen = LinkSet::with_capacity(hrefs.len());
     let mut links: Vec<Link> = Vec::with_capacity(hrefs.len().min(MAX_LINKS));
-    for (href, is_nofollow) in hrefs.into_iter().take(MAX_HREFS) {
+    for (href, is_nofollow, text) in hrefs.into_iter().take(MAX_HREFS) {
         let Ok(mut url) = Url::parse(&href) else {
             continue;
         };
@@ -146,8 +170,18 @@ pub fn browser_links(hrefs: Vec<(String, bool)>, meta: Vec<(String, String)>) ->
         }
         url.set_fragment(None);
         match seen.index_of(&url, &links) {
-            Some(index) => links[index].is_nofollow &= is_nofollow,
-            None if links.len() < MAX_LINKS => links.push(Link { url, is_nofollow }),
+            Some(index) => {
+                let link = &mut links[index];
+                link.is_nofollow &= is_nofollow;
+                if link.anchor.is_empty() {
+                    link.anchor = cut_anchor(crate::extract::collapse_whitespace(&text));
+                }
+            }
+            None if links.len() < MAX_LINKS => links.push(Link {
+                url,
+                is_nofollow,
+                anchor: cut_anchor(crate::extract::collapse_whitespace(&text)),
+            }),
             None => {}
         }
     }
@@ -156,7 +190,11 @@ pub fn browser_links(hrefs: Vec<(String, bool)>, meta: Vec<(String, String)>) ->
         .map(|(name, content)| (name.trim().to_ascii_lowercase(), content))
         .filter(|(name, _)| !name.is_empty() && !name.contains([' ', ':', '.']))
         .collect();
-    PageLinks { links, meta }
+    PageLinks {
+        links,
+        meta,
+        titles,
+    }
 }
 
 /// `href` resolved against `base` and normalized, when it is an http(s) URL.

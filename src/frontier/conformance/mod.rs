@@ -9,7 +9,8 @@ use std::time::{Duration, SystemTime};
 use url::Url;
 
 use super::{
-    Claim, Frontier, Known, MAX_HISTORY, Outcome, Reschedule, SeedChanges, Settlement, TitleChange,
+    Claim, Details, Frontier, Known, MAX_HISTORY, Outcome, Reschedule, SeedChanges, Settlement,
+    TitleChange,
 };
 use crate::config::notify::NotifyEvent;
 use crate::watch::{Notice, Seen, Watch};
@@ -43,6 +44,8 @@ pub(super) fn ok(url: &Url, title: &str) -> Outcome {
         watch: None,
         notices: Vec::new(),
         rendered: false,
+        details: None,
+        anchors: None,
     }
 }
 
@@ -612,6 +615,109 @@ pub(super) fn each_page_lists_every_url_with_its_last_outcome(h: &Harness) {
     );
 }
 
+pub(super) fn reports_read_details_the_link_graph_and_recent_changes(h: &Harness) {
+    let mut store = h.open(Duration::ZERO);
+    start_run(&mut *store, &["/", "/gone"]);
+    let details = Details {
+        status: Some(200),
+        bytes: 1234,
+        elapsed_ms: 56,
+        content_type: Some("text/html".to_owned()),
+        titles: Some(2),
+        redirects: vec![(url("/old").to_string(), 301)],
+        ..Details::default()
+    };
+    let page = Outcome {
+        details: Some(details.clone()),
+        anchors: Some(vec!["Gone \u{e9}".to_owned(), String::new()]),
+        title_change: Some(TitleChange {
+            at: SystemTime::now(),
+            from: Some("Before".to_owned()),
+            to: Some("page".to_owned()),
+        }),
+        ..linking(&url("/"), &["/gone", "/x"])
+    };
+    let mut external = linking(&url("/gone"), &[]);
+    external.links = Some(vec!["http://127.0.0.2:9/far".to_owned()]);
+    external.anchors = Some(vec!["Far away".to_owned()]);
+    store.commit(&[page, external]).unwrap();
+    let mut rows = Vec::new();
+    store.each_page(&mut |row| rows.push(row)).unwrap();
+    let root = rows
+        .iter()
+        .find(|row| row.url == url("/").as_str())
+        .unwrap();
+    assert_eq!(root.details.as_ref(), Some(&details));
+    let unfetched = rows.iter().find(|row| row.url.ends_with("/x")).unwrap();
+    assert_eq!(unfetched.details, None);
+    let graph = outlinks(&mut *store);
+    assert_eq!(
+        graph,
+        [
+            (
+                url("/").to_string(),
+                vec![
+                    (url("/gone").to_string(), "Gone \u{e9}".to_owned()),
+                    (url("/x").to_string(), String::new()),
+                ]
+            ),
+            (
+                url("/gone").to_string(),
+                vec![("http://127.0.0.2:9/far".to_owned(), "Far away".to_owned())]
+            ),
+        ]
+    );
+    // A failed fetch takes the page's links out of the graph; a fetch
+    // without the graph (`report.links` off) leaves them.
+    store
+        .reschedule(Reschedule::AllDue, SystemTime::now())
+        .unwrap();
+    store.claim_due(SystemTime::now(), 10).unwrap();
+    let failed = Outcome {
+        status: Some(500),
+        error_kind: Some("http_status".to_owned()),
+        page: None,
+        ..ok(&url("/gone"), "")
+    };
+    store
+        .commit(&[failed, linking(&url("/"), &["/gone"])])
+        .unwrap();
+    let graph = outlinks(&mut *store);
+    assert_eq!(graph.len(), 1);
+    assert_eq!(graph[0].1.len(), 2, "kept: {graph:?}");
+    let mut changes = Vec::new();
+    let since = SystemTime::now() - HOUR;
+    store
+        .each_title_change(since, &mut |url, change| {
+            changes.push((url.to_owned(), change.from))
+        })
+        .unwrap();
+    assert_eq!(changes, [(url("/").to_string(), Some("Before".to_owned()))]);
+    let mut later = Vec::new();
+    store
+        .each_title_change(SystemTime::now() + HOUR, &mut |url, _| {
+            later.push(url.to_owned())
+        })
+        .unwrap();
+    assert!(later.is_empty());
+}
+
+/// The link graph as the store hands it out, sorted.
+fn outlinks(store: &mut dyn Frontier) -> Vec<(String, Vec<(String, String)>)> {
+    let mut graph = Vec::new();
+    store
+        .each_outlinks(&mut |page, links| {
+            let links = links
+                .into_iter()
+                .map(|link| (link.url, link.anchor))
+                .collect();
+            graph.push((page.to_owned(), links));
+        })
+        .unwrap();
+    graph.sort();
+    graph
+}
+
 /// Runs every contract test against one backend, opened by `$harness`.
 macro_rules! backends {
     ($($backend:ident: $harness:expr;)+) => {$(
@@ -639,6 +745,7 @@ macro_rules! backends {
                 title_changes_are_kept_newest_first_and_bounded,
                 notices_are_queued_with_their_outcome_once_and_delivered_under_a_lease,
                 each_page_lists_every_url_with_its_last_outcome,
+                reports_read_details_the_link_graph_and_recent_changes,
             );
         }
     )+};

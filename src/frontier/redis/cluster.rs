@@ -12,8 +12,8 @@ use url::Url;
 use super::state::{Change, UrlState};
 use super::{PARTITIONS, RedisFrontier, scripts};
 use crate::frontier::{
-    ClusterStatus, Membership, NodeStatus, PageRow, PublishedConfig, Status, StoreError, Summary,
-    TitleChange, unix_ms,
+    ClusterStatus, Details, Membership, NodeStatus, OutLink, PageRow, PublishedConfig, Status,
+    StoreError, Summary, TitleChange, decode_outlinks, unix_ms,
 };
 
 /// URL states read per `HSCAN` call when listing pages.
@@ -110,6 +110,7 @@ impl Summary for RedisFrontier {
 
     fn each_page(&mut self, visit: &mut dyn FnMut(PageRow)) -> Result<(), StoreError> {
         let key = self.key("url");
+        let report_key = self.key("report");
         let mut cursor = 0u64;
         loop {
             let (next, items): (u64, Vec<(String, String)>) = self.link.run(|connection| {
@@ -120,9 +121,86 @@ impl Summary for RedisFrontier {
                     .arg(PAGE_SCAN)
                     .query(connection)
             })?;
-            for (url, state) in items {
-                if let Some(row) = UrlState::parse(&state).page_row(url) {
+            let urls: Vec<&str> = items.iter().map(|(url, _)| url.as_str()).collect();
+            let details: Vec<Option<String>> = if urls.is_empty() {
+                Vec::new()
+            } else {
+                self.link.run(|connection| {
+                    redis::cmd("HMGET")
+                        .arg(&report_key)
+                        .arg(&urls)
+                        .query(connection)
+                })?
+            };
+            let details = details.into_iter().chain(std::iter::repeat(None));
+            for ((url, state), details) in items.into_iter().zip(details) {
+                if let Some(mut row) = UrlState::parse(&state).page_row(url) {
+                    row.details = details.as_deref().and_then(Details::parse);
                     visit(row);
+                }
+            }
+            if next == 0 {
+                return Ok(());
+            }
+            cursor = next;
+        }
+    }
+
+    fn each_outlinks(
+        &mut self,
+        visit: &mut dyn FnMut(&str, Vec<OutLink>),
+    ) -> Result<(), StoreError> {
+        let key = self.key("links");
+        let mut cursor = 0u64;
+        loop {
+            let (next, items): (u64, Vec<(String, String)>) = self.link.run(|connection| {
+                redis::cmd("HSCAN")
+                    .arg(&key)
+                    .arg(cursor)
+                    .arg("COUNT")
+                    .arg(PAGE_SCAN)
+                    .query(connection)
+            })?;
+            for (url, text) in items {
+                let links = decode_outlinks(&url, &text);
+                visit(&url, links);
+            }
+            if next == 0 {
+                return Ok(());
+            }
+            cursor = next;
+        }
+    }
+
+    fn each_title_change(
+        &mut self,
+        since: SystemTime,
+        visit: &mut dyn FnMut(&str, TitleChange),
+    ) -> Result<(), StoreError> {
+        let prefix = self.key("history:");
+        let pattern = format!("{}*", redis_glob_escape(&prefix));
+        let since = unix_ms(since);
+        let mut cursor = 0u64;
+        loop {
+            let (next, keys): (u64, Vec<String>) = self.link.run(|connection| {
+                redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(&pattern)
+                    .arg("COUNT")
+                    .arg(PAGE_SCAN)
+                    .query(connection)
+            })?;
+            for key in keys {
+                let stored: Vec<String> =
+                    self.link.run(|connection| connection.lrange(&key, 0, -1))?;
+                let url = key.strip_prefix(&prefix).unwrap_or(&key);
+                for change in stored
+                    .iter()
+                    .filter_map(|text| serde_json::from_str::<Change<'_>>(text).ok())
+                    .filter(|change| change.a >= since)
+                {
+                    visit(url, change.to_change());
                 }
             }
             if next == 0 {
@@ -255,4 +333,16 @@ fn cluster_status(
             .unwrap_or(0),
         hosts: snapshot.hosts,
     })
+}
+
+/// `text` with the glob characters of Redis's `MATCH` escaped.
+fn redis_glob_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
 }

@@ -7,9 +7,11 @@ use redis::Commands as _;
 use url::Url;
 
 use super::scripts;
-use super::state::{self, Flight};
+use super::state::{self, Flight, Outlinks};
 use super::{HEARTBEAT, MAX_SEEN_HERE, RedisFrontier, SeenHere, fingerprint, partition_of};
-use crate::frontier::{Claim, Outcome, Reschedule, Schedule, StoreError, unix_ms};
+use crate::frontier::{
+    Claim, Details, Outcome, Reschedule, Schedule, StoreError, encode_outlinks, unix_ms,
+};
 
 impl Schedule for RedisFrontier {
     fn set_interval(&mut self, interval: Duration) {
@@ -230,6 +232,14 @@ impl RedisFrontier {
                     })
                     .collect(),
                 rendered: outcome.rendered,
+                details: outcome.details.as_ref().map(Details::to_json),
+                outlinks: match (&outcome.links, &outcome.anchors) {
+                    (Some(links), Some(anchors)) => {
+                        Outlinks::Keep(encode_outlinks(&outcome.url, links, anchors))
+                    }
+                    _ if outcome.error_kind.is_some() => Outlinks::Drop,
+                    _ => Outlinks::Unchanged,
+                },
             });
             if let Some(final_url) = &outcome.final_url {
                 mark.push(fingerprint(final_url));

@@ -20,6 +20,9 @@
 //!   whose last fetch ended so (each URL's own is `x` in its state);
 //! - `rendered`: URLs whose last record was rendered in Chromium (each
 //!   URL's own is `j` in its state);
+//! - `report`: hash, URL → what its last fetch was like, for reports (JSON,
+//!   see `Details`); `links`: hash, page URL → its outgoing links with their
+//!   anchor texts (the link graph, see `encode_outlinks`);
 //! - `fetching`: hash, node → requests it has running now (its heartbeat);
 //! - `configs`: hash, node → the config it published; `robots:<origin>`: a shared robots.txt;
 //! - `outbox`: hash, notification id → the notification (JSON); `outbox:due`:
@@ -163,6 +166,7 @@ local old = hmget(prefix .. 'url', done_urls)
 local outcomes = {} -- kind -> change of its count
 local notices = {}  -- {id, target, json} for the outbox
 local rendered_change = 0 -- change of the count of URLs last rendered
+local reports, outlinks, unlinked = {}, {}, {}
 for i, done in ipairs(batch.done) do
   local p, url, score, page, kind, change = done[1], done[2], done[3], done[4], done[5], done[6]
   for _, notice in ipairs(done[8]) do notices[#notices + 1] = notice end
@@ -182,6 +186,12 @@ for i, done in ipairs(batch.done) do
     state.t = page.t; state.e = page.e; state.m = page.m
   end
   if type(done[7]) == 'string' then state.w = done[7] end
+  if type(done[10]) == 'string' then reports[#reports + 1] = url; reports[#reports + 1] = done[10] end
+  if type(done[11]) == 'string' then
+    outlinks[#outlinks + 1] = url; outlinks[#outlinks + 1] = done[11]
+  elseif done[11] == true then
+    unlinked[#unlinked + 1] = url
+  end
   local rendered = done[9] == true and 1 or nil
   if rendered ~= state.j then
     rendered_change = rendered_change + (rendered and 1 or -1)
@@ -197,6 +207,9 @@ for kind, change in pairs(outcomes) do
   if change ~= 0 then redis.call('HINCRBY', prefix .. 'outcomes', kind, change) end
 end
 if rendered_change ~= 0 then redis.call('INCRBY', prefix .. 'rendered', rendered_change) end
+if #reports > 0 then call_chunked('HSET', prefix .. 'report', reports) end
+if #outlinks > 0 then call_chunked('HSET', prefix .. 'links', outlinks) end
+if #unlinked > 0 then call_chunked('HDEL', prefix .. 'links', unlinked) end
 -- Notifications: queued once per id, as far as the outbox has room.
 local refused = 0
 if #notices > 0 then

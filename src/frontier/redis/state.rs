@@ -95,6 +95,7 @@ impl UrlState {
             outcome: self.x,
             title: self.t.filter(|_| self.k == Some(1)),
             fetched_at: self.at.map(crate::frontier::from_unix_ms),
+            details: None,
         })
     }
 
@@ -134,6 +135,32 @@ pub struct Done<'a> {
     pub notices: Vec<(&'a str, &'a str, String)>,
     /// Whether the record was rendered in Chromium.
     pub rendered: bool,
+    /// What reports read of the fetch (JSON, see [`crate::frontier::Details`]).
+    pub details: Option<String>,
+    /// The page's outgoing links for the link graph.
+    pub outlinks: Outlinks,
+}
+
+/// What a commit does to a page's outgoing links in the link graph.
+#[derive(Debug)]
+pub enum Outlinks {
+    /// Leave them (a 304, or the graph is not kept).
+    Unchanged,
+    /// Store these (see [`crate::frontier::encode_outlinks`]).
+    Keep(String),
+    /// Take them away: the fetch failed.
+    Drop,
+}
+
+impl Serialize for Outlinks {
+    /// `false` (leave), the text, or `true` (take away): what the script reads.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Unchanged => serializer.serialize_bool(false),
+            Self::Keep(text) => serializer.serialize_str(text),
+            Self::Drop => serializer.serialize_bool(true),
+        }
+    }
 }
 
 /// A title change as `history:<url>` keeps it: when (ms), from, to (absent: no title).
@@ -244,6 +271,8 @@ fn done_as_arrays<S: serde::Serializer>(
             &item.watch,
             &item.notices,
             item.rendered,
+            &item.details,
+            &item.outlinks,
         ))?;
     }
     seq.end()

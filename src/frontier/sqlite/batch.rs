@@ -10,8 +10,8 @@ use url::Url;
 
 use super::{SqliteFrontier, links, open};
 use crate::frontier::{
-    Claim, Known, Lineage, MAX_HISTORY, MAX_OUTBOX, Outcome, StoreError, TitleChange,
-    next_due_after, unix_ms,
+    Claim, Details, Known, Lineage, MAX_HISTORY, MAX_OUTBOX, Outcome, StoreError, TitleChange,
+    encode_outlinks, next_due_after, unix_ms,
 };
 use crate::watch::Watch;
 
@@ -159,6 +159,8 @@ impl SqliteFrontier {
                 watch: None,
                 notices: Vec::new(),
                 rendered: false,
+                details: None,
+                anchors: None,
             };
             this.add_links(
                 transaction,
@@ -211,6 +213,7 @@ pub(super) fn finish(
                 round,
                 watch,
                 outcome.rendered,
+                outcome.details.as_ref().map(Details::to_json),
             ],
             |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
         )
@@ -218,8 +221,9 @@ pub(super) fn finish(
     if let (Some((id, _, _)), Some(change)) = (row, &outcome.title_change) {
         add_title_change(transaction, id, change)?;
     }
-    if row.is_some() {
+    if let Some((id, _, _)) = row {
         queue_notices(transaction, outcome, room)?;
+        keep_outlinks(transaction, id, outcome)?;
     }
     Ok(row)
 }
@@ -268,6 +272,31 @@ fn queue_notices(
     Ok(())
 }
 
+/// Keeps the links the page of row `id` followed, with their anchor
+/// texts, when the link graph is kept; a failed fetch takes its links away
+/// (the page no longer links anywhere we know of).
+fn keep_outlinks(
+    transaction: &rusqlite::Transaction<'_>,
+    id: i64,
+    outcome: &Outcome,
+) -> rusqlite::Result<()> {
+    match (&outcome.links, &outcome.anchors) {
+        (Some(links), Some(anchors)) => {
+            let text = encode_outlinks(&outcome.url, links, anchors);
+            transaction
+                .prepare_cached("INSERT OR REPLACE INTO outlinks (url_id, links) VALUES (?1, ?2)")?
+                .execute(params![id, text])?;
+        }
+        _ if outcome.error_kind.is_some() => {
+            transaction
+                .prepare_cached("DELETE FROM outlinks WHERE url_id = ?1")?
+                .execute([id])?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 /// Adds a title change to the history of the URL of row `id`, keeping its
 /// newest [`MAX_HISTORY`].
 fn add_title_change(
@@ -302,7 +331,8 @@ pub(super) const FINISH: &str =
          due_at = CASE WHEN is_active AND origin = 'seed' THEN ?10 ELSE NULL END,
          once_round = MAX(once_round, COALESCE(?11, 0)),
          watch = COALESCE(?12, watch),
-         rendered = ?13
+         rendered = ?13,
+         details = COALESCE(?14, details)
      WHERE url = ?1
      RETURNING id, CASE WHEN origin = 'seed' THEN id ELSE COALESCE(root, id) END,
          CASE WHEN origin = 'seed' THEN 0 ELSE depth END";

@@ -16,7 +16,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use url::Url;
 
 use crate::frontier::{
-    MAX_HISTORY, Membership, PageRow, Status, StoreError, Summary, TitleChange, from_unix_ms,
+    MAX_HISTORY, Membership, OutLink, PageRow, Status, StoreError, Summary, TitleChange,
+    from_unix_ms, unix_ms,
 };
 
 mod batch;
@@ -251,6 +252,21 @@ impl Summary for SqliteFrontier {
 
     fn each_page(&mut self, visit: &mut dyn FnMut(PageRow)) -> Result<(), StoreError> {
         status::each_page(self, visit)
+    }
+
+    fn each_outlinks(
+        &mut self,
+        visit: &mut dyn FnMut(&str, Vec<OutLink>),
+    ) -> Result<(), StoreError> {
+        status::each_outlinks(self, visit)
+    }
+
+    fn each_title_change(
+        &mut self,
+        since: SystemTime,
+        visit: &mut dyn FnMut(&str, TitleChange),
+    ) -> Result<(), StoreError> {
+        status::each_title_change(self, unix_ms(since), visit)
     }
 
     fn status(&mut self, now: SystemTime) -> Result<Status, StoreError> {

@@ -16,7 +16,7 @@ use super::legacy::import_json;
 pub use super::legacy::{imported_name, is_legacy_json};
 use super::schema::{
     APPLICATION_ID, COLUMNS_V1, HISTORY_TABLE, INDEXES, OUTBOX_TABLE, RENDERED_COLUMN,
-    SCHEMA_VERSION, URLS_TABLE, schema,
+    REPORT_TABLES, SCHEMA_VERSION, URLS_TABLE, schema,
 };
 use crate::frontier::{SqliteError, StoreError};
 
@@ -240,6 +240,9 @@ pub fn upgrade(path: &Path, connection: &mut Connection) -> Result<(), StoreErro
     }
     if version < 5 {
         transaction.execute_batch(RENDERED_COLUMN).map_err(fail)?;
+    }
+    if version < 6 {
+        transaction.execute_batch(REPORT_TABLES).map_err(fail)?;
     }
     transaction
         .execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))

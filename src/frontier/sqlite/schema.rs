@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 /// The schema version written in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 /// `PRAGMA application_id`: "crwl", so `file(1)` and we can tell our files.
 pub const APPLICATION_ID: i64 = 0x6372_776c;
 
@@ -60,7 +60,7 @@ pub(super) const META_TABLE: &str =
 /// The whole schema of a new database.
 pub(super) fn schema() -> String {
     format!(
-        "{}{INDEXES}{META_TABLE}{HISTORY_TABLE}{OUTBOX_TABLE}{RENDERED_COLUMN}",
+        "{}{INDEXES}{META_TABLE}{HISTORY_TABLE}{OUTBOX_TABLE}{RENDERED_COLUMN}{REPORT_TABLES}",
         URLS_TABLE.replace("{table}", "urls")
     )
 }
@@ -98,6 +98,14 @@ CREATE INDEX outbox_due ON outbox (due_at);
 /// Version 5: whether each URL's last record was rendered in Chromium.
 pub(super) const RENDERED_COLUMN: &str =
     "ALTER TABLE urls ADD COLUMN rendered INTEGER NOT NULL DEFAULT 0;";
+
+/// Version 6, for reports: what each URL's last fetch was like (JSON, see
+/// [`crate::frontier::Details`]) and the link graph, each page's outgoing
+/// links with their anchor texts (see [`crate::frontier::encode_outlinks`]).
+pub(super) const REPORT_TABLES: &str = "
+ALTER TABLE urls ADD COLUMN details TEXT;
+CREATE TABLE outlinks (url_id INTEGER PRIMARY KEY, links TEXT NOT NULL);
+";
 
 /// The SQLite file header's first 16 bytes.
 pub(super) const MAGIC: &[u8; 16] = b"SQLite format 3\0";

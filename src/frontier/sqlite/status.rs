@@ -5,7 +5,10 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use super::{SqliteFrontier, open, wal_path};
-use crate::frontier::{PageRow, Status, StoreError, from_unix_ms, unix_ms};
+use crate::frontier::{
+    Details, OutLink, PageRow, Status, StoreError, TitleChange, decode_outlinks, from_unix_ms,
+    unix_ms,
+};
 
 /// Counts and times over the whole store.
 ///
@@ -109,7 +112,7 @@ pub(super) fn each_page(
         .connection
         .prepare(
             "SELECT u.url, u.origin = 'seed', u.depth, f.url, u.status, u.error_kind,
-                    u.fetched_at, u.title
+                    u.fetched_at, u.title, u.details
              FROM urls AS u LEFT JOIN urls AS f ON f.id = u.found_on
              WHERE u.is_active = 1 AND u.origin != 'sitemap'",
         )
@@ -142,7 +145,59 @@ pub(super) fn each_page(
             outcome,
             title: row.get(7).map_err(&fail)?,
             fetched_at: fetched_at.map(from_unix_ms),
+            details: row
+                .get::<_, Option<String>>(8)
+                .map_err(&fail)?
+                .as_deref()
+                .and_then(Details::parse),
         });
+    }
+    Ok(())
+}
+
+/// Every page of the link graph with its outgoing links, for reports.
+pub(super) fn each_outlinks(
+    store: &SqliteFrontier,
+    visit: &mut dyn FnMut(&str, Vec<OutLink>),
+) -> Result<(), StoreError> {
+    let fail = store.fail();
+    let mut statement = store
+        .connection
+        .prepare("SELECT u.url, o.links FROM outlinks AS o JOIN urls AS u ON u.id = o.url_id")
+        .map_err(&fail)?;
+    let mut rows = statement.query([]).map_err(&fail)?;
+    while let Some(row) = rows.next().map_err(&fail)? {
+        let url: String = row.get(0).map_err(&fail)?;
+        let text: String = row.get(1).map_err(&fail)?;
+        let links = decode_outlinks(&url, &text);
+        visit(&url, links);
+    }
+    Ok(())
+}
+
+/// Every title change at or after `since` (ms), with its URL.
+pub(super) fn each_title_change(
+    store: &SqliteFrontier,
+    since: i64,
+    visit: &mut dyn FnMut(&str, TitleChange),
+) -> Result<(), StoreError> {
+    let fail = store.fail();
+    let mut statement = store
+        .connection
+        .prepare(
+            "SELECT u.url, c.at, c.from_title, c.to_title
+             FROM title_changes AS c JOIN urls AS u ON u.id = c.url_id WHERE c.at >= ?1",
+        )
+        .map_err(&fail)?;
+    let mut rows = statement.query([since]).map_err(&fail)?;
+    while let Some(row) = rows.next().map_err(&fail)? {
+        let url: String = row.get(0).map_err(&fail)?;
+        let change = TitleChange {
+            at: from_unix_ms(row.get(1).map_err(&fail)?),
+            from: row.get(2).map_err(&fail)?,
+            to: row.get(3).map_err(&fail)?,
+        };
+        visit(&url, change);
     }
     Ok(())
 }

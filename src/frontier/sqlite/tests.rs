@@ -138,7 +138,7 @@ fn status_counts_what_the_store_knows() {
 }
 
 #[test]
-fn a_version_2_state_file_gains_the_title_history_the_outbox_and_the_rendered_mark() {
+fn a_version_2_state_file_gains_the_history_the_outbox_the_rendered_mark_and_report_tables() {
     let dir = tempfile::tempdir().unwrap();
     {
         let mut store = store(&dir, Duration::from_secs(3600));
@@ -149,7 +149,8 @@ fn a_version_2_state_file_gains_the_title_history_the_outbox_and_the_rendered_ma
     old.execute_batch(
         "DROP INDEX title_changes_url; DROP TABLE title_changes;
          DROP INDEX outbox_due; DROP TABLE outbox; ALTER TABLE urls DROP COLUMN watch;
-         ALTER TABLE urls DROP COLUMN rendered; PRAGMA user_version = 2;",
+         ALTER TABLE urls DROP COLUMN rendered; ALTER TABLE urls DROP COLUMN details;
+         DROP TABLE outlinks; PRAGMA user_version = 2;",
     )
     .unwrap();
     drop(old);
@@ -162,10 +163,21 @@ fn a_version_2_state_file_gains_the_title_history_the_outbox_and_the_rendered_ma
     );
     let rendered = Outcome {
         rendered: true,
+        links: Some(vec![url("/b").to_string()]),
+        anchors: Some(vec!["B".to_owned()]),
+        details: Some(crate::frontier::Details {
+            bytes: 7,
+            ..Default::default()
+        }),
         ..ok(&url("/a"), "A")
     };
     store.commit(&[rendered]).unwrap();
     assert_eq!(store.status(SystemTime::now()).unwrap().rendered, 1);
+    let mut graph = Vec::new();
+    store
+        .each_outlinks(&mut |page, links| graph.push((page.to_owned(), links.len())))
+        .unwrap();
+    assert_eq!(graph, [(url("/a").to_string(), 1)]);
     let version: i64 = rusqlite::Connection::open(&path)
         .unwrap()
         .pragma_query_value(None, "user_version", |row| row.get(0))

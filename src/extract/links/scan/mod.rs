@@ -34,6 +34,10 @@ pub struct Found<'a> {
     /// Raw `href` values of `a` and `area`, entities decoded, in document
     /// order, each with whether its `rel` has the `nofollow` token.
     pub hrefs: Vec<(Cow<'a, str>, bool)>,
+    /// For each of `hrefs`, where its start tag ends: its anchor text follows.
+    pub text_at: Vec<usize>,
+    /// HTML `title` start tags in the document (not in SVG, not in a `template`).
+    pub titles: u32,
     /// `(name, content)` of every `meta` with both, as written: the
     /// caller picks `robots` and its product token.
     pub meta: Vec<(Cow<'a, str>, Cow<'a, str>)>,
@@ -341,7 +345,13 @@ impl<'a> Scanner<'a> {
                 });
             }
             b"script" => self.script_data(),
-            b"style" | b"xmp" | b"iframe" | b"noembed" | b"noframes" | b"noscript" | b"title"
+            b"title" => {
+                if self.template_depth == 0 {
+                    self.found.titles += 1;
+                }
+                self.raw_text("title");
+            }
+            b"style" | b"xmp" | b"iframe" | b"noembed" | b"noframes" | b"noscript"
             | b"textarea" => self.raw_text(&tag.name.to_text()),
             b"plaintext" => return false,
             _ => {}
@@ -360,6 +370,7 @@ impl<'a> Scanner<'a> {
                     .any(|token| token.eq_ignore_ascii_case("nofollow"))
             });
             self.found.hrefs.push((decode_attribute(href), is_nofollow));
+            self.found.text_at.push(self.at);
         }
     }
 
