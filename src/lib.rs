@@ -44,5 +44,6 @@ pub mod observe;
 pub mod output;
 pub mod record;
 pub mod render;
+pub mod report;
 pub mod urls;
 pub mod watch;

@@ -1,0 +1,549 @@
+//! Reading a report out of the store: one pass over the URLs, one over
+//! the link graph, one over recent title changes. Only what a section
+//! lists is kept: a million-URL crawl never sits in memory whole.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::hash::BuildHasher;
+use std::time::SystemTime;
+
+use foldhash::fast::FixedState;
+
+use super::model::{
+    Bucket, Change, Duplicate, Hop, HostTimes, Inlink, Links, MAX_INLINKS, MAX_LISTED, Orphan,
+    PageTitle, Performance, Redirect, Report, Sized, Summary, Target, Thresholds, Titles,
+};
+use super::{Section, Sections};
+use crate::config::ReportSettings;
+use crate::frontier::{self, Details, PageRow, StoreError};
+
+/// Upper bounds of the response-time histogram, in milliseconds.
+const TIME_BUCKETS: [u64; 8] = [50, 100, 250, 500, 1000, 2500, 5000, 10_000];
+
+/// Reads the report of the crawl `store` holds, for `sections`.
+///
+/// # Errors
+/// The store cannot be read.
+pub fn collect(
+    store: &mut dyn frontier::Frontier,
+    settings: &ReportSettings,
+    sections: &Sections,
+    now: SystemTime,
+) -> Result<Report, StoreError> {
+    let since = now.checked_sub(settings.recent).unwrap_or(SystemTime::UNIX_EPOCH);
+    let mut pass = Pass::new(settings);
+    store.each_page(&mut |row| pass.page(row))?;
+    if settings.links && sections.has(Section::Links) {
+        store.each_outlinks(&mut |page, links| {
+            for link in links {
+                pass.link(page, &link.url, link.anchor);
+            }
+        })?;
+    }
+    let mut changes = Vec::new();
+    if sections.has(Section::Titles) {
+        store.each_title_change(since, &mut |url, change| {
+            changes.push((change.at, url.to_owned(), change.from, change.to));
+        })?;
+    }
+    let rendered = if sections.has(Section::Summary) {
+        store.status(now)?.rendered
+    } else {
+        0
+    };
+    let mut report = Report {
+        generated_at: rfc3339(now),
+        covers: "now",
+        store: store.location().display().to_string(),
+        settings: Thresholds {
+            title_max: settings.title_max,
+            title_min: settings.title_min,
+            changed_since: rfc3339(since),
+            link_graph: settings.links,
+        },
+        ..Report::default()
+    };
+    let (summary, titles, links, performance) = pass.finish(changes);
+    if sections.has(Section::Summary) {
+        report.summary = Some(Summary {
+            rendered,
+            ..summary
+        });
+    }
+    if sections.has(Section::Titles) {
+        report.titles = Some(titles);
+    }
+    if sections.has(Section::Links) {
+        report.links = Some(links);
+    }
+    if sections.has(Section::Performance) {
+        report.performance = Some(performance);
+    }
+    Ok(report)
+}
+
+/// A time as reports write it.
+pub fn rfc3339(at: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(at).to_string()
+}
+
+/// Where a linked URL is listed.
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    Broken(usize),
+    NotHtml(usize),
+    Robots(usize),
+    Redirect(usize),
+}
+
+/// What the passes gathered so far.
+struct Pass<'a> {
+    settings: &'a ReportSettings,
+    summary: Summary,
+    hosts: HashMap<String, Vec<u64>>,
+    titles: Titles,
+    by_title: HashMap<String, Vec<String>>,
+    links: Links,
+    /// Listed URLs → where they are listed.
+    targets: HashMap<String, Vec<Slot>>,
+    /// Each listed target's first page, used when the graph knows no inlink.
+    found_on: HashMap<String, String>,
+    /// Fingerprints of every URL in the crawl, and of every URL a page links to.
+    known: HashSet<u64>,
+    linked: HashSet<u64>,
+    /// Seeds and pages found on something that is not a page (a sitemap).
+    orphan_candidates: Vec<(String, Option<String>)>,
+    slowest: BinaryHeap<Reverse<(u64, String, u64)>>,
+    largest: BinaryHeap<Reverse<(u64, String, u64)>>,
+    times: [u64; TIME_BUCKETS.len() + 1],
+}
+
+fn fingerprint(url: &str) -> u64 {
+    FixedState::with_seed(0x7265_706f).hash_one(url)
+}
+
+impl<'a> Pass<'a> {
+    fn new(settings: &'a ReportSettings) -> Self {
+        Self {
+            settings,
+            summary: Summary::default(),
+            hosts: HashMap::new(),
+            titles: Titles::default(),
+            by_title: HashMap::new(),
+            links: Links::default(),
+            targets: HashMap::new(),
+            found_on: HashMap::new(),
+            known: HashSet::new(),
+            linked: HashSet::new(),
+            orphan_candidates: Vec::new(),
+            slowest: BinaryHeap::new(),
+            largest: BinaryHeap::new(),
+            times: [0; TIME_BUCKETS.len() + 1],
+        }
+    }
+
+    fn page(&mut self, row: PageRow) {
+        self.summary.urls += 1;
+        self.summary.seeds += u64::from(row.is_seed);
+        *self.summary.depths.entry(row.depth).or_default() += 1;
+        self.known.insert(fingerprint(&row.url));
+        let host = url::Url::parse(&row.url)
+            .ok()
+            .and_then(|url| url.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        self.hosts.entry(host.clone()).or_default();
+        let details = row.details.clone().unwrap_or_default();
+        if row.is_seed {
+            self.orphan_candidates.push((row.url.clone(), None));
+        } else if let Some(found_on) = &row.found_on
+            && !details.is_check
+        {
+            self.orphan_candidates
+                .push((row.url.clone(), Some(found_on.clone())));
+        }
+        let Some(outcome) = row.outcome.clone() else {
+            self.summary.waiting += 1;
+            return;
+        };
+        if outcome == "ok" && row.details.is_some() && !details.is_check {
+            if let Some(times) = self.hosts.get_mut(&host) {
+                times.push(details.elapsed_ms);
+            }
+            self.timed(&row.url, &details);
+        }
+        self.count(&row, &details, &outcome);
+        if !details.redirects.is_empty() {
+            self.redirect(&row, &details);
+        }
+        match outcome.as_str() {
+            "ok" | "not_modified" if !details.is_check => self.title(&row, &details),
+            "ok" | "not_modified" => {}
+            "robots" => self.target(&row, &details, &outcome, Slot::Robots),
+            "content_type" if details.status.is_some_and(|s| (200..300).contains(&s)) => {
+                self.target(&row, &details, &outcome, Slot::NotHtml);
+            }
+            _ => self.target(&row, &details, &outcome, Slot::Broken),
+        }
+    }
+
+    /// Counts a fetched URL in the summary.
+    fn count(&mut self, row: &PageRow, details: &Details, outcome: &str) {
+        let summary = &mut self.summary;
+        summary.fetched += 1;
+        summary.checked_external += u64::from(details.is_check);
+        *summary.outcomes.entry(outcome.to_owned()).or_default() += 1;
+        if let Some(status) = details.status {
+            *summary.statuses.entry(status).or_default() += 1;
+        }
+        if let Some(at) = row.fetched_at {
+            let at = rfc3339(at);
+            if summary.first_fetch.as_ref().is_none_or(|first| at < *first) {
+                summary.first_fetch = Some(at.clone());
+            }
+            if summary.last_fetch.as_ref().is_none_or(|last| at > *last) {
+                summary.last_fetch = Some(at);
+            }
+        }
+    }
+
+    /// Counts a fetched page's response time and size.
+    fn timed(&mut self, url: &str, details: &Details) {
+        let bucket = TIME_BUCKETS
+            .iter()
+            .position(|&le| details.elapsed_ms <= le)
+            .unwrap_or(TIME_BUCKETS.len());
+        self.times[bucket] += 1;
+        let entry = (details.elapsed_ms, url.to_owned(), details.bytes);
+        keep_top(&mut self.slowest, entry);
+        let entry = (details.bytes, url.to_owned(), details.elapsed_ms);
+        keep_top(&mut self.largest, entry);
+    }
+
+    /// Checks the title of an HTML page whose last fetch succeeded.
+    fn title(&mut self, row: &PageRow, details: &Details) {
+        if details.final_url.is_some() {
+            // Its title is its final URL's, checked there.
+            return;
+        }
+        let titles = &mut self.titles;
+        titles.pages += 1;
+        let length = row.title.as_deref().map_or(0, |title| title.chars().count());
+        let entry = PageTitle {
+            url: row.url.clone(),
+            title: row.title.clone(),
+            length,
+            ..PageTitle::default()
+        };
+        match row.title.as_deref() {
+            None => titles.missing.push(entry.clone()),
+            Some("") => titles.empty.push(entry.clone()),
+            Some(title) => {
+                if length > self.settings.title_max {
+                    titles.too_long.push(entry.clone());
+                } else if length < self.settings.title_min {
+                    titles.too_short.push(entry.clone());
+                }
+                self.by_title
+                    .entry(title.to_owned())
+                    .or_default()
+                    .push(row.url.clone());
+            }
+        }
+        if let Some(count) = details.titles.filter(|&count| count > 1) {
+            titles.multiple.push(PageTitle {
+                count: Some(count),
+                ..entry.clone()
+            });
+        }
+        if let Some(static_title) = &details.static_title {
+            titles.changed_by_script.push(PageTitle {
+                static_title: Some(static_title.clone()),
+                ..entry
+            });
+        }
+    }
+
+    /// Lists a URL others may link to, in `slot`'s list.
+    fn target(&mut self, row: &PageRow, details: &Details, kind: &str, slot: fn(usize) -> Slot) {
+        let target = Target {
+            url: row.url.clone(),
+            status: details.status,
+            kind: kind.to_owned(),
+            error: details.error.clone(),
+            content_type: details.content_type.clone(),
+            external: details.is_check,
+            ..Target::default()
+        };
+        let list = match slot(0) {
+            Slot::Broken(_) => &mut self.links.broken,
+            Slot::NotHtml(_) => &mut self.links.not_html,
+            _ => &mut self.links.robots,
+        };
+        list.push(target);
+        let index = slot(list.len() - 1);
+        self.listed(row, index);
+    }
+
+    fn redirect(&mut self, row: &PageRow, details: &Details) {
+        let chain: Vec<Hop> = details
+            .redirects
+            .iter()
+            .map(|(url, status)| Hop {
+                url: url.clone(),
+                status: *status,
+            })
+            .collect();
+        let final_url = details
+            .final_url
+            .clone()
+            .filter(|_| row.outcome.as_deref() != Some("redirects"));
+        let mut seen = HashSet::new();
+        let is_loop = chain
+            .iter()
+            .map(|hop| hop.url.as_str())
+            .chain(details.final_url.as_deref())
+            .any(|url| !seen.insert(url));
+        let hops = chain.len();
+        self.links.redirects.push(Redirect {
+            url: row.url.clone(),
+            chain,
+            final_url,
+            hops,
+            is_loop,
+            is_long: hops > 2,
+            ..Redirect::default()
+        });
+        let index = Slot::Redirect(self.links.redirects.len() - 1);
+        self.listed(row, index);
+    }
+
+    fn listed(&mut self, row: &PageRow, slot: Slot) {
+        self.targets.entry(row.url.clone()).or_default().push(slot);
+        if let Some(found_on) = &row.found_on {
+            self.found_on.insert(row.url.clone(), found_on.clone());
+        }
+    }
+
+    /// One link of the graph: `page` links to `url` with `anchor`.
+    fn link(&mut self, page: &str, url: &str, anchor: String) {
+        if url != page {
+            self.linked.insert(fingerprint(url));
+        }
+        let Some(slots) = self.targets.get(url) else {
+            return;
+        };
+        let inlink = Inlink {
+            page: page.to_owned(),
+            anchor,
+        };
+        for slot in slots {
+            let (inlinks, count) = match *slot {
+                Slot::Broken(i) => inlinks_of(&mut self.links.broken[i]),
+                Slot::NotHtml(i) => inlinks_of(&mut self.links.not_html[i]),
+                Slot::Robots(i) => inlinks_of(&mut self.links.robots[i]),
+                Slot::Redirect(i) => {
+                    let redirect = &mut self.links.redirects[i];
+                    (&mut redirect.inlinks, &mut redirect.inlink_count)
+                }
+            };
+            *count += 1;
+            if inlinks.len() < MAX_INLINKS {
+                inlinks.push(inlink.clone());
+            }
+        }
+    }
+
+    fn finish(mut self, changes: Vec<ChangeRow>) -> (Summary, Titles, Links, Performance) {
+        self.fill_found_on();
+        let has_graph = self.settings.links;
+        let orphans = has_graph.then(|| {
+            let known = &self.known;
+            let linked = &self.linked;
+            let mut orphans: Vec<Orphan> = (self.orphan_candidates.iter())
+                .filter(|(url, _)| !linked.contains(&fingerprint(url)))
+                .filter_map(|(url, found_on)| match found_on {
+                    None => Some(Orphan {
+                        url: url.clone(),
+                        source: "seed",
+                    }),
+                    Some(on) if !known.contains(&fingerprint(on)) => Some(Orphan {
+                        url: url.clone(),
+                        source: "sitemap",
+                    }),
+                    Some(_) => None,
+                })
+                .collect();
+            orphans.sort_by(|a, b| a.url.cmp(&b.url));
+            orphans
+        });
+        let mut links = self.links;
+        links.orphans = orphans;
+        for list in [&mut links.broken, &mut links.not_html, &mut links.robots] {
+            for target in list.iter_mut() {
+                target.inlinks.sort();
+            }
+            list.sort_by(|a, b| {
+                (Reverse(a.inlink_count), &a.url).cmp(&(Reverse(b.inlink_count), &b.url))
+            });
+        }
+        for redirect in &mut links.redirects {
+            redirect.inlinks.sort();
+        }
+        links.redirects.sort_by(|a, b| {
+            (Reverse(a.hops), &a.url).cmp(&(Reverse(b.hops), &b.url))
+        });
+        let mut titles = self.titles;
+        let mut duplicate: Vec<Duplicate> = (self.by_title.into_iter())
+            .filter(|(_, urls)| urls.len() > 1)
+            .map(|(title, mut urls)| {
+                urls.sort();
+                Duplicate { title, urls }
+            })
+            .collect();
+        duplicate.sort_by(|a, b| {
+            (Reverse(a.urls.len()), &a.title).cmp(&(Reverse(b.urls.len()), &b.title))
+        });
+        titles.duplicate = duplicate;
+        for list in [
+            &mut titles.missing,
+            &mut titles.empty,
+            &mut titles.multiple,
+            &mut titles.changed_by_script,
+        ] {
+            list.sort();
+        }
+        titles.too_long.sort_by(|a, b| (Reverse(a.length), &a.url).cmp(&(Reverse(b.length), &b.url)));
+        titles.too_short.sort_by(|a, b| (a.length, &a.url).cmp(&(b.length, &b.url)));
+        let mut changes = changes;
+        changes.sort_by(|a, b| (Reverse(a.0), &a.1).cmp(&(Reverse(b.0), &b.1)));
+        titles.changed_recently = changes
+            .into_iter()
+            .map(|(at, url, from, to)| Change {
+                url,
+                at: rfc3339(at),
+                from,
+                to,
+            })
+            .collect();
+        let mut summary = self.summary;
+        summary.hosts = self.hosts.len() as u64;
+        summary.response_times = (TIME_BUCKETS.iter().map(|le| le.to_string()))
+            .chain(std::iter::once("inf".to_owned()))
+            .zip(self.times)
+            .map(|(le, count)| Bucket { le, count })
+            .collect();
+        let performance = Performance {
+            hosts: host_times(self.hosts),
+            slowest: sorted_top(self.slowest, |(ms, url, bytes)| Sized { url, ms, bytes }),
+            largest: sorted_top(self.largest, |(bytes, url, ms)| Sized { url, ms, bytes }),
+        };
+        (summary, titles, links, performance)
+    }
+
+    /// A listed target no page of the graph links to gets the page it was
+    /// first found on (the graph is off, or was off then).
+    fn fill_found_on(&mut self) {
+        for (url, slots) in &self.targets {
+            let Some(found_on) = self.found_on.get(url) else {
+                continue;
+            };
+            for slot in slots {
+                let (inlinks, count) = match *slot {
+                    Slot::Broken(i) => inlinks_of(&mut self.links.broken[i]),
+                    Slot::NotHtml(i) => inlinks_of(&mut self.links.not_html[i]),
+                    Slot::Robots(i) => inlinks_of(&mut self.links.robots[i]),
+                    Slot::Redirect(i) => {
+                        let redirect = &mut self.links.redirects[i];
+                        (&mut redirect.inlinks, &mut redirect.inlink_count)
+                    }
+                };
+                if *count == 0 {
+                    *count = 1;
+                    inlinks.push(Inlink {
+                        page: found_on.clone(),
+                        anchor: String::new(),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// A title change as read: when, URL, from, to.
+type ChangeRow = (SystemTime, String, Option<String>, Option<String>);
+
+fn inlinks_of(target: &mut Target) -> (&mut Vec<Inlink>, &mut u64) {
+    (&mut target.inlinks, &mut target.inlink_count)
+}
+
+/// Keeps the [`MAX_LISTED`] largest entries of a min-heap.
+fn keep_top(heap: &mut BinaryHeap<Reverse<(u64, String, u64)>>, entry: (u64, String, u64)) {
+    if heap.len() < MAX_LISTED {
+        heap.push(Reverse(entry));
+    } else if heap.peek().is_some_and(|Reverse(least)| entry > *least) {
+        heap.pop();
+        heap.push(Reverse(entry));
+    }
+}
+
+fn sorted_top(
+    heap: BinaryHeap<Reverse<(u64, String, u64)>>,
+    make: impl Fn((u64, String, u64)) -> Sized,
+) -> Vec<Sized> {
+    let mut entries: Vec<(u64, String, u64)> = heap.into_iter().map(|Reverse(entry)| entry).collect();
+    entries.sort_by(|a, b| (Reverse(a.0), &a.1).cmp(&(Reverse(b.0), &b.1)));
+    entries.into_iter().map(make).collect()
+}
+
+/// Each host's response-time percentiles (nearest rank), slowest p95 first.
+fn host_times(hosts: HashMap<String, Vec<u64>>) -> Vec<HostTimes> {
+    let mut list: Vec<HostTimes> = hosts
+        .into_iter()
+        .filter(|(_, times)| !times.is_empty())
+        .map(|(host, mut times)| {
+            times.sort_unstable();
+            HostTimes {
+                pages: times.len() as u64,
+                p50_ms: percentile(&times, 50),
+                p95_ms: percentile(&times, 95),
+                max_ms: times.last().copied().unwrap_or_default(),
+                host,
+            }
+        })
+        .collect();
+    list.sort_by(|a, b| (Reverse(a.p95_ms), &a.host).cmp(&(Reverse(b.p95_ms), &b.host)));
+    list
+}
+
+/// The nearest-rank `p`th percentile of sorted `times`.
+fn percentile(times: &[u64], p: usize) -> u64 {
+    if times.is_empty() {
+        return 0;
+    }
+    let rank = (p * times.len()).div_ceil(100).max(1);
+    times[rank - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let times: Vec<u64> = (1..=20).collect();
+        assert_eq!(percentile(&times, 50), 10);
+        assert_eq!(percentile(&times, 95), 19);
+        assert_eq!(percentile(&[7], 95), 7);
+    }
+
+    #[test]
+    fn the_top_keeps_the_largest() {
+        let mut heap = BinaryHeap::new();
+        for value in 0..(MAX_LISTED as u64 + 50) {
+            keep_top(&mut heap, (value, format!("u{value}"), 0));
+        }
+        let top = sorted_top(heap, |(ms, url, bytes)| Sized { url, ms, bytes });
+        assert_eq!(top.len(), MAX_LISTED);
+        assert_eq!(top[0].ms, MAX_LISTED as u64 + 49);
+    }
+}
