@@ -14,7 +14,8 @@
 //!         │        ├──→ frontier → config, observe, record, urls, watch
 //!         │        ├──→ watch → config, record
 //!         │        └──→ output → observe, record
-//!         └──→ notify → fetch, frontier, watch
+//!         ├──→ notify → fetch, frontier, watch
+//!         └──→ report → frontier, config
 //! ```
 //!
 //! [`cli`] parses the command line; [`daemon`] runs the lifecycle (`--once`,
@@ -24,8 +25,8 @@
 //! used from above: [`frontier`] (the store behind one door), [`output`]
 //! (log lines and JSON Lines), [`observe`] (metrics, progress),
 //! [`config`] (data only), [`watch`] (what a record means for the
-//! `[[notify]]` targets, pure) and [`notify`] (delivering from the store's
-//! outbox). At the bottom, the shared vocabulary every
+//! `[[notify]]` targets, pure), [`notify`] (delivering from the store's
+//! outbox) and [`report`] (a crawl's problems, read from the store). At the bottom, the shared vocabulary every
 //! stage may use: [`urls`] (normalization, seeds, scope, fingerprints) and
 //! [`record`] (what each URL ends as).
 

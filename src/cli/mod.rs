@@ -15,6 +15,7 @@ use crate::daemon::{self, Mode};
 use crate::fetch::Fetcher;
 use crate::frontier::{self, Access};
 use crate::render::Renderer;
+use crate::report;
 use crate::urls;
 
 mod history;
@@ -70,6 +71,22 @@ enum Command {
         /// Print a JSON array instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// Report the crawl's problems from its store: broken links with the
+    /// pages linking to them, redirects, title defects, slow pages. Safe
+    /// while the daemon runs.
+    Report {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// How to write it.
+        #[arg(long, value_enum, default_value_t = report::Format::Text)]
+        format: report::Format,
+        /// Write to this file (replaced whole) instead of standard output.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Only these sections (repeat, or separate with commas); all by default.
+        #[arg(long, value_enum, value_delimiter = ',', value_name = "NAME")]
+        section: Vec<report::Section>,
     },
     /// Notifications: `crawler notify test` sends a sample to each `[[notify]]` target.
     Notify {
@@ -149,6 +166,7 @@ impl Cli {
                     | Command::Status { .. }
                     | Command::History { .. }
                     | Command::Notify { .. }
+                    | Command::Report { .. }
             )
         ) {
             quit_quietly_on_closed_pipe();
@@ -174,6 +192,12 @@ impl Cli {
             Some(Command::Notify {
                 action: NotifyAction::Test(config),
             }) => notify::test(&config.config),
+            Some(Command::Report {
+                config,
+                format,
+                output,
+                section,
+            }) => report_command(&config.config, format, output.as_deref(), &section),
         }
     }
 }
@@ -311,6 +335,65 @@ fn status(path: &Path, json: bool) -> ExitCode {
             ExitCode::Usage
         }
     }
+}
+
+/// `crawler report`: reads the store and writes the report.
+fn report_command(
+    path: &Path,
+    format: report::Format,
+    output: Option<&Path>,
+    sections: &[report::Section],
+) -> ExitCode {
+    let config = match load_optional(path) {
+        Ok(config) => config,
+        Err(err) => return report_config_error(&err),
+    };
+    let sections = report::Sections::of(sections);
+    let settings = &config.settings.report;
+    let made = frontier::open(&config, Access::Inspect)
+        .and_then(|mut store| report::make(&mut *store, settings, &sections, format));
+    let text = match made {
+        Ok(text) => text,
+        Err(err) if !err.is_unusable_file() => {
+            eprintln!("crawler: report: {err}");
+            return ExitCode::Runtime;
+        }
+        Err(err) => {
+            eprintln!("crawler: state error: {err}");
+            return ExitCode::Usage;
+        }
+    };
+    let Some(output) = output else {
+        print!("{text}");
+        return ExitCode::Ok;
+    };
+    match write_whole(output, text.as_bytes()) {
+        Ok(()) => {
+            eprintln!("crawler: report written to `{}`", output.display());
+            ExitCode::Ok
+        }
+        Err(err) => {
+            eprintln!(
+                "crawler: cannot write the report to `{}`: {err}",
+                output.display()
+            );
+            ExitCode::Runtime
+        }
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file beside it, renamed
+/// over it: a reader sees the old file or the new one, never half of one.
+fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{}.tmp", std::process::id()));
+    let temporary = path.with_file_name(name);
+    let written =
+        std::fs::write(&temporary, bytes).and_then(|()| std::fs::rename(&temporary, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written
 }
 
 /// The one-paragraph summary `crawler check` prints.

@@ -17,6 +17,7 @@ use async_std::task;
 use futures_lite::future;
 use url::Url;
 
+use crate::crawl::follow::Rules;
 use crate::crawl::politeness::robots::{self, Verdict};
 use crate::crawl::politeness::{Action, HostKey, Hosts, Policy, ROBOTS_TTL, Refusal, Signal};
 use crate::crawl::{Job, Message};
@@ -62,6 +63,9 @@ pub struct Dispatcher {
     pub metrics: Arc<Metrics>,
     /// What the other nodes of a cluster share about hosts.
     pub shared: Option<Arc<dyn SharedHosts>>,
+    /// The link rules (replaced on reload): a refused link out of scope
+    /// was a check.
+    pub rules: Arc<RwLock<Arc<Rules>>>,
 }
 
 /// What woke the dispatcher.
@@ -246,8 +250,12 @@ impl Dispatcher {
     /// Records a job robots.txt forbids: no request is made.
     async fn refuse(&self, Refusal { job, kind, why }: Refusal) {
         let record = refused_record(&job, kind, &why);
+        let rules = Arc::clone(&self.rules.read().unwrap_or_else(PoisonError::into_inner));
+        let facts = PageFacts {
+            is_check: rules.is_check(&job),
+            ..PageFacts::default()
+        };
         let _ = self.finished.send(job.url).await;
-        let facts = PageFacts::default();
         let _ = self
             .output
             .send(Message::Record(Box::new(record), facts))

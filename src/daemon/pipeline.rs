@@ -98,6 +98,7 @@ impl Pipeline {
             finished: template.finished.clone(),
             metrics: Arc::clone(&metrics),
             shared: frontier::shared_hosts(config),
+            rules: Arc::clone(&template.rules),
         };
         task::spawn(dispatcher.run(policy));
         let mut pipeline = Self {

@@ -30,7 +30,9 @@ pub fn collect(
     sections: &Sections,
     now: SystemTime,
 ) -> Result<Report, StoreError> {
-    let since = now.checked_sub(settings.recent).unwrap_or(SystemTime::UNIX_EPOCH);
+    let since = now
+        .checked_sub(settings.recent)
+        .unwrap_or(SystemTime::UNIX_EPOCH);
     let mut pass = Pass::new(settings);
     store.each_page(&mut |row| pass.page(row))?;
     if settings.links && sections.has(Section::Links) {
@@ -227,7 +229,10 @@ impl<'a> Pass<'a> {
         }
         let titles = &mut self.titles;
         titles.pages += 1;
-        let length = row.title.as_deref().map_or(0, |title| title.chars().count());
+        let length = row
+            .title
+            .as_deref()
+            .map_or(0, |title| title.chars().count());
         let entry = PageTitle {
             url: row.url.clone(),
             title: row.title.clone(),
@@ -389,9 +394,9 @@ impl<'a> Pass<'a> {
         for redirect in &mut links.redirects {
             redirect.inlinks.sort();
         }
-        links.redirects.sort_by(|a, b| {
-            (Reverse(a.hops), &a.url).cmp(&(Reverse(b.hops), &b.url))
-        });
+        links
+            .redirects
+            .sort_by(|a, b| (Reverse(a.hops), &a.url).cmp(&(Reverse(b.hops), &b.url)));
         let mut titles = self.titles;
         let mut duplicate: Vec<Duplicate> = (self.by_title.into_iter())
             .filter(|(_, urls)| urls.len() > 1)
@@ -412,8 +417,12 @@ impl<'a> Pass<'a> {
         ] {
             list.sort();
         }
-        titles.too_long.sort_by(|a, b| (Reverse(a.length), &a.url).cmp(&(Reverse(b.length), &b.url)));
-        titles.too_short.sort_by(|a, b| (a.length, &a.url).cmp(&(b.length, &b.url)));
+        titles
+            .too_long
+            .sort_by(|a, b| (Reverse(a.length), &a.url).cmp(&(Reverse(b.length), &b.url)));
+        titles
+            .too_short
+            .sort_by(|a, b| (a.length, &a.url).cmp(&(b.length, &b.url)));
         let mut changes = changes;
         changes.sort_by(|a, b| (Reverse(a.0), &a.1).cmp(&(Reverse(b.0), &b.1)));
         titles.changed_recently = changes
@@ -490,7 +499,8 @@ fn sorted_top(
     heap: BinaryHeap<Reverse<(u64, String, u64)>>,
     make: impl Fn((u64, String, u64)) -> Sized,
 ) -> Vec<Sized> {
-    let mut entries: Vec<(u64, String, u64)> = heap.into_iter().map(|Reverse(entry)| entry).collect();
+    let mut entries: Vec<(u64, String, u64)> =
+        heap.into_iter().map(|Reverse(entry)| entry).collect();
     entries.sort_by(|a, b| (Reverse(a.0), &a.1).cmp(&(Reverse(b.0), &b.1)));
     entries.into_iter().map(make).collect()
 }

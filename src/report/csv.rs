@@ -74,10 +74,22 @@ fn summary(report: &Report) -> String {
             add("depth", key.to_string(), value.to_string());
         }
         for bucket in &summary.response_times {
-            add("response_ms_le", bucket.le.clone(), bucket.count.to_string());
+            add(
+                "response_ms_le",
+                bucket.le.clone(),
+                bucket.count.to_string(),
+            );
         }
-        add("first_fetch", String::new(), text(summary.first_fetch.as_deref()));
-        add("last_fetch", String::new(), text(summary.last_fetch.as_deref()));
+        add(
+            "first_fetch",
+            String::new(),
+            text(summary.first_fetch.as_deref()),
+        );
+        add(
+            "last_fetch",
+            String::new(),
+            text(summary.last_fetch.as_deref()),
+        );
     }
     table(&["section", "metric", "key", "value"], rows)
 }
@@ -187,7 +199,11 @@ fn links(report: &Report) -> String {
                 "links".to_owned(),
                 issue.to_owned(),
                 redirect.url.clone(),
-                redirect.chain.first().map(|hop| hop.status.to_string()).unwrap_or_default(),
+                redirect
+                    .chain
+                    .first()
+                    .map(|hop| hop.status.to_string())
+                    .unwrap_or_default(),
                 "redirect".to_owned(),
                 chain.join(" -> "),
                 text(redirect.final_url.as_deref()),
@@ -212,8 +228,16 @@ fn links(report: &Report) -> String {
     }
     table(
         &[
-            "section", "issue", "url", "status", "kind", "detail", "final_url", "hops",
-            "linked_from", "anchor",
+            "section",
+            "issue",
+            "url",
+            "status",
+            "kind",
+            "detail",
+            "final_url",
+            "hops",
+            "linked_from",
+            "anchor",
         ],
         rows,
     )
@@ -249,7 +273,10 @@ fn performance(report: &Report) -> String {
                 String::new(),
             ]);
         }
-        for (kind, list) in [("slowest", &performance.slowest), ("largest", &performance.largest)] {
+        for (kind, list) in [
+            ("slowest", &performance.slowest),
+            ("largest", &performance.largest),
+        ] {
             for page in list {
                 rows.push(vec![
                     "performance".to_owned(),
@@ -265,7 +292,9 @@ fn performance(report: &Report) -> String {
         }
     }
     table(
-        &["section", "kind", "name", "pages", "p50_ms", "p95_ms", "max_ms", "bytes"],
+        &[
+            "section", "kind", "name", "pages", "p50_ms", "p95_ms", "max_ms", "bytes",
+        ],
         rows,
     )
 }

@@ -110,7 +110,12 @@ fn bar_chart(id: &str, title: &str, bars: &[(String, u64)]) -> String {
     const ROW: usize = 22;
     const LABEL: usize = 130;
     const WIDTH: usize = 420;
-    let max = bars.iter().map(|(_, count)| *count).max().unwrap_or(0).max(1);
+    let max = bars
+        .iter()
+        .map(|(_, count)| *count)
+        .max()
+        .unwrap_or(0)
+        .max(1);
     let height = ROW * bars.len().max(1) + 8;
     let description: Vec<String> = bars
         .iter()

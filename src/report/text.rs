@@ -44,11 +44,23 @@ fn summary_text(out: &mut String, summary: &Summary) {
                 .join(", ")
         }
     };
-    let outcomes = summary.outcomes.iter().map(|(k, v)| (k.clone(), *v)).collect();
+    let outcomes = summary
+        .outcomes
+        .iter()
+        .map(|(k, v)| (k.clone(), *v))
+        .collect();
     let _ = writeln!(out, "outcomes: {}", counts(outcomes));
-    let statuses = summary.statuses.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    let statuses = summary
+        .statuses
+        .iter()
+        .map(|(k, v)| (k.to_string(), *v))
+        .collect();
     let _ = writeln!(out, "statuses: {}", counts(statuses));
-    let depths = summary.depths.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    let depths = summary
+        .depths
+        .iter()
+        .map(|(k, v)| (k.to_string(), *v))
+        .collect();
     let _ = writeln!(out, "depths: {}", counts(depths));
     if summary.checked_external > 0 {
         let _ = writeln!(out, "external links checked: {}", summary.checked_external);
@@ -84,28 +96,47 @@ fn titles_text(out: &mut String, titles: &Titles, report: &Report, top: usize) {
     list(out, "missing", &titles.missing, top, |p| p.url.clone());
     list(out, "empty", &titles.empty, top, |p| p.url.clone());
     list(out, "duplicate", &titles.duplicate, top, |d| {
-        format!("\"{}\" on {} pages: {}", d.title, d.urls.len(), d.urls.join(" "))
+        format!(
+            "\"{}\" on {} pages: {}",
+            d.title,
+            d.urls.len(),
+            d.urls.join(" ")
+        )
     });
     let max = report.settings.title_max;
-    list(out, &format!("over {max} characters"), &titles.too_long, top, |p| {
-        format!("{} ({}): {}", p.url, p.length, quoted(p.title.as_deref()))
-    });
+    list(
+        out,
+        &format!("over {max} characters"),
+        &titles.too_long,
+        top,
+        |p| format!("{} ({}): {}", p.url, p.length, quoted(p.title.as_deref())),
+    );
     let min = report.settings.title_min;
-    list(out, &format!("under {min} characters"), &titles.too_short, top, |p| {
-        format!("{} ({}): {}", p.url, p.length, quoted(p.title.as_deref()))
-    });
+    list(
+        out,
+        &format!("under {min} characters"),
+        &titles.too_short,
+        top,
+        |p| format!("{} ({}): {}", p.url, p.length, quoted(p.title.as_deref())),
+    );
     list(out, "more than one <title>", &titles.multiple, top, |p| {
         format!("{} ({} titles)", p.url, p.count.unwrap_or_default())
     });
-    list(out, "changed by JavaScript", &titles.changed_by_script, top, |p| {
-        let before = p.static_title.clone().flatten();
-        format!(
-            "{}: {} -> {}",
-            p.url,
-            quoted(before.as_deref()),
-            quoted(p.title.as_deref())
-        )
-    });
+    list(
+        out,
+        "changed by JavaScript",
+        &titles.changed_by_script,
+        top,
+        |p| {
+            let before = p.static_title.clone().flatten();
+            format!(
+                "{}: {} -> {}",
+                p.url,
+                quoted(before.as_deref()),
+                quoted(p.title.as_deref())
+            )
+        },
+    );
     list(
         out,
         &format!("changed since {}", report.settings.changed_since),
@@ -147,24 +178,40 @@ fn inlinks_text(inlinks: &[Inlink], count: u64) -> String {
 fn links_text(out: &mut String, links: &Links, has_graph: bool, top: usize) {
     let _ = writeln!(out, "\n== links");
     list(out, "broken", &links.broken, top, |t| {
-        let why = t.status.map_or_else(|| t.kind.clone(), |status| status.to_string());
-        format!("{} [{why}] {}", t.url, inlinks_text(&t.inlinks, t.inlink_count))
-    });
-    list(out, "not HTML (answer 200, not broken)", &links.not_html, top, |t| {
+        let why = t
+            .status
+            .map_or_else(|| t.kind.clone(), |status| status.to_string());
         format!(
-            "{} [{}] {}",
+            "{} [{why}] {}",
             t.url,
-            t.content_type.as_deref().unwrap_or("no type"),
             inlinks_text(&t.inlinks, t.inlink_count)
         )
     });
+    list(
+        out,
+        "not HTML (answer 200, not broken)",
+        &links.not_html,
+        top,
+        |t| {
+            format!(
+                "{} [{}] {}",
+                t.url,
+                t.content_type.as_deref().unwrap_or("no type"),
+                inlinks_text(&t.inlinks, t.inlink_count)
+            )
+        },
+    );
     list(out, "redirects", &links.redirects, top, |r| {
         let mut chain: Vec<String> = r
             .chain
             .iter()
             .map(|hop| format!("{} ({})", hop.url, hop.status))
             .collect();
-        chain.push(r.final_url.clone().unwrap_or_else(|| "(never ends)".to_owned()));
+        chain.push(
+            r.final_url
+                .clone()
+                .unwrap_or_else(|| "(never ends)".to_owned()),
+        );
         let flags = match (r.is_loop, r.is_long) {
             (true, _) => " [loop]",
             (false, true) => " [over 2 hops]",
@@ -176,9 +223,13 @@ fn links_text(out: &mut String, links: &Links, has_graph: bool, top: usize) {
         format!("{} {}", t.url, inlinks_text(&t.inlinks, t.inlink_count))
     });
     match &links.orphans {
-        Some(orphans) => list(out, "orphans (no crawled page links to them)", orphans, top, |o| {
-            format!("{} (from {})", o.url, o.source)
-        }),
+        Some(orphans) => list(
+            out,
+            "orphans (no crawled page links to them)",
+            orphans,
+            top,
+            |o| format!("{} (from {})", o.url, o.source),
+        ),
         None if !has_graph => {
             let _ = writeln!(out, "orphans: unknown (report.links = false)");
         }
@@ -198,6 +249,10 @@ fn performance_text(out: &mut String, performance: &Performance, top: usize) {
         format!("{} ms {}", p.ms, p.url)
     });
     list(out, "largest", &performance.largest, top, |p| {
-        format!("{} {}", bytesize::ByteSize::b(p.bytes).display().iec(), p.url)
+        format!(
+            "{} {}",
+            bytesize::ByteSize::b(p.bytes).display().iec(),
+            p.url
+        )
     });
 }

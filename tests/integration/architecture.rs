@@ -38,6 +38,8 @@ const LAYERS: &[(&str, &[&str])] = &[
             "urls", "watch",
         ],
     ),
+    // Reports read from the store.
+    ("report", &["config", "frontier"]),
     // Delivering notifications from the store's outbox.
     (
         "notify",
@@ -48,7 +50,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "daemon",
         &[
             "config", "crawl", "extract", "fetch", "frontier", "notify", "observe", "output",
-            "record", "render", "urls", "watch",
+            "record", "render", "report", "urls", "watch",
         ],
     ),
     // The command line.
@@ -56,7 +58,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "cli",
         &[
             "config", "crawl", "daemon", "extract", "fetch", "frontier", "notify", "observe",
-            "output", "record", "render", "urls", "watch",
+            "output", "record", "render", "report", "urls", "watch",
         ],
     ),
 ];

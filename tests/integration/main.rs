@@ -13,6 +13,7 @@ mod observability;
 mod politeness;
 mod reload;
 mod render;
+mod report;
 mod store;
 mod support;
 mod tls;

@@ -332,7 +332,7 @@ fn answer(
 }
 
 /// Reads the request head; returns the path of the request line and the
-/// header lines, lowercased.
+/// header lines, lowercased, after a `:method: get` line.
 fn read_request_head(stream: &mut TcpStream) -> Option<(String, String)> {
     let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut request_line = String::new();
@@ -345,8 +345,11 @@ fn read_request_head(stream: &mut TcpStream) -> Option<(String, String)> {
         }
         head.push_str(&line.to_ascii_lowercase());
     }
-    let path = request_line.split_whitespace().nth(1)?.to_owned();
-    Some((path, head))
+    let mut words = request_line.split_whitespace();
+    let method = words.next()?.to_ascii_lowercase();
+    let path = words.next()?.to_owned();
+    // The method comes first, as a pseudo-header.
+    Some((path, format!(":method: {method}\r\n{head}")))
 }
 
 /// Politeness off, for tests about other things: every test server is one

@@ -1,0 +1,466 @@
+//! `crawler report`: a local site with known defects, crawled for real;
+//! the JSON report lists exactly those defects, and the text and CSV
+//! formats carry the same counts.
+
+use std::collections::BTreeSet;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Output;
+
+use serde_json::{Value, json};
+
+use crate::support::{Reply, TestServer, Workspace, crawler, run_once, wait_with_deadline};
+
+/// A port nothing listens on (bound, then released).
+pub fn dead_port(ip: &str) -> u16 {
+    let listener = TcpListener::bind((ip, 0)).unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+fn page(title: Option<&str>, links: &[(&str, &str)]) -> Reply {
+    let title = title.map_or_else(String::new, |title| format!("<title>{title}</title>"));
+    let links: String = links
+        .iter()
+        .map(|(href, text)| format!("<a href=\"{href}\">{text}</a>\n"))
+        .collect();
+    Reply::html(&format!(
+        "<!DOCTYPE html><html><head>{title}</head><body>{links}</body></html>"
+    ))
+}
+
+/// The site: every defect the report knows, once.
+pub struct DefectSite {
+    pub site: TestServer,
+    pub external: TestServer,
+    pub dead: String,
+    pub external_dead: String,
+}
+
+impl DefectSite {
+    pub fn start() -> Self {
+        let site = TestServer::start(vec![]);
+        let external = TestServer::start_on(
+            "127.0.0.2",
+            vec![(
+                "/ok",
+                page(Some("External page title"), &[("/deeper", "Deeper")]),
+            )],
+        );
+        let dead = format!("http://127.0.0.1:{}/nothing", dead_port("127.0.0.1"));
+        let external_dead = format!("http://127.0.0.2:{}/gone", dead_port("127.0.0.2"));
+        let external_ok = external.url("/ok");
+        let robots = format!(
+            "User-agent: *\nDisallow: /private/\nSitemap: {}\n",
+            site.url("/sitemap.xml")
+        );
+        site.set(
+            "/robots.txt",
+            Reply::with_type("text/plain", robots.as_bytes()),
+        );
+        let sitemap = format!(
+            "<?xml version=\"1.0\"?><urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\
+             <url><loc>{}</loc></url><url><loc>{}</loc></url></urlset>",
+            site.url("/"),
+            site.url("/orphan")
+        );
+        site.set(
+            "/sitemap.xml",
+            Reply::with_type("application/xml", sitemap.as_bytes()),
+        );
+        let home_links = [
+            ("/missing", "No title"),
+            ("/empty", "Empty title"),
+            ("/dup1", "Duplicate one"),
+            ("/dup2", "Duplicate two"),
+            ("/long", "Long title"),
+            ("/short", "Short title"),
+            ("/two-titles", "Two titles"),
+            ("/gone", "Gone A"),
+            ("/error500", "Server error"),
+            (dead.as_str(), "Dead port"),
+            ("/r1", "Redirect chain"),
+            ("/loop-a", "Redirect loop"),
+            ("/private/secret", "Secret"),
+            ("/doc.pdf", "The PDF"),
+            ("/changing", "Changing"),
+            (external_dead.as_str(), "External dead"),
+            (external_ok.as_str(), "External ok"),
+        ];
+        site.set("/", page(Some("Home of the defect site"), &home_links));
+        site.set("/missing", page(None, &[]));
+        site.set("/empty", page(Some(""), &[]));
+        site.set(
+            "/dup1",
+            page(
+                Some("Same title on two pages"),
+                &[("/gone", "Gone B"), ("/", "Home")],
+            ),
+        );
+        site.set(
+            "/dup2",
+            page(
+                Some("Same title on two pages"),
+                &[("/gone", "Gone <b>C</b>")],
+            ),
+        );
+        let long = "A title far too long for a search result: it goes on and on and on";
+        site.set("/long", page(Some(long), &[]));
+        site.set("/short", page(Some("Tiny"), &[]));
+        site.set(
+            "/two-titles",
+            Reply::html("<html><head><title>The first of two titles</title><title>Second</title></head></html>"),
+        );
+        site.set("/error500", Reply::status(500));
+        site.set("/r1", Reply::redirect(301, "/r2"));
+        site.set("/r2", Reply::redirect(302, "/r3"));
+        site.set("/r3", Reply::redirect(301, "/final"));
+        site.set("/final", page(Some("The end of the chain"), &[]));
+        site.set("/loop-a", Reply::redirect(302, "/loop-b"));
+        site.set("/loop-b", Reply::redirect(302, "/loop-a"));
+        site.set("/private/secret", page(Some("Secret page title"), &[]));
+        site.set("/doc.pdf", Reply::with_type("application/pdf", b"%PDF-1.4"));
+        site.set("/changing", page(Some("Before the change"), &[]));
+        site.set("/orphan", page(Some("Only in the sitemap"), &[]));
+        Self {
+            site,
+            external,
+            dead,
+            external_dead,
+        }
+    }
+
+    /// The config of a crawl of the site, with `extra` lines.
+    pub fn config(&self, workspace: &Workspace, extra: &str) -> std::path::PathBuf {
+        workspace.config(
+            &[self.site.url("/")],
+            &format!(
+                "max_redirects = 4\nstate_file = \"state.db\"\n{extra}\n\
+                 [retry]\nmax_retries = 0\n\
+                 [crawl]\nmax_depth = 2\nsitemaps = true\ncheck_external = true\n\
+                 [politeness]\nper_host_concurrency = 0\nper_host_delay = \"0s\"\n"
+            ),
+        )
+    }
+}
+
+/// Runs `crawler report` with `args` on `config`.
+pub fn run_report(config: &Path, args: &[&str]) -> Output {
+    let child = crawler()
+        .arg("report")
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_with_deadline(child)
+}
+
+pub fn report_json(config: &Path, args: &[&str]) -> Value {
+    let output = run_report(config, &[&["--format", "json"], args].concat());
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// The URLs of a list of objects with a `url`.
+fn urls(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["url"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Crawls the defect site twice (the title of `/changing` changes between
+/// the rounds); returns the workspace and its config.
+pub fn crawl_defect_site(site: &DefectSite, extra: &str) -> (Workspace, std::path::PathBuf) {
+    let workspace = Workspace::new();
+    let config = site.config(&workspace, extra);
+    let output = run_once(&config);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    site.site
+        .set("/changing", page(Some("After the change"), &[]));
+    let output = run_once(&config);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (workspace, config)
+}
+
+/// Checks a JSON report of the defect site: exactly its defects.
+pub fn assert_defects(site: &DefectSite, report: &Value) {
+    let url = |path: &str| site.site.url(path);
+    let titles = &report["titles"];
+    assert_eq!(urls(&titles["missing"]), [url("/missing")]);
+    assert_eq!(urls(&titles["empty"]), [url("/empty")]);
+    assert_eq!(
+        titles["duplicate"],
+        json!([{"title": "Same title on two pages", "urls": [url("/dup1"), url("/dup2")]}])
+    );
+    assert_eq!(urls(&titles["too_long"]), [url("/long")]);
+    assert_eq!(titles["too_long"][0]["length"], 66);
+    assert_eq!(urls(&titles["too_short"]), [url("/short")]);
+    assert_eq!(urls(&titles["multiple"]), [url("/two-titles")]);
+    assert_eq!(titles["multiple"][0]["count"], 2);
+    assert_eq!(titles["multiple"][0]["title"], "The first of two titles");
+    assert_eq!(titles["changed_by_script"], json!([]));
+    let changes = titles["changed_recently"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0]["url"], url("/changing"));
+    assert_eq!(changes[0]["from"], "Before the change");
+    assert_eq!(changes[0]["to"], "After the change");
+
+    let links = &report["links"];
+    let broken: BTreeSet<String> = urls(&links["broken"]).into_iter().collect();
+    let expected: BTreeSet<String> = [
+        url("/gone"),
+        url("/error500"),
+        site.dead.clone(),
+        url("/loop-a"),
+        site.external_dead.clone(),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(broken, expected);
+    // Most linked first: the 404, with its three pages and anchor texts.
+    let gone = &links["broken"][0];
+    assert_eq!(gone["url"], url("/gone"));
+    assert_eq!(gone["status"], 404);
+    assert_eq!(gone["kind"], "http_status");
+    assert_eq!(gone["inlink_count"], 3);
+    assert_eq!(
+        gone["inlinks"],
+        json!([
+            {"page": url("/"), "anchor": "Gone A"},
+            {"page": url("/dup1"), "anchor": "Gone B"},
+            {"page": url("/dup2"), "anchor": "Gone C"},
+        ])
+    );
+    let kind_of = |target: &str| {
+        let found = links["broken"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|item| item["url"] == target)
+            .unwrap();
+        (
+            found["kind"].as_str().unwrap().to_owned(),
+            found["external"].as_bool().unwrap(),
+        )
+    };
+    assert_eq!(
+        kind_of(&url("/error500")),
+        ("http_status".to_owned(), false)
+    );
+    assert_eq!(kind_of(&site.dead), ("connect".to_owned(), false));
+    assert_eq!(kind_of(&url("/loop-a")), ("redirects".to_owned(), false));
+    assert_eq!(kind_of(&site.external_dead), ("connect".to_owned(), true));
+
+    assert_eq!(urls(&links["not_html"]), [url("/doc.pdf")]);
+    assert_eq!(links["not_html"][0]["content_type"], "application/pdf");
+    assert_eq!(
+        links["not_html"][0]["inlinks"],
+        json!([{"page": url("/"), "anchor": "The PDF"}])
+    );
+
+    let redirects = links["redirects"].as_array().unwrap();
+    assert_eq!(redirects.len(), 2, "{redirects:?}");
+    let chain = redirects.iter().find(|r| r["url"] == url("/r1")).unwrap();
+    assert_eq!(
+        chain["chain"],
+        json!([
+            {"url": url("/r1"), "status": 301},
+            {"url": url("/r2"), "status": 302},
+            {"url": url("/r3"), "status": 301},
+        ])
+    );
+    assert_eq!(chain["final_url"], url("/final"));
+    assert_eq!(
+        (
+            chain["hops"].as_u64(),
+            chain["is_long"].as_bool(),
+            chain["is_loop"].as_bool()
+        ),
+        (Some(3), Some(true), Some(false))
+    );
+    let looped = redirects
+        .iter()
+        .find(|r| r["url"] == url("/loop-a"))
+        .unwrap();
+    assert_eq!(looped["is_loop"], true);
+    assert!(looped["final_url"].is_null());
+    assert_eq!(
+        looped["inlinks"],
+        json!([{"page": url("/"), "anchor": "Redirect loop"}])
+    );
+
+    assert_eq!(urls(&links["robots"]), [url("/private/secret")]);
+    assert_eq!(
+        links["robots"][0]["inlinks"],
+        json!([{"page": url("/"), "anchor": "Secret"}])
+    );
+    assert_eq!(
+        links["orphans"],
+        json!([{"url": url("/orphan"), "source": "sitemap"}])
+    );
+
+    let summary = &report["summary"];
+    assert_eq!(summary["checked_external"], 2);
+    assert_eq!(summary["seeds"], 1);
+    assert_eq!(summary["waiting"], 0);
+    assert_eq!(summary["outcomes"]["robots"], 1);
+    assert_eq!(summary["outcomes"]["content_type"], 1);
+    assert_eq!(report["covers"], "now");
+}
+
+#[test]
+fn the_json_report_lists_exactly_the_defects_of_a_site() {
+    let site = DefectSite::start();
+    let (_workspace, config) = crawl_defect_site(&site, "");
+    let report = report_json(&config, &[]);
+    assert_defects(&site, &report);
+    // The external page was checked with HEAD, never crawled for links.
+    let heads = site.external.heads("/ok");
+    assert_eq!(heads.len(), 2, "once per round: {heads:?}");
+    assert!(
+        heads.iter().all(|head| head.starts_with(":method: head")),
+        "{heads:?}"
+    );
+    assert_eq!(site.external.hits("/deeper"), 0);
+    // The performance section covers the site's host.
+    let hosts = report["performance"]["hosts"].as_array().unwrap();
+    assert_eq!(hosts.len(), 1, "{hosts:?}");
+    assert!(hosts[0]["pages"].as_u64().unwrap() >= 10);
+}
+
+#[test]
+fn text_and_csv_carry_the_counts_of_the_json() {
+    let site = DefectSite::start();
+    let (_workspace, config) = crawl_defect_site(&site, "");
+    let report = report_json(&config, &[]);
+    let text = report_text(&config, &[]);
+    let count = |list: &Value| list.as_array().unwrap().len();
+    for (heading, expected) in [
+        ("missing", count(&report["titles"]["missing"])),
+        ("duplicate", count(&report["titles"]["duplicate"])),
+        ("over 60 characters", count(&report["titles"]["too_long"])),
+        (
+            "more than one <title>",
+            count(&report["titles"]["multiple"]),
+        ),
+        ("broken", count(&report["links"]["broken"])),
+        ("redirects", count(&report["links"]["redirects"])),
+        (
+            "disallowed by robots.txt",
+            count(&report["links"]["robots"]),
+        ),
+        (
+            "not HTML (answer 200, not broken)",
+            count(&report["links"]["not_html"]),
+        ),
+        (
+            "orphans (no crawled page links to them)",
+            count(&report["links"]["orphans"]),
+        ),
+    ] {
+        assert!(
+            text.lines()
+                .any(|line| line == format!("{heading}: {expected}")),
+            "`{heading}: {expected}` in:\n{text}"
+        );
+    }
+    assert!(
+        text.contains(&format!("{} [404] linked from", site.site.url("/gone"))),
+        "{text}"
+    );
+    // CSV: the links table has one row per broken link and page linking to it.
+    let output = run_report(&config, &["--format", "csv", "--section", "links"]);
+    assert_eq!(output.status.code(), Some(0));
+    let csv = String::from_utf8(output.stdout).unwrap();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let broken_rows = rows.iter().filter(|row| &row[1] == "broken").count();
+    let expected_rows: u64 = report["links"]["broken"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|target| target["inlink_count"].as_u64().unwrap().max(1))
+        .sum();
+    assert_eq!(broken_rows as u64, expected_rows);
+    let gone_anchors: BTreeSet<&str> = rows
+        .iter()
+        .filter(|row| &row[2] == site.site.url("/gone").as_str())
+        .map(|row| row.get(9).unwrap())
+        .collect();
+    assert_eq!(gone_anchors, BTreeSet::from(["Gone A", "Gone B", "Gone C"]));
+    let orphans = rows.iter().filter(|row| &row[1] == "orphan").count();
+    assert_eq!(orphans, 1);
+    // Titles: one CSV row per page and defect, duplicates once per page.
+    let output = run_report(&config, &["--format", "csv", "--section", "titles"]);
+    let csv = String::from_utf8(output.stdout).unwrap();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let issues: Vec<String> = reader
+        .records()
+        .map(|row| row.unwrap()[1].to_owned())
+        .collect();
+    let of = |issue: &str| issues.iter().filter(|seen| *seen == issue).count();
+    assert_eq!(of("duplicate"), 2);
+    assert_eq!(of("missing"), 1);
+    assert_eq!(of("changed_recently"), 1);
+}
+
+fn report_text(config: &Path, args: &[&str]) -> String {
+    let output = run_report(config, args);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn sections_output_files_and_errors() {
+    let site = DefectSite::start();
+    let (workspace, config) = crawl_defect_site(&site, "");
+    let only_links = report_json(&config, &["--section", "links"]);
+    assert!(only_links["titles"].is_null() && only_links["summary"].is_null());
+    assert!(only_links["links"]["broken"].is_array());
+    let file = workspace.path("report.html");
+    let output = run_report(
+        &config,
+        &["--format", "html", "--output", file.to_str().unwrap()],
+    );
+    assert_eq!(output.status.code(), Some(0));
+    let html = std::fs::read_to_string(&file).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    // A bad section name is a usage error, as is a config that does not load.
+    let output = run_report(&config, &["--section", "nonsense"]);
+    assert_eq!(output.status.code(), Some(2));
+    let broken = workspace.write(
+        "broken.toml",
+        "seeds = [\"http://127.0.0.1:1/\"]\n[report]\ntitle_min = 90\n",
+    );
+    let output = run_report(&broken, &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("report.title_min"));
+    // An output file that cannot be written is a runtime error; nothing half-written.
+    let output = run_report(&config, &["--output", "/nonexistent-dir/report.txt"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot write the report"));
+}
