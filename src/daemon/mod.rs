@@ -27,12 +27,13 @@ use crate::frontier::store::{Store, StoreThread};
 use crate::frontier::{self, Outcome};
 use crate::frontier::{Access, Backend, Frontier};
 use crate::observe::metrics::Metrics;
-use crate::observe::metrics::server::MetricsServer;
+use crate::observe::metrics::server::{MetricsServer, Pages};
 use crate::observe::progress;
 use crate::render::Renderer;
 use control::Control;
 
 pub mod control;
+mod live;
 mod outbox;
 mod pipeline;
 pub mod preflight;
@@ -64,7 +65,8 @@ pub async fn run(
     let _signals =
         control::listen(control_sender.clone()).context("cannot install signal handlers")?;
     let metrics = start_metrics(&config);
-    let _metrics_server = start_metrics_server(&config, &metrics)?;
+    let live = Arc::new(live::LiveReport::new(&config));
+    let _metrics_server = start_metrics_server(&config, &metrics, &live)?;
     let mut output = open_output(&config)?;
     let is_shared = Backend::of(&config).is_shared();
     let store = match store_access(&config, mode, is_shared) {
@@ -86,6 +88,7 @@ pub async fn run(
         fetcher,
         metrics,
         renderer,
+        live,
     };
     let Some((store, thread)) = store else {
         if let Some(multi) = progress {
@@ -200,18 +203,21 @@ fn log_started(config: &Config, store: Option<&Store>) {
     );
 }
 
-/// Serves `/metrics` and `/healthz` when `[metrics] listen` is set.
+/// Serves `/metrics`, `/healthz` and the live report when `[metrics]
+/// listen` is set.
 fn start_metrics_server(
     config: &Config,
     metrics: &Arc<Metrics>,
+    live: &Arc<live::LiveReport>,
 ) -> anyhow::Result<Option<MetricsServer>> {
     let Some(address) = config.settings.metrics.listen else {
         return Ok(None);
     };
-    let server = MetricsServer::start(address.socket(), Arc::clone(metrics))
+    let pages: Arc<dyn Pages> = Arc::clone(live) as Arc<dyn Pages>;
+    let server = MetricsServer::start(address.socket(), Arc::clone(metrics), Some(pages))
         .with_context(|| format!("cannot serve metrics on `{address}` ([metrics] listen)"))?;
     log::info!(
-        "metrics on http://{0}/metrics, health on http://{0}/healthz",
+        "metrics on http://{0}/metrics, health on http://{0}/healthz, report on http://{0}/",
         server.address()
     );
     Ok(Some(server))

@@ -33,6 +33,8 @@ pub struct Handles {
     pub metrics: Arc<Metrics>,
     /// The browser pages are rendered in (started at the first render).
     pub renderer: Arc<Renderer>,
+    /// The live report of the metrics endpoint (its settings follow reloads).
+    pub live: Arc<super::live::LiveReport>,
 }
 
 /// The dispatcher, the worker pool and the output task.
@@ -55,6 +57,7 @@ impl Pipeline {
             fetcher,
             metrics,
             renderer,
+            live: _,
         }: Handles,
         output: Output,
         (input_sender, input): (Sender<Job>, Receiver<Job>),

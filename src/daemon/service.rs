@@ -28,6 +28,7 @@ use crate::crawl::politeness::Policy;
 use crate::crawl::retry::RetryPolicy;
 use crate::crawl::{self, Job, Message, Output};
 use crate::daemon::control::{Control, FileWatcher};
+use crate::daemon::live::LiveReport;
 use crate::daemon::{self, Handles, Pipeline};
 use crate::fetch::Fetcher;
 use crate::frontier;
@@ -58,6 +59,8 @@ struct Service {
     /// Wakes the schedule task after the schedule changed.
     poke: Sender<()>,
     watcher: Option<FileWatcher>,
+    /// The live report, told of reloaded `[report]` settings.
+    live: Arc<LiveReport>,
 }
 
 /// Runs until SIGTERM/SIGINT: crawl every seed, recrawl each when due, reload on edits.
@@ -88,6 +91,7 @@ pub async fn run(
     let (finished_sender, _) = async_channel::bounded(1);
     let metrics = Arc::clone(&handles.metrics);
     let client_fetcher = handles.fetcher.clone();
+    let live = Arc::clone(&handles.live);
     let capacity = config.settings.queue_capacity;
     let pipeline = Pipeline::start(
         &config,
@@ -109,6 +113,7 @@ pub async fn run(
         notifier,
         poke,
         watcher,
+        live,
     };
     loop {
         match daemon::next_control(&controls).await {
@@ -383,7 +388,11 @@ impl Service {
     /// links by it; a lower `max_depth` takes deeper waiting URLs off the schedule.
     async fn apply_crawl(&self, new: &Config) {
         let (old, crawl) = (&self.config.settings, &new.settings);
-        if crawl.crawl == old.crawl && crawl.user_agent == old.user_agent {
+        self.live.set_settings(crawl.report.clone());
+        if crawl.crawl == old.crawl
+            && crawl.user_agent == old.user_agent
+            && crawl.report.links == old.report.links
+        {
             return;
         }
         self.pipeline.set_rules(Rules::new(new));

@@ -12,6 +12,12 @@ const SCRIPT: &str = include_str!("report.js");
 
 /// `report` as a page.
 pub fn write(report: &Report) -> String {
+    write_with(report, false)
+}
+
+/// `report` as a page; a `live` one (served by the metrics endpoint)
+/// links to its JSON and to the metrics.
+pub fn write_with(report: &Report, live: bool) -> String {
     let mut page = String::with_capacity(64 * 1024);
     let title = format!("Crawl report: {}", report.store);
     let _ = write!(
@@ -33,9 +39,15 @@ pub fn write(report: &Report) -> String {
     page.push_str(
         "<nav aria-label=\"Sections\"><ul>\
          <li><a href=\"#summary\">Summary</a></li><li><a href=\"#titles\">Titles</a></li>\
-         <li><a href=\"#links\">Links</a></li><li><a href=\"#performance\">Performance</a></li>\
-         </ul></nav></header>\n<main>\n",
+         <li><a href=\"#links\">Links</a></li><li><a href=\"#performance\">Performance</a></li>",
     );
+    if live {
+        page.push_str(
+            "<li><a href=\"/report.json\">report.json</a></li><li><a href=\"/metrics\">metrics</a></li>\
+             <li><a href=\"/\">reload</a></li>",
+        );
+    }
+    page.push_str("</ul></nav></header>\n<main>\n");
     if let Some(summary) = &report.summary {
         summary_html(&mut page, summary);
     }

@@ -92,6 +92,12 @@ pub fn write(report: &Report, settings: &ReportSettings, format: Format) -> Stri
     }
 }
 
+/// The HTML page of `report` as the metrics endpoint serves it live, with
+/// links to `/report.json` and `/metrics`.
+pub fn live_html(report: &Report) -> String {
+    html::write_with(report, true)
+}
+
 /// The report as pretty JSON, with a final newline.
 pub fn json(report: &Report) -> String {
     let mut text = serde_json::to_string_pretty(report).unwrap_or_else(|err| {

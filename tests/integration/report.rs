@@ -464,3 +464,148 @@ fn sections_output_files_and_errors() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("cannot write the report"));
 }
+
+/// Drives a report page in a frame: records what each table holds, every
+/// resource the page loaded, then sorts and filters the broken links.
+const HARNESS: &str = r##"<!DOCTYPE html><html><body>
+<iframe id="f" src="report.html" style="width:1200px;height:900px"></iframe>
+<pre id="out"></pre>
+<script>
+function rows(d, id) {
+  var table = d.getElementById(id);
+  return table ? Array.from(table.tBodies[0].rows).map(function (r) {
+    return Array.from(r.cells).map(function (c) { return c.textContent; });
+  }) : null;
+}
+document.getElementById("f").addEventListener("load", function () {
+  var d = this.contentDocument, w = this.contentWindow, out = {tables: {}};
+  out.resources = w.performance.getEntriesByType("resource").map(function (e) { return e.name; });
+  out.tablesDrawn = d.documentElement.getAttribute("data-tables");
+  d.querySelectorAll("table").forEach(function (t) { out.tables[t.id] = rows(d, t.id); });
+  out.svgs = d.querySelectorAll("svg[role=img]").length;
+  out.labels = Array.from(d.querySelectorAll("input")).every(function (i) {
+    return d.querySelector('label[for="' + i.id + '"]') !== null;
+  });
+  var button = d.querySelector("#t-broken thead th:first-child button");
+  button.click();
+  out.ascending = rows(d, "t-broken").map(function (r) { return r[0]; });
+  out.ariaAscending = button.parentNode.getAttribute("aria-sort");
+  button.click();
+  out.descending = rows(d, "t-broken").map(function (r) { return r[0]; });
+  out.ariaDescending = button.parentNode.getAttribute("aria-sort");
+  var input = d.getElementById("t-broken-filter");
+  input.value = "Gone B";
+  input.dispatchEvent(new w.Event("input"));
+  out.filtered = rows(d, "t-broken").map(function (r) { return r[0]; });
+  out.status = d.getElementById("t-broken-status").textContent;
+  document.getElementById("out").textContent = JSON.stringify(out);
+});
+</script></body></html>"##;
+
+/// Opens `page` (beside the harness) in headless Chromium; returns what the harness saw.
+fn drive_in_chromium(dir: &Path) -> Value {
+    std::fs::write(dir.join("harness.html"), HARNESS).unwrap();
+    let mut command = std::process::Command::new("chromium");
+    command.args([
+        "--headless",
+        "--disable-gpu",
+        "--no-first-run",
+        "--allow-file-access-from-files",
+        "--virtual-time-budget=10000",
+        "--dump-dom",
+    ]);
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        command.arg("--no-sandbox");
+    }
+    let profile = tempfile::tempdir().unwrap();
+    command.arg(format!("--user-data-dir={}", profile.path().display()));
+    command.arg(format!("file://{}", dir.join("harness.html").display()));
+    let child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("Debian's chromium must be installed (.ci/run installs it)");
+    let output = wait_with_deadline(child);
+    let dom = String::from_utf8_lossy(&output.stdout);
+    let start = dom.find("<pre id=\"out\">").expect("the harness ran") + "<pre id=\"out\">".len();
+    let end = start + dom[start..].find("</pre>").unwrap();
+    let text = dom[start..end]
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&nbsp;", "\u{a0}")
+        .replace("&amp;", "&");
+    serde_json::from_str(&text).unwrap_or_else(|err| panic!("{err}: {text}"))
+}
+
+#[test]
+fn the_html_report_opens_from_disk_and_its_tables_match_the_json() {
+    let site = DefectSite::start();
+    let (workspace, config) = crawl_defect_site(&site, "");
+    let report = report_json(&config, &[]);
+    let file = workspace.path("report.html");
+    let output = run_report(&config, &["--format", "html", "-o", file.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0));
+    let seen = drive_in_chromium(workspace.dir.path());
+    assert_eq!(seen["resources"], json!([]), "no request leaves the file");
+    assert_eq!(seen["svgs"], 3);
+    assert_eq!(seen["labels"], true);
+    let tables = &seen["tables"];
+    // Each table holds the rows of its JSON list, in the JSON's order.
+    let first_cells = |id: &str| -> Vec<String> {
+        tables[id]
+            .as_array()
+            .unwrap_or_else(|| panic!("table {id}: {tables}"))
+            .iter()
+            .map(|row| row[0].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for (id, list) in [
+        ("t-missing", &report["titles"]["missing"]),
+        ("t-empty", &report["titles"]["empty"]),
+        ("t-too_long", &report["titles"]["too_long"]),
+        ("t-too_short", &report["titles"]["too_short"]),
+        ("t-multiple", &report["titles"]["multiple"]),
+        ("t-changed_recently", &report["titles"]["changed_recently"]),
+        ("t-broken", &report["links"]["broken"]),
+        ("t-not_html", &report["links"]["not_html"]),
+        ("t-redirects", &report["links"]["redirects"]),
+        ("t-robots", &report["links"]["robots"]),
+        ("t-orphans", &report["links"]["orphans"]),
+        ("t-slowest", &report["performance"]["slowest"]),
+    ] {
+        let column = if id == "t-changed_recently" { 1 } else { 0 };
+        let cells: Vec<String> = tables[id]
+            .as_array()
+            .unwrap_or_else(|| panic!("table {id}: {tables}"))
+            .iter()
+            .map(|row| row[column].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(cells, urls(list), "table {id}");
+    }
+    let duplicate = &tables["t-duplicate"][0];
+    assert_eq!(duplicate[0], "Same title on two pages");
+    assert_eq!(duplicate[1], "2");
+    // The broken link's cell lists the pages linking to it, with anchors.
+    let gone = &tables["t-broken"][0];
+    assert_eq!(gone[0], site.site.url("/gone").as_str());
+    let linked_from = gone[4].as_str().unwrap();
+    for anchor in ["Gone A", "Gone B", "Gone C"] {
+        assert!(linked_from.contains(anchor), "{linked_from}");
+    }
+    assert_eq!(first_cells("t-hosts").len(), 1);
+    // Sorting by URL, both ways; filtering by anchor text.
+    let mut sorted = urls(&report["links"]["broken"]);
+    sorted.sort();
+    assert_eq!(seen["ascending"], json!(sorted));
+    assert_eq!(seen["ariaAscending"], "ascending");
+    sorted.reverse();
+    assert_eq!(seen["descending"], json!(sorted));
+    assert_eq!(seen["ariaDescending"], "descending");
+    assert_eq!(seen["filtered"], json!([site.site.url("/gone")]));
+    assert!(
+        seen["status"].as_str().unwrap().contains("filtered from 5"),
+        "{}",
+        seen["status"]
+    );
+}
