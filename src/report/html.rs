@@ -51,6 +51,7 @@ pub fn write_with(report: &Report, live: bool) -> String {
     if let Some(summary) = &report.summary {
         summary_html(&mut page, summary);
     }
+    problems_html(&mut page, report);
     page.push_str(
         "<div id=\"tables\"><noscript><p>The tables need JavaScript; \
          the same data is in this page's source as JSON.</p></noscript></div>\n</main>\n",
@@ -115,6 +116,57 @@ fn summary_html(page: &mut String, summary: &Summary) {
         .collect();
     page.push_str(&bar_chart("chart-depths", "URLs by depth", &depths));
     page.push_str("</div>\n</section>\n");
+}
+
+/// How many of each problem the report found, each linking to its table.
+fn problems_html(page: &mut String, report: &Report) {
+    let mut problems: Vec<(&str, &str, usize)> = Vec::new();
+    if let Some(links) = &report.links {
+        problems.extend([
+            ("broken", "Broken links", links.broken.len()),
+            ("redirects", "Redirects", links.redirects.len()),
+            ("robots", "Disallowed by robots.txt", links.robots.len()),
+            ("not_html", "Not HTML (not broken)", links.not_html.len()),
+        ]);
+        if let Some(orphans) = &links.orphans {
+            problems.push(("orphans", "Orphan pages", orphans.len()));
+        }
+    }
+    if let Some(titles) = &report.titles {
+        problems.extend([
+            ("missing", "Missing titles", titles.missing.len()),
+            ("empty", "Empty titles", titles.empty.len()),
+            ("duplicate", "Duplicate titles", titles.duplicate.len()),
+            ("too_long", "Titles too long", titles.too_long.len()),
+            ("too_short", "Titles too short", titles.too_short.len()),
+            ("multiple", "Several titles", titles.multiple.len()),
+            (
+                "changed_by_script",
+                "Changed by JavaScript",
+                titles.changed_by_script.len(),
+            ),
+            (
+                "changed_recently",
+                "Title changes",
+                titles.changed_recently.len(),
+            ),
+        ]);
+    }
+    if problems.is_empty() {
+        return;
+    }
+    page.push_str("<section id=\"problems\" aria-labelledby=\"problems-h\">\n<h2 id=\"problems-h\">Problems</h2>\n<ul class=\"problems\">");
+    for (id, name, count) in problems {
+        if count == 0 {
+            let _ = write!(page, "<li class=\"none\">{name}: 0</li>");
+        } else {
+            let _ = write!(
+                page,
+                "<li><a href=\"#t-{id}-block\">{name}: {count}</a></li>"
+            );
+        }
+    }
+    page.push_str("</ul>\n</section>\n");
 }
 
 /// A horizontal bar chart as inline SVG, with a text alternative.

@@ -15,15 +15,24 @@
   function link(url) {
     return el("a", { href: url, rel: "noopener noreferrer nofollow" }, [url]);
   }
+  var FOLD = 5;
+  // A list, its items past the first few folded away under "and N more".
+  function folded(items, hidden) {
+    var list = el("ul", {}, items.slice(0, FOLD));
+    if (items.length <= FOLD && !hidden) return list;
+    var rest = items.slice(FOLD);
+    var more = rest.length + (hidden || 0);
+    var details = el("details", {}, [el("summary", {}, ["and " + more + " more"]), el("ul", {}, rest)]);
+    if (hidden) details.appendChild(el("p", {}, [hidden + " more not listed: see the JSON report"]));
+    return el("div", {}, [list, details]);
+  }
   function inlinks(list, count) {
     var items = (list || []).map(function (inlink) {
       var item = el("li", {}, [link(inlink.page)]);
       if (inlink.anchor) item.appendChild(document.createTextNode(" \u201C" + inlink.anchor + "\u201D"));
       return item;
     });
-    var more = count - items.length;
-    if (more > 0) items.push(el("li", {}, ["and " + more + " more"]));
-    return el("ul", {}, items);
+    return folded(items, Math.max(0, count - items.length));
   }
   function cell(column, value) {
     var td = el("td", {});
@@ -33,7 +42,7 @@
     } else if (column.type === "url") {
       td.appendChild(link(value));
     } else if (column.type === "urls") {
-      td.appendChild(el("ul", {}, value.map(function (url) { return el("li", {}, [link(url)]); })));
+      td.appendChild(folded(value.map(function (url) { return el("li", {}, [link(url)]); }), 0));
     } else if (column.type === "inlinks") {
       td.appendChild(inlinks(value[0], value[1]));
     } else {
@@ -75,7 +84,7 @@
     });
     var body = el("tbody", {});
     var tableNode = el("table", { id: id }, [
-      el("caption", {}, [spec.caption || spec.title]), el("thead", {}, [headRow]), body]);
+      el("caption", { "class": "visually-hidden" }, [spec.title]), el("thead", {}, [headRow]), body]);
     block.appendChild(el("div", { "class": "scroll" }, [tableNode]));
     var prev = el("button", { type: "button", id: id + "-prev" }, ["Previous"]);
     var next = el("button", { type: "button", id: id + "-next" }, ["Next"]);
