@@ -9,7 +9,7 @@ use std::process::Output;
 
 use serde_json::{Value, json};
 
-use crate::support::{Reply, TestServer, Workspace, crawler, run_once, wait_with_deadline};
+use crate::support::{Daemon, Reply, TestServer, Workspace, crawler, run_once, wait_with_deadline};
 
 /// A port nothing listens on (bound, then released).
 pub fn dead_port(ip: &str) -> u16 {
@@ -131,13 +131,29 @@ impl DefectSite {
 
     /// The config of a crawl of the site, with `extra` lines.
     pub fn config(&self, workspace: &Workspace, extra: &str) -> std::path::PathBuf {
-        workspace.config(
-            &[self.site.url("/")],
+        self.named_config(workspace, "crawler", &[self.site.url("/")], extra, "")
+    }
+
+    /// `<name>.toml`, writing `<name>.jsonl`, crawling `seeds`, with
+    /// `extra` top-level lines and `tables` after the others.
+    pub fn named_config(
+        &self,
+        workspace: &Workspace,
+        name: &str,
+        seeds: &[String],
+        extra: &str,
+        tables: &str,
+    ) -> std::path::PathBuf {
+        let seeds: Vec<String> = seeds.iter().map(|seed| format!("{seed:?}")).collect();
+        workspace.write(
+            &format!("{name}.toml"),
             &format!(
-                "max_redirects = 4\nstate_file = \"state.db\"\n{extra}\n\
+                "seeds = [{}]\nmax_redirects = 4\nstate_file = \"state.db\"\n{extra}\n\
+                 [output]\njsonl = \"{name}.jsonl\"\n\
                  [retry]\nmax_retries = 0\n\
                  [crawl]\nmax_depth = 2\nsitemaps = true\ncheck_external = true\n\
-                 [politeness]\nper_host_concurrency = 0\nper_host_delay = \"0s\"\n"
+                 [politeness]\nper_host_concurrency = 0\nper_host_delay = \"0s\"\n{tables}",
+                seeds.join(", ")
             ),
         )
     }
@@ -608,4 +624,148 @@ fn the_html_report_opens_from_disk_and_its_tables_match_the_json() {
         "{}",
         seen["status"]
     );
+}
+
+/// The report without the fields that differ between two reads.
+fn comparable(mut report: Value) -> Value {
+    let object = report.as_object_mut().unwrap();
+    object.remove("generated_at");
+    object.remove("store");
+    object["settings"]
+        .as_object_mut()
+        .unwrap()
+        .remove("changed_since");
+    object.remove("performance");
+    report
+}
+
+#[test]
+fn two_nodes_sharing_redis_give_the_same_report_of_the_whole_crawl() {
+    let _serial = crate::cluster::serial();
+    let site = DefectSite::start();
+    let redis = crate::support::RedisServer::start();
+    let workspace = Workspace::new();
+    let cluster = format!("[cluster]\nredis = \"{}\"\n", redis.url());
+    let configs: Vec<std::path::PathBuf> = ["a", "b"]
+        .iter()
+        .map(|node| {
+            let tables = format!("{cluster}node = \"{node}\"\n");
+            site.named_config(&workspace, node, &[site.site.url("/")], "", &tables)
+        })
+        .collect();
+    let run_both = || {
+        let mut nodes: Vec<Daemon> = configs
+            .iter()
+            .map(|config| {
+                let mut command = crawler();
+                command.arg("--once").arg("--config").arg(config);
+                Daemon::start(command)
+            })
+            .collect();
+        for node in &mut nodes {
+            assert_eq!(node.wait_exit(), Some(0));
+        }
+    };
+    run_both();
+    site.site
+        .set("/changing", page(Some("After the change"), &[]));
+    run_both();
+    let records = workspace.records("a.jsonl").len() + workspace.records("b.jsonl").len();
+    assert!(records > 0);
+    let from_a = report_json(&configs[0], &[]);
+    let from_b = report_json(&configs[1], &[]);
+    assert_defects(&site, &from_a);
+    assert_eq!(comparable(from_a), comparable(from_b));
+}
+
+#[test]
+fn the_live_report_is_served_while_the_service_crawls() {
+    let site = DefectSite::start();
+    // A bigger site beside it keeps the store busy while reports read it.
+    let busy = TestServer::start_on("127.0.0.3", vec![]);
+    let pages = 1500;
+    let links: String = (0..pages)
+        .map(|i| format!("<a href=\"/p/{i}\">page {i}</a>"))
+        .collect();
+    for i in 0..pages {
+        let html = format!("<title>Busy page number {i}</title>{links}");
+        busy.set(&format!("/p/{i}"), Reply::html(&html));
+    }
+    let workspace = Workspace::new();
+    let address = crate::observability::free_address();
+    let config = site.named_config(
+        &workspace,
+        "crawler",
+        &[site.site.url("/"), busy.url("/p/0")],
+        "recrawl_interval = \"1h\"",
+        &format!("[metrics]\nlisten = \"{address}\"\n"),
+    );
+    let mut command = crawler();
+    command.arg("--config").arg(&config);
+    let mut daemon = Daemon::start(command);
+    daemon.wait_for("report on http://");
+    // Reports read the store while it is written: never a lock error.
+    let mut reads = 0;
+    while busy.all_hits().len() < pages && reads < 200 {
+        let output = run_report(&config, &["--format", "json", "--section", "summary"]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        let (status, body) = crate::observability::get(address, "/report.json");
+        assert_eq!(status, 200, "{body}");
+        let (status, _) = crate::observability::get(address, "/metrics");
+        assert_eq!(status, 200);
+        reads += 1;
+    }
+    assert!(reads > 1, "the reports ran while the crawl did");
+    // Once the defect site is crawled, the live JSON lists its defects.
+    let deadline = std::time::Instant::now() + crate::support::DEADLINE;
+    let report = loop {
+        let (_, body) = crate::observability::get(address, "/report.json");
+        let report: Value = serde_json::from_str(&body).unwrap();
+        let done = report["summary"]["waiting"] == 0
+            && report["summary"]["urls"].as_u64() > Some(pages as u64);
+        if done || std::time::Instant::now() > deadline {
+            break report;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
+    assert_eq!(report["summary"]["waiting"], 0, "{}", report["summary"]);
+    let broken: BTreeSet<String> = urls(&report["links"]["broken"]).into_iter().collect();
+    assert!(broken.contains(&site.site.url("/gone")), "{broken:?}");
+    let (status, html) = crate::observability::get(address, "/");
+    assert_eq!(status, 200);
+    // (A large answer comes in chunks: the page is inside them.)
+    assert!(
+        html.contains("<!DOCTYPE html>"),
+        "{}",
+        &html[..html.len().min(200)]
+    );
+    assert!(html.contains("href=\"/report.json\"") && html.contains("href=\"/metrics\""));
+    // Read-only: nothing but GET and HEAD.
+    let (status, _) = post(address, "/");
+    assert_eq!(status, 405);
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(), Some(0));
+}
+
+/// `POST path` on `address`: the status code.
+fn post(address: std::net::SocketAddr, path: &str) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    (status, response)
 }
