@@ -49,7 +49,7 @@ fi
 # nginx serves the site; with `change`, every title is prefixed.
 start_nginx() {
     local filter=""
-    [ "${1:-}" = change ] && filter="sub_filter '<title>' '<title>Changed: '; sub_filter_once on; sub_filter_types text/html;"
+    [ "${1:-}" = change ] && filter="sub_filter '<title>' '<title>Changed: '; sub_filter_once on;"
     cat > "$dir/nginx.conf" << EOF
 worker_processes 1;
 pid $dir/nginx.pid;
@@ -133,18 +133,21 @@ echo "crawl: $first"
 
 echo "== the state file"
 python3 - "$dir/state.db" << 'EOF'
-import sqlite3, sys
+import sqlite3, sys, zlib
 db = sqlite3.connect(sys.argv[1])
 size = dict(db.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name"))
 urls = db.execute("SELECT COUNT(*) FROM urls").fetchone()[0]
-rows, links, text = db.execute(
-    "SELECT COUNT(*), COALESCE(SUM(LENGTH(links) - LENGTH(REPLACE(links, char(10), ''))), 0), COALESCE(SUM(LENGTH(links)), 0) FROM outlinks").fetchone()
+rows = links = text = 0
+for (blob,) in db.execute("SELECT links FROM outlinks"):
+    rows += 1
+    text += len(blob)
+    links += zlib.decompress(blob, -15).count(b"\n")
 details = db.execute("SELECT COALESCE(SUM(LENGTH(details)), 0), COUNT(details) FROM urls").fetchone()
 total = sum(size.values())
 print(f"urls {urls}, file {total / 1e6:.1f} MB ({total / max(urls, 1):.0f} B/URL)")
 if links:
     print(f"link graph: {links} links on {rows} pages, table {size.get('outlinks', 0) / 1e6:.1f} MB: "
-          f"{size.get('outlinks', 0) / links:.1f} B/link ({text / links:.1f} B/link of text)")
+          f"{size.get('outlinks', 0) / links:.1f} B/link ({text / links:.1f} B/link deflated)")
 print(f"details: {details[1]} URLs, {details[0] / max(details[1], 1):.0f} B/URL of JSON")
 EOF
 
@@ -203,7 +206,7 @@ sandbox=""
 for run in 1 2 3; do
     profile=$(mktemp -d)
     timeout 120 chromium --headless $sandbox --disable-gpu --allow-file-access-from-files --user-data-dir="$profile" \
-        --dump-dom "file://$dir/paint.html" 2> /dev/null | grep -o 'first_paint_ms=[^<]*' || echo "run $run: no paint measured"
+        --dump-dom "file://$dir/paint.html" 2> /dev/null | grep -o 'first_paint_ms=[0-9a-z]* load_ms=[0-9]* tables=[0-9]*' || echo "run $run: no paint measured"
     rm -rf "$profile"
 done
 
@@ -249,7 +252,7 @@ EOF
     start_nginx change
     echo "crawl with every title changed: $(crawl)"
     total=0
-    keys=$(cli --scan --pattern 'crawler:default:history:*' | head -1000)
+    keys=$(cli --scan --pattern 'crawler:default:history:*' | head -1000 || true)
     for key in $keys; do
         total=$((total + $(cli MEMORY USAGE "$key" SAMPLES 0)))
     done

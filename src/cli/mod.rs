@@ -348,6 +348,7 @@ fn report_command(
         Ok(config) => config,
         Err(err) => return report_config_error(&err),
     };
+    report::yield_to_crawl();
     let sections = report::Sections::of(sections);
     let settings = &config.settings.report;
     let made = frontier::open(&config, Access::Inspect)

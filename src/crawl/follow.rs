@@ -41,11 +41,11 @@ impl Reason {
     }
 }
 
-/// How many of `reasons` are not `follow`, by reason.
+/// How many of `reasons` are not followed (nor checked), by reason.
 pub fn skipped(reasons: &[Reason]) -> Vec<(&'static str, u64)> {
     let mut counts: Vec<(&'static str, u64)> = Vec::new();
     for reason in reasons {
-        if *reason == Reason::Follow {
+        if matches!(reason, Reason::Follow | Reason::Check) {
             continue;
         }
         match counts.iter_mut().find(|(name, _)| *name == reason.as_str()) {

@@ -77,6 +77,8 @@ impl Pages for LiveReport {
     }
 
     fn answer(&self, path: &str) -> Page {
+        // This thread answers one request, then ends.
+        report::yield_to_crawl();
         let report = match self.report() {
             Ok(report) => report,
             Err(why) => {

@@ -17,7 +17,7 @@ use url::Url;
 
 use super::error::StoreError;
 use super::model::{
-    Backoff, Claim, OutLink, OutboxStatus, Outcome, PageRow, PublishedConfig, Queued, Reschedule,
+    Backoff, Claim, OutboxStatus, Outcome, PageRow, PublishedConfig, Queued, Reschedule,
     RobotsAnswer, Round, SeedChanges, Settlement, TitleChange,
 };
 use super::status::Status;
@@ -244,14 +244,13 @@ pub trait Summary {
 
     /// Hands `visit` each page of the link graph (`report.links`) with the
     /// links its last successful fetch followed or checked, and their
-    /// anchor texts, one page at a time, in no set order.
+    /// anchor texts, as stored (read them with
+    /// [`OutlinkReader`](super::OutlinkReader)), one page at a time, in no
+    /// set order.
     ///
     /// # Errors
     /// The store cannot be read.
-    fn each_outlinks(
-        &mut self,
-        visit: &mut dyn FnMut(&str, Vec<OutLink>),
-    ) -> Result<(), StoreError>;
+    fn each_outlinks(&mut self, visit: &mut dyn FnMut(&str, &[u8])) -> Result<(), StoreError>;
 
     /// Hands `visit` every title change seen at or after `since`, with its
     /// URL, in no set order.

@@ -21,8 +21,8 @@ pub use contract::{Frontier, Membership, Outbox, Rounds, Schedule, Seeds, Shared
 pub use error::{RedisError, SqliteError, StoreError};
 pub use model::{
     Backoff, Claim, Details, Known, Lineage, MAX_HISTORY, MAX_OUTBOX, OutLink, OutboxStatus,
-    Outcome, PageFacts, PageRow, PublishedConfig, Queued, Reschedule, RobotsAnswer, Round,
-    SeedChanges, Settlement, TitleChange, decode_outlinks, encode_outlinks,
+    Outcome, OutlinkReader, PageFacts, PageRow, PublishedConfig, Queued, Reschedule, RobotsAnswer,
+    Round, SeedChanges, Settlement, TitleChange, decode_outlinks, encode_outlinks,
 };
 pub use open::{Access, Backend, open, published_sections, shared_hosts, validate};
 pub use status::{ClusterStatus, NodeStatus, OutboxSummary, Status};

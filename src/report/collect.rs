@@ -35,12 +35,22 @@ pub fn collect(
         .unwrap_or(SystemTime::UNIX_EPOCH);
     let mut pass = Pass::new(settings);
     store.each_page(&mut |row| pass.page(row))?;
+    pass.candidates = (pass.orphan_candidates.iter())
+        .map(|(url, _)| fingerprint(url))
+        .collect();
     if settings.links && sections.has(Section::Links) {
-        store.each_outlinks(&mut |page, links| {
-            for link in links {
-                pass.link(page, &link.url, link.anchor);
+        let mut damaged = 0u64;
+        let mut reader = frontier::OutlinkReader::default();
+        store.each_outlinks(&mut |page, stored| {
+            if !reader.each(page, stored, |url, anchor| pass.link(page, url, anchor)) {
+                damaged += 1;
             }
         })?;
+        if damaged > 0 {
+            log::warn!(
+                "report: the stored links of {damaged} pages do not decode (damaged); they are left out"
+            );
+        }
     }
     let mut changes = Vec::new();
     if sections.has(Section::Titles) {
@@ -106,12 +116,15 @@ struct Pass<'a> {
     titles: Titles,
     by_title: HashMap<String, Vec<String>>,
     links: Links,
-    /// Listed URLs → where they are listed.
-    targets: HashMap<String, Vec<Slot>>,
-    /// Each listed target's first page, used when the graph knows no inlink.
-    found_on: HashMap<String, String>,
-    /// Fingerprints of every URL in the crawl, and of every URL a page links to.
+    /// Listed URLs, by fingerprint → where they are listed.
+    targets: HashMap<u64, Vec<Slot>>,
+    /// Each listed target's first page (by fingerprint), used when the
+    /// graph knows no inlink.
+    found_on: HashMap<u64, String>,
+    /// Fingerprints of every URL in the crawl; of the orphan candidates;
+    /// of the candidates a page links to.
     known: HashSet<u64>,
+    candidates: HashSet<u64>,
     linked: HashSet<u64>,
     /// Seeds and pages found on something that is not a page (a sitemap).
     orphan_candidates: Vec<(String, Option<String>)>,
@@ -136,6 +149,7 @@ impl<'a> Pass<'a> {
             targets: HashMap::new(),
             found_on: HashMap::new(),
             known: HashSet::new(),
+            candidates: HashSet::new(),
             linked: HashSet::new(),
             orphan_candidates: Vec::new(),
             slowest: BinaryHeap::new(),
@@ -323,23 +337,25 @@ impl<'a> Pass<'a> {
     }
 
     fn listed(&mut self, row: &PageRow, slot: Slot) {
-        self.targets.entry(row.url.clone()).or_default().push(slot);
+        let key = fingerprint(&row.url);
+        self.targets.entry(key).or_default().push(slot);
         if let Some(found_on) = &row.found_on {
-            self.found_on.insert(row.url.clone(), found_on.clone());
+            self.found_on.insert(key, found_on.clone());
         }
     }
 
     /// One link of the graph: `page` links to `url` with `anchor`.
-    fn link(&mut self, page: &str, url: &str, anchor: String) {
-        if url != page {
-            self.linked.insert(fingerprint(url));
+    fn link(&mut self, page: &str, url: &str, anchor: &str) {
+        let key = fingerprint(url);
+        if url != page && self.candidates.contains(&key) {
+            self.linked.insert(key);
         }
-        let Some(slots) = self.targets.get(url) else {
+        let Some(slots) = self.targets.get(&key) else {
             return;
         };
         let inlink = Inlink {
             page: page.to_owned(),
-            anchor,
+            anchor: anchor.to_owned(),
         };
         for slot in slots {
             let (inlinks, count) = match *slot {
@@ -452,8 +468,8 @@ impl<'a> Pass<'a> {
     /// A listed target no page of the graph links to gets the page it was
     /// first found on (the graph is off, or was off then).
     fn fill_found_on(&mut self) {
-        for (url, slots) in &self.targets {
-            let Some(found_on) = self.found_on.get(url) else {
+        for (key, slots) in &self.targets {
+            let Some(found_on) = self.found_on.get(key) else {
                 continue;
             };
             for slot in slots {

@@ -68,6 +68,25 @@ pub enum Format {
     Html,
 }
 
+/// The niceness reports run at: the crawl comes first.
+pub const REPORT_NICENESS: i32 = 10;
+
+/// Lowers the CPU priority of the calling thread (and of the threads it
+/// starts after) to [`REPORT_NICENESS`], unless it is lower already: a
+/// report is background work, and on a busy machine the crawl comes first.
+pub fn yield_to_crawl() {
+    // SAFETY: getpriority and setpriority only read and change the
+    // scheduling priority of the calling thread (on Linux, `PRIO_PROCESS`
+    // with 0 names the calling thread); no memory is touched.
+    unsafe {
+        *libc::__errno_location() = 0;
+        let current = libc::getpriority(libc::PRIO_PROCESS, 0);
+        if *libc::__errno_location() == 0 && current < REPORT_NICENESS {
+            let _ = libc::setpriority(libc::PRIO_PROCESS, 0, REPORT_NICENESS);
+        }
+    }
+}
+
 /// Reads the report of `store` and writes it as `format`.
 ///
 /// # Errors

@@ -704,6 +704,8 @@ fn the_live_report_is_served_while_the_service_crawls() {
     command.arg("--config").arg(&config);
     let mut daemon = Daemon::start(command);
     daemon.wait_for("report on http://");
+    // The store is open (and the state file created) once the start is logged.
+    daemon.wait_for("started: ");
     // Reports read the store while it is written: never a lock error.
     let mut reads = 0;
     while busy.all_hits().len() < pages && reads < 200 {

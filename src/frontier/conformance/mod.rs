@@ -706,8 +706,8 @@ pub(super) fn reports_read_details_the_link_graph_and_recent_changes(h: &Harness
 fn outlinks(store: &mut dyn Frontier) -> Vec<(String, Vec<(String, String)>)> {
     let mut graph = Vec::new();
     store
-        .each_outlinks(&mut |page, links| {
-            let links = links
+        .each_outlinks(&mut |page, stored| {
+            let links = super::decode_outlinks(page, stored)
                 .into_iter()
                 .map(|link| (link.url, link.anchor))
                 .collect();

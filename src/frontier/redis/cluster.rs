@@ -12,8 +12,8 @@ use url::Url;
 use super::state::{Change, UrlState};
 use super::{PARTITIONS, RedisFrontier, scripts};
 use crate::frontier::{
-    ClusterStatus, Details, Membership, NodeStatus, OutLink, PageRow, PublishedConfig, Status,
-    StoreError, Summary, TitleChange, decode_outlinks, unix_ms,
+    ClusterStatus, Details, Membership, NodeStatus, PageRow, PublishedConfig, Status, StoreError,
+    Summary, TitleChange, unix_ms,
 };
 
 /// URL states read per `HSCAN` call when listing pages.
@@ -146,14 +146,11 @@ impl Summary for RedisFrontier {
         }
     }
 
-    fn each_outlinks(
-        &mut self,
-        visit: &mut dyn FnMut(&str, Vec<OutLink>),
-    ) -> Result<(), StoreError> {
+    fn each_outlinks(&mut self, visit: &mut dyn FnMut(&str, &[u8])) -> Result<(), StoreError> {
         let key = self.key("links");
         let mut cursor = 0u64;
         loop {
-            let (next, items): (u64, Vec<(String, String)>) = self.link.run(|connection| {
+            let (next, items): (u64, Vec<(String, Vec<u8>)>) = self.link.run(|connection| {
                 redis::cmd("HSCAN")
                     .arg(&key)
                     .arg(cursor)
@@ -161,9 +158,8 @@ impl Summary for RedisFrontier {
                     .arg(PAGE_SCAN)
                     .query(connection)
             })?;
-            for (url, text) in items {
-                let links = decode_outlinks(&url, &text);
-                visit(&url, links);
+            for (url, stored) in items {
+                visit(&url, &stored);
             }
             if next == 0 {
                 return Ok(());

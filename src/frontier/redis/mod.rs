@@ -219,6 +219,9 @@ impl RedisFrontier {
             .arg(json)
             .arg(&self.settings.node)
             .arg(busy);
+        for blob in &batch.blobs {
+            invocation.arg(blob.as_slice());
+        }
         self.link.run(|connection| invocation.invoke(connection))
     }
 
@@ -269,6 +272,7 @@ impl RedisFrontier {
             done: Vec::new(),
             mark: Vec::new(),
             groups: Vec::new(),
+            blobs: Vec::new(),
         }
     }
 

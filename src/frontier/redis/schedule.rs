@@ -56,7 +56,8 @@ impl Schedule for RedisFrontier {
         let seen = self.seen_key();
         // Fingerprints in this batch: each link once.
         let mut sent = SeenHere::default();
-        let (done, mark, linked) = self.commit_parts(outcomes, &mut sent);
+        let mut blobs = Vec::new();
+        let (done, mark, linked) = self.commit_parts(outcomes, &mut sent, &mut blobs);
         let lineages: Vec<(u32, String)> = linked
             .iter()
             .map(|(outcome, _)| self.lineage_of(&outcome.url))
@@ -65,6 +66,7 @@ impl Schedule for RedisFrontier {
             done,
             mark,
             groups: groups(linked, &lineages),
+            blobs,
             ..self.new_batch(&seen)
         };
         // Finished URLs leave the in-flight count the script records.
@@ -204,6 +206,7 @@ impl RedisFrontier {
         &self,
         outcomes: &'a [Outcome],
         sent: &mut SeenHere,
+        blobs: &mut Vec<Vec<u8>>,
     ) -> (Vec<state::Done<'a>>, Vec<String>, Vec<Linked<'a>>) {
         let mut done = Vec::with_capacity(outcomes.len());
         let (mut mark, mut linked) = (Vec::new(), Vec::new());
@@ -235,7 +238,8 @@ impl RedisFrontier {
                 details: outcome.details.as_ref().map(Details::to_json),
                 outlinks: match (&outcome.links, &outcome.anchors) {
                     (Some(links), Some(anchors)) => {
-                        Outlinks::Keep(encode_outlinks(&outcome.url, links, anchors))
+                        blobs.push(encode_outlinks(&outcome.url, links, anchors));
+                        Outlinks::Keep(blobs.len())
                     }
                     _ if outcome.error_kind.is_some() => Outlinks::Drop,
                     _ => Outlinks::Unchanged,

@@ -187,8 +187,8 @@ for i, done in ipairs(batch.done) do
   end
   if type(done[7]) == 'string' then state.w = done[7] end
   if type(done[10]) == 'string' then reports[#reports + 1] = url; reports[#reports + 1] = done[10] end
-  if type(done[11]) == 'string' then
-    outlinks[#outlinks + 1] = url; outlinks[#outlinks + 1] = done[11]
+  if type(done[11]) == 'number' then
+    outlinks[#outlinks + 1] = url; outlinks[#outlinks + 1] = ARGV[4 + done[11]]
   elseif done[11] == true then
     unlinked[#unlinked + 1] = url
   end

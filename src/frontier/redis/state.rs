@@ -146,18 +146,18 @@ pub struct Done<'a> {
 pub enum Outlinks {
     /// Leave them (a 304, or the graph is not kept).
     Unchanged,
-    /// Store these (see [`crate::frontier::encode_outlinks`]).
-    Keep(String),
+    /// Store the batch's blob `n` (1-based; see [`Batch::blobs`]).
+    Keep(usize),
     /// Take them away: the fetch failed.
     Drop,
 }
 
 impl Serialize for Outlinks {
-    /// `false` (leave), the text, or `true` (take away): what the script reads.
+    /// `false` (leave), the blob's number, or `true` (take away): what the script reads.
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
             Self::Unchanged => serializer.serialize_bool(false),
-            Self::Keep(text) => serializer.serialize_str(text),
+            Self::Keep(index) => serializer.serialize_u64(*index as u64),
             Self::Drop => serializer.serialize_bool(true),
         }
     }
@@ -251,6 +251,10 @@ pub struct Batch<'a> {
     /// Fingerprints to mark as seen (the final URLs of redirects).
     pub mark: Vec<String>,
     pub groups: Vec<Group<'a>>,
+    /// Binary values sent beside the JSON, as the script's arguments from
+    /// `ARGV[5]` on (the stored link graph: deflated, not JSON-safe).
+    #[serde(skip)]
+    pub blobs: Vec<Vec<u8>>,
 }
 
 /// Finished URLs go as arrays, the shape the script indexes.

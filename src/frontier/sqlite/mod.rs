@@ -16,8 +16,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use url::Url;
 
 use crate::frontier::{
-    MAX_HISTORY, Membership, OutLink, PageRow, Status, StoreError, Summary, TitleChange,
-    from_unix_ms, unix_ms,
+    MAX_HISTORY, Membership, PageRow, Status, StoreError, Summary, TitleChange, from_unix_ms,
+    unix_ms,
 };
 
 mod batch;
@@ -254,10 +254,7 @@ impl Summary for SqliteFrontier {
         status::each_page(self, visit)
     }
 
-    fn each_outlinks(
-        &mut self,
-        visit: &mut dyn FnMut(&str, Vec<OutLink>),
-    ) -> Result<(), StoreError> {
+    fn each_outlinks(&mut self, visit: &mut dyn FnMut(&str, &[u8])) -> Result<(), StoreError> {
         status::each_outlinks(self, visit)
     }
 

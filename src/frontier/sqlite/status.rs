@@ -5,10 +5,7 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use super::{SqliteFrontier, open, wal_path};
-use crate::frontier::{
-    Details, OutLink, PageRow, Status, StoreError, TitleChange, decode_outlinks, from_unix_ms,
-    unix_ms,
-};
+use crate::frontier::{Details, PageRow, Status, StoreError, TitleChange, from_unix_ms, unix_ms};
 
 /// Counts and times over the whole store.
 ///
@@ -102,27 +99,52 @@ fn outcomes(store: &SqliteFrontier) -> Result<BTreeMap<String, u64>, StoreError>
     Ok(outcomes)
 }
 
+/// Rows a report reads per query: each query is a read transaction of its
+/// own, short, so the daemon's checkpoints are never held back for long
+/// (a long reader keeps the write-ahead log from being folded back, and
+/// the crawl's own reads slow down as it grows).
+const REPORT_CHUNK: i64 = 2000;
+
+/// Runs `sql` (with `?1` the last id read, `?2` the chunk size, rows in
+/// id order, the id first) chunk after chunk, handing each row to `visit`.
+fn each_chunk(
+    store: &SqliteFrontier,
+    sql: &str,
+    mut visit: impl FnMut(&rusqlite::Row<'_>) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let fail = store.fail();
+    let mut statement = store.connection.prepare(sql).map_err(&fail)?;
+    let mut last = i64::MIN;
+    loop {
+        let mut rows = statement.query([last, REPORT_CHUNK]).map_err(&fail)?;
+        let mut count = 0;
+        while let Some(row) = rows.next().map_err(&fail)? {
+            last = row.get(0).map_err(&fail)?;
+            count += 1;
+            visit(row)?;
+        }
+        if count < REPORT_CHUNK {
+            return Ok(());
+        }
+    }
+}
+
 /// Every listed URL with how its last fetch ended, for reports.
 pub(super) fn each_page(
     store: &SqliteFrontier,
     visit: &mut dyn FnMut(PageRow),
 ) -> Result<(), StoreError> {
     let fail = store.fail();
-    let mut statement = store
-        .connection
-        .prepare(
-            "SELECT u.url, u.origin = 'seed', u.depth, f.url, u.status, u.error_kind,
+    let sql = "SELECT u.id, u.url, u.origin = 'seed', u.depth, f.url, u.status, u.error_kind,
                     u.fetched_at, u.title, u.details
              FROM urls AS u LEFT JOIN urls AS f ON f.id = u.found_on
-             WHERE u.is_active = 1 AND u.origin != 'sitemap'",
-        )
-        .map_err(&fail)?;
-    let mut rows = statement.query([]).map_err(&fail)?;
-    while let Some(row) = rows.next().map_err(&fail)? {
-        let is_seed: bool = row.get(1).map_err(&fail)?;
-        let status: Option<u16> = row.get(4).map_err(&fail)?;
-        let error_kind: Option<String> = row.get(5).map_err(&fail)?;
-        let fetched_at: Option<i64> = row.get(6).map_err(&fail)?;
+             WHERE u.id > ?1 AND u.is_active = 1 AND u.origin != 'sitemap'
+             ORDER BY u.id LIMIT ?2";
+    each_chunk(store, sql, |row| {
+        let is_seed: bool = row.get(2).map_err(&fail)?;
+        let status: Option<u16> = row.get(5).map_err(&fail)?;
+        let error_kind: Option<String> = row.get(6).map_err(&fail)?;
+        let fetched_at: Option<i64> = row.get(7).map_err(&fail)?;
         let outcome = match (fetched_at, error_kind, status) {
             (None, _, _) => None,
             (Some(_), Some(kind), _) => Some(kind),
@@ -130,49 +152,61 @@ pub(super) fn each_page(
             (Some(_), None, _) => Some("ok".to_owned()),
         };
         visit(PageRow {
-            url: row.get(0).map_err(&fail)?,
+            url: row.get(1).map_err(&fail)?,
             is_seed,
             depth: if is_seed {
                 0
             } else {
-                row.get(2).map_err(&fail)?
+                row.get(3).map_err(&fail)?
             },
             found_on: if is_seed {
                 None
             } else {
-                row.get(3).map_err(&fail)?
+                row.get(4).map_err(&fail)?
             },
             outcome,
-            title: row.get(7).map_err(&fail)?,
+            title: row.get(8).map_err(&fail)?,
             fetched_at: fetched_at.map(from_unix_ms),
             details: row
-                .get::<_, Option<String>>(8)
+                .get::<_, Option<String>>(9)
                 .map_err(&fail)?
                 .as_deref()
                 .and_then(Details::parse),
         });
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Every page of the link graph with its outgoing links, for reports.
 pub(super) fn each_outlinks(
     store: &SqliteFrontier,
-    visit: &mut dyn FnMut(&str, Vec<OutLink>),
+    visit: &mut dyn FnMut(&str, &[u8]),
 ) -> Result<(), StoreError> {
     let fail = store.fail();
-    let mut statement = store
-        .connection
-        .prepare("SELECT u.url, o.links FROM outlinks AS o JOIN urls AS u ON u.id = o.url_id")
-        .map_err(&fail)?;
-    let mut rows = statement.query([]).map_err(&fail)?;
-    while let Some(row) = rows.next().map_err(&fail)? {
-        let url: String = row.get(0).map_err(&fail)?;
-        let text: String = row.get(1).map_err(&fail)?;
-        let links = decode_outlinks(&url, &text);
-        visit(&url, links);
-    }
-    Ok(())
+    let sql = "SELECT o.url_id, u.url, o.links FROM outlinks AS o JOIN urls AS u ON u.id = o.url_id
+               WHERE o.url_id > ?1 ORDER BY o.url_id LIMIT ?2";
+    each_chunk(store, sql, |row| {
+        let url = row.get_ref(1).map_err(&fail)?.as_str().map_err(|err| {
+            fail(rusqlite::Error::FromSqlConversionFailure(
+                1,
+                rusqlite::types::Type::Text,
+                err.into(),
+            ))
+        })?;
+        let stored = row
+            .get_ref(2)
+            .map_err(&fail)?
+            .as_bytes_or_null()
+            .map_err(|err| {
+                fail(rusqlite::Error::FromSqlConversionFailure(
+                    2,
+                    rusqlite::types::Type::Blob,
+                    err.into(),
+                ))
+            })?;
+        visit(url, stored.unwrap_or_default());
+        Ok(())
+    })
 }
 
 /// Every title change at or after `since` (ms), with its URL.
@@ -182,22 +216,19 @@ pub(super) fn each_title_change(
     visit: &mut dyn FnMut(&str, TitleChange),
 ) -> Result<(), StoreError> {
     let fail = store.fail();
-    let mut statement = store
-        .connection
-        .prepare(
-            "SELECT u.url, c.at, c.from_title, c.to_title
-             FROM title_changes AS c JOIN urls AS u ON u.id = c.url_id WHERE c.at >= ?1",
-        )
-        .map_err(&fail)?;
-    let mut rows = statement.query([since]).map_err(&fail)?;
-    while let Some(row) = rows.next().map_err(&fail)? {
-        let url: String = row.get(0).map_err(&fail)?;
+    let sql = format!(
+        "SELECT c.rowid, u.url, c.at, c.from_title, c.to_title
+         FROM title_changes AS c JOIN urls AS u ON u.id = c.url_id
+         WHERE c.rowid > ?1 AND c.at >= {since} ORDER BY c.rowid LIMIT ?2"
+    );
+    each_chunk(store, &sql, |row| {
+        let url: String = row.get(1).map_err(&fail)?;
         let change = TitleChange {
-            at: from_unix_ms(row.get(1).map_err(&fail)?),
-            from: row.get(2).map_err(&fail)?,
-            to: row.get(3).map_err(&fail)?,
+            at: from_unix_ms(row.get(2).map_err(&fail)?),
+            from: row.get(3).map_err(&fail)?,
+            to: row.get(4).map_err(&fail)?,
         };
         visit(&url, change);
-    }
-    Ok(())
+        Ok(())
+    })
 }
