@@ -7,7 +7,12 @@ use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::hash::BuildHasher;
 use std::time::SystemTime;
 
-use foldhash::fast::FixedState;
+use foldhash::fast::{FixedState, RandomState};
+
+/// Maps and sets keyed by text or fingerprints, with a fast hash (no
+/// attacker picks the keys of a report's own passes).
+type Map<K, V> = HashMap<K, V, RandomState>;
+type Set<K> = HashSet<K, RandomState>;
 
 use super::model::{
     Bucket, Change, Duplicate, Hop, HostTimes, Inlink, Links, MAX_INLINKS, MAX_LISTED, Orphan,
@@ -37,7 +42,7 @@ pub fn collect(
     store.each_page(&mut |row| pass.page(row))?;
     pass.candidates = (pass.orphan_candidates.iter())
         .map(|(url, _)| fingerprint(url))
-        .collect();
+        .collect::<Set<u64>>();
     if settings.links && sections.has(Section::Links) {
         let mut damaged = 0u64;
         let mut reader = frontier::OutlinkReader::default();
@@ -112,20 +117,20 @@ enum Slot {
 struct Pass<'a> {
     settings: &'a ReportSettings,
     summary: Summary,
-    hosts: HashMap<String, Vec<u64>>,
+    hosts: Map<String, Vec<u64>>,
     titles: Titles,
-    by_title: HashMap<String, Vec<String>>,
+    by_title: Map<String, Vec<String>>,
     links: Links,
     /// Listed URLs, by fingerprint → where they are listed.
-    targets: HashMap<u64, Vec<Slot>>,
+    targets: Map<u64, Vec<Slot>>,
     /// Each listed target's first page (by fingerprint), used when the
     /// graph knows no inlink.
-    found_on: HashMap<u64, String>,
+    found_on: Map<u64, String>,
     /// Fingerprints of every URL in the crawl; of the orphan candidates;
     /// of the candidates a page links to.
-    known: HashSet<u64>,
-    candidates: HashSet<u64>,
-    linked: HashSet<u64>,
+    known: Set<u64>,
+    candidates: Set<u64>,
+    linked: Set<u64>,
     /// Seeds and pages found on something that is not a page (a sitemap).
     orphan_candidates: Vec<(String, Option<String>)>,
     slowest: BinaryHeap<Reverse<(u64, String, u64)>>,
@@ -142,15 +147,15 @@ impl<'a> Pass<'a> {
         Self {
             settings,
             summary: Summary::default(),
-            hosts: HashMap::new(),
+            hosts: Map::default(),
             titles: Titles::default(),
-            by_title: HashMap::new(),
+            by_title: Map::default(),
             links: Links::default(),
-            targets: HashMap::new(),
-            found_on: HashMap::new(),
-            known: HashSet::new(),
-            candidates: HashSet::new(),
-            linked: HashSet::new(),
+            targets: Map::default(),
+            found_on: Map::default(),
+            known: Set::default(),
+            candidates: Set::default(),
+            linked: Set::default(),
             orphan_candidates: Vec::new(),
             slowest: BinaryHeap::new(),
             largest: BinaryHeap::new(),
@@ -522,7 +527,7 @@ fn sorted_top(
 }
 
 /// Each host's response-time percentiles (nearest rank), slowest p95 first.
-fn host_times(hosts: HashMap<String, Vec<u64>>) -> Vec<HostTimes> {
+fn host_times(hosts: Map<String, Vec<u64>>) -> Vec<HostTimes> {
     let mut list: Vec<HostTimes> = hosts
         .into_iter()
         .filter(|(_, times)| !times.is_empty())
