@@ -36,7 +36,7 @@ pub struct Link {
     pub url: Url,
     /// Whether every `a`/`area` with this URL has `rel="nofollow"`.
     pub is_nofollow: bool,
-    /// The text of its first `a` with text (see [`anchor`]), for reports.
+    /// The text of its first `a` with text (tags left out, cut at [`MAX_ANCHOR`]), for reports.
     pub anchor: String,
 }
 
