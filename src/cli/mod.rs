@@ -383,9 +383,16 @@ fn report_command(
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file beside it, renamed
-/// over it: a reader sees the old file or the new one, never half of one.
+/// Writes `bytes` to `path`. A regular file (or one to be created) is
+/// written through a temporary file beside it, renamed over it: a reader
+/// sees the old file or the new one, never half of one. A symlink's
+/// target is replaced, the link kept. Anything else (`/dev/null`,
+/// `/dev/stdout`, a FIFO) is written to as it is, never replaced.
 fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if std::fs::metadata(path).is_ok_and(|meta| !meta.is_file()) {
+        return std::fs::write(path, bytes);
+    }
+    let path = &std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(format!(".{}.tmp", std::process::id()));
     let temporary = path.with_file_name(name);

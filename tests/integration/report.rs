@@ -475,6 +475,48 @@ fn sections_output_files_and_errors() {
     let output = run_report(&broken, &[]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("report.title_min"));
+    use std::os::unix::fs::{FileTypeExt as _, OpenOptionsExt as _};
+    // A FIFO (like /dev/null or /dev/stdout) is written to, never replaced;
+    // a symlink keeps pointing where it did, at the new report.
+    let fifo = workspace.path("report.fifo");
+    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path; mkfifo touches no memory of ours.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let output = run_report(
+        &config,
+        &["--format", "json", "--output", fifo.to_str().unwrap()],
+    );
+    // A reader still waiting for a writer (the report replaced the FIFO
+    // instead) gets an end of file, not a hang.
+    let _ = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo);
+    assert_eq!(output.status.code(), Some(0));
+    let through_fifo: Value = serde_json::from_str(&reader.join().unwrap()).unwrap();
+    assert!(through_fifo["links"]["broken"].is_array());
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    let target = workspace.path("real.txt");
+    std::fs::write(&target, "old").unwrap();
+    let link = workspace.path("link.txt");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let output = run_report(&config, &["--output", link.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(
+        std::fs::read_to_string(&target)
+            .unwrap()
+            .starts_with("crawl report of ")
+    );
     // An output file that cannot be written is a runtime error; nothing half-written.
     let output = run_report(&config, &["--output", "/nonexistent-dir/report.txt"]);
     assert_eq!(output.status.code(), Some(1));
