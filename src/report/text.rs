@@ -155,6 +155,9 @@ fn titles_text(out: &mut String, titles: &Titles, report: &Report, top: usize) {
 }
 
 fn inlinks_text(inlinks: &[Inlink], count: u64) -> String {
+    if count == 0 {
+        return "linked from no crawled page (a seed or a sitemap entry)".to_owned();
+    }
     let shown: Vec<String> = inlinks
         .iter()
         .take(3)

@@ -21,10 +21,14 @@ pub fn free_address() -> SocketAddr {
 
 /// `GET path` on `address`: status code and body.
 pub fn get(address: SocketAddr, path: &str) -> (u16, String) {
+    get_within(address, path, Duration::from_secs(10))
+}
+
+/// `GET path` on `address`, waiting at most `wait` for the answer: status
+/// code and body.
+pub fn get_within(address: SocketAddr, path: &str, wait: Duration) -> (u16, String) {
     let mut stream = TcpStream::connect(address).expect("connect to the metrics endpoint");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
+    stream.set_read_timeout(Some(wait)).expect("timeout");
     write!(
         stream,
         "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"

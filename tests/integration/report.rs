@@ -754,7 +754,7 @@ fn the_live_report_is_served_while_the_service_crawls() {
         let output = run_report(&config, &["--format", "json", "--section", "summary"]);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(0), "{stderr}");
-        let (status, body) = crate::observability::get(address, "/report.json");
+        let (status, body) = live(address, "/report.json");
         assert_eq!(status, 200, "{body}");
         let (status, _) = crate::observability::get(address, "/metrics");
         assert_eq!(status, 200);
@@ -764,7 +764,7 @@ fn the_live_report_is_served_while_the_service_crawls() {
     // Once the defect site is crawled, the live JSON lists its defects.
     let deadline = std::time::Instant::now() + crate::support::DEADLINE;
     let report = loop {
-        let (_, body) = crate::observability::get(address, "/report.json");
+        let (_, body) = live(address, "/report.json");
         let report: Value = serde_json::from_str(&body).unwrap();
         let done = report["summary"]["waiting"] == 0
             && report["summary"]["urls"].as_u64() > Some(pages as u64);
@@ -776,7 +776,7 @@ fn the_live_report_is_served_while_the_service_crawls() {
     assert_eq!(report["summary"]["waiting"], 0, "{}", report["summary"]);
     let broken: BTreeSet<String> = urls(&report["links"]["broken"]).into_iter().collect();
     assert!(broken.contains(&site.site.url("/gone")), "{broken:?}");
-    let (status, html) = crate::observability::get(address, "/");
+    let (status, html) = live(address, "/");
     assert_eq!(status, 200);
     // (A large answer comes in chunks: the page is inside them.)
     assert!(
@@ -790,6 +790,12 @@ fn the_live_report_is_served_while_the_service_crawls() {
     assert_eq!(status, 405);
     daemon.signal(libc::SIGTERM);
     assert_eq!(daemon.wait_exit(), Some(0));
+}
+
+/// `GET path` of the live report: a report reads the whole store (slowly
+/// in a debug build on a busy machine), so the wait is the tests' deadline.
+fn live(address: std::net::SocketAddr, path: &str) -> (u16, String) {
+    crate::observability::get_within(address, path, crate::support::DEADLINE)
 }
 
 /// `POST path` on `address`: the status code.
