@@ -363,15 +363,7 @@ impl<'a> Pass<'a> {
             anchor: anchor.to_owned(),
         };
         for slot in slots {
-            let (inlinks, count) = match *slot {
-                Slot::Broken(i) => inlinks_of(&mut self.links.broken[i]),
-                Slot::NotHtml(i) => inlinks_of(&mut self.links.not_html[i]),
-                Slot::Robots(i) => inlinks_of(&mut self.links.robots[i]),
-                Slot::Redirect(i) => {
-                    let redirect = &mut self.links.redirects[i];
-                    (&mut redirect.inlinks, &mut redirect.inlink_count)
-                }
-            };
+            let (inlinks, count) = inlinks_at(&mut self.links, *slot);
             *count += 1;
             if inlinks.len() < MAX_INLINKS {
                 inlinks.push(inlink.clone());
@@ -478,15 +470,7 @@ impl<'a> Pass<'a> {
                 continue;
             };
             for slot in slots {
-                let (inlinks, count) = match *slot {
-                    Slot::Broken(i) => inlinks_of(&mut self.links.broken[i]),
-                    Slot::NotHtml(i) => inlinks_of(&mut self.links.not_html[i]),
-                    Slot::Robots(i) => inlinks_of(&mut self.links.robots[i]),
-                    Slot::Redirect(i) => {
-                        let redirect = &mut self.links.redirects[i];
-                        (&mut redirect.inlinks, &mut redirect.inlink_count)
-                    }
-                };
+                let (inlinks, count) = inlinks_at(&mut self.links, *slot);
                 if *count == 0 {
                     *count = 1;
                     inlinks.push(Inlink {
@@ -502,7 +486,17 @@ impl<'a> Pass<'a> {
 /// A title change as read: when, URL, from, to.
 type ChangeRow = (SystemTime, String, Option<String>, Option<String>);
 
-fn inlinks_of(target: &mut Target) -> (&mut Vec<Inlink>, &mut u64) {
+/// The inlinks of the entry `slot` names in `links`, and their count.
+fn inlinks_at(links: &mut Links, slot: Slot) -> (&mut Vec<Inlink>, &mut u64) {
+    let target = match slot {
+        Slot::Broken(i) => &mut links.broken[i],
+        Slot::NotHtml(i) => &mut links.not_html[i],
+        Slot::Robots(i) => &mut links.robots[i],
+        Slot::Redirect(i) => {
+            let redirect = &mut links.redirects[i];
+            return (&mut redirect.inlinks, &mut redirect.inlink_count);
+        }
+    };
     (&mut target.inlinks, &mut target.inlink_count)
 }
 

@@ -109,23 +109,13 @@ impl Summary for RedisFrontier {
     }
 
     fn each_page(&mut self, visit: &mut dyn FnMut(PageRow)) -> Result<(), StoreError> {
-        let key = self.key("url");
         let report_key = self.key("report");
-        let mut cursor = 0u64;
-        loop {
-            let (next, items): (u64, Vec<(String, String)>) = self.link.run(|connection| {
-                redis::cmd("HSCAN")
-                    .arg(&key)
-                    .arg(cursor)
-                    .arg("COUNT")
-                    .arg(PAGE_SCAN)
-                    .query(connection)
-            })?;
+        self.each_field(&self.key("url"), |this, items: Vec<(String, String)>| {
             let urls: Vec<&str> = items.iter().map(|(url, _)| url.as_str()).collect();
             let details: Vec<Option<String>> = if urls.is_empty() {
                 Vec::new()
             } else {
-                self.link.run(|connection| {
+                this.link.run(|connection| {
                     redis::cmd("HMGET")
                         .arg(&report_key)
                         .arg(&urls)
@@ -139,33 +129,17 @@ impl Summary for RedisFrontier {
                     visit(row);
                 }
             }
-            if next == 0 {
-                return Ok(());
-            }
-            cursor = next;
-        }
+            Ok(())
+        })
     }
 
     fn each_outlinks(&mut self, visit: &mut dyn FnMut(&str, &[u8])) -> Result<(), StoreError> {
-        let key = self.key("links");
-        let mut cursor = 0u64;
-        loop {
-            let (next, items): (u64, Vec<(String, Vec<u8>)>) = self.link.run(|connection| {
-                redis::cmd("HSCAN")
-                    .arg(&key)
-                    .arg(cursor)
-                    .arg("COUNT")
-                    .arg(PAGE_SCAN)
-                    .query(connection)
-            })?;
+        self.each_field(&self.key("links"), |_, items: Vec<(String, Vec<u8>)>| {
             for (url, stored) in items {
                 visit(&url, &stored);
             }
-            if next == 0 {
-                return Ok(());
-            }
-            cursor = next;
-        }
+            Ok(())
+        })
     }
 
     fn each_title_change(
@@ -329,6 +303,33 @@ fn cluster_status(
             .unwrap_or(0),
         hosts: snapshot.hosts,
     })
+}
+
+impl RedisFrontier {
+    /// Scans the hash `key` ([`PAGE_SCAN`] fields at a time), handing each
+    /// batch of fields and values to `batch`.
+    fn each_field<V: redis::FromRedisValue>(
+        &mut self,
+        key: &str,
+        mut batch: impl FnMut(&mut Self, Vec<(String, V)>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut cursor = 0u64;
+        loop {
+            let (next, items): (u64, Vec<(String, V)>) = self.link.run(|connection| {
+                redis::cmd("HSCAN")
+                    .arg(key)
+                    .arg(cursor)
+                    .arg("COUNT")
+                    .arg(PAGE_SCAN)
+                    .query(connection)
+            })?;
+            batch(self, items)?;
+            if next == 0 {
+                return Ok(());
+            }
+            cursor = next;
+        }
+    }
 }
 
 /// `text` with the glob characters of Redis's `MATCH` escaped.
