@@ -8,6 +8,7 @@ pub mod contract;
 mod error;
 mod model;
 mod open;
+mod outlinks;
 pub mod redis;
 pub mod sqlite;
 mod status;
@@ -20,10 +21,13 @@ mod conformance;
 pub use contract::{Frontier, Membership, Outbox, Rounds, Schedule, Seeds, SharedHosts, Summary};
 pub use error::{RedisError, SqliteError, StoreError};
 pub use model::{
-    Backoff, Claim, Details, Known, Lineage, MAX_HISTORY, MAX_OUTBOX, OutLink, OutboxStatus,
-    Outcome, OutlinkReader, PageFacts, PageRow, PublishedConfig, Queued, Reschedule, RobotsAnswer,
-    Round, SeedChanges, Settlement, TitleChange, decode_outlinks, encode_outlinks,
+    Backoff, Claim, Details, Known, Lineage, MAX_HISTORY, MAX_OUTBOX, OutboxStatus, Outcome,
+    PageFacts, PageRow, PublishedConfig, Queued, Reschedule, RobotsAnswer, Round, SeedChanges,
+    Settlement, TitleChange,
 };
 pub use open::{Access, Backend, open, published_sections, shared_hosts, validate};
+pub use outlinks::{
+    OutLink, OutlinkReader, decode_outlinks, encode_outlinks, link_print, may_link_to, short_print,
+};
 pub use status::{ClusterStatus, NodeStatus, OutboxSummary, Status};
 pub use time::{from_unix_ms, jitter, next_due_after, unix_ms};

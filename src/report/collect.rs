@@ -4,10 +4,9 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
-use std::hash::BuildHasher;
 use std::time::SystemTime;
 
-use foldhash::fast::{FixedState, RandomState};
+use foldhash::fast::RandomState;
 
 /// Maps and sets keyed by text or fingerprints, with a fast hash (no
 /// attacker picks the keys of a report's own passes).
@@ -44,10 +43,14 @@ pub fn collect(
         .map(|(url, _)| fingerprint(url))
         .collect::<Set<u64>>();
     if settings.links && sections.has(Section::Links) {
+        pass.index_prints();
         let mut damaged = 0u64;
         let mut reader = frontier::OutlinkReader::default();
         store.each_outlinks(&mut |page, stored| {
-            if !reader.each(page, stored, |url, anchor| pass.link(page, url, anchor)) {
+            // Most pages link to nothing listed: their text stays deflated.
+            if frontier::may_link_to(stored, |print| pass.wants(print))
+                && !reader.each(page, stored, |url, anchor| pass.link(page, url, anchor))
+            {
                 damaged += 1;
             }
         })?;
@@ -131,6 +134,9 @@ struct Pass<'a> {
     known: Set<u64>,
     candidates: Set<u64>,
     linked: Set<u64>,
+    /// Listed targets and orphan candidates by the short fingerprint
+    /// stored with each link ([`frontier::short_print`]).
+    prints: Map<u32, Vec<u64>>,
     /// Seeds and pages found on something that is not a page (a sitemap).
     orphan_candidates: Vec<(String, Option<String>)>,
     slowest: BinaryHeap<Reverse<(u64, String, u64)>>,
@@ -139,7 +145,7 @@ struct Pass<'a> {
 }
 
 fn fingerprint(url: &str) -> u64 {
-    FixedState::with_seed(0x7265_706f).hash_one(url)
+    frontier::link_print(url)
 }
 
 impl<'a> Pass<'a> {
@@ -156,6 +162,7 @@ impl<'a> Pass<'a> {
             known: Set::default(),
             candidates: Set::default(),
             linked: Set::default(),
+            prints: Map::default(),
             orphan_candidates: Vec::new(),
             slowest: BinaryHeap::new(),
             largest: BinaryHeap::new(),
@@ -347,6 +354,28 @@ impl<'a> Pass<'a> {
         if let Some(found_on) = &row.found_on {
             self.found_on.insert(key, found_on.clone());
         }
+    }
+
+    /// Indexes the listed targets and orphan candidates by short
+    /// fingerprint, for [`Self::wants`].
+    fn index_prints(&mut self) {
+        for &key in self.targets.keys().chain(&self.candidates) {
+            let keys = self.prints.entry(frontier::short_print(key)).or_default();
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+    }
+
+    /// Whether a link with this short fingerprint may matter: it may be a
+    /// listed target, or an orphan candidate no page is yet seen to link to.
+    fn wants(&self, print: u32) -> bool {
+        self.prints.get(&print).is_some_and(|keys| {
+            keys.iter().any(|key| {
+                self.targets.contains_key(key)
+                    || (self.candidates.contains(key) && !self.linked.contains(key))
+            })
+        })
     }
 
     /// One link of the graph: `page` links to `url` with `anchor`.
