@@ -137,9 +137,13 @@ import sqlite3, sys, zlib
 db = sqlite3.connect(sys.argv[1])
 size = dict(db.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name"))
 urls = db.execute("SELECT COUNT(*) FROM urls").fetchone()[0]
-rows = links = text = 0
+rows = links = text = prints = 0
 for (blob,) in db.execute("SELECT links FROM outlinks"):
     rows += 1
+    if blob[:1] == b"\x06":  # the links' fingerprints first (frontier/outlinks.rs)
+        count = int.from_bytes(blob[1:5], "little")
+        prints += 5 + 4 * count
+        blob = blob[5 + 4 * count:]
     text += len(blob)
     links += zlib.decompress(blob, -15).count(b"\n")
 details = db.execute("SELECT COALESCE(SUM(LENGTH(details)), 0), COUNT(details) FROM urls").fetchone()
@@ -147,7 +151,8 @@ total = sum(size.values())
 print(f"urls {urls}, file {total / 1e6:.1f} MB ({total / max(urls, 1):.0f} B/URL)")
 if links:
     print(f"link graph: {links} links on {rows} pages, table {size.get('outlinks', 0) / 1e6:.1f} MB: "
-          f"{size.get('outlinks', 0) / links:.1f} B/link ({text / links:.1f} B/link deflated)")
+          f"{size.get('outlinks', 0) / links:.1f} B/link ({text / links:.1f} B/link deflated, "
+          f"{prints / links:.1f} B/link of fingerprints)")
 print(f"details: {details[1]} URLs, {details[0] / max(details[1], 1):.0f} B/URL of JSON")
 EOF
 

@@ -39,9 +39,7 @@ pub fn collect(
         .unwrap_or(SystemTime::UNIX_EPOCH);
     let mut pass = Pass::new(settings);
     store.each_page(&mut |row| pass.page(row))?;
-    pass.candidates = (pass.orphan_candidates.iter())
-        .map(|(url, _)| fingerprint(url))
-        .collect::<Set<u64>>();
+    pass.keep_orphan_candidates();
     if settings.links && sections.has(Section::Links) {
         pass.index_prints();
         let mut damaged = 0u64;
@@ -60,10 +58,13 @@ pub fn collect(
             );
         }
     }
-    let mut changes = Vec::new();
+    let mut changes = Map::<String, Changes>::default();
     if sections.has(Section::Titles) {
-        store.each_title_change(since, &mut |url, change| {
-            changes.push((change.at, url.to_owned(), change.from, change.to));
+        store.each_title_change(since, &mut |url, change| match changes.get_mut(url) {
+            Some(seen) => seen.add(change),
+            None => {
+                changes.insert(url.to_owned(), Changes::new(change));
+            }
         })?;
     }
     let rendered = if sections.has(Section::Summary) {
@@ -137,11 +138,15 @@ struct Pass<'a> {
     /// Listed targets and orphan candidates by the short fingerprint
     /// stored with each link ([`frontier::short_print`]).
     prints: Map<u32, Vec<u64>>,
-    /// Seeds and pages found on something that is not a page (a sitemap).
-    orphan_candidates: Vec<(String, Option<String>)>,
+    /// Seeds (no page) and pages found on something that is not a page
+    /// (a sitemap; the fingerprint of what they were found on). While the
+    /// URLs are read, every page found on something is kept.
+    orphan_candidates: Vec<(String, Option<u64>)>,
     slowest: BinaryHeap<Reverse<(u64, String, u64)>>,
     largest: BinaryHeap<Reverse<(u64, String, u64)>>,
     times: [u64; TIME_BUCKETS.len() + 1],
+    /// When the first and the last fetch started.
+    fetched: Option<(SystemTime, SystemTime)>,
 }
 
 fn fingerprint(url: &str) -> u64 {
@@ -167,10 +172,11 @@ impl<'a> Pass<'a> {
             slowest: BinaryHeap::new(),
             largest: BinaryHeap::new(),
             times: [0; TIME_BUCKETS.len() + 1],
+            fetched: None,
         }
     }
 
-    fn page(&mut self, row: PageRow) {
+    fn page(&mut self, mut row: PageRow) {
         self.summary.urls += 1;
         self.summary.seeds += u64::from(row.is_seed);
         *self.summary.depths.entry(row.depth).or_default() += 1;
@@ -179,29 +185,28 @@ impl<'a> Pass<'a> {
             .ok()
             .and_then(|url| url.host_str().map(str::to_owned))
             .unwrap_or_default();
-        self.hosts.entry(host.clone()).or_default();
-        let details = row.details.clone().unwrap_or_default();
+        let has_details = row.details.is_some();
+        let details = row.details.take().unwrap_or_default();
+        let times = self.hosts.entry(host).or_default();
+        if has_details && !details.is_check && row.outcome.as_deref() == Some("ok") {
+            times.push(details.elapsed_ms);
+            self.timed(&row.url, &details);
+        }
         if row.is_seed {
             self.orphan_candidates.push((row.url.clone(), None));
         } else if let Some(found_on) = &row.found_on
             && !details.is_check
         {
             self.orphan_candidates
-                .push((row.url.clone(), Some(found_on.clone())));
+                .push((row.url.clone(), Some(fingerprint(found_on))));
         }
-        let Some(outcome) = row.outcome.clone() else {
+        let Some(outcome) = row.outcome.take() else {
             self.summary.waiting += 1;
             return;
         };
-        if outcome == "ok" && row.details.is_some() && !details.is_check {
-            if let Some(times) = self.hosts.get_mut(&host) {
-                times.push(details.elapsed_ms);
-            }
-            self.timed(&row.url, &details);
-        }
         self.count(&row, &details, &outcome);
         if !details.redirects.is_empty() {
-            self.redirect(&row, &details);
+            self.redirect(&row, &details, &outcome);
         }
         match outcome.as_str() {
             "ok" | "not_modified" if !details.is_check => self.title(&row, &details),
@@ -219,18 +224,19 @@ impl<'a> Pass<'a> {
         let summary = &mut self.summary;
         summary.fetched += 1;
         summary.checked_external += u64::from(details.is_check);
-        *summary.outcomes.entry(outcome.to_owned()).or_default() += 1;
+        match summary.outcomes.get_mut(outcome) {
+            Some(count) => *count += 1,
+            None => {
+                summary.outcomes.insert(outcome.to_owned(), 1);
+            }
+        }
         if let Some(status) = details.status {
             *summary.statuses.entry(status).or_default() += 1;
         }
         if let Some(at) = row.fetched_at {
-            let at = rfc3339(at);
-            if summary.first_fetch.as_ref().is_none_or(|first| at < *first) {
-                summary.first_fetch = Some(at.clone());
-            }
-            if summary.last_fetch.as_ref().is_none_or(|last| at > *last) {
-                summary.last_fetch = Some(at);
-            }
+            let (first, last) = self.fetched.get_or_insert((at, at));
+            *first = (*first).min(at);
+            *last = (*last).max(at);
         }
     }
 
@@ -315,7 +321,7 @@ impl<'a> Pass<'a> {
         self.listed(row, index);
     }
 
-    fn redirect(&mut self, row: &PageRow, details: &Details) {
+    fn redirect(&mut self, row: &PageRow, details: &Details, outcome: &str) {
         let chain: Vec<Hop> = details
             .redirects
             .iter()
@@ -324,10 +330,7 @@ impl<'a> Pass<'a> {
                 status: *status,
             })
             .collect();
-        let final_url = details
-            .final_url
-            .clone()
-            .filter(|_| row.outcome.as_deref() != Some("redirects"));
+        let final_url = details.final_url.clone().filter(|_| outcome != "redirects");
         let mut seen = HashSet::new();
         let is_loop = chain
             .iter()
@@ -354,6 +357,17 @@ impl<'a> Pass<'a> {
         if let Some(found_on) = &row.found_on {
             self.found_on.insert(key, found_on.clone());
         }
+    }
+
+    /// Once every URL is known, keeps the orphan candidates that are
+    /// seeds or were found on something that is not a page.
+    fn keep_orphan_candidates(&mut self) {
+        let known = &self.known;
+        (self.orphan_candidates)
+            .retain(|(_, found_on)| found_on.is_none_or(|on| !known.contains(&on)));
+        self.candidates = (self.orphan_candidates.iter())
+            .map(|(url, _)| fingerprint(url))
+            .collect();
     }
 
     /// Indexes the listed targets and orphan candidates by short
@@ -400,24 +414,20 @@ impl<'a> Pass<'a> {
         }
     }
 
-    fn finish(mut self, changes: Vec<ChangeRow>) -> (Summary, Titles, Links, Performance) {
+    fn finish(mut self, changes: Map<String, Changes>) -> (Summary, Titles, Links, Performance) {
         self.fill_found_on();
         let has_graph = self.settings.links;
         let orphans = has_graph.then(|| {
-            let known = &self.known;
             let linked = &self.linked;
             let mut orphans: Vec<Orphan> = (self.orphan_candidates.iter())
                 .filter(|(url, _)| !linked.contains(&fingerprint(url)))
-                .filter_map(|(url, found_on)| match found_on {
-                    None => Some(Orphan {
-                        url: url.clone(),
-                        source: "seed",
-                    }),
-                    Some(on) if !known.contains(&fingerprint(on)) => Some(Orphan {
-                        url: url.clone(),
-                        source: "sitemap",
-                    }),
-                    Some(_) => None,
+                .map(|(url, found_on)| Orphan {
+                    url: url.clone(),
+                    source: if found_on.is_some() {
+                        "sitemap"
+                    } else {
+                        "seed"
+                    },
                 })
                 .collect();
             orphans.sort_by(|a, b| a.url.cmp(&b.url));
@@ -465,19 +475,22 @@ impl<'a> Pass<'a> {
         titles
             .too_short
             .sort_by(|a, b| (a.length, &a.url).cmp(&(b.length, &b.url)));
-        let mut changes = changes;
-        changes.sort_by(|a, b| (Reverse(a.0), &a.1).cmp(&(Reverse(b.0), &b.1)));
+        let mut changes: Vec<(String, Changes)> = changes.into_iter().collect();
+        changes.sort_by(|a, b| (Reverse(a.1.last), &a.0).cmp(&(Reverse(b.1.last), &b.0)));
         titles.changed_recently = changes
             .into_iter()
-            .map(|(at, url, from, to)| Change {
+            .map(|(url, seen)| Change {
                 url,
-                at: rfc3339(at),
-                from,
-                to,
+                at: rfc3339(seen.last),
+                from: seen.from,
+                to: seen.to,
+                changes: seen.count,
             })
             .collect();
         let mut summary = self.summary;
         summary.hosts = self.hosts.len() as u64;
+        summary.first_fetch = self.fetched.map(|(first, _)| rfc3339(first));
+        summary.last_fetch = self.fetched.map(|(_, last)| rfc3339(last));
         summary.response_times = (TIME_BUCKETS.iter().map(|le| le.to_string()))
             .chain(std::iter::once("inf".to_owned()))
             .zip(self.times)
@@ -513,7 +526,38 @@ impl<'a> Pass<'a> {
 }
 
 /// A title change as read: when, URL, from, to.
-type ChangeRow = (SystemTime, String, Option<String>, Option<String>);
+/// A URL's title changes within the report's window: the title before
+/// the first, the title after the last, how many.
+struct Changes {
+    first: SystemTime,
+    from: Option<String>,
+    last: SystemTime,
+    to: Option<String>,
+    count: u64,
+}
+
+impl Changes {
+    fn new(change: frontier::TitleChange) -> Self {
+        Self {
+            first: change.at,
+            last: change.at,
+            from: change.from,
+            to: change.to,
+            count: 1,
+        }
+    }
+
+    fn add(&mut self, change: frontier::TitleChange) {
+        self.count += 1;
+        if change.at < self.first {
+            self.first = change.at;
+            self.from = change.from;
+        } else if change.at >= self.last {
+            self.last = change.at;
+            self.to = change.to;
+        }
+    }
+}
 
 /// The inlinks of the entry `slot` names in `links`, and their count.
 fn inlinks_at(links: &mut Links, slot: Slot) -> (&mut Vec<Inlink>, &mut u64) {
@@ -581,6 +625,24 @@ fn percentile(times: &[u64], p: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_urls_changes_read_as_one_from_its_first_title_to_its_last() {
+        let at = |secs| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+        let change = |secs, from: &str, to: &str| frontier::TitleChange {
+            at: at(secs),
+            from: Some(from.to_owned()),
+            to: Some(to.to_owned()),
+        };
+        let mut seen = Changes::new(change(20, "B", "C"));
+        seen.add(change(30, "C", "D"));
+        seen.add(change(10, "A", "B"));
+        assert_eq!(
+            (seen.from.as_deref(), seen.to.as_deref()),
+            (Some("A"), Some("D"))
+        );
+        assert_eq!((seen.first, seen.last, seen.count), (at(10), at(30), 3));
+    }
 
     #[test]
     fn percentiles_are_nearest_rank() {

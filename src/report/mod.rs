@@ -68,17 +68,24 @@ pub enum Format {
     Html,
 }
 
-/// The niceness reports run at: the crawl comes first.
+/// The niceness reports run at where the idle scheduling class is not
+/// available: the crawl comes first.
 pub const REPORT_NICENESS: i32 = 10;
 
-/// Lowers the CPU priority of the calling thread (and of the threads it
-/// starts after) to [`REPORT_NICENESS`], unless it is lower already: a
-/// report is background work, and on a busy machine the crawl comes first.
+/// Moves the calling thread (and the threads it starts after) to the idle
+/// scheduling class (`SCHED_IDLE`): a report is background work, and it
+/// runs on what the crawl leaves of the CPUs, giving way at once when a
+/// crawl thread wakes up. Where that class cannot be had, lowers its
+/// priority to [`REPORT_NICENESS`] instead, unless it is lower already.
 pub fn yield_to_crawl() {
-    // SAFETY: getpriority and setpriority only read and change the
-    // scheduling priority of the calling thread (on Linux, `PRIO_PROCESS`
-    // with 0 names the calling thread); no memory is touched.
+    let idle = libc::sched_param { sched_priority: 0 };
+    // SAFETY: sched_setscheduler, getpriority and setpriority only read and
+    // change the scheduling of the calling thread (on Linux, 0 names the
+    // calling thread); `idle` outlives the call; no other memory is touched.
     unsafe {
+        if libc::sched_setscheduler(0, libc::SCHED_IDLE, &idle) == 0 {
+            return;
+        }
         *libc::__errno_location() = 0;
         let current = libc::getpriority(libc::PRIO_PROCESS, 0);
         if *libc::__errno_location() == 0 && current < REPORT_NICENESS {
@@ -125,4 +132,23 @@ pub fn json(report: &Report) -> String {
     });
     text.push('\n');
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_thread_runs_in_the_idle_class() {
+        let policy = std::thread::spawn(|| {
+            yield_to_crawl();
+            // SAFETY: reads the calling thread's scheduling policy.
+            unsafe { libc::sched_getscheduler(0) }
+        })
+        .join()
+        .unwrap();
+        assert_eq!(policy, libc::SCHED_IDLE);
+        // SAFETY: as above; the test's own thread is left as it was.
+        assert_ne!(unsafe { libc::sched_getscheduler(0) }, libc::SCHED_IDLE);
+    }
 }

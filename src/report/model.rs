@@ -107,7 +107,8 @@ pub struct Titles {
     pub multiple: Vec<PageTitle>,
     /// Rendering changed the title (`static_title` is the HTML's).
     pub changed_by_script: Vec<PageTitle>,
-    /// Title changes since `settings.changed_since`, newest first.
+    /// The URLs whose title changed since `settings.changed_since`, one
+    /// entry each, the most recently changed first.
     pub changed_recently: Vec<Change>,
 }
 
@@ -142,12 +143,14 @@ pub struct Duplicate {
 pub struct Change {
     /// The URL.
     pub url: String,
-    /// When the fetch that saw it started (RFC 3339).
+    /// When the fetch that saw its last change started (RFC 3339).
     pub at: String,
-    /// The title before (`null`: none).
+    /// The title before its first change in the window (`null`: none).
     pub from: Option<String>,
-    /// The title after (`null`: none).
+    /// The title after its last change (`null`: none).
     pub to: Option<String>,
+    /// How many times it changed in the window.
+    pub changes: u64,
 }
 
 /// Link defects.

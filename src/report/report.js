@@ -162,8 +162,9 @@
         columns: [URL_, { name: "Rendered title", type: "title" }, LENGTH, { name: "HTML title", type: "title" }],
         rows: pages(titles.changed_by_script, function (p) { return [p.static_title]; }) },
       { id: "changed_recently", title: "Changed since " + data.settings.changed_since,
-        columns: [{ name: "When", type: "text" }, URL_, { name: "From", type: "title" }, { name: "To", type: "title" }],
-        rows: titles.changed_recently.map(function (c) { return [c.at, c.url, c.from, c.to]; }) }
+        columns: [{ name: "When", type: "text" }, URL_, { name: "From", type: "title" }, { name: "To", type: "title" },
+          { name: "Changes", type: "num" }],
+        rows: titles.changed_recently.map(function (c) { return [c.at, c.url, c.from, c.to, c.changes]; }) }
     ]);
   }
   var links = data.links;

@@ -144,11 +144,16 @@ fn titles_text(out: &mut String, titles: &Titles, report: &Report, top: usize) {
         top,
         |c| {
             format!(
-                "{} {}: {} -> {}",
+                "{} {}: {} -> {}{}",
                 c.at,
                 c.url,
                 quoted(c.from.as_deref()),
-                quoted(c.to.as_deref())
+                quoted(c.to.as_deref()),
+                if c.changes > 1 {
+                    format!(" ({} changes)", c.changes)
+                } else {
+                    String::new()
+                }
             )
         },
     );

@@ -239,6 +239,7 @@ pub fn assert_defects(site: &DefectSite, report: &Value) {
     assert_eq!(changes[0]["url"], url("/changing"));
     assert_eq!(changes[0]["from"], "Before the change");
     assert_eq!(changes[0]["to"], "After the change");
+    assert_eq!(changes[0]["changes"], 1);
 
     let links = &report["links"];
     let broken: BTreeSet<String> = urls(&links["broken"]).into_iter().collect();
