@@ -19,7 +19,7 @@ use super::model::{
 };
 use super::{Section, Sections};
 use crate::config::ReportSettings;
-use crate::frontier::{self, Details, PageRow, StoreError};
+use crate::frontier::{self, Details, PageRow, StoreError, link_print};
 
 /// Upper bounds of the response-time histogram, in milliseconds.
 const TIME_BUCKETS: [u64; 8] = [50, 100, 250, 500, 1000, 2500, 5000, 10_000];
@@ -149,10 +149,6 @@ struct Pass<'a> {
     fetched: Option<(SystemTime, SystemTime)>,
 }
 
-fn fingerprint(url: &str) -> u64 {
-    frontier::link_print(url)
-}
-
 impl<'a> Pass<'a> {
     fn new(settings: &'a ReportSettings) -> Self {
         Self {
@@ -180,7 +176,7 @@ impl<'a> Pass<'a> {
         self.summary.urls += 1;
         self.summary.seeds += u64::from(row.is_seed);
         *self.summary.depths.entry(row.depth).or_default() += 1;
-        self.known.insert(fingerprint(&row.url));
+        self.known.insert(link_print(&row.url));
         let host = url::Url::parse(&row.url)
             .ok()
             .and_then(|url| url.host_str().map(str::to_owned))
@@ -198,7 +194,7 @@ impl<'a> Pass<'a> {
             && !details.is_check
         {
             self.orphan_candidates
-                .push((row.url.clone(), Some(fingerprint(found_on))));
+                .push((row.url.clone(), Some(link_print(found_on))));
         }
         let Some(outcome) = row.outcome.take() else {
             self.summary.waiting += 1;
@@ -352,7 +348,7 @@ impl<'a> Pass<'a> {
     }
 
     fn listed(&mut self, row: &PageRow, slot: Slot) {
-        let key = fingerprint(&row.url);
+        let key = link_print(&row.url);
         self.targets.entry(key).or_default().push(slot);
         if let Some(found_on) = &row.found_on {
             self.found_on.insert(key, found_on.clone());
@@ -366,7 +362,7 @@ impl<'a> Pass<'a> {
         (self.orphan_candidates)
             .retain(|(_, found_on)| found_on.is_none_or(|on| !known.contains(&on)));
         self.candidates = (self.orphan_candidates.iter())
-            .map(|(url, _)| fingerprint(url))
+            .map(|(url, _)| link_print(url))
             .collect();
     }
 
@@ -394,7 +390,7 @@ impl<'a> Pass<'a> {
 
     /// One link of the graph: `page` links to `url` with `anchor`.
     fn link(&mut self, page: &str, url: &str, anchor: &str) {
-        let key = fingerprint(url);
+        let key = link_print(url);
         if url != page && self.candidates.contains(&key) {
             self.linked.insert(key);
         }
@@ -420,7 +416,7 @@ impl<'a> Pass<'a> {
         let orphans = has_graph.then(|| {
             let linked = &self.linked;
             let mut orphans: Vec<Orphan> = (self.orphan_candidates.iter())
-                .filter(|(url, _)| !linked.contains(&fingerprint(url)))
+                .filter(|(url, _)| !linked.contains(&link_print(url)))
                 .map(|(url, found_on)| Orphan {
                     url: url.clone(),
                     source: if found_on.is_some() {
@@ -525,7 +521,6 @@ impl<'a> Pass<'a> {
     }
 }
 
-/// A title change as read: when, URL, from, to.
 /// A URL's title changes within the report's window: the title before
 /// the first, the title after the last, how many.
 struct Changes {
