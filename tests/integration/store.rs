@@ -778,3 +778,34 @@ fn history_lists_a_urls_title_changes_newest_first() {
     assert!(String::from_utf8_lossy(&other.stdout).contains("no title change recorded"));
     assert_eq!(history(&["ftp://127.0.0.1/"]).status.code(), Some(2));
 }
+
+#[test]
+fn the_state_file_is_checked_whole_at_a_start_only_after_an_unclean_stop() {
+    let (_server, urls) = site(200, Duration::from_millis(2));
+    let workspace = Workspace::new();
+    let config = config_with_seeds_file(&workspace, &urls, "state_file = \"state.db\"");
+    let unclean = "was not closed cleanly";
+    let has_unclean = |lines: &[String]| lines.iter().any(|line| line.contains(unclean));
+
+    let mut daemon = start(&config, false);
+    wait_until("records", || records(&workspace).len() >= 20);
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(), Some(0));
+    assert!(
+        !has_unclean(&daemon.all_lines()),
+        "a new file needs no check"
+    );
+
+    // Stopped normally: the next start does not read the file whole.
+    let mut daemon = start(&config, false);
+    kill(&mut daemon);
+    assert!(!has_unclean(&daemon.all_lines()));
+
+    // Killed: the next start checks it, then crawls on.
+    let before = records(&workspace).len();
+    let mut daemon = start(&config, false);
+    assert!(has_unclean(&daemon.all_lines()));
+    wait_until("more records", || records(&workspace).len() > before);
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(), Some(0));
+}

@@ -70,6 +70,20 @@ pub struct SqliteFrontier {
     has_open_rounds: bool,
 }
 
+impl Drop for SqliteFrontier {
+    /// Marks the file closed cleanly when this store crawled with it (it
+    /// holds the lock), so the next start need not check it whole. A
+    /// process that is killed never gets here, and leaves no mark.
+    fn drop(&mut self) {
+        if self.lock.is_none() {
+            return;
+        }
+        if let Err(err) = self.set_meta(open::META_CLOSED_CLEANLY, 1) {
+            log::warn!("{err}; the next start checks the state file whole");
+        }
+    }
+}
+
 const META_GENERATION: &str = "seed_generation";
 const META_ROUND: &str = "once_round";
 const META_ROUND_DONE: &str = "once_round_done";

@@ -41,6 +41,40 @@ pub fn open_existing(path: &Path, verify: bool) -> Result<Connection, StoreError
     Ok(connection)
 }
 
+/// The `meta` key a store that held the crawl's lock sets when it closes,
+/// and that opening the file for a crawl clears: while it is set, the last
+/// process to crawl with the file stopped normally.
+pub(super) const META_CLOSED_CLEANLY: &str = "closed_cleanly";
+
+/// Opens the existing database at `path` to crawl with it. It is checked
+/// whole (`PRAGMA quick_check`, seconds at millions of URLs) only when the
+/// last crawl did not close it: killed, or the machine stopped. Then the
+/// mark is cleared, so a crawl that is killed from now on leaves none.
+///
+/// # Errors
+/// As [`open_existing`], or the file cannot be written.
+fn open_for_crawl(path: &Path) -> Result<Connection, StoreError> {
+    let connection = open_existing(path, false)?;
+    let closed_cleanly = connection
+        .query_row(
+            "SELECT value FROM meta WHERE key = ?1",
+            [META_CLOSED_CLEANLY],
+            |row| row.get::<_, i64>(0),
+        )
+        .is_ok_and(|value| value == 1);
+    if !closed_cleanly {
+        log::info!(
+            "`{}` was not closed cleanly (the crawler was killed, or the machine stopped): checking it whole before the start",
+            path.display()
+        );
+        check_integrity(path, &connection)?;
+    }
+    connection
+        .execute("DELETE FROM meta WHERE key = ?1", [META_CLOSED_CLEANLY])
+        .map_err(|err| classify(path, &err))?;
+    Ok(connection)
+}
+
 /// An import of the JSON state of an earlier version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Import {
@@ -91,7 +125,7 @@ pub fn open_or_create(
         if is_legacy_json(path) {
             return migrate_in_place(path, interval);
         }
-        return Ok((open_existing(path, true)?, None));
+        return Ok((open_for_crawl(path)?, None));
     }
     let temp = temp_path(path);
     let _ = fs::remove_file(&temp);

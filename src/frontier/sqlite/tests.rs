@@ -211,3 +211,31 @@ fn a_full_outbox_refuses_new_notifications_and_counts_them() {
         .collect();
     assert_eq!(ids, ["kept"], "the oldest are kept, the new one refused");
 }
+
+#[test]
+fn a_store_that_crawled_marks_its_file_closed_cleanly_and_a_start_clears_the_mark() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let is_marked = || {
+        let reader = rusqlite::Connection::open(&path).unwrap();
+        reader
+            .query_row(
+                "SELECT COUNT(*) FROM meta WHERE key = 'closed_cleanly' AND value = 1",
+                [],
+                |row| row.get::<_, i64>(0),
+            )
+            .unwrap()
+            == 1
+    };
+    let first = store(&dir, Duration::from_secs(3600));
+    assert!(!is_marked(), "no mark while a crawl uses the file");
+    drop(first);
+    assert!(is_marked(), "closed normally");
+    let second = store(&dir, Duration::from_secs(3600));
+    assert!(!is_marked(), "the start clears it");
+    // A killed process runs no destructor.
+    std::mem::forget(second);
+    assert!(!is_marked());
+    drop(SqliteFrontier::open_existing(&path).unwrap());
+    assert!(!is_marked(), "a reader (status, report) marks nothing");
+}
