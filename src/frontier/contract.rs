@@ -84,11 +84,27 @@ pub trait Schedule {
 
 /// The seed list: listings that add and retire seeds, and sitemaps.
 pub trait Seeds {
-    /// Starts a new listing of the seeds; returns its generation for the calls below.
+    /// Starts a new listing of the seeds; returns its generation for the
+    /// calls below. Forgets the digest of the last listing
+    /// ([`Seeds::listed_digest`]): a listing cut short leaves none.
     ///
     /// # Errors
     /// The store cannot be read or written.
     fn begin_seeds(&mut self) -> Result<u64, StoreError>;
+
+    /// The digest of the seed list the last listing wrote whole, when one
+    /// was recorded ([`Seeds::set_listed_digest`]) and no listing began since.
+    ///
+    /// # Errors
+    /// The store cannot be read.
+    fn listed_digest(&mut self) -> Result<Option<u64>, StoreError>;
+
+    /// Records the digest of the seed list just listed whole, so a start
+    /// with the same list need not list it again.
+    ///
+    /// # Errors
+    /// The store cannot be written.
+    fn set_listed_digest(&mut self, digest: u64) -> Result<(), StoreError>;
 
     /// Records `urls` as seeds of `generation`; new ones are due at `now`.
     ///

@@ -809,3 +809,49 @@ fn the_state_file_is_checked_whole_at_a_start_only_after_an_unclean_stop() {
     daemon.signal(libc::SIGTERM);
     assert_eq!(daemon.wait_exit(), Some(0));
 }
+
+#[test]
+fn an_unchanged_seed_list_is_not_listed_again_and_a_changed_one_is() {
+    let (server, urls) = site(5, Duration::ZERO);
+    let workspace = Workspace::new();
+    let extra = "state_file = \"state.db\"\nrecrawl_interval = \"1h\"";
+    let config = config_with_seeds_file(&workspace, &urls[..2], extra);
+    let start_debug = || {
+        let mut command = crawler();
+        command.env("RUST_LOG", "crawler=debug");
+        command.arg("--config").arg(&config);
+        let mut daemon = Daemon::start(command);
+        daemon.wait_for("started:");
+        daemon
+    };
+    let stop = |mut daemon: Daemon| {
+        daemon.signal(libc::SIGTERM);
+        assert_eq!(daemon.wait_exit(), Some(0));
+        daemon.all_lines()
+    };
+    let skipped = |lines: &[String]| lines.iter().any(|line| line.contains("not listed again"));
+
+    let daemon = start_debug();
+    wait_until("both seeds recorded", || records(&workspace).len() >= 2);
+    let lines = stop(daemon);
+    assert!(!skipped(&lines), "{lines:?}");
+
+    // The same list: the start does not list it again, nothing is due.
+    let lines = stop(start_debug());
+    assert!(skipped(&lines), "{lines:?}");
+    assert_eq!((server.hits("/p0"), server.hits("/p1")), (1, 1));
+
+    // A `--once` run of another list on the same file lists its own seeds.
+    config_with_seeds_file(&workspace, &urls[2..3], extra);
+    assert_eq!(crate::support::run_once(&config).status.code(), Some(0));
+    assert_eq!(server.hits("/p2"), 1);
+
+    // Back to the first list, and one more: listed again, the new seed crawled.
+    let mut list = urls[..2].to_vec();
+    list.push(urls[4].clone());
+    config_with_seeds_file(&workspace, &list, extra);
+    let daemon = start_debug();
+    wait_until("the new seed", || server.hits("/p4") == 1);
+    let lines = stop(daemon);
+    assert!(!skipped(&lines), "{lines:?}");
+}

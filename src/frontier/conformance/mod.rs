@@ -301,6 +301,27 @@ pub(super) fn listings_count_added_and_removed_seeds_once(h: &Harness) {
     assert_eq!(due_now(&mut *store), ["/a"], "and due at once");
 }
 
+pub(super) fn a_listing_forgets_the_digest_of_the_last_one(h: &Harness) {
+    let mut store = h.open(HOUR);
+    assert_eq!(
+        store.listed_digest().unwrap(),
+        None,
+        "a new store knows none"
+    );
+    list(&mut *store, &["/a"]);
+    store.set_listed_digest(u64::MAX - 7).unwrap();
+    assert_eq!(store.listed_digest().unwrap(), Some(u64::MAX - 7));
+    drop(store);
+    let mut store = h.open(HOUR);
+    assert_eq!(store.listed_digest().unwrap(), Some(u64::MAX - 7), "kept");
+    store.begin_seeds().unwrap();
+    assert_eq!(
+        store.listed_digest().unwrap(),
+        None,
+        "a listing that begins (and may be cut short) leaves none"
+    );
+}
+
 pub(super) fn sitemap_entries_enter_at_depth_one(h: &Harness) {
     let mut store = h.open(HOUR);
     start_run(&mut *store, &["/"]);
@@ -738,6 +759,7 @@ macro_rules! backends {
                 a_host_has_at_most_max_pages_per_host_urls,
                 lower_max_depth_takes_deeper_waiting_urls_off,
                 listings_count_added_and_removed_seeds_once,
+                a_listing_forgets_the_digest_of_the_last_one,
                 sitemap_entries_enter_at_depth_one,
                 a_once_run_resumes_until_complete_then_starts_anew,
                 a_shorter_interval_pulls_far_due_times_in,

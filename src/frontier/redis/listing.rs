@@ -10,12 +10,34 @@ use url::Url;
 use super::{RedisFrontier, scripts, state};
 use crate::frontier::{Claim, Membership, Round, Rounds, SeedChanges, Seeds, StoreError};
 
+/// The `meta` field that keeps the digest of the last whole listing.
+const SEEDS_DIGEST: &str = "seeds_digest";
+
 impl Seeds for RedisFrontier {
     fn begin_seeds(&mut self) -> Result<u64, StoreError> {
         self.listed_added = 0;
         let key = self.key("meta");
+        self.link.run(|connection| {
+            redis::pipe()
+                .atomic()
+                .hdel(&key, SEEDS_DIGEST)
+                .ignore()
+                .hincr(&key, "generation", 1)
+                .query::<(u64,)>(connection)
+                .map(|(generation,)| generation)
+        })
+    }
+
+    fn listed_digest(&mut self) -> Result<Option<u64>, StoreError> {
+        let key = self.key("meta");
         self.link
-            .run(|connection| connection.hincr::<_, _, _, u64>(key, "generation", 1))
+            .run(|connection| connection.hget(key, SEEDS_DIGEST))
+    }
+
+    fn set_listed_digest(&mut self, digest: u64) -> Result<(), StoreError> {
+        let key = self.key("meta");
+        self.link
+            .run(|connection| connection.hset::<_, _, _, ()>(key, SEEDS_DIGEST, digest))
     }
 
     fn add_seeds(

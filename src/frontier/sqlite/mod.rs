@@ -85,6 +85,7 @@ impl Drop for SqliteFrontier {
 }
 
 const META_GENERATION: &str = "seed_generation";
+const META_SEEDS_DIGEST: &str = "seeds_digest";
 const META_ROUND: &str = "once_round";
 const META_ROUND_DONE: &str = "once_round_done";
 
@@ -211,6 +212,13 @@ impl SqliteFrontier {
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 params![key, value],
             )
+            .map(drop)
+            .map_err(self.fail())
+    }
+
+    fn forget_meta(&self, key: &str) -> Result<(), StoreError> {
+        self.connection
+            .execute("DELETE FROM meta WHERE key = ?1", [key])
             .map(drop)
             .map_err(self.fail())
     }

@@ -8,15 +8,27 @@ use url::Url;
 
 use super::batch::CLAIM_COLUMNS;
 use super::schedule::jitter_bound;
-use super::{META_GENERATION, META_ROUND, META_ROUND_DONE, SqliteFrontier, links, open};
+use super::{
+    META_GENERATION, META_ROUND, META_ROUND_DONE, META_SEEDS_DIGEST, SqliteFrontier, links, open,
+};
 use crate::frontier::{Claim, Round, Rounds, SeedChanges, Seeds, StoreError, unix_ms};
 
 impl Seeds for SqliteFrontier {
     fn begin_seeds(&mut self) -> Result<u64, StoreError> {
+        self.forget_meta(META_SEEDS_DIGEST)?;
         self.listed_before = self.active_seeds()?;
         let generation = self.meta(META_GENERATION)?.unwrap_or(0) + 1;
         self.set_meta(META_GENERATION, generation)?;
         Ok(u64::try_from(generation).unwrap_or(0))
+    }
+
+    fn listed_digest(&mut self) -> Result<Option<u64>, StoreError> {
+        // Kept as the INTEGER with the same bits.
+        Ok(self.meta(META_SEEDS_DIGEST)?.map(|digest| digest as u64))
+    }
+
+    fn set_listed_digest(&mut self, digest: u64) -> Result<(), StoreError> {
+        self.set_meta(META_SEEDS_DIGEST, digest as i64)
     }
 
     fn add_seeds(
