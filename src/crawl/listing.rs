@@ -60,10 +60,14 @@ pub async fn list_seeds(store: &Store, config: &Config) -> Result<SeedChanges, S
         .ok_or_else(stopped)??;
     if is_complete {
         let digest = digest.finish();
-        store
+        let recorded = store
             .call(move |frontier, _| frontier.set_listed_digest(digest))
             .await
-            .ok_or_else(stopped)??;
+            .ok_or_else(stopped)?;
+        if let Err(err) = recorded {
+            // The seeds are listed; only the shortcut of the next start is lost.
+            log::warn!("{err}; the next start lists the seeds again");
+        }
     }
     Ok(changes)
 }

@@ -17,15 +17,11 @@ impl Seeds for RedisFrontier {
     fn begin_seeds(&mut self) -> Result<u64, StoreError> {
         self.listed_added = 0;
         let key = self.key("meta");
-        self.link.run(|connection| {
-            redis::pipe()
-                .atomic()
-                .hdel(&key, SEEDS_DIGEST)
-                .ignore()
-                .hincr(&key, "generation", 1)
-                .query::<(u64,)>(connection)
-                .map(|(generation,)| generation)
-        })
+        // Forgotten first: a listing cut short after this leaves none.
+        self.link
+            .run(|connection| connection.hdel::<_, _, ()>(&key, SEEDS_DIGEST))?;
+        self.link
+            .run(|connection| connection.hincr::<_, _, _, u64>(key, "generation", 1))
     }
 
     fn listed_digest(&mut self) -> Result<Option<u64>, StoreError> {
