@@ -146,12 +146,14 @@ impl<T> Output<T> {
         }
     }
 
-    /// Logs the record (and a changed title), appends one JSON line, then
-    /// hands the record on to `written`.
+    /// Appends one JSON line, logs the record (and a changed title), then
+    /// hands the record on to `written`. The line is in the file before
+    /// the log says so, so a reader that follows the log finds it there.
     pub fn write(&mut self, mut record: Record, receipt: T) {
         if record.node.is_none() {
             record.node.clone_from(&self.node);
         }
+        let is_appended = self.append(&record);
         if record.changed {
             log::info!(
                 "title changed url={} from={} to={}",
@@ -162,9 +164,7 @@ impl<T> Output<T> {
         }
         log_record(&record);
         self.advance_progress(&record);
-        if self.append(&record)
-            && let Some(written) = &mut self.written
-        {
+        if is_appended && let Some(written) = &mut self.written {
             written(record, receipt);
         }
     }

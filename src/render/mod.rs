@@ -37,6 +37,10 @@ const HANG_CHECK: Duration = Duration::from_secs(5);
 /// Renders between two looks at the browser's memory.
 const MEMORY_CHECK_EVERY: u64 = 20;
 
+/// How long past `render.timeout` a render waits for a browser that does
+/// not answer (reading the page, opening a tab) before giving up on it.
+const UNANSWERED_GRACE: Duration = Duration::from_secs(2);
+
 /// Why a render failed: `"kind: message"` in the record's `render_error`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderError {
@@ -160,18 +164,20 @@ impl Renderer {
         let _tab = self.tabs.take().await;
         self.metrics.render.tab(1);
         let started = Instant::now();
-        let outcome =
-            async_std::future::timeout(settings.timeout, self.render_now(request, &rules))
-                .await
-                .unwrap_or_else(|_| {
-                    Err(RenderError::new(
-                        "timeout",
-                        format!(
-                            "the page did not settle within {} (render.timeout)",
-                            humantime::format_duration(settings.timeout)
-                        ),
-                    ))
-                });
+        // The page's own wait ends at `timeout` and says what it waited
+        // for; this bound is for a browser that stops answering.
+        let bound = settings.timeout + UNANSWERED_GRACE;
+        let outcome = async_std::future::timeout(bound, self.render_now(request, &rules, started))
+            .await
+            .unwrap_or_else(|_| {
+                Err(RenderError::new(
+                    "timeout",
+                    format!(
+                        "the page did not settle within {} (render.timeout): the browser did not answer",
+                        humantime::format_duration(settings.timeout)
+                    ),
+                ))
+            });
         self.metrics.render.tab(-1);
         let result = outcome.as_ref().map_or_else(|err| err.kind, |_| "ok");
         self.metrics
@@ -187,6 +193,7 @@ impl Renderer {
         &self,
         request: Request<'_>,
         rules: &RenderRules,
+        started: Instant,
     ) -> Result<Rendered, RenderError> {
         let browser = self.browser().await?;
         let page = request.page;
@@ -214,7 +221,12 @@ impl Renderer {
             Some(tab) => tab,
             None => tab::open(&browser.connection).await?,
         };
-        let read = tab::render(&tab, document, navigations, rules.settings.settle).await;
+        let window = tab::Window {
+            settle: rules.settings.settle,
+            timeout: rules.settings.timeout,
+            started,
+        };
+        let read = tab::render(&tab, document, navigations, window).await;
         let is_tab_sound = match &read {
             Ok(_) => true,
             Err(error) => matches!(error.kind, "navigation" | "script"),

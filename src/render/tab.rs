@@ -5,7 +5,8 @@
 //! has been quiet for `settle`, its title and links are read. Dialogs are
 //! dismissed, pop-ups closed; a tab that fails is closed.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -109,7 +110,7 @@ struct Tab {
     target: String,
     session: String,
     navigations: Arc<Navigations>,
-    in_flight: AtomicUsize,
+    in_flight: InFlight,
     last_activity: Mutex<Instant>,
     /// When the last script requested after the `load` event arrived.
     late_script: Mutex<Option<Instant>>,
@@ -150,6 +151,62 @@ impl Tab {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         error.get_or_insert(why);
+    }
+}
+
+/// The page's requests not answered yet, with their URLs.
+#[derive(Default)]
+struct InFlight {
+    next: AtomicU64,
+    requests: Mutex<BTreeMap<u64, String>>,
+}
+
+impl InFlight {
+    /// Counts a request for `url` as unanswered; give the token to [`InFlight::end`].
+    fn start(&self, url: &str) -> u64 {
+        let token = self.next.fetch_add(1, Ordering::Relaxed);
+        self.requests().insert(token, url.to_owned());
+        token
+    }
+
+    /// The request of `token` was answered.
+    fn end(&self, token: u64) {
+        self.requests().remove(&token);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.requests().is_empty()
+    }
+
+    /// `N requests unanswered: `url`, …` (the first few), when there are any.
+    fn describe(&self) -> Option<String> {
+        const SHOWN: usize = 3;
+        let requests = self.requests();
+        if requests.is_empty() {
+            return None;
+        }
+        let mut urls: Vec<String> = requests
+            .values()
+            .take(SHOWN)
+            .map(|url| format!("`{}`", shorten(url)))
+            .collect();
+        if requests.len() > SHOWN {
+            urls.push(format!("and {} more", requests.len() - SHOWN));
+        }
+        let noun = if requests.len() == 1 {
+            "request"
+        } else {
+            "requests"
+        };
+        Some(format!(
+            "{} {noun} unanswered: {}",
+            requests.len(),
+            urls.join(", ")
+        ))
+    }
+
+    fn requests(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, String>> {
+        self.requests.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -242,15 +299,28 @@ impl OpenTab {
     }
 }
 
+/// How long one render waits for its page.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    /// Quiet time after which the page counts as settled (`render.settle`).
+    pub settle: Duration,
+    /// How long the render may take in all (`render.timeout`).
+    pub timeout: Duration,
+    /// When the render began.
+    pub started: Instant,
+}
+
 /// Renders `document` in `tab`.
 ///
 /// # Errors
-/// The browser failed (crashed, closed) or the page could not be read.
+/// The browser failed (crashed, closed), the page did not settle within
+/// the window's timeout (the error says what it still waited for), or the
+/// page could not be read.
 pub async fn render(
     tab: &OpenTab,
     document: Document<'_>,
     navigations: Arc<Navigations>,
-    settle: Duration,
+    window: Window,
 ) -> Result<Read, RenderError> {
     let connection = &tab.connection;
     let (sender, events) = async_channel::unbounded();
@@ -264,7 +334,7 @@ pub async fn render(
         target: tab.target.clone(),
         session: tab.session.clone(),
         navigations,
-        in_flight: AtomicUsize::new(0),
+        in_flight: InFlight::default(),
         last_activity: Mutex::new(Instant::now()),
         late_script: Mutex::new(None),
         is_document_served: AtomicBool::new(false),
@@ -290,7 +360,7 @@ pub async fn render(
         is_loaded: false,
     };
     let started = Instant::now();
-    let settled = loop_state.until_settled(&events, settle).await?;
+    let settled = loop_state.until_settled(&events, window).await?;
     log::debug!(
         "render: {}: settled ({settled}) after {} ms",
         shorten(document.url.as_str()),
@@ -392,12 +462,16 @@ impl Loop<'_> {
     async fn until_settled(
         &mut self,
         events: &Receiver<Event>,
-        settle: Duration,
+        window: Window,
     ) -> Result<&'static str, RenderError> {
+        let settle = window.settle;
         let mut probe: Option<JoinHandle<bool>> = None;
         let mut last_probe: Option<Instant> = None;
         loop {
-            let is_network_quiet = self.tab.in_flight.load(Ordering::SeqCst) == 0;
+            if window.started.elapsed() >= window.timeout {
+                return Err(self.timed_out(window));
+            }
+            let is_network_quiet = self.tab.in_flight.is_empty();
             let quiet_for = self.tab.quiet_for();
             if self.is_loaded && is_network_quiet && quiet_for >= settle {
                 return Ok("quiet");
@@ -431,8 +505,8 @@ impl Loop<'_> {
                 Step::Probe(is_idle) => {
                     probe = None;
                     let asked_for = last_probe.map_or(Duration::ZERO, |at| at.elapsed());
-                    let is_still_quiet = self.tab.in_flight.load(Ordering::SeqCst) == 0
-                        && self.tab.quiet_for() >= asked_for;
+                    let is_still_quiet =
+                        self.tab.in_flight.is_empty() && self.tab.quiet_for() >= asked_for;
                     if is_idle && is_still_quiet && self.is_loaded {
                         return Ok("idle");
                     }
@@ -441,6 +515,29 @@ impl Loop<'_> {
                 Step::Event(Err(_)) => return Err(browser_failed(CdpError::Closed)),
             }
         }
+    }
+
+    /// The timeout, with what the page was still waited for.
+    fn timed_out(&self, window: Window) -> RenderError {
+        let mut waited_for = Vec::new();
+        if !self.is_loaded {
+            waited_for.push("its load event had not fired".to_owned());
+        }
+        waited_for.extend(self.tab.in_flight.describe());
+        if waited_for.is_empty() {
+            waited_for.push(format!(
+                "it was never quiet for {} (render.settle)",
+                humantime::format_duration(window.settle)
+            ));
+        }
+        RenderError::new(
+            "timeout",
+            format!(
+                "the page did not settle within {} (render.timeout): {}",
+                humantime::format_duration(window.timeout),
+                waited_for.join("; ")
+            ),
+        )
     }
 
     /// Asks the page whether anything can happen in the `remaining` time.
@@ -555,19 +652,19 @@ impl Loop<'_> {
     /// A paused request: our document, a navigation, or another request.
     fn paused(&self, session: String, params: Value) {
         let tab = Arc::clone(self.tab);
-        tab.in_flight.fetch_add(1, Ordering::SeqCst);
+        let url = params["request"]["url"].as_str().unwrap_or_default();
+        let request = tab.in_flight.start(url);
         tab.touch();
         let is_main_document =
             params["resourceType"] == "Document" && params["frameId"] == tab.target.as_str();
         let id = params["requestId"].as_str().unwrap_or_default().to_owned();
         if !tab.is_document_served.load(Ordering::SeqCst) {
-            let url = params["request"]["url"].as_str().unwrap_or_default();
             if !(is_main_document && is_same_document(url, self.document.url)) {
                 // The tab's previous page, still there until ours commits.
                 log::trace!("render: a request of the previous page refused: {url}");
                 async_std::task::spawn(async move {
                     fail(&tab.connection, &session, &id, "Aborted").await;
-                    tab.in_flight.fetch_sub(1, Ordering::SeqCst);
+                    tab.in_flight.end(request);
                 });
                 return;
             }
@@ -580,7 +677,7 @@ impl Loop<'_> {
                     .connection
                     .call(Some(&session), "Fetch.fulfillRequest", answer)
                     .await;
-                tab.in_flight.fetch_sub(1, Ordering::SeqCst);
+                tab.in_flight.end(request);
                 tab.touch();
             });
             return;
@@ -598,7 +695,7 @@ impl Loop<'_> {
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
             }
-            tab.in_flight.fetch_sub(1, Ordering::SeqCst);
+            tab.in_flight.end(request);
             tab.touch();
         });
     }

@@ -277,13 +277,24 @@ fn a_page_that_never_settles_keeps_its_static_result() {
         ),
         ("/poll", Reply::with_type("application/json", b"{}")),
         (
+            "/waiting.html",
+            Reply::html(
+                "<title>Static waiting</title><script>fetch('/stalled.json').then(() => { document.title = 'Never read' })</script>",
+            ),
+        ),
+        ("/stalled.json", Reply::Stall(Duration::from_secs(8))),
+        (
             "/fine.html",
             Reply::html("<title>Static</title><script>document.title = 'Fine'</script>"),
         ),
     ]);
     let workspace = Workspace::new();
     let config = workspace.config(
-        &[site.url("/busy.html"), site.url("/fine.html")],
+        &[
+            site.url("/busy.html"),
+            site.url("/waiting.html"),
+            site.url("/fine.html"),
+        ],
         "[render]\nmode = \"auto\"\ntimeout = \"3s\"\nsettle = \"300ms\"\n[retry]\nmax_retries = 0\n",
     );
     let output = run_marked(&config, "busy");
@@ -301,6 +312,18 @@ fn a_page_that_never_settles_keeps_its_static_result() {
         "{busy}"
     );
     assert_eq!(busy["links"], serde_json::Value::Null);
+    // The timeout says what the page was still waited for.
+    let waiting = &records[&site.url("/waiting.html")];
+    assert_eq!(waiting["title"], "Static waiting", "{waiting}");
+    let why = waiting["render_error"].as_str().unwrap_or_default();
+    assert!(
+        why.starts_with("timeout: the page did not settle within 3s (render.timeout): ")
+            && why.contains(&format!(
+                "1 request unanswered: `{}`",
+                site.url("/stalled.json")
+            )),
+        "{waiting}"
+    );
     let fine = &records[&site.url("/fine.html")];
     assert_eq!(
         (fine["title"].as_str(), fine["rendered"].as_bool()),
@@ -664,7 +687,12 @@ fn a_page_is_read_early_only_when_nothing_can_change_it() {
     daemon.wait_for_n("crawler::output]", seeds.len());
     let records = by_url(&workspace.records("out.jsonl"));
     for (path, _, want) in &cases {
-        let record = &records[&site.url(path)];
+        let record = records.get(&site.url(path)).unwrap_or_else(|| {
+            panic!(
+                "{path}: no record; records {records:#?}; log:\n{}",
+                daemon.all_lines().join("\n")
+            )
+        });
         assert_eq!(record["title"].as_str(), Some(*want), "{path}: {record}");
         assert_eq!(record["rendered"], true, "{path}: {record}");
     }
