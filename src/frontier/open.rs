@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use super::contract::{Frontier, Schedule, SharedHosts};
 use super::error::StoreError;
-use super::redis::{MIN_LEASE, NodeSettings, RedisFrontier, RedisHosts, shown_address};
+use super::redis::{LEASE, NodeSettings, RedisFrontier, RedisHosts, shown_address};
 use super::sqlite::SqliteFrontier;
 use crate::config::Config;
 
@@ -161,12 +161,11 @@ pub fn shared_hosts(config: &Config) -> Option<Arc<dyn SharedHosts>> {
 /// What a node is told about the cluster by its config.
 fn node_settings(config: &Config) -> NodeSettings {
     let settings = &config.settings;
-    let lease = (settings.request_timeout * 2 + settings.retry.initial_backoff).max(MIN_LEASE);
     NodeSettings {
         address: settings.cluster.redis.clone().unwrap_or_default(),
         name: settings.cluster.name.clone(),
         node: config.node_name(),
-        lease,
+        lease: LEASE,
         handover: settings.politeness.per_host_delay,
         interval: settings.recrawl_interval,
     }

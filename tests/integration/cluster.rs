@@ -682,3 +682,110 @@ fn a_hosts_backoff_holds_when_it_changes_hands() {
     );
     assert_eq!(page_hits(&site).len(), pages, "every page fetched");
 }
+
+#[test]
+fn a_node_paused_past_its_lease_cannot_overwrite_the_new_owners_results() {
+    let _serial = serial();
+    let redis = RedisServer::start();
+    // One host (so one partition with work, which the new owner keeps) of
+    // 40 pages linking to each other, one request at a time, each answered
+    // after 300 ms and titled with the count of its requests so far.
+    let sites: Vec<TestServer> = ["127.0.0.1"]
+        .iter()
+        .map(|ip| {
+            let site = TestServer::start_on(ip, vec![]);
+            let links: String = (0..40)
+                .map(|j| format!("<a href=\"/p/{j}\">{j}</a>"))
+                .collect();
+            for i in 0..40 {
+                let titled = |nth: usize| {
+                    let html = Reply::html(&format!("<title>Page {i}, fetch {nth}</title>{links}"));
+                    Reply::Slow(Duration::from_millis(300), Box::new(html))
+                };
+                site.set(
+                    &format!("/p/{i}"),
+                    Reply::Sequence((1..=5).map(titled).collect()),
+                );
+            }
+            site
+        })
+        .collect();
+    let seeds: Vec<String> = sites.iter().map(|site| site.url("/p/0")).collect();
+    let workspace = Workspace::new();
+    let nodes = ["n1", "n2"];
+    let politeness = "[politeness]\nrespect_robots_txt = false\nper_host_concurrency = 1\nper_host_delay = \"0s\"\n";
+    let mut daemons = start_nodes(&workspace, &nodes, &seeds, &redis, politeness);
+    let victim = first_with_records(&workspace, &nodes, 3);
+    let (victim_name, survivor_name) = (nodes[victim], nodes[1 - victim]);
+    let held_now = || -> usize {
+        redis
+            .query(&["HGET", "crawler:default:busy", victim_name])
+            .and_then(|count| count.parse().ok())
+            .unwrap_or(0)
+    };
+    let started = Instant::now();
+    while held_now() == 0 {
+        assert!(
+            started.elapsed() < DEADLINE,
+            "{victim_name} never held a URL"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // The fencing tokens of all partitions, summed: each take bumps one.
+    let takes = || -> u64 {
+        let epochs = redis
+            .query(&["HVALS", "crawler:default:epoch"])
+            .unwrap_or_default();
+        epochs
+            .split('"')
+            .filter_map(|piece| piece.parse::<u64>().ok())
+            .sum()
+    };
+    daemons[victim].signal(libc::SIGSTOP);
+    let held = held_now();
+    let takes_before = takes();
+    // Wait until the other node has taken the paused one's partitions.
+    let started = Instant::now();
+    while takes() == takes_before {
+        assert!(started.elapsed() < DEADLINE, "no partition was taken over");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    daemons[victim].signal(libc::SIGCONT);
+    for (daemon, node) in daemons.iter_mut().zip(nodes) {
+        wait_exit_ok(daemon, node);
+    }
+    let records = records_of(&workspace, &nodes);
+    assert_eq!(recorded_urls(&records).len(), 40, "every page has a record");
+    // A page the paused node held may be fetched by both (and retried by
+    // it once its request timed out while it was stopped).
+    let mut twice = Vec::new();
+    for site in &sites {
+        for (path, count) in page_hits(site) {
+            if count > 1 {
+                twice.push(site.url(&path));
+            }
+        }
+    }
+    assert!(
+        twice.len() <= held,
+        "{} pages fetched more than once, but the paused node held only {held}",
+        twice.len()
+    );
+    // What the paused node still had to commit was refused, and what
+    // Redis keeps for each page fetched twice is the new owner's result.
+    let log = daemons[victim].all_lines().join("\n");
+    assert!(log.contains("results not committed"), "{log}");
+    for url in &twice {
+        let survivors: Vec<&Value> = records
+            .iter()
+            .filter(|(node, record)| node == survivor_name && record["url"] == url.as_str())
+            .map(|(_, record)| record)
+            .collect();
+        assert_eq!(survivors.len(), 1, "{url}: {records:?}");
+        let stored = redis
+            .query(&["HGET", "crawler:default:url", url])
+            .unwrap_or_default();
+        let state: Value = serde_json::from_str(&stored).unwrap_or(Value::Null);
+        assert_eq!(state["t"], survivors[0]["title"], "{url}: {stored}");
+    }
+}

@@ -85,7 +85,7 @@ impl Seeds for RedisFrontier {
             }],
             ..self.new_batch(&seen)
         };
-        let (queued, over, _) = self.run_commit(&batch)?;
+        let (queued, over, _, _) = self.run_commit(&batch)?;
         self.discovered += queued;
         self.over_limit += over;
         Ok(queued)

@@ -2,14 +2,17 @@
 //!
 //! The queue is split into [`PARTITIONS`] partitions by host (scheme, host
 //! and port), and each partition is crawled by one node at a time, which
-//! holds it under a lease renewed by its heartbeat (about once a second).
+//! holds it under a short lease ([`LEASE`]) renewed by its heartbeat
+//! (about once a second, on the store thread, whatever its fetches do).
 //! So every host is fetched by one node at a time, and that node's
 //! per-host concurrency, delay, Crawl-delay and backoff hold for the whole
 //! cluster; a released partition is taken by another node only
 //! `per_host_delay` after its last URL finished. A node that dies stops
-//! renewing: once its lease runs out (twice `request_timeout` plus the
-//! first retry backoff), another node takes its partitions and queues the
-//! URLs it had in flight again. Every change is a Lua script over a whole
+//! renewing: once its lease runs out, another node takes its partitions
+//! and queues the URLs it had in flight again. Each take bumps the
+//! partition's fencing token (`epoch`); claims carry it and Redis refuses a
+//! commit with an older one, so a node that was only paused cannot
+//! overwrite the new owner's results or queue its URLs again. Every change is a Lua script over a whole
 //! batch ([`scripts`]), so a page costs a few Redis commands, not one per
 //! link. Calls run on the store thread, with the synchronous client.
 
@@ -45,8 +48,9 @@ type Scored = Vec<(String, f64)>;
 
 /// Partitions of the queue: the most nodes that can share a crawl.
 pub const PARTITIONS: u16 = 64;
-/// The shortest lease, whatever the timeouts.
-pub const MIN_LEASE: Duration = Duration::from_secs(3);
+/// How long a node's partitions stay its own without a heartbeat: the
+/// longest a dead node's hosts wait for another node (plus a heartbeat).
+pub const LEASE: Duration = Duration::from_secs(5);
 /// How often the heartbeat runs.
 const HEARTBEAT: Duration = Duration::from_secs(1);
 
@@ -171,10 +175,13 @@ impl RedisFrontier {
             invocation.arg(*p);
         }
         let flat: Vec<String> = self.link.run(|connection| invocation.invoke(connection))?;
-        let mut claims = Vec::with_capacity(flat.len() / 4);
-        for item in flat.chunks_exact(4) {
-            let (Ok(partition), Ok(score)) = (item[0].parse::<u16>(), item[2].parse::<f64>())
-            else {
+        let mut claims = Vec::with_capacity(flat.len() / 5);
+        for item in flat.chunks_exact(5) {
+            let (Ok(partition), Ok(score), Ok(epoch)) = (
+                item[0].parse::<u16>(),
+                item[2].parse::<f64>(),
+                item[4].parse::<u64>(),
+            ) else {
                 continue;
             };
             let state = UrlState::parse(&item[3]);
@@ -191,6 +198,7 @@ impl RedisFrontier {
                     lineage: lineage
                         .as_ref()
                         .map(|lineage| (lineage.depth, lineage.seed.as_str().to_owned())),
+                    epoch,
                 },
             );
             claims.push(Claim {
@@ -204,8 +212,9 @@ impl RedisFrontier {
     }
 
     /// Runs the commit script on `batch`; returns (queued, over the host
-    /// limit, notifications refused by a full outbox).
-    fn run_commit(&mut self, batch: &state::Batch<'_>) -> Result<(u64, u64, u64), StoreError> {
+    /// limit, notifications refused by a full outbox, results refused
+    /// because their partition changed hands).
+    fn run_commit(&mut self, batch: &state::Batch<'_>) -> Result<(u64, u64, u64, u64), StoreError> {
         let json = serde_json::to_string(batch).map_err(|err| {
             StoreError::Redis(RedisError::Refused {
                 address: self.link.shown().to_owned(),

@@ -75,11 +75,19 @@ impl Schedule for RedisFrontier {
             .filter_map(|outcome| self.in_flight.remove_entry(&outcome.url))
             .collect();
         match self.run_commit(&batch) {
-            Ok((queued, over, refused)) => {
+            Ok((queued, over, refused, stale)) => {
                 self.discovered += queued;
                 self.over_limit += over;
                 self.outbox_refused += refused;
                 self.remember_seen(sent);
+                if stale > 0 {
+                    log::warn!(
+                        "cluster: {stale} results not committed: their hosts were taken over by \
+                         another node while this one did not renew its lease (paused, or cut off \
+                         from Redis for over {}); that node fetches them again",
+                        humantime::format_duration(self.settings.lease)
+                    );
+                }
                 Ok(())
             }
             Err(err) => {
@@ -143,10 +151,10 @@ impl Schedule for RedisFrontier {
         if self.last_beat.is_none() && self.in_flight.is_empty() {
             return Ok(0);
         }
-        let items: Vec<(u16, &str, f64)> = self
+        let items: Vec<(u16, &str, f64, u64)> = self
             .in_flight
             .iter()
-            .map(|(url, flight)| (flight.partition, url.as_str(), flight.score))
+            .map(|(url, flight)| (flight.partition, url.as_str(), flight.score, flight.epoch))
             .collect();
         let json = serde_json::to_string(&items).unwrap_or_else(|_| "[]".to_owned());
         let mut invocation = scripts::RELEASE.prepare_invoke();
@@ -211,7 +219,8 @@ impl RedisFrontier {
         let mut done = Vec::with_capacity(outcomes.len());
         let (mut mark, mut linked) = (Vec::new(), Vec::new());
         for outcome in outcomes {
-            let partition = self.in_flight.get(&outcome.url).map_or_else(
+            let flight = self.in_flight.get(&outcome.url);
+            let partition = flight.map_or_else(
                 || Url::parse(&outcome.url).map_or(0, |url| partition_of(&url)),
                 |flight| flight.partition,
             );
@@ -244,6 +253,7 @@ impl RedisFrontier {
                     _ if outcome.error_kind.is_some() => Outlinks::Drop,
                     _ => Outlinks::Unchanged,
                 },
+                epoch: flight.map(|flight| flight.epoch),
             });
             if let Some(final_url) = &outcome.final_url {
                 mark.push(fingerprint(final_url));

@@ -11,6 +11,9 @@
 //! - `lease:<p>`: the URLs of `p` in flight, scored as they were in `due:<p>`;
 //! - `ready`: partitions with something waiting, by their earliest score;
 //! - `owners`: hash, partition → `node|until` (or `~|released-at`);
+//! - `epoch`: hash, partition → its fencing token, bumped each time a node
+//!   takes it: a claim hands it out, and a commit or give-back that carries
+//!   an older one is refused (the partition changed hands meanwhile);
 //! - `nodes`: hash, node → when its lease runs out; `busy`: node → URLs in flight;
 //! - `seeds`: hash, seed URL → the listing that named it last; `meta`: counters;
 //! - `hosts`: hash, host → URLs it has in the crawl (`max_pages_per_host`);
@@ -97,8 +100,8 @@ fn script(body: &str) -> Script {
 /// Claims up to `ARGV[4]` URLs due by `ARGV[3]` (ms) from the partitions in
 /// `ARGV[6..]` that node `ARGV[2]` owns, and records that the node now holds
 /// `ARGV[5]` more in flight (in the same step, so that no other node sees
-/// the crawl idle in between). Returns flat (partition, url, score, state)
-/// quadruples.
+/// the crawl idle in between). Returns flat (partition, url, score, state,
+/// epoch) quintuples.
 pub static CLAIM: LazyLock<Script> = LazyLock::new(|| {
     script(
         r"
@@ -115,6 +118,7 @@ for _, p in ipairs(ready) do
     local due = prefix .. 'due:' .. p
     local items = redis.call('ZRANGEBYSCORE', due, '-inf', now, 'WITHSCORES', 'LIMIT', 0, left)
     if #items > 0 then
+      local epoch = redis.call('HGET', prefix .. 'epoch', p) or '0'
       local urls, leased = {}, {}
       for i = 1, #items, 2 do
         urls[#urls + 1] = items[i]
@@ -129,6 +133,7 @@ for _, p in ipairs(ready) do
         out[#out + 1] = urls[i]
         out[#out + 1] = leased[2 * i - 1]
         out[#out + 1] = states[i] or ''
+        out[#out + 1] = epoch
       end
       left = left - #urls
     end
@@ -140,7 +145,7 @@ for _, p in ipairs(ready) do
     end
   end
 end
-if #out > 0 then redis.call('HSET', prefix .. 'busy', node, held + #out / 4) end
+if #out > 0 then redis.call('HSET', prefix .. 'busy', node, held + #out / 5) end
 return out
 ",
     )
@@ -149,13 +154,30 @@ return out
 /// Commits a batch (`ARGV[2]`, JSON): finished URLs (their state merged, their
 /// lease dropped, their next due time set) and the links found, which are
 /// queued when their fingerprint is new in the round and, for a URL new
-/// to the crawl, its host has room (a host counts each of its URLs once). `ARGV[3]` is the node, `ARGV[4]` its URLs still in flight. Returns
-/// {queued, over the host limit}.
+/// to the crawl, its host has room (a host counts each of its URLs once). `ARGV[3]` is the node, `ARGV[4]` its URLs still in flight.
+/// A finished URL whose epoch (its 12th item; null: none known) is not its
+/// partition's now is left out whole: another node took the partition
+/// over and owns the URL's result. Returns {queued, over the host limit,
+/// notifications refused, results refused as stale}.
 pub static COMMIT: LazyLock<Script> = LazyLock::new(|| {
     script(
         r"
 local batch = cjson.decode(ARGV[2])
 redis.call('HSET', prefix .. 'busy', ARGV[3], ARGV[4])
+-- Fencing: results of a partition that changed hands since the claim.
+local epochs, fresh, stale = {}, {}, 0
+for _, done in ipairs(batch.done) do
+  local p = tostring(done[1])
+  if epochs[p] == nil then
+    epochs[p] = tonumber(redis.call('HGET', prefix .. 'epoch', p) or '0')
+  end
+  if type(done[12]) == 'number' and done[12] ~= epochs[p] then
+    stale = stale + 1
+  else
+    fresh[#fresh + 1] = done
+  end
+end
+batch.done = fresh
 local states = {}   -- url -> state table, written at the end
 local due = {}      -- partition -> score/url pairs
 local leases = {}   -- partition -> urls
@@ -296,7 +318,7 @@ end
 if #fields > 0 then call_chunked('HSET', prefix .. 'url', fields) end
 for p, urls in pairs(leases) do call_chunked('ZREM', prefix .. 'lease:' .. p, urls) end
 enqueue(due, nil)
-return {queued, over, refused}
+return {queued, over, refused, stale}
 ",
     )
 });
@@ -430,7 +452,11 @@ for p = 0, count - 1 do
       updates[#updates + 1] = key
       updates[#updates + 1] = '~|' .. now
     else
-      if first then requeue(key) end
+      if first then
+        -- A previous process's: what it may still commit is fenced off.
+        requeue(key)
+        redis.call('HINCRBY', prefix .. 'epoch', key, 1)
+      end
       mine[#mine + 1] = key
       if active[key] then active_mine = active_mine + 1 end
     end
@@ -453,6 +479,7 @@ for _, entry in ipairs(takeable) do
   local work = has_work(entry)
   if #mine < fair or (work and active_mine < fair_active) then
     if entry[2] then requeue(entry[1]) end
+    redis.call('HINCRBY', prefix .. 'epoch', entry[1], 1)
     mine[#mine + 1] = entry[1]
     if active[entry[1]] then active_mine = active_mine + 1 end
   end
@@ -501,16 +528,22 @@ return 1
 });
 
 /// Gives node `ARGV[2]`'s in-flight URLs (`ARGV[3]`, JSON: [partition, url,
-/// score]) back to their queues and releases its partitions at `ARGV[4]`
-/// (ms): the node stops. Returns how many URLs were given back.
+/// score, epoch]) back to their queues and releases its partitions at
+/// `ARGV[4]` (ms): the node stops. A URL of a partition that changed hands
+/// since its claim is not its to give back. Returns how many URLs were
+/// given back.
 pub static RELEASE: LazyLock<Script> = LazyLock::new(|| {
     script(
         r"
 local node, items, now = ARGV[2], cjson.decode(ARGV[3]), ARGV[4]
-local back, leases = {}, {}
+local back, leases, given = {}, {}, 0
 for _, item in ipairs(items) do
-  push(back, item[1], item[3], item[2])
-  push(leases, item[1], item[2])
+  local epoch = tonumber(redis.call('HGET', prefix .. 'epoch', tostring(item[1])) or '0')
+  if type(item[4]) ~= 'number' or item[4] == epoch then
+    push(back, item[1], item[3], item[2])
+    push(leases, item[1], item[2])
+    given = given + 1
+  end
 end
 for p, urls in pairs(leases) do call_chunked('ZREM', prefix .. 'lease:' .. p, urls) end
 enqueue(back, nil)
@@ -525,7 +558,7 @@ end
 if #updates > 0 then redis.call('HSET', prefix .. 'owners', unpack(updates)) end
 redis.call('HDEL', prefix .. 'nodes', node)
 redis.call('HDEL', prefix .. 'busy', node)
-return #items
+return given
 ",
     )
 });

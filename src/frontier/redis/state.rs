@@ -114,6 +114,8 @@ pub struct Flight {
     pub score: f64,
     /// Its depth and seed, when discovered.
     pub lineage: Option<(u32, String)>,
+    /// Its partition's fencing token when it was claimed (`epoch`).
+    pub epoch: u64,
 }
 
 /// A finished URL in a commit batch: `[partition, url, next score, page]`.
@@ -139,6 +141,8 @@ pub struct Done<'a> {
     pub details: Option<String>,
     /// The page's outgoing links for the link graph.
     pub outlinks: Outlinks,
+    /// The fencing token of its claim; `None` for a URL this node did not claim.
+    pub epoch: Option<u64>,
 }
 
 /// What a commit does to a page's outgoing links in the link graph.
@@ -277,6 +281,7 @@ fn done_as_arrays<S: serde::Serializer>(
             item.rendered,
             &item.details,
             &item.outlinks,
+            item.epoch,
         ))?;
     }
     seq.end()
