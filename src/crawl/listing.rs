@@ -3,8 +3,6 @@
 
 use std::time::SystemTime;
 
-use url::Url;
-
 use crate::config::Config;
 use crate::frontier::store::Store;
 use crate::frontier::{Frontier, SeedChanges, StoreError};
@@ -19,14 +17,16 @@ const SEED_BATCH: usize = 10_000;
 /// keep being committed in between (a million seeds take seconds). When the
 /// seeds file cannot be read to its end, nothing is retired (a seed must not
 /// leave the schedule because of a read error). A list the store last
-/// listed whole, unchanged since (by its digest), is not listed again: a
-/// restart with a million seeds starts crawling at once.
+/// listed whole, unchanged since (by the digest of its source: the seeds
+/// file's bytes, not each seed parsed), is not listed again: a restart
+/// with ten million seeds starts crawling at once.
 ///
 /// # Errors
 /// The store cannot be written, or its thread stopped.
 pub async fn list_seeds(store: &Store, config: &Config) -> Result<SeedChanges, StoreError> {
     let stopped = || StoreError::Stopped(store.path().to_owned());
-    if let Some(digest) = seed_list_digest(config) {
+    let source = source_digest(config);
+    if let Some(digest) = source {
         let listed = store
             .call(|frontier, _| frontier.listed_digest())
             .await
@@ -41,13 +41,11 @@ pub async fn list_seeds(store: &Store, config: &Config) -> Result<SeedChanges, S
         .await
         .ok_or_else(stopped)??;
     let mut seeds = config.seed_stream();
-    let mut digest = SeedDigest::default();
     loop {
         let batch = seeds.next_batch(SEED_BATCH);
         if batch.is_empty() {
             break;
         }
-        digest.add(&batch);
         store
             .call(move |frontier, _| frontier.add_seeds(&batch, generation, SystemTime::now()))
             .await
@@ -58,8 +56,9 @@ pub async fn list_seeds(store: &Store, config: &Config) -> Result<SeedChanges, S
         .call(move |frontier, _| end_listing(frontier, generation, is_complete))
         .await
         .ok_or_else(stopped)??;
-    if is_complete {
-        let digest = digest.finish();
+    // A file changed while it was listed is listed again at the next start:
+    // its bytes no longer match the digest taken before.
+    if let Some(digest) = source.filter(|_| is_complete) {
         let recorded = store
             .call(move |frontier, _| frontier.set_listed_digest(digest))
             .await
@@ -72,45 +71,32 @@ pub async fn list_seeds(store: &Store, config: &Config) -> Result<SeedChanges, S
     Ok(changes)
 }
 
-/// The digest of `config`'s seed list as it reads now; `None` when the
-/// seeds file cannot be read to its end.
-fn seed_list_digest(config: &Config) -> Option<u64> {
-    let mut seeds = config.seed_stream();
-    let mut digest = SeedDigest::default();
-    loop {
-        let batch = seeds.next_batch(SEED_BATCH);
-        if batch.is_empty() {
-            break;
-        }
-        digest.add(&batch);
-    }
-    seeds.is_complete().then(|| digest.finish())
-}
-
-/// A digest of a seed list: this crawler's version (it decides how seeds
-/// are normalized), then each seed as listed, in order.
-struct SeedDigest(xxhash_rust::xxh3::Xxh3);
-
-impl Default for SeedDigest {
-    fn default() -> Self {
-        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-        hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+/// The digest of where `config`'s seeds come from: this crawler's version
+/// (it decides how seeds are normalized), the inline seeds, then the seeds
+/// file's bytes (read at disk speed, not parsed); `None` when the file
+/// cannot be read to its end.
+fn source_digest(config: &Config) -> Option<u64> {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+    hasher.update(b"\n");
+    for seed in &config.seeds {
+        hasher.update(seed.as_str().as_bytes());
         hasher.update(b"\n");
-        Self(hasher)
     }
-}
-
-impl SeedDigest {
-    fn add(&mut self, seeds: &[Url]) {
-        for seed in seeds {
-            self.0.update(seed.as_str().as_bytes());
-            self.0.update(b"\n");
+    if let Some(file) = &config.seeds_file {
+        hasher.update(b"\0seeds_file\n");
+        let mut reader = std::fs::File::open(file.path()).ok()?;
+        let mut buffer = vec![0; 1 << 20];
+        loop {
+            match std::io::Read::read(&mut reader, &mut buffer) {
+                Ok(0) => break,
+                Ok(read) => hasher.update(&buffer[..read]),
+                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return None,
+            }
         }
     }
-
-    fn finish(&self) -> u64 {
-        self.0.digest()
-    }
+    Some(hasher.digest())
 }
 
 /// Retires the seeds a complete listing did not name; after an incomplete
