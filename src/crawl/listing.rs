@@ -6,9 +6,22 @@ use std::time::SystemTime;
 use crate::config::Config;
 use crate::frontier::store::Store;
 use crate::frontier::{Frontier, SeedChanges, StoreError};
+use crate::observe::metrics::Metrics;
 
 /// URLs claimed from the store at once at most.
 pub const CLAIM_BATCH: usize = 1000;
+/// Jobs waiting per worker that a node of a cluster holds at most.
+pub const CLUSTER_AHEAD_PER_WORKER: usize = 4;
+
+/// How many URLs a node of a cluster may claim now, with `queued` jobs in
+/// the work queue: what a node holds is no other node's to crawl, so it
+/// claims only what it can start soon ([`CLUSTER_AHEAD_PER_WORKER`] jobs
+/// per worker waiting, in the queue and the host queues together), and a
+/// partition it gives up drains in moments.
+pub fn cluster_room(metrics: &Metrics, queued: usize) -> usize {
+    let most = CLUSTER_AHEAD_PER_WORKER * metrics.workers().max(1);
+    most.saturating_sub(metrics.queue_depth().max(queued))
+}
 /// Seeds written to the store in one transaction.
 const SEED_BATCH: usize = 10_000;
 

@@ -12,11 +12,12 @@ use indicatif::ProgressBar;
 use url::Url;
 
 use super::Job;
-use super::listing::{CLAIM_BATCH, end_listing};
+use super::listing::{CLAIM_BATCH, cluster_room, end_listing};
 use crate::config::Config;
 use crate::fetch::Fetcher;
 use crate::frontier::store::{self, MAX_BACKLOG, Store};
 use crate::frontier::{Claim, StoreError};
+use crate::observe::metrics::Metrics;
 
 /// How often a `--once` run looks for newly discovered URLs while pages
 /// are still being fetched.
@@ -24,6 +25,9 @@ const DISCOVERY_POLL: Duration = Duration::from_millis(10);
 /// How often a `--once` node whose own work is done looks again while
 /// other nodes of its cluster still crawl (or a shared store is away).
 const OTHERS_POLL: Duration = Duration::from_millis(200);
+
+/// How long the feed waits while a node of a cluster holds enough jobs.
+const QUEUE_POLL: Duration = Duration::from_millis(20);
 
 /// A `--once` run fed from the store.
 pub struct StoreFeed {
@@ -37,6 +41,8 @@ pub struct StoreFeed {
     pub bar: Option<ProgressBar>,
     /// The client that reads the seed hosts' sitemaps, when `crawl.sitemaps` applies.
     pub sitemaps: Option<Fetcher>,
+    /// A node of a cluster claims only what [`cluster_room`] allows.
+    pub window: Option<Arc<Metrics>>,
 }
 
 /// What is left to do after a step of the feed.
@@ -150,12 +156,18 @@ impl StoreFeed {
     /// Claims and queues the next discovered URLs, or says how long to
     /// wait for more, or that the run is over.
     async fn next_discovered(&self, queued: &mut u64, reported: &mut bool) -> Step {
+        let room = self.window.as_deref().map_or(CLAIM_BATCH, |metrics| {
+            cluster_room(metrics, self.jobs.len()).min(CLAIM_BATCH)
+        });
+        if room == 0 {
+            return Step::Wait(QUEUE_POLL);
+        }
         let committed = self.store.committed();
         let claimed = self
             .store
-            .call(|frontier, backlog| {
+            .call(move |frontier, backlog| {
                 let claims = (backlog < MAX_BACKLOG)
-                    .then(|| frontier.claim_discovered(SystemTime::now(), CLAIM_BATCH))
+                    .then(|| frontier.claim_discovered(SystemTime::now(), room))
                     .transpose();
                 (claims, backlog)
             })

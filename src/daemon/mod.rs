@@ -358,6 +358,7 @@ async fn run_once_stored(
     }
     let (store, seeds) = (store.clone(), config.clone());
     let sitemaps = reads_sitemaps(&config).then(|| handles.fetcher.clone());
+    let window = store.is_shared().then(|| Arc::clone(&handles.metrics));
     let feeder = move |jobs, finished: Receiver<Url>| {
         // Results are counted as the store writes them, not as they finish.
         drop(finished);
@@ -367,6 +368,7 @@ async fn run_once_stored(
             jobs,
             bar,
             sitemaps,
+            window,
         };
         task::spawn(feed.run())
     };

@@ -104,7 +104,21 @@ pub async fn run(
         spawn_sitemaps(&store, &config, &client_fetcher);
     }
     let (poke, pokes) = async_channel::bounded(1);
-    task::spawn(drive_schedule(store.clone(), job_sender, capacity, pokes));
+    // A node of a cluster claims only what it can start soon: what it
+    // holds is no other node's to crawl.
+    let window = config
+        .settings
+        .cluster
+        .redis
+        .is_some()
+        .then(|| Arc::clone(&metrics));
+    task::spawn(drive_schedule(
+        store.clone(),
+        job_sender,
+        capacity,
+        window,
+        pokes,
+    ));
     let mut service = Service {
         config,
         metrics,
@@ -485,12 +499,23 @@ const SCHEDULE_POLL: Duration = Duration::from_secs(1);
 const QUEUE_POLL: Duration = Duration::from_millis(20);
 
 /// Claims due URLs from the store into the job queue while it has room,
-/// until the queue or the poke channel closes.
-async fn drive_schedule(store: Store, jobs: Sender<Job>, capacity: usize, pokes: Receiver<()>) {
+/// until the queue or the poke channel closes. With `window` (a node of a
+/// cluster), only what [`crawl::listing::cluster_room`] allows.
+async fn drive_schedule(
+    store: Store,
+    jobs: Sender<Job>,
+    capacity: usize,
+    window: Option<Arc<Metrics>>,
+    pokes: Receiver<()>,
+) {
     loop {
+        let ahead = window.as_ref().map_or(usize::MAX, |metrics| {
+            crawl::listing::cluster_room(metrics, jobs.len())
+        });
         let room = capacity
             .saturating_sub(jobs.len())
-            .min(crawl::listing::CLAIM_BATCH);
+            .min(crawl::listing::CLAIM_BATCH)
+            .min(ahead);
         let wait = if room == 0 {
             QUEUE_POLL
         } else {

@@ -789,3 +789,58 @@ fn a_node_paused_past_its_lease_cannot_overwrite_the_new_owners_results() {
         assert_eq!(state["t"], survivors[0]["title"], "{url}: {stored}");
     }
 }
+
+#[test]
+fn two_busy_hosts_are_shared_by_two_nodes() {
+    let _serial = serial();
+    let redis = RedisServer::start();
+    // Two hosts in two partitions (a host is one node's at a time), each a
+    // front page linking to its 150 pages, fetched one at a time with
+    // 30 ms each: all of a host's pages can be claimed at once.
+    let star = |ip: &str| {
+        let site = TestServer::start_on(ip, vec![]);
+        let links: String = (1..=150)
+            .map(|i| format!("<a href=\"/p/{i}\">{i}</a>"))
+            .collect();
+        site.set("/p/0", Reply::html(&format!("<title>Front</title>{links}")));
+        for i in 1..=150 {
+            let page = Reply::html(&format!("<title>Page {i}</title>"));
+            site.set(
+                &format!("/p/{i}"),
+                Reply::Slow(Duration::from_millis(30), Box::new(page)),
+            );
+        }
+        site
+    };
+    let partition = |site: &TestServer| {
+        let url = url::Url::parse(&site.url("/")).expect("url");
+        crawler::frontier::redis::partition_of(&url)
+    };
+    let first = star("127.0.0.1");
+    let second = (2..=40)
+        .map(|last| star(&format!("127.0.0.{last}")))
+        .find(|site| partition(site) != partition(&first))
+        .expect("a host in another partition");
+    let seeds = vec![first.url("/p/0"), second.url("/p/0")];
+    let workspace = Workspace::new();
+    let nodes = ["n1", "n2"];
+    let politeness = "[politeness]\nrespect_robots_txt = false\nper_host_concurrency = 1\nper_host_delay = \"0s\"\n";
+    let mut daemons = start_nodes(&workspace, &nodes, &seeds, &redis, politeness);
+    for (daemon, node) in daemons.iter_mut().zip(nodes) {
+        wait_exit_ok(daemon, node);
+    }
+    let records = records_of(&workspace, &nodes);
+    assert_eq!(
+        recorded_urls(&records).len(),
+        302,
+        "every page has a record"
+    );
+    for node in nodes {
+        let count = records.iter().filter(|(name, _)| name == node).count();
+        // The hosts take the same time: each node crawls about one of them.
+        assert!(
+            count >= 100,
+            "{node} recorded {count} of 302 pages: the work was not shared"
+        );
+    }
+}

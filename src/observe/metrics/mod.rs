@@ -267,6 +267,11 @@ impl Metrics {
         usize::try_from(self.queue_depth.get()).unwrap_or(0)
     }
 
+    /// `workers` as last set.
+    pub fn workers(&self) -> usize {
+        usize::try_from(self.workers.get()).unwrap_or(0)
+    }
+
     /// The pool size and seed count in effect.
     pub fn set_config(&self, workers: usize, seeds: usize) {
         self.workers.set(i64::try_from(workers).unwrap_or(i64::MAX));
