@@ -42,9 +42,10 @@ const MAX_LISTED_SEED_PROBLEMS: usize = 20;
 pub enum Need {
     /// At least one seed is required.
     Seeds,
-    /// Only client settings are used; seeds are still validated when present,
-    /// and a `[[notify]]` secret that cannot be read is no error (`status`,
-    /// `history`, `title`, `links` deliver nothing).
+    /// Only client settings are used: inline seeds are still validated, the
+    /// seeds file is not read (`seed_count` leaves it out), and a
+    /// `[[notify]]` secret that cannot be read is no error (`status`,
+    /// `history`, `report`, `title`, `links` deliver nothing).
     ClientOnly,
     /// Client settings and the `[[notify]]` secrets (`notify test`).
     Notify,

@@ -212,3 +212,18 @@ fn unknown_keys_are_listed_with_every_other_problem() {
         );
     }
 }
+
+#[test]
+fn commands_that_read_the_store_do_not_read_the_seeds_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crawler.toml");
+    let text = "seeds = [\"http://127.0.0.1/\"]\nseeds_file = \"missing.txt\"\n";
+    let starting = Config::from_toml(&path, text, Need::Seeds);
+    assert!(
+        starting.is_err_and(|err| err.to_string().contains("missing.txt")),
+        "a start reads the seeds file"
+    );
+    let reading = Config::from_toml(&path, text, Need::ClientOnly).unwrap();
+    assert_eq!(reading.seed_count, 1, "the inline seed only");
+    assert!(reading.seeds_file.is_some(), "still named");
+}
