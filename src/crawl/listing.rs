@@ -22,6 +22,7 @@ pub fn cluster_room(metrics: &Metrics, queued: usize) -> usize {
     let most = CLUSTER_AHEAD_PER_WORKER * metrics.workers().max(1);
     most.saturating_sub(metrics.queue_depth().max(queued))
 }
+
 /// Seeds written to the store in one transaction.
 const SEED_BATCH: usize = 10_000;
 

@@ -106,12 +106,7 @@ pub async fn run(
     let (poke, pokes) = async_channel::bounded(1);
     // A node of a cluster claims only what it can start soon: what it
     // holds is no other node's to crawl.
-    let window = config
-        .settings
-        .cluster
-        .redis
-        .is_some()
-        .then(|| Arc::clone(&metrics));
+    let window = store.is_shared().then(|| Arc::clone(&metrics));
     task::spawn(drive_schedule(
         store.clone(),
         job_sender,

@@ -658,8 +658,8 @@ impl Loop<'_> {
         let is_main_document =
             params["resourceType"] == "Document" && params["frameId"] == tab.target.as_str();
         let id = params["requestId"].as_str().unwrap_or_default().to_owned();
-        let is_ours = is_main_document && is_same_document(url, self.document.url);
-        if !tab.is_document_served.load(Ordering::SeqCst) && !is_ours {
+        let is_ours = || is_main_document && is_same_document(url, self.document.url);
+        if !tab.is_document_served.load(Ordering::SeqCst) && !is_ours() {
             // The tab's previous page, still there until ours commits.
             log::trace!("render: a request of the previous page refused: {url}");
             async_std::task::spawn(async move {

@@ -12,9 +12,9 @@
 //! and queues the URLs it had in flight again. Each take bumps the
 //! partition's fencing token (`epoch`); claims carry it and Redis refuses a
 //! commit with an older one, so a node that was only paused cannot
-//! overwrite the new owner's results or queue its URLs again. Every change is a Lua script over a whole
-//! batch ([`scripts`]), so a page costs a few Redis commands, not one per
-//! link. Calls run on the store thread, with the synchronous client.
+//! overwrite the new owner's results or queue its URLs again. Every change
+//! is a Lua script over a whole batch ([`scripts`]), so a page costs a few
+//! Redis commands, not one per link. Calls run on the store thread, with the synchronous client.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;

@@ -91,6 +91,17 @@ local function decode(text)
   if text then return cjson.decode(text) end
   return nil
 end
+-- Fencing: whether a result or give-back claimed under `epoch` (a number;
+-- anything else: no claim known) comes after partition p changed hands.
+local epochs = {}
+local function is_fenced(p, epoch)
+  if type(epoch) ~= 'number' then return false end
+  p = tostring(p)
+  if epochs[p] == nil then
+    epochs[p] = tonumber(redis.call('HGET', prefix .. 'epoch', p) or '0')
+  end
+  return epoch ~= epochs[p]
+end
 ";
 
 fn script(body: &str) -> Script {
@@ -154,7 +165,8 @@ return out
 /// Commits a batch (`ARGV[2]`, JSON): finished URLs (their state merged, their
 /// lease dropped, their next due time set) and the links found, which are
 /// queued when their fingerprint is new in the round and, for a URL new
-/// to the crawl, its host has room (a host counts each of its URLs once). `ARGV[3]` is the node, `ARGV[4]` its URLs still in flight.
+/// to the crawl, its host has room (a host counts each of its URLs once).
+/// `ARGV[3]` is the node, `ARGV[4]` its URLs still in flight.
 /// A finished URL whose epoch (its 12th item; null: none known) is not its
 /// partition's now is left out whole: another node took the partition
 /// over and owns the URL's result. Returns {queued, over the host limit,
@@ -164,14 +176,10 @@ pub static COMMIT: LazyLock<Script> = LazyLock::new(|| {
         r"
 local batch = cjson.decode(ARGV[2])
 redis.call('HSET', prefix .. 'busy', ARGV[3], ARGV[4])
--- Fencing: results of a partition that changed hands since the claim.
-local epochs, fresh, stale = {}, {}, 0
+-- Results of a partition that changed hands since the claim are left out.
+local fresh, stale = {}, 0
 for _, done in ipairs(batch.done) do
-  local p = tostring(done[1])
-  if epochs[p] == nil then
-    epochs[p] = tonumber(redis.call('HGET', prefix .. 'epoch', p) or '0')
-  end
-  if type(done[12]) == 'number' and done[12] ~= epochs[p] then
+  if is_fenced(done[1], done[12]) then
     stale = stale + 1
   else
     fresh[#fresh + 1] = done
@@ -538,8 +546,7 @@ pub static RELEASE: LazyLock<Script> = LazyLock::new(|| {
 local node, items, now = ARGV[2], cjson.decode(ARGV[3]), ARGV[4]
 local back, leases, given = {}, {}, 0
 for _, item in ipairs(items) do
-  local epoch = tonumber(redis.call('HGET', prefix .. 'epoch', tostring(item[1])) or '0')
-  if type(item[4]) ~= 'number' or item[4] == epoch then
+  if not is_fenced(item[1], item[4]) then
     push(back, item[1], item[3], item[2])
     push(leases, item[1], item[2])
     given = given + 1
